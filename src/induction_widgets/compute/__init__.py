@@ -1,0 +1,72 @@
+"""Compute room: scores, attribution and the paper's tasks. Torch + TransformerLens only.
+
+Nothing here imports widget, payload or export code.
+"""
+
+from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
+from .attribution import TextActivations, attention_pattern, logit_attribution
+from .errors import (
+    HeadIndexError,
+    InductionWidgetsError,
+    InputError,
+    ModelWeightsError,
+    NotAModelError,
+)
+from .scores import (
+    SCORE_NAMES,
+    HeadRow,
+    HeadScores,
+    copying_ratio,
+    head_scores,
+    induction_targets,
+    ov_copying_score,
+    pattern_matching_problem,
+    pattern_matching_score,
+    prefix_matching_score,
+    previous_token_score,
+)
+from .tasks import (
+    PARALLEL_SENTENCES,
+    PRIDE_AND_PREJUDICE,
+    TEMPLATES,
+    copying_text,
+    pattern_matching_lines,
+    pattern_matching_text,
+    repeated_random_tokens,
+    translation_text,
+)
+
+__all__ = [
+    "PARALLEL_SENTENCES",
+    "PRIDE_AND_PREJUDICE",
+    "SCORE_NAMES",
+    "TEMPLATES",
+    "HeadIndexError",
+    "HeadRow",
+    "HeadScores",
+    "InductionWidgetsError",
+    "InputError",
+    "ModelInfo",
+    "ModelWeightsError",
+    "NotAModelError",
+    "TextActivations",
+    "attention_pattern",
+    "check_model",
+    "copying_ratio",
+    "copying_text",
+    "head_scores",
+    "induction_targets",
+    "logit_attribution",
+    "model_info",
+    "ov_copying_score",
+    "pattern_matching_lines",
+    "pattern_matching_problem",
+    "pattern_matching_score",
+    "pattern_matching_text",
+    "prefix_matching_score",
+    "previous_token_score",
+    "repeated_random_tokens",
+    "str_tokens",
+    "to_tokens",
+    "translation_text",
+]

@@ -1,0 +1,258 @@
+"""One small adapter over the two TransformerLens model classes.
+
+TransformerLens 4 ships ``TransformerBridge`` (wrapping a HuggingFace or native module) and no
+``HookedTransformer``; TransformerLens 3.9 ships ``HookedTransformer``. Both expose the hook names
+this package needs and nothing else is assumed:
+
+=============================  ================================================
+hook                            shape
+=============================  ================================================
+``blocks.{l}.attn.hook_pattern``  ``[batch, head, dst, src]``
+``blocks.{l}.attn.hook_q``        ``[batch, pos, head, d_head]`` (``hook_rot_q`` after rotary)
+``blocks.{l}.attn.hook_k``        ``[batch, pos, kv_head, d_head]`` (``hook_rot_k`` after rotary)
+``blocks.{l}.attn.hook_v``        ``[batch, pos, kv_head, d_head]``
+``blocks.{l}.attn.hook_z``        ``[batch, pos, head, d_head]``
+``ln_final.hook_scale``           ``[batch, pos, 1]``
+=============================  ================================================
+
+With grouped-query attention (SmolLM2: 9 query heads share 3 key/value heads) query head ``h``
+reads key/value head ``h // (n_heads // n_kv_heads)``, as in HuggingFace's ``repeat_kv``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .errors import HeadIndexError, InputError, ModelWeightsError, NotAModelError
+
+Hook = tuple[str, Callable[..., Any]]
+
+
+def _bridge_class() -> type | None:
+    try:
+        from transformer_lens.model_bridge import TransformerBridge
+    except ImportError:  # pragma: no cover - TL without the bridge
+        return None
+    return TransformerBridge
+
+
+def _hooked_class() -> type | None:
+    try:
+        from transformer_lens import HookedTransformer  # type: ignore[attr-defined]
+    except ImportError:  # TransformerLens 4 removed it
+        return None
+    return HookedTransformer
+
+
+def model_classes() -> tuple[type, ...]:
+    """The TransformerLens model classes installed here (``TransformerBridge``, ``HookedTransformer``)."""
+    return tuple(c for c in (_bridge_class(), _hooked_class()) if c is not None)
+
+
+def check_model(model: Any) -> None:
+    """Raise :class:`NotAModelError` unless ``model`` is a TransformerLens model."""
+    classes = model_classes()
+    if not isinstance(model, classes):
+        names = " or ".join(c.__name__ for c in classes)
+        raise NotAModelError(
+            f"expected a TransformerLens model ({names}), got {type(model).__name__}. "
+            "Load one with induction_widgets.load_model('tiny' | 'smollm2' | <HF name or path>), "
+            "or wrap a HuggingFace model with TransformerBridge.boot_transformers(name, hf_model=m, "
+            "tokenizer=tok) followed by enable_compatibility_mode()."
+        )
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Sizes and conventions of a model, read once from its config and hooks."""
+
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    d_head: int
+    d_model: int
+    d_vocab: int
+    n_ctx: int
+    final_norm: str | None  # "LN", "LNPre", "RMS", "RMSPre" or None
+    q_hook: str  # "hook_rot_q" for rotary models, else "hook_q"
+    k_hook: str
+    bos_token_id: int | None
+
+    def kv_head(self, head: int) -> int:
+        """The key/value head that query head ``head`` reads (grouped-query attention)."""
+        return head // (self.n_heads // self.n_kv_heads)
+
+    def depth(self, layer: int) -> str:
+        """The paper's "layer depth" label: 1-based layer over the number of layers, e.g. "17 / 30"."""
+        return f"{layer + 1} / {self.n_layers}"
+
+
+def model_info(model: Any) -> ModelInfo:
+    """Read :class:`ModelInfo` from ``model`` (raises :class:`NotAModelError` for other objects)."""
+    check_model(model)
+    cfg = model.cfg
+    n_heads = int(cfg.n_heads)
+    n_kv = getattr(cfg, "n_key_value_heads", None) or n_heads
+    hooks = model.hook_dict
+    rotary = "blocks.0.attn.hook_rot_q" in hooks and "blocks.0.attn.hook_rot_k" in hooks
+    tokenizer = getattr(model, "tokenizer", None)
+    bos = getattr(tokenizer, "bos_token_id", None) if tokenizer is not None else None
+    norm = "RMS" if getattr(cfg, "final_rms", False) else getattr(cfg, "normalization_type", None)
+    return ModelInfo(
+        n_layers=int(cfg.n_layers),
+        n_heads=n_heads,
+        n_kv_heads=int(n_kv),
+        d_head=int(cfg.d_head),
+        d_model=int(cfg.d_model),
+        d_vocab=int(cfg.d_vocab),
+        n_ctx=int(cfg.n_ctx),
+        final_norm=norm,
+        q_hook="hook_rot_q" if rotary else "hook_q",
+        k_hook="hook_rot_k" if rotary else "hook_k",
+        bos_token_id=None if bos is None else int(bos),
+    )
+
+
+def model_device(model: Any) -> torch.device:
+    """The device the model's weights live on."""
+    try:
+        return next(model.parameters()).device
+    except StopIteration:  # pragma: no cover - a model without parameters
+        return torch.device("cpu")
+
+
+def check_head(info: ModelInfo, layer: Any, head: Any) -> tuple[int, int]:
+    """Validate a ``(layer, head)`` pair and return it as plain ints."""
+    for name, value, limit in (("layer", layer, info.n_layers), ("head", head, info.n_heads)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise HeadIndexError(
+                f"{name} must be an int in 0..{limit - 1}, got {type(value).__name__} {value!r}"
+            )
+        if not 0 <= int(value) < limit:
+            raise HeadIndexError(
+                f"{name} {int(value)} is out of range: this model has {limit} "
+                f"{name}s, so use 0..{limit - 1}"
+            )
+    return int(layer), int(head)
+
+
+def to_tokens(model: Any, text_or_tokens: Any, *, truncate: bool = False) -> torch.Tensor:
+    """Turn text or token ids into a ``[batch, pos]`` long tensor on the model's device.
+
+    Text is tokenised with the model's tokenizer (BOS prepended as the model is configured).
+    Token ids may be a list, a numpy array or a tensor, 1-D ``[pos]`` or 2-D ``[batch, pos]``.
+    A sequence longer than the model's context ``n_ctx`` raises unless ``truncate=True``, which
+    keeps the first ``n_ctx`` tokens.
+    """
+    info = model_info(model)
+    if isinstance(text_or_tokens, str):
+        if text_or_tokens == "":
+            raise InputError("the text is empty: give at least one character")
+        if getattr(model, "tokenizer", None) is None:
+            raise InputError(
+                "this model has no tokenizer, so it cannot read text: pass token ids (a list or "
+                "a tensor of ints) instead, or give the model a tokenizer"
+            )
+        tokens = model.to_tokens(text_or_tokens, truncate=False)
+    else:
+        tokens = _as_token_tensor(text_or_tokens, info)
+    if tokens.shape[-1] == 0:
+        raise InputError("no tokens: give at least one token")
+    if tokens.shape[-1] > info.n_ctx:
+        if not truncate:
+            raise InputError(
+                f"the input is {tokens.shape[-1]} tokens long but the model's context is "
+                f"n_ctx={info.n_ctx} tokens: pass truncate=True to keep the first {info.n_ctx}, "
+                "or shorten the text"
+            )
+        tokens = tokens[:, : info.n_ctx]
+    return tokens.to(model_device(model))
+
+
+def _as_token_tensor(value: Any, info: ModelInfo) -> torch.Tensor:
+    try:
+        tokens = torch.as_tensor(np.asarray(value) if isinstance(value, (list, tuple)) else value)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise InputError(
+            f"expected text (str) or token ids (list/array/tensor of ints), got {type(value).__name__}"
+        ) from exc
+    if tokens.numel() == 0:
+        raise InputError("no tokens: give at least one token")
+    if tokens.dtype.is_floating_point or tokens.dtype.is_complex or tokens.dtype == torch.bool:
+        raise InputError(f"token ids must be integers, got dtype {tokens.dtype}")
+    if tokens.ndim == 1:
+        tokens = tokens[None]
+    if tokens.ndim != 2:
+        raise InputError(
+            f"token ids must be 1-D [pos] or 2-D [batch, pos], got shape {tuple(tokens.shape)}"
+        )
+    tokens = tokens.long()
+    bad = (tokens < 0) | (tokens >= info.d_vocab)
+    if bad.any():
+        first = int(tokens[bad][0])
+        raise InputError(
+            f"token id {first} is outside the vocabulary: ids must be in 0..{info.d_vocab - 1}"
+        )
+    return tokens
+
+
+def str_tokens(model: Any, tokens: torch.Tensor) -> list[str]:
+    """The string of each token of a ``[pos]`` or ``[1, pos]`` tensor (``str(id)`` without a tokenizer)."""
+    ids = tokens.reshape(-1).tolist()
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None:
+        return [str(i) for i in ids]
+    return [tokenizer.decode([i], clean_up_tokenization_spaces=False) for i in ids]
+
+
+def head_W_O(model: Any, layer: int, head: int) -> torch.Tensor:
+    """``W_O`` of one head: ``[d_head, d_model]`` (float32)."""
+    return model.W_O[layer, head].float()
+
+
+def head_W_V(model: Any, info: ModelInfo, layer: int, head: int) -> torch.Tensor:
+    """``W_V`` read by query head ``head``: ``[d_model, d_head]`` (float32; GQA-aware)."""
+    w_v = model.W_V[layer]
+    return (w_v[head] if w_v.shape[0] == info.n_heads else w_v[info.kv_head(head)]).float()
+
+
+def kv_index(info: ModelInfo, n_kv_in_tensor: int, head: int) -> int:
+    """Index into a ``[..., kv_head, d_head]`` activation for query head ``head``."""
+    return head if n_kv_in_tensor == info.n_heads else info.kv_head(head)
+
+
+class _StopForward(Exception):
+    """Raised by a hook to end a forward pass once everything needed was captured."""
+
+
+def run_with_hooks(
+    model: Any, tokens: torch.Tensor, hooks: Sequence[Hook], *, stop_at: str | None = None
+) -> None:
+    """Run ``model`` on ``tokens`` with ``hooks`` and no gradient; stop early after hook ``stop_at``.
+
+    Hooks are removed afterwards, also when the pass is stopped early or fails.
+    """
+    hooks = list(hooks)
+    if stop_at is not None:
+
+        def _stop(_x: torch.Tensor, hook: Any) -> None:
+            raise _StopForward
+
+        hooks.append((stop_at, _stop))
+    with torch.no_grad(), contextlib.suppress(_StopForward):
+        model.run_with_hooks(tokens, fwd_hooks=hooks, return_type=None)
+
+
+def check_finite(x: torch.Tensor, what: str) -> None:
+    """Raise :class:`ModelWeightsError` if ``x`` holds NaN or infinity."""
+    if not torch.isfinite(x).all():
+        raise ModelWeightsError(
+            f"{what} holds NaN or infinity, so the model's weights (or its input scale) are "
+            "broken: check the model with torch.isfinite(p).all() for each parameter and reload it"
+        )

@@ -1,0 +1,306 @@
+r"""Attention patterns and direct-path logit attribution of one head on one text.
+
+**Logit attribution** (``[dst, src]``): at destination ``d`` the head adds
+``Σ_s A[d, s] · v_s W_O`` to the residual stream (``v_s``: the value vector of source ``s``, from the
+key/value head the query head reads). Through the final norm (scale ``σ_d``; LayerNorm models also
+centre the residual, so ``W_O`` is centred over ``d_model`` for them) and the unembedding, the part
+that comes from source ``s`` raises the logit of the token that actually follows, ``t_{d+1}``, by
+
+.. math:: \mathrm{attr}[d, s] = A[d, s] \cdot (v_s W_O / σ_d) \cdot \bar W_U[:, t_{d+1}]
+
+where :math:`\bar W_U` is the unembedding centred over the vocabulary (logits of zero mean; a no-op
+after ``enable_compatibility_mode`` / ``center_unembed``). Summed over ``s`` this is exactly
+TransformerLens's per-head direct logit attribution (``stack_head_results`` →
+``apply_ln_to_stack`` → ``logit_attrs``). The last position has no next token: its row is NaN.
+
+The widget's view of a token "the logit attribution of token ``p``" is row ``p − 1``.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections import OrderedDict
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ._model import (
+    ModelInfo,
+    check_finite,
+    check_head,
+    kv_index,
+    model_info,
+    run_with_hooks,
+    str_tokens,
+    to_tokens,
+)
+from .errors import InputError
+
+
+def _single(model: Any, text_or_tokens: Any, truncate: bool) -> torch.Tensor:
+    tokens = to_tokens(model, text_or_tokens, truncate=truncate)
+    if tokens.shape[0] != 1:
+        raise InputError(
+            f"one sequence at a time: got a batch of {tokens.shape[0]}, pass tokens[i]"
+        )
+    return tokens
+
+
+def attention_pattern(
+    model: Any, text_or_tokens: Any, layer: int, head: int, *, truncate: bool = False
+) -> torch.Tensor:
+    """The head's attention pattern ``A`` on one text: ``[dst, src]`` float32, rows sum to 1.
+
+    The forward pass stops right after layer ``layer``.
+    """
+    info = model_info(model)
+    layer, head = check_head(info, layer, head)
+    tokens = _single(model, text_or_tokens, truncate)
+    captured: dict[str, torch.Tensor] = {}
+
+    def grab(pattern: torch.Tensor, hook: Any) -> None:
+        captured["pattern"] = pattern[0, head].detach().float().cpu()
+
+    name = f"blocks.{layer}.attn.hook_pattern"
+    run_with_hooks(model, tokens, [(name, grab)], stop_at=name)
+    check_finite(captured["pattern"], f"the attention pattern of L{layer}H{head}")
+    return captured["pattern"]
+
+
+def _centred_unembed_columns(model: Any, ids: torch.Tensor) -> torch.Tensor:
+    """``W̄_U[:, ids]``: unembedding columns centred over the vocabulary. ``[d_model, len(ids)]``."""
+    w_u = model.W_U.detach().float()
+    return (w_u[:, ids] - w_u.mean(-1, keepdim=True)).cpu()
+
+
+def _head_w_o(model: Any, info: ModelInfo, layer: int, head: int) -> torch.Tensor:
+    """``W_O`` of a head ``[d_head, d_model]``, centred over ``d_model`` for LayerNorm models."""
+    w_o = model.W_O[layer, head].detach().float().cpu()
+    if info.final_norm in ("LN", "LNPre"):
+        w_o = w_o - w_o.mean(-1, keepdim=True)
+    return w_o
+
+
+def attribution_from(
+    pattern: torch.Tensor,
+    v: torch.Tensor,
+    w_o: torch.Tensor,
+    w_u_next: torch.Tensor,
+    scale: torch.Tensor,
+) -> torch.Tensor:
+    """``attr[d, s] = A[d, s] · (v_s W_O / σ_d) · W̄_U[:, t_{d+1}]``; the last row NaN.
+
+    ``pattern [pos, pos]``, ``v [pos, d_head]``, ``w_o [d_head, d_model]``,
+    ``w_u_next [d_model, pos - 1]`` (columns of the next tokens), ``scale [pos]``.
+    """
+    pos = pattern.shape[0]
+    direction = w_o @ w_u_next  # [d_head, pos - 1]
+    per_source = (v @ direction).T  # [dst (pos - 1), src]
+    attr = torch.full((pos, pos), float("nan"))
+    attr[:-1] = pattern[:-1] * per_source / scale[:-1, None]
+    return attr
+
+
+def logit_attribution(
+    model: Any, text_or_tokens: Any, layer: int, head: int, *, truncate: bool = False
+) -> torch.Tensor:
+    """Direct-path logit attribution of one head: ``[dst, src]`` float32 (see the module docstring).
+
+    Row ``d`` attributes the logit of the token at ``d + 1`` to the sources ``s <= d``; the last row
+    is NaN (no next token).
+    """
+    acts = TextActivations(model, text_or_tokens, truncate=truncate, layers=[layer], progress=False)
+    return acts.logit_attribution(layer, head)
+
+
+class TextActivations:
+    """One forward pass over one text, kept small enough to answer any head quickly.
+
+    Keeps, per layer, the queries ``[pos, head, d_head]``, keys and values ``[pos, kv_head, d_head]``
+    (after rotary embeddings where the model has them), the final norm scale ``σ [pos]``, every
+    head's ``W_O`` and the centred unembedding columns of the next tokens. A head's pattern is
+    recomputed from its queries and keys (checked against ``hook_pattern`` of every layer on the
+    first 256 positions during the pass); if the recomputation does not match (an attention variant
+    this does not reproduce), patterns are recaptured by a forward pass instead, keeping at most
+    ``max_cached_layers`` layers' patterns. Holds no reference to the model except a weak one.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        text_or_tokens: Any,
+        *,
+        truncate: bool = False,
+        layers: list[int] | None = None,
+        max_cached_layers: int = 2,
+        progress: bool | None = None,
+    ) -> None:
+        info = model_info(model)
+        self.info = info
+        self.tokens = _single(model, text_or_tokens, truncate)[0].cpu()  # [pos]
+        self.str_tokens = str_tokens(model, self.tokens)
+        self.has_bos = info.bos_token_id is not None and int(self.tokens[0]) == info.bos_token_id
+        self.layers = (
+            list(range(info.n_layers))
+            if layers is None
+            else [check_head(info, l, 0)[0] for l in layers]
+        )
+        self._model_ref = weakref.ref(model)
+        self.max_cached_layers = max_cached_layers
+        self._patterns: OrderedDict[int, torch.Tensor] = OrderedDict()  # fallback: [head, dst, src]
+        cfg = model.cfg
+        attn_scale = float(getattr(cfg, "attn_scale", -1.0) or -1.0)
+        self._attn_scale = attn_scale if attn_scale > 0 else math.sqrt(info.d_head)
+        if getattr(cfg, "use_attn_scale", True) is False:
+            self._attn_scale = 1.0
+        self._per_layer_scale = bool(getattr(cfg, "scale_attn_by_inverse_layer_idx", False))
+        self._soft_cap = float(getattr(cfg, "attn_scores_soft_cap", -1.0) or -1.0)
+        self.q: dict[int, torch.Tensor] = {}
+        self.k: dict[int, torch.Tensor] = {}
+        self.v: dict[int, torch.Tensor] = {}
+        self.exact: dict[int, bool] = {}
+        self.scale = torch.ones(len(self.tokens))
+        self.w_o = model.W_O.detach().float().cpu()[self.layers] if self.layers else None
+        if info.final_norm in ("LN", "LNPre") and self.w_o is not None:
+            self.w_o = self.w_o - self.w_o.mean(-1, keepdim=True)
+        self.w_u_next = _centred_unembed_columns(model, self.tokens[1:].to(model.W_U.device))
+        self._forward(model, progress)
+
+    # -- the one forward pass -------------------------------------------------------------------
+
+    def _forward(self, model: Any, progress: bool | None) -> None:
+        info = self.info
+        wanted = set(self.layers)
+        check = min(len(self.tokens), 256)
+        show = info.n_layers > 4 if progress is None else progress
+        bar = tqdm(total=len(wanted), desc="reading activations", disable=not show, leave=False)
+
+        def grab(store: dict[int, torch.Tensor], layer: int) -> Any:
+            def fn(x: torch.Tensor, hook: Any) -> None:
+                store[layer] = x[0].detach().float().cpu()
+
+            return fn
+
+        def verify(layer: int) -> Any:
+            def fn(pattern: torch.Tensor, hook: Any) -> None:
+                check_finite(pattern, f"the attention pattern of layer {layer}")
+                ours = self._recompute(layer, torch.arange(info.n_heads), check)
+                theirs = pattern[0, :, :check, :check].detach().float().cpu()
+                self.exact[layer] = bool((ours - theirs).abs().max() < 1e-4)
+                bar.update(1)
+
+            return fn
+
+        def grab_scale(x: torch.Tensor, hook: Any) -> None:
+            self.scale = x[0, :, 0].detach().float().cpu()
+
+        hooks = []
+        for l in self.layers:
+            prefix = f"blocks.{l}.attn."
+            hooks += [
+                (prefix + info.q_hook, grab(self.q, l)),
+                (prefix + info.k_hook, grab(self.k, l)),
+                (prefix + "hook_v", grab(self.v, l)),
+                (prefix + "hook_pattern", verify(l)),
+            ]
+        if "ln_final.hook_scale" in model.hook_dict:
+            hooks.append(("ln_final.hook_scale", grab_scale))
+        try:
+            run_with_hooks(model, self.tokens[None].to(model.W_U.device), hooks)
+        finally:
+            bar.close()
+        check_finite(self.scale, "the final norm scale")
+
+    def _recompute(self, layer: int, heads: torch.Tensor, n: int | None = None) -> torch.Tensor:
+        """``softmax(q kᵀ / scale + causal mask)`` for ``heads`` of ``layer``: ``[head, dst, src]``."""
+        q = self.q[layer][:n]  # [pos, head, d_head]
+        k = self.k[layer][:n]  # [pos, kv_head, d_head]
+        kv = torch.tensor([kv_index(self.info, k.shape[1], int(h)) for h in heads])
+        scores = torch.einsum("phk,shk->hps", q[:, heads], k[:, kv]) / self._attn_scale
+        if self._per_layer_scale:
+            scores = scores / (layer + 1)
+        if self._soft_cap > 0:
+            scores = self._soft_cap * torch.tanh(scores / self._soft_cap)
+        pos = q.shape[0]
+        mask = torch.ones(pos, pos, dtype=torch.bool).triu(1)
+        return scores.masked_fill(mask, float("-inf")).softmax(-1)
+
+    # -- per-head answers -----------------------------------------------------------------------
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def cached_layers(self) -> int:
+        """How many layers' full patterns are held right now (0 while recomputation is exact)."""
+        return len(self._patterns)
+
+    def _check(self, layer: int, head: int) -> tuple[int, int]:
+        layer, head = check_head(self.info, layer, head)
+        if layer not in self.q:
+            raise InputError(f"layer {layer} was not read for this text: read layers {self.layers}")
+        return layer, head
+
+    def attention(self, layer: int, head: int) -> torch.Tensor:
+        """The head's attention pattern ``[dst, src]``."""
+        layer, head = self._check(layer, head)
+        if self.exact.get(layer, False):
+            return self._recompute(layer, torch.tensor([head]))[0]
+        if layer not in self._patterns:
+            self._patterns[layer] = self._capture(layer)
+            while len(self._patterns) > self.max_cached_layers:
+                self._patterns.popitem(last=False)
+        self._patterns.move_to_end(layer)
+        return self._patterns[layer][head]
+
+    def _capture(self, layer: int) -> torch.Tensor:
+        model = self._model_ref()
+        if model is None:
+            raise InputError(
+                "the model behind this view was garbage-collected: keep a reference to it "
+                "(e.g. model = iw.load_model(...)) and open the view again"
+            )
+        out: dict[str, torch.Tensor] = {}
+
+        def grab(pattern: torch.Tensor, hook: Any) -> None:
+            out["p"] = pattern[0].detach().float().cpu()
+
+        name = f"blocks.{layer}.attn.hook_pattern"
+        run_with_hooks(model, self.tokens[None].to(model.W_U.device), [(name, grab)], stop_at=name)
+        return out["p"]
+
+    def values(self, layer: int, head: int) -> torch.Tensor:
+        """The value vectors the head reads, ``[src, d_head]``."""
+        layer, head = self._check(layer, head)
+        v = self.v[layer]
+        return v[:, kv_index(self.info, v.shape[1], head)]
+
+    def value_norm(self, layer: int, head: int) -> torch.Tensor:
+        """``‖v_s W_O‖`` per source ``[src]``, for value-weighted attention."""
+        w_o = self._w_o(layer, head)
+        return (self.values(layer, head) @ w_o).norm(dim=-1)
+
+    def _w_o(self, layer: int, head: int) -> torch.Tensor:
+        assert self.w_o is not None
+        return self.w_o[self.layers.index(layer), head]
+
+    def logit_attribution(self, layer: int, head: int) -> torch.Tensor:
+        """Direct-path logit attribution ``[dst, src]``, last row NaN (see the module docstring)."""
+        layer, head = self._check(layer, head)
+        return attribution_from(
+            self.attention(layer, head),
+            self.values(layer, head),
+            self._w_o(layer, head),
+            self.w_u_next,
+            self.scale,
+        )
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the cached activations and weights."""
+        tensors = [*self.q.values(), *self.k.values(), *self.v.values(), *self._patterns.values()]
+        tensors += [self.scale, self.w_u_next] + ([self.w_o] if self.w_o is not None else [])
+        return sum(t.numel() * t.element_size() for t in tensors)

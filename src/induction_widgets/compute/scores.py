@@ -1,0 +1,533 @@
+r"""Per-head scores: prefix matching, previous token, copying, OV copying, pattern matching.
+
+All scores are ``[n_layers, n_heads]`` float32 tensors. They are computed in **one forward pass**
+whose hooks reduce each layer's attention pattern ``A`` (``[batch, head, dst, src]``) to scores as
+soon as it is produced, so memory is bounded by one layer's pattern; nothing is cached.
+
+Notation: batch ``b``, destination ``d``, source ``s``, tokens ``t[b, ·]``.
+
+* **Prefix matching** — with the induction targets of ``d``
+  :math:`T(b,d) = \{ j + 1 : j < d,\ t_{b,j} = t_{b,d} \}` (positions right after earlier
+  occurrences of the current token) and the destinations that have one,
+  :math:`D = \{(b, d) : T(b,d) \neq \emptyset\}`:
+  ``prefix_matching[l, h] = mean_{(b,d) in D} sum_{s in T(b,d)} A[b, h, d, s]``. Range [0, 1].
+* **Previous token** — ``previous_token[l, h] = mean_{b, d >= 1} A[b, h, d, d - 1]``. Range [0, 1].
+* **Copying** — the paper's head-activation evaluator, read literally. At destination ``d`` the
+  head writes ``o = z_d W_O`` to the residual stream; its direct-path logits are ``o / σ_d · W_U``
+  (``σ_d``: final norm scale). Restricted to the example's distinct tokens ``S_b`` (BOS excluded),
+  centred to zero mean over ``S_b`` and ReLU'd they give the *raise* ``ρ_d(x) >= 0`` of each token
+  ``x ∈ S_b``. With ``a`` the token at the source the head attends to most (``argmax_s A[d, s]``),
+  ``r_d = ρ_d(a) / (ρ_d(a) + Σ_{x ∈ S_b} ρ_d(x))`` — the attended token's raise over itself plus the
+  raise of all sample tokens, so ``r_d ∈ [0, 1/2]`` — and, scaled linearly to [−1, 1],
+  ``copying = mean_d (4 r_d − 1)``. Equivalently ``(2ρ(a) − R) / (2ρ(a) + R)`` with ``R`` the raise
+  of the other tokens. Averaged over destinations ``d >= 1`` whose argmax source is not BOS (position
+  0, the head's resting place) and whose raise is not all zero. An exactly copying OV circuit scores
+  +1; one that suppresses the attended token scores −1; a random OV circuit over ``n`` sample tokens
+  scores about ``(4 − n) / (4 + n)`` (−0.72 for the paper's 25). Readings taken: the attended token is
+  the argmax source; ``σ_d`` is a positive per-position scalar, so ``r_d`` does not depend on it and
+  the hook need not wait for the end of the pass.
+* **OV copying** — over the eigenvalues ``λ`` of the full OV circuit ``W_E W_V W_O W_U``
+  (``[vocab, vocab]``, computed as the ``[d_head, d_head]`` product ``W_O W_U W_E W_V`` with the same
+  non-zero eigenvalues, as ``FactoredMatrix`` does): ``ov_copying = Σλ / Σ|λ|`` ∈ [−1, 1].
+* **Pattern matching** — see :func:`pattern_matching_score`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import torch
+from tqdm.auto import tqdm
+
+from ._model import (
+    check_finite,
+    model_device,
+    model_info,
+    run_with_hooks,
+    to_tokens,
+)
+from .errors import InputError
+from .tasks import _check_int, pattern_matching_lines, repeated_random_tokens
+
+SCORE_NAMES = ("prefix_matching", "copying", "previous_token", "ov_copying", "pattern_matching")
+
+#: Default thresholds of the strict empirical definition (see :meth:`HeadScores.verdict`).
+PREFIX_MATCHING_THRESHOLD = 0.3
+COPYING_THRESHOLD = 0.2
+PREVIOUS_TOKEN_THRESHOLD = 0.5
+
+
+# --- target masks ------------------------------------------------------------------------------
+
+
+def induction_targets(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Induction targets of a token batch ``[batch, pos]``.
+
+    Returns ``(targets [batch, dst, src] bool, valid [batch, dst] bool)``: ``targets[b, d, s]`` is
+    true when ``s = j + 1`` for an earlier occurrence ``j < d`` of token ``t[b, d]``; ``valid`` marks
+    destinations with at least one target.
+    """
+    pos = tokens.shape[-1]
+    same = tokens[:, :, None] == tokens[:, None, :]  # [b, d, j]
+    earlier = torch.ones(pos, pos, dtype=torch.bool, device=tokens.device).tril(-1)
+    occurrences = same & earlier
+    targets = torch.zeros_like(occurrences)
+    targets[:, :, 1:] = occurrences[:, :, :-1]
+    return targets, occurrences.any(-1)
+
+
+def previous_token_targets(tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(targets [batch, dst, src], valid [batch, dst])`` with ``targets[b, d, d-1]`` for ``d >= 1``."""
+    batch, pos = tokens.shape
+    eye = torch.ones(pos, pos, dtype=torch.bool, device=tokens.device).tril(-1).triu(-1)
+    valid = torch.ones(batch, pos, dtype=torch.bool, device=tokens.device)
+    valid[:, 0] = False
+    return eye.expand(batch, pos, pos), valid
+
+
+def target_attention(
+    pattern: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """Mean attention mass on targets: ``[batch, head, dst, src]`` pattern → ``[head]``.
+
+    ``score[h] = Σ_{(b,d) valid} Σ_s A[b,h,d,s]·targets[b,d,s] / #valid``.
+    """
+    mass = torch.einsum("bhds,bds->bhd", pattern.float(), targets.float())
+    weight = valid.float()
+    return (mass * weight[:, None]).sum((0, 2)) / weight.sum()
+
+
+def _target_scores(
+    model: Any, tokens: torch.Tensor, masks: list[tuple[torch.Tensor, torch.Tensor]]
+) -> list[torch.Tensor]:
+    """One forward pass; for each ``(targets, valid)`` mask, ``[n_layers, n_heads]`` target attention."""
+    info = model_info(model)
+    out = [torch.zeros(info.n_layers, info.n_heads) for _ in masks]
+
+    def hook(layer: int) -> Callable[..., None]:
+        def fn(pattern: torch.Tensor, hook: Any) -> None:
+            check_finite(pattern, f"the attention pattern of layer {layer}")
+            for i, (targets, valid) in enumerate(masks):
+                out[i][layer] = target_attention(pattern, targets, valid).cpu()
+
+        return fn
+
+    hooks = [(f"blocks.{l}.attn.hook_pattern", hook(l)) for l in range(info.n_layers)]
+    run_with_hooks(model, tokens, hooks, stop_at=f"blocks.{info.n_layers - 1}.attn.hook_pattern")
+    return out
+
+
+def prefix_matching_score(model: Any, tokens: Any) -> torch.Tensor:
+    """Prefix-matching score of every head on any token batch: ``[n_layers, n_heads]`` in [0, 1].
+
+    See the module docstring for the definition. ``tokens`` may be text or token ids (``[pos]`` or
+    ``[batch, pos]``); at least one token must occur twice.
+    """
+    tokens = to_tokens(model, tokens)
+    targets, valid = induction_targets(tokens)
+    if not valid.any():
+        raise InputError(
+            "no token occurs twice in the input, so prefix matching is undefined: use "
+            "repeated_random_tokens(model) or a text with repeats"
+        )
+    return _target_scores(model, tokens, [(targets, valid)])[0]
+
+
+def previous_token_score(model: Any, tokens: Any) -> torch.Tensor:
+    """Mean attention from each position ``i >= 1`` to ``i − 1``: ``[n_layers, n_heads]`` in [0, 1]."""
+    tokens = to_tokens(model, tokens)
+    if tokens.shape[-1] < 2:
+        raise InputError("previous-token score needs at least two tokens")
+    return _target_scores(model, tokens, [previous_token_targets(tokens)])[0]
+
+
+# --- copying -------------------------------------------------------------------------------------
+
+
+def copying_ratio(logits: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
+    """Per-destination copying value ``4 r − 1`` from direct-path logits over the sample's tokens.
+
+    ``logits``: ``[..., n_sample]`` (any positive per-row scale); ``attended``: ``[...]`` index of the
+    attended token in the sample. ``r = ρ(a) / (ρ(a) + Σ_x ρ(x))`` with ``ρ`` the centred, ReLU'd
+    logits. Rows whose raise is all zero give NaN (excluded from means).
+    """
+    raise_ = torch.relu(logits - logits.mean(-1, keepdim=True))
+    total = raise_.sum(-1)
+    own = raise_.gather(-1, attended[..., None])[..., 0]
+    r = own / (own + total)
+    return torch.where(total > 0, 4 * r - 1, torch.full_like(total, float("nan")))
+
+
+def _copying_for_layer(
+    z: torch.Tensor,
+    argmax_src: torch.Tensor,
+    tokens: torch.Tensor,
+    w_o: torch.Tensor,
+    w_u: torch.Tensor,
+    bos: int | None,
+) -> torch.Tensor:
+    """Copying score of one layer's heads: ``z [batch, pos, head, d_head]`` → ``[head]``.
+
+    ``argmax_src`` is ``[batch, head, dst]``; ``w_o`` ``[head, d_head, d_model]``; ``w_u``
+    ``[d_model, vocab]``.
+    """
+    n_heads = z.shape[2]
+    sums = torch.zeros(n_heads)
+    counts = torch.zeros(n_heads)
+    for b in range(tokens.shape[0]):
+        sample = torch.unique(tokens[b])
+        if bos is not None:
+            sample = sample[sample != bos]
+        if len(sample) < 2:
+            continue
+        ou = torch.einsum("hkm,ms->hks", w_o, w_u[:, sample])  # [head, d_head, n_sample]
+        logits = torch.einsum("phk,hks->hps", z[b].float(), ou)  # [head, pos, n_sample]
+        attended_tok = tokens[b][argmax_src[b]]  # [head, dst]
+        index = torch.searchsorted(sample, attended_tok.clamp(min=int(sample[0])))
+        index = index.clamp(max=len(sample) - 1)
+        in_sample = sample[index] == attended_tok
+        value = copying_ratio(logits, index)
+        keep = in_sample & (argmax_src[b] != 0) & ~value.isnan()
+        keep[:, 0] = False
+        sums += torch.where(keep, value, torch.zeros_like(value)).sum(-1).cpu()
+        counts += keep.sum(-1).cpu()
+    return torch.where(counts > 0, sums / counts.clamp(min=1), torch.zeros_like(sums))
+
+
+def ov_copying_score(model: Any) -> torch.Tensor:
+    """``Σλ / Σ|λ|`` over the eigenvalues of each head's full OV circuit: ``[n_layers, n_heads]``.
+
+    The circuit ``W_E W_V W_O W_U`` (``[vocab, vocab]``) has the same non-zero eigenvalues as
+    ``W_O (W_U W_E) W_V`` (``[d_head, d_head]``), which is what is decomposed. ``W_V`` of the
+    key/value head a query head reads is used under grouped-query attention.
+    """
+    info = model_info(model)
+    with torch.no_grad():
+        gram = model.W_U.float() @ model.W_E.float()  # [d_model, d_model]
+        w_o = model.W_O.float()  # [layer, head, d_head, d_model]
+        w_v = model.W_V.float()  # [layer, head or kv_head, d_model, d_head]
+        if w_v.shape[1] != info.n_heads:
+            w_v = w_v.repeat_interleave(info.n_heads // w_v.shape[1], dim=1)
+        circuit = w_o @ gram @ w_v  # [layer, head, d_head, d_head]
+        check_finite(circuit, "the OV circuit")
+        eig = torch.linalg.eigvals(circuit.double())
+        score = eig.sum(-1).real / eig.abs().sum(-1).clamp(min=1e-30)
+    return score.float().cpu()
+
+
+# --- all scores in one pass --------------------------------------------------------------------
+
+
+class HeadRow(NamedTuple):
+    """One head's scores, as :meth:`HeadScores.top` returns them."""
+
+    layer: int
+    head: int
+    depth: str
+    prefix_matching: float
+    copying: float
+    previous_token: float
+    ov_copying: float
+    pattern_matching: float | None
+    verdict: str
+
+
+@dataclass
+class HeadScores:
+    """Every head's scores, each ``[n_layers, n_heads]`` float32 (see the module docstring)."""
+
+    prefix_matching: torch.Tensor
+    copying: torch.Tensor
+    previous_token: torch.Tensor
+    ov_copying: torch.Tensor
+    pattern_matching: torch.Tensor | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.prefix_matching.shape[0])
+
+    @property
+    def n_heads(self) -> int:
+        return int(self.prefix_matching.shape[1])
+
+    def as_dict(self) -> dict[str, torch.Tensor]:
+        """Score name → ``[n_layers, n_heads]`` tensor, for the scores that were computed."""
+        out = {name: getattr(self, name) for name in SCORE_NAMES}
+        return {k: v for k, v in out.items() if v is not None}
+
+    def get(self, name: str) -> torch.Tensor:
+        """The ``[n_layers, n_heads]`` tensor of score ``name``; a clear error for unknown names."""
+        scores = self.as_dict()
+        if name not in scores:
+            known = ", ".join(scores)
+            hint = (
+                " (compute it with pattern_matching_score and pass it as pattern_matching=)"
+                if name == "pattern_matching"
+                else ""
+            )
+            raise InputError(f"unknown score {name!r}: choose one of {known}{hint}")
+        return scores[name]
+
+    def verdict(
+        self,
+        layer: int,
+        head: int,
+        prefix_threshold: float = PREFIX_MATCHING_THRESHOLD,
+        copying_threshold: float = COPYING_THRESHOLD,
+    ) -> str:
+        """The strict empirical definition: prefix matching AND copying on repeated random tokens.
+
+        "induction head" when ``prefix_matching >= prefix_threshold`` and ``copying >=
+        copying_threshold``; "prefix matching, not copying" when only the first holds;
+        "previous token" for heads with ``previous_token >= 0.5``; "" otherwise.
+        """
+        p = float(self.prefix_matching[layer, head])
+        c = float(self.copying[layer, head])
+        if p >= prefix_threshold:
+            return "induction head" if c >= copying_threshold else "prefix matching, not copying"
+        if float(self.previous_token[layer, head]) >= PREVIOUS_TOKEN_THRESHOLD:
+            return "previous token"
+        return ""
+
+    def verdicts(self, **thresholds: float) -> list[str]:
+        """:meth:`verdict` of every head, row-major over ``[layer, head]``."""
+        return [
+            self.verdict(l, h, **thresholds)
+            for l in range(self.n_layers)
+            for h in range(self.n_heads)
+        ]
+
+    def induction_heads(self, **thresholds: float) -> list[tuple[int, int]]:
+        """``(layer, head)`` of every head whose verdict is "induction head", best prefix matching first."""
+        heads = [
+            (l, h)
+            for l in range(self.n_layers)
+            for h in range(self.n_heads)
+            if self.verdict(l, h, **thresholds) == "induction head"
+        ]
+        return sorted(heads, key=lambda lh: -float(self.prefix_matching[lh]))
+
+    def row(self, layer: int, head: int) -> HeadRow:
+        pm = self.pattern_matching
+        return HeadRow(
+            layer,
+            head,
+            f"{layer + 1} / {self.n_layers}",
+            float(self.prefix_matching[layer, head]),
+            float(self.copying[layer, head]),
+            float(self.previous_token[layer, head]),
+            float(self.ov_copying[layer, head]),
+            None if pm is None else float(pm[layer, head]),
+            self.verdict(layer, head),
+        )
+
+    def top(self, k: int = 10, by: str = "prefix_matching") -> list[HeadRow]:
+        """The ``k`` heads with the highest score ``by``, best first."""
+        _check_int("k", k, 1)
+        values = self.get(by).flatten()
+        order = torch.argsort(values, descending=True, stable=True)[:k]
+        return [self.row(int(i) // self.n_heads, int(i) % self.n_heads) for i in order]
+
+    def to_pandas(self) -> Any:
+        """One row per head: layer, head, "layer depth" (1-based, e.g. "17 / 30"), every score, verdict."""
+        import pandas as pd
+
+        rows = [self.row(l, h) for l in range(self.n_layers) for h in range(self.n_heads)]
+        frame = pd.DataFrame(rows, columns=list(HeadRow._fields))
+        frame = frame.rename(columns={"depth": "layer depth"})
+        if self.pattern_matching is None:
+            frame = frame.drop(columns="pattern_matching")
+        return frame
+
+
+def head_scores(
+    model: Any,
+    n_examples: int = 10,
+    seq_len: int = 25,
+    repeats: int = 4,
+    seed: int = 0,
+    *,
+    tokens: torch.Tensor | None = None,
+    progress: bool | None = None,
+) -> HeadScores:
+    """Prefix matching, copying, previous token and OV copying of every head, in one forward pass.
+
+    The input is :func:`repeated_random_tokens` (``[n_examples, 1 + seq_len * repeats]``: the paper's
+    protocol is 10 × (BOS + 25 random tokens × 4)) unless ``tokens`` is given. Each layer's pattern is
+    reduced to scores inside its hook; ``progress`` shows a bar over layers (default: models with
+    more than 4 layers).
+    """
+    info = model_info(model)
+    if tokens is None:
+        tokens = repeated_random_tokens(model, n_examples, seq_len, repeats, seed)
+    else:
+        tokens = to_tokens(model, tokens)
+    targets, valid = induction_targets(tokens)
+    if not valid.any():
+        raise InputError("no token occurs twice in the given tokens: prefix matching is undefined")
+    prev_targets, prev_valid = previous_token_targets(tokens)
+
+    prefix = torch.zeros(info.n_layers, info.n_heads)
+    previous = torch.zeros(info.n_layers, info.n_heads)
+    copying = torch.zeros(info.n_layers, info.n_heads)
+    argmax: dict[int, torch.Tensor] = {}
+    w_u = model.W_U.detach().float()
+    show = info.n_layers > 4 if progress is None else progress
+    bar = tqdm(total=info.n_layers, desc="scoring heads", disable=not show, leave=False)
+
+    def pattern_hook(layer: int) -> Callable[..., None]:
+        def fn(pattern: torch.Tensor, hook: Any) -> None:
+            check_finite(pattern, f"the attention pattern of layer {layer}")
+            prefix[layer] = target_attention(pattern, targets, valid).cpu()
+            previous[layer] = target_attention(pattern, prev_targets, prev_valid).cpu()
+            argmax[layer] = pattern.argmax(-1)  # [batch, head, dst]
+
+        return fn
+
+    def z_hook(layer: int) -> Callable[..., None]:
+        def fn(z: torch.Tensor, hook: Any) -> None:
+            w_o = model.W_O[layer].detach().float()
+            copying[layer] = _copying_for_layer(
+                z, argmax.pop(layer), tokens, w_o, w_u, info.bos_token_id
+            )
+            bar.update(1)
+
+        return fn
+
+    hooks = []
+    for l in range(info.n_layers):
+        hooks.append((f"blocks.{l}.attn.hook_pattern", pattern_hook(l)))
+        hooks.append((f"blocks.{l}.attn.hook_z", z_hook(l)))
+    try:
+        run_with_hooks(model, tokens, hooks, stop_at=f"blocks.{info.n_layers - 1}.attn.hook_z")
+    finally:
+        bar.close()
+    return HeadScores(
+        prefix_matching=prefix,
+        copying=copying,
+        previous_token=previous,
+        ov_copying=ov_copying_score(model),
+        meta={"n_examples": int(tokens.shape[0]), "n_tokens": int(tokens.shape[1]), "seed": seed},
+    )
+
+
+# --- pattern matching --------------------------------------------------------------------------
+
+
+@dataclass
+class PatternProblem:
+    """One pattern-matching problem, tokenised: ``tokens [pos]`` and its target mask."""
+
+    tokens: torch.Tensor  # [pos]
+    targets: torch.Tensor  # [dst, src] bool
+    valid: torch.Tensor  # [dst] bool
+    destinations: list[int]  # the token before each line's label (":" for GPT-style tokenizers)
+    label_positions: list[int]
+
+
+def tokenize_with_offsets(model: Any, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+    """Token ids of ``text`` with BOS first, and each token's ``(start, end)`` character span.
+
+    BOS gets the empty span ``(0, 0)``. Needs a fast (Rust) tokenizer for the offsets.
+    """
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None:
+        raise InputError("this model has no tokenizer, so it cannot read text: give it a tokenizer")
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids = list(enc["input_ids"])
+    spans = [tuple(s) for s in enc["offset_mapping"]]
+    info = model_info(model)
+    if info.bos_token_id is not None:
+        ids = [info.bos_token_id, *ids]
+        spans = [(0, 0), *spans]
+    return ids, spans  # type: ignore[return-value]
+
+
+def pattern_matching_problem(model: Any, n_lines: int = 30, seed: int = 0) -> PatternProblem:
+    """Tokenise one problem and mark, for each line whose template appeared before, the targets.
+
+    Destination: the token right before the label's first token (":" when the label is its own
+    token, as with GPT-style tokenizers). Targets: the first label token of every earlier line of the
+    same template.
+    """
+    lines = pattern_matching_lines(n_lines, seed)
+    text = "\n".join(line.text for line in lines)
+    ids, spans = tokenize_with_offsets(model, text)
+
+    def token_at(char: int) -> int:
+        for i, (start, end) in enumerate(spans):
+            if start <= char < end:
+                return i
+        raise InputError(
+            f"no token covers character {char} of the pattern text"
+        )  # pragma: no cover
+
+    label_pos = [token_at(line.label_at) for line in lines]
+    pos = len(ids)
+    targets = torch.zeros(pos, pos, dtype=torch.bool)
+    valid = torch.zeros(pos, dtype=torch.bool)
+    destinations = []
+    for i, line in enumerate(lines):
+        dst = label_pos[i] - 1
+        destinations.append(dst)
+        for j in range(i):
+            if lines[j].label == line.label:
+                targets[dst, label_pos[j]] = True
+                valid[dst] = True
+    return PatternProblem(torch.tensor(ids), targets, valid, destinations, label_pos)
+
+
+def pattern_matching_score(
+    model: Any,
+    n_problems: int = 50,
+    n_lines: int = 30,
+    seed: int = 0,
+    *,
+    batch_size: int = 8,
+    progress: bool | None = None,
+) -> torch.Tensor:
+    """Share of attention from each line's ":" to the labels of earlier same-template lines.
+
+    ``n_problems`` random problems of ``n_lines`` lines (:func:`pattern_matching_text`, problem ``i``
+    drawn with seed ``seed * 1_000_003 + i``). For every line whose template appeared earlier, the
+    head's attention from the destination (see :func:`pattern_matching_problem`) summed over the label
+    tokens of the earlier lines with the same template; averaged over those lines and problems.
+    ``[n_layers, n_heads]`` in [0, 1]; the paper reports ~0.65 for its best head at 13B.
+    """
+    _check_int("n_problems", n_problems, 1)
+    _check_int("n_lines", n_lines, 2)
+    info = model_info(model)
+    problems = [
+        pattern_matching_problem(model, n_lines, seed * 1_000_003 + i) for i in range(n_problems)
+    ]
+    longest = max(len(p.tokens) for p in problems)
+    if longest > info.n_ctx:
+        raise InputError(
+            f"{n_lines} lines need {longest} tokens, more than n_ctx={info.n_ctx}: lower n_lines"
+        )
+    total = torch.zeros(info.n_layers, info.n_heads)
+    count = 0.0
+    show = (info.n_layers > 4 and n_problems > batch_size) if progress is None else progress
+    chunks = range(0, n_problems, batch_size)
+    for start in tqdm(chunks, desc="pattern matching", disable=not show, leave=False):
+        batch = problems[start : start + batch_size]
+        # Right padding never changes earlier positions of a causal model.
+        tokens = torch.zeros(len(batch), longest, dtype=torch.long)
+        targets = torch.zeros(len(batch), longest, longest, dtype=torch.bool)
+        valid = torch.zeros(len(batch), longest, dtype=torch.bool)
+        for i, p in enumerate(batch):
+            n = len(p.tokens)
+            tokens[i, :n] = p.tokens
+            targets[i, :n, :n] = p.targets
+            valid[i, :n] = p.valid
+        tokens = tokens.to(model_device(model))
+        n_valid = float(valid.sum())
+        (score,) = _target_scores(
+            model, tokens, [(targets.to(tokens.device), valid.to(tokens.device))]
+        )
+        total += score * n_valid
+        count += n_valid
+    return total / count

@@ -1,0 +1,154 @@
+"""Payload room: tensors → compact binary buffer dicts (the contract in ``docs/payload.md``).
+
+A buffer dict is ``{"dtype", "shape", "scale", "offset", "layout", "view": bytes}``; the browser
+decodes ``value = offset + scale * stored``. anywidget turns the ``bytes`` into a ``DataView``; for a
+page without a kernel :func:`embed` swaps ``view`` for base64 text, optionally zlib-compressed.
+
+Quantised integer dtypes (``uint8``, ``int8``, ``uint16``) refuse NaN and infinity (``ValueError``);
+``float16`` and ``float32`` carry them unchanged (values beyond float16's range become ±inf). The
+largest error of a quantised value is ``scale / 2``.
+"""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from typing import Any
+
+import numpy as np
+
+DTYPES = ("uint8", "int8", "uint16", "float16", "float32", "int32")
+_INT_RANGE = {"uint8": (0, 255), "int8": (-127, 127), "uint16": (0, 65535)}
+
+Payload = dict[str, Any]
+
+
+def _as_numpy(x: Any) -> np.ndarray:
+    if hasattr(x, "detach"):  # torch.Tensor without importing torch here
+        x = (
+            x.detach().cpu().float().numpy()
+            if x.dtype.is_floating_point
+            else x.detach().cpu().numpy()
+        )
+    return np.asarray(x)
+
+
+def _tril(a: np.ndarray) -> np.ndarray:
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"layout 'tril' needs a square matrix, got shape {a.shape}")
+    return a[np.tril_indices(a.shape[0])]
+
+
+def encode(
+    x: Any,
+    dtype: str = "float32",
+    *,
+    layout: str = "dense",
+    scale: float | None = None,
+    offset: float | None = None,
+) -> Payload:
+    """Encode an array as a buffer dict.
+
+    For integer dtypes the scale and offset default to the tightest that cover ``x``: ``uint8`` /
+    ``uint16`` map ``[min, max]`` onto the code range, ``int8`` is symmetric (``offset = 0``,
+    ``scale = max|x| / 127``). ``layout="tril"`` stores only the lower triangle (with the diagonal) of
+    a square matrix, row by row.
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPES)}")
+    if layout not in ("dense", "tril"):
+        raise ValueError(f"unknown layout {layout!r}: use 'dense' or 'tril'")
+    a = _as_numpy(x)
+    shape = list(a.shape)
+    flat = (_tril(a) if layout == "tril" else a.reshape(-1)).astype(np.float64)
+    if dtype in _INT_RANGE:
+        if not np.isfinite(flat).all():
+            raise ValueError(f"{dtype} cannot hold NaN or infinity: use float16 or float32")
+        lo_code, hi_code = _INT_RANGE[dtype]
+        lo = float(flat.min()) if flat.size else 0.0
+        hi = float(flat.max()) if flat.size else 0.0
+        if dtype == "int8":
+            offset = 0.0 if offset is None else offset
+            scale = scale or (max(abs(lo), abs(hi)) / 127 or 1.0)
+        else:
+            offset = lo if offset is None else offset
+            scale = scale or ((hi - offset) / hi_code or 1.0)
+        codes = np.clip(np.rint((flat - offset) / scale), lo_code, hi_code)
+        stored = codes.astype(dtype)
+    else:
+        with np.errstate(over="ignore"):
+            stored = flat.astype(dtype)
+        scale, offset = 1.0, 0.0
+    return {
+        "dtype": dtype,
+        "shape": shape,
+        "scale": float(scale),
+        "offset": float(offset),
+        "layout": layout,
+        "view": stored.astype(stored.dtype.newbyteorder("<")).tobytes(),
+    }
+
+
+def decode(p: Payload) -> np.ndarray:
+    """The inverse of :func:`encode` / :func:`embed` (float32 array of the original shape)."""
+    raw = p.get("view")
+    if raw is None:
+        raw = base64.b64decode(p["b64"])
+        if p.get("compression") == "deflate":
+            raw = zlib.decompress(raw)
+    raw = bytes(raw)
+    stored = np.frombuffer(raw, dtype=np.dtype(p["dtype"]).newbyteorder("<")).astype(np.float64)
+    values = (p["offset"] + p["scale"] * stored) if p["dtype"] in _INT_RANGE else stored
+    shape = tuple(p["shape"])
+    if p.get("layout", "dense") == "tril":
+        n = shape[0]
+        out = np.zeros((n, n))
+        out[np.tril_indices(n)] = values
+        return out.astype(np.float32)
+    return values.reshape(shape).astype(np.float32)
+
+
+def embed(p: Payload, *, compress: bool = True) -> Payload:
+    """A copy of ``p`` for a page without a kernel: ``view`` → ``b64`` (zlib ``deflate`` if smaller)."""
+    out = {k: v for k, v in p.items() if k != "view"}
+    raw = bytes(p["view"])
+    if compress:
+        packed = zlib.compress(raw, 9)
+        if len(packed) < len(raw):
+            out["compression"] = "deflate"
+            raw = packed
+    out["b64"] = base64.b64encode(raw).decode("ascii")
+    return out
+
+
+def attention_payload(pattern: Any, *, live: bool = True) -> Payload:
+    """A ``[dst, src]`` pattern: float16 dense for a live view; uint8 (scale 1/255) lower triangle
+    for an embedded page (max error 1/510)."""
+    if live:
+        return encode(pattern, "float16")
+    return encode(pattern, "uint8", layout="tril", scale=1 / 255, offset=0.0)
+
+
+def signed_payload(x: Any, *, live: bool = True) -> Payload:
+    """A signed matrix (logit attribution): float16 (keeps NaN rows) for live and embedded views."""
+    del live
+    return encode(x, "float16")
+
+
+def mask_payload(mask: Any) -> Payload:
+    """A boolean mask ``[n]`` → uint8 buffer (1 = keep); ``None`` → ``{}`` (no mask)."""
+    if mask is None:
+        return {}
+    return encode(
+        np.asarray(_as_numpy(mask), dtype=bool).astype(np.float64), "uint8", scale=1.0, offset=0.0
+    )
+
+
+def head_payloads(acts: Any, layer: int, head: int, *, live: bool = True) -> dict[str, Payload]:
+    """The buffers a view needs for one head of a :class:`~induction_widgets.compute.TextActivations`:
+    ``attention [dst, src]``, ``attribution [dst, src]`` (logit attribution) and ``value_norm [src]``."""
+    return {
+        "attention": attention_payload(acts.attention(layer, head), live=live),
+        "attribution": signed_payload(acts.logit_attribution(layer, head), live=live),
+        "value_norm": encode(acts.value_norm(layer, head), "float32" if live else "float16"),
+    }
