@@ -1,0 +1,445 @@
+/**
+ * Attention matrix view: the [dst, src] pattern of one head as a heatmap on a canvas.
+ * Rows = destinations (top → bottom), columns = sources (left → right). Attention uses the
+ * sequential (viridis) map on [0, 1]; mode "logit_attr" shows the attribution matrix with the
+ * diverging blue (+) / orange (−) map on ±max|attribution|.
+ *
+ * Wheel zooms around the cursor, drag pans, double-click resets; a crosshair and the readout
+ * (.iw-readout with data-dst / data-src / data-value) follow the cursor.
+ *
+ * Traits: tokens, layer, head, n_layers, n_heads, heads_available, mode, attention [n, n],
+ * attribution [n, n], message, title.
+ * @module attention_matrix
+ */
+import { attributionRGBA, formatNumber, injectStyles, legend, sequentialLUT } from "./shared/colour.js";
+import { h, listen, pixelRatio } from "./shared/dom.js";
+import { bufferCache, headSelects, maxAbsFinite, messageBanner } from "./shared/controls.js";
+import { labelToken, quoteToken } from "./shared/text.js";
+
+const MARGIN = { left: 96, top: 84, right: 8, bottom: 8 };
+const LABEL_MIN_CELL = 11; // px per cell from which token labels are drawn
+const MAX_CELL = 64; // px per cell at maximum zoom
+
+/** 1, 2, 5 × 10^k ≥ x. */
+function niceStep(x) {
+  const p = 10 ** Math.floor(Math.log10(Math.max(x, 1)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
+/**
+ * RGBA pixels (one per cell) of an n×n [dst, src] matrix.
+ * attention: viridis(clamp(v, 0, 1)); cells above the diagonal that are exactly 0 (causal mask)
+ * and NaN cells are transparent. logit_attr: diverging map with ±vmax.
+ * @returns {Uint8ClampedArray} n*n*4
+ */
+export function matrixPixels(data, n, mode, vmax) {
+  const px = new Uint8ClampedArray(n * n * 4);
+  if (mode === "logit_attr") {
+    // Same mapping as attributionRGBA, inlined (4M cells at n = 2048).
+    const pos = attributionRGBA(1, 1);
+    const neg = attributionRGBA(-1, 1);
+    const inv = vmax > 0 && Number.isFinite(vmax) ? 1 / vmax : Infinity;
+    for (let i = 0; i < n * n; i++) {
+      const v = data[i];
+      if (v !== v || v === 0) continue; // NaN and 0: transparent
+      let t = v * inv;
+      if (t !== t) t = v > 0 ? 1 : -1; // inv = Infinity and ±Infinity * 0 cases
+      const c = t < 0 ? neg : pos;
+      const a = t < 0 ? -t : t;
+      px[4 * i] = c[0];
+      px[4 * i + 1] = c[1];
+      px[4 * i + 2] = c[2];
+      px[4 * i + 3] = Math.round((a > 1 ? 1 : a) * 255);
+    }
+    return px;
+  }
+  const lut = sequentialLUT();
+  for (let d = 0; d < n; d++) {
+    for (let s = 0; s < n; s++) {
+      const i = d * n + s;
+      const v = data[i];
+      if (v !== v || (s > d && v === 0)) continue; // transparent
+      const k = 3 * Math.round((v < 0 ? 0 : v > 1 ? 1 : v) * 255);
+      px[4 * i] = lut[k];
+      px[4 * i + 1] = lut[k + 1];
+      px[4 * i + 2] = lut[k + 2];
+      px[4 * i + 3] = 255;
+    }
+  }
+  return px;
+}
+
+function render({ model, el }) {
+  injectStyles(el);
+
+  const root = h("div", { class: "iw-root iw-attention-matrix", attrs: { tabindex: "0" } });
+  const title = h("span", { class: "iw-title" });
+  const selects = headSelects(model);
+  const btnAttention = h("button", { class: "iw-mode-attention", text: "Attention", attrs: { type: "button" } });
+  const btnLogit = h("button", { class: "iw-mode-logit", text: "Logit attr", attrs: { type: "button" } });
+  const legendEl = h("span", { class: "iw-legend" });
+  const header = h("div", { class: "iw-header" }, [title, selects.el, h("span", { class: "iw-buttons" }, [btnAttention, btnLogit]), legendEl]);
+  const banner = messageBanner(model);
+  const canvas = h("canvas", { class: "iw-plot" });
+  const overlay = h("canvas", { class: "iw-overlay" });
+  const wrap = h("div", { class: "iw-canvas-wrap" }, [canvas, overlay]);
+  const readout = h("div", { class: "iw-readout" });
+  const hint = h("div", { class: "iw-hint", text: "wheel: zoom · drag: pan · double-click: reset" });
+  root.append(header, banner.el, wrap, readout, hint);
+  el.append(root);
+
+  const buffer = bufferCache(model);
+  const offscreen = document.createElement("canvas");
+  let n = 0;
+  let data = null; // Float32Array [n, n] of the shown matrix
+  let vmax = 0;
+  let size = 480; // plot size in CSS px
+  let zoom = 1; // CSS px per cell
+  let ox = 0; // cell coordinates at the plot's top-left corner
+  let oy = 0;
+  let hoverCell = null; // [d, s]
+  let drag = null;
+  let legendKey = "";
+  let pixelsOf = { data: undefined, mode: "" }; // inputs of the offscreen image
+
+  const mode = () => (model.get("mode") === "logit_attr" ? "logit_attr" : "attention");
+  const tokens = () => (Array.isArray(model.get("tokens")) ? model.get("tokens") : []);
+  const fitZoom = () => size / Math.max(n, 1);
+
+  function clampView() {
+    zoom = Math.min(Math.max(zoom, fitZoom()), Math.max(fitZoom(), MAX_CELL));
+    const span = size / zoom;
+    ox = Math.min(Math.max(ox, 0), Math.max(0, n - span));
+    oy = Math.min(Math.max(oy, 0), Math.max(0, n - span));
+  }
+  function resetView() {
+    zoom = fitZoom();
+    ox = 0;
+    oy = 0;
+  }
+
+  function layout() {
+    const avail = root.clientWidth || el.clientWidth || 600;
+    const newSize = Math.round(Math.min(720, Math.max(160, avail - MARGIN.left - MARGIN.right - 12)));
+    if (newSize !== size) {
+      zoom *= newSize / size;
+      size = newSize;
+    }
+    const dpr = pixelRatio();
+    const w = MARGIN.left + size + MARGIN.right;
+    const hgt = MARGIN.top + size + MARGIN.bottom;
+    for (const c of [canvas, overlay]) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(hgt * dpr);
+      c.style.width = `${w}px`;
+      c.style.height = `${hgt}px`;
+    }
+    Object.assign(canvas.dataset, { plotLeft: MARGIN.left, plotTop: MARGIN.top, plotSize: size });
+    clampView();
+  }
+
+  function loadData() {
+    const name = mode() === "logit_attr" ? "attribution" : "attention";
+    const m = buffer(name);
+    const ok = m && m.shape.length === 2 && m.shape[0] === m.shape[1];
+    const newN = ok ? m.shape[0] : 0;
+    data = ok ? m.data : null;
+    if (newN !== n) {
+      n = newN;
+      resetView();
+    }
+    if (pixelsOf.data === data && pixelsOf.mode === mode()) return; // nothing new to draw
+    pixelsOf = { data, mode: mode() };
+    vmax = mode() === "logit_attr" ? maxAbsFinite(data) : 1;
+    offscreen.width = Math.max(n, 1);
+    offscreen.height = Math.max(n, 1);
+    if (n > 0) {
+      const img = new ImageData(matrixPixels(data, n, mode(), vmax), n, n);
+      offscreen.getContext("2d").putImageData(img, 0, 0);
+    }
+    canvas.dataset.n = String(n);
+    const key = mode() === "logit_attr" ? `a:${vmax}` : "s";
+    if (key !== legendKey) {
+      if (mode() === "logit_attr") legend(legendEl, "attribution", vmax);
+      else legend(legendEl, "sequential", 1, 0);
+      legendKey = key;
+    }
+  }
+
+  function draw() {
+    const ctx = canvas.getContext("2d");
+    const dpr = pixelRatio();
+    const fg = getComputedStyle(root).color || "#222";
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    Object.assign(canvas.dataset, { zoom: String(zoom), ox: String(ox), oy: String(oy) });
+    ctx.fillStyle = fg;
+    ctx.strokeStyle = fg;
+    ctx.font = "10px system-ui, sans-serif";
+    if (n === 0) {
+      ctx.textAlign = "center";
+      ctx.fillText(`no ${mode() === "logit_attr" ? "logit attribution" : "attention"} data`, MARGIN.left + size / 2, MARGIN.top + size / 2);
+      return;
+    }
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(MARGIN.left, MARGIN.top, size, size);
+    ctx.clip();
+    ctx.imageSmoothingEnabled = false;
+    ctx.translate(MARGIN.left - ox * zoom, MARGIN.top - oy * zoom);
+    ctx.scale(zoom, zoom);
+    ctx.drawImage(offscreen, 0, 0);
+    ctx.restore();
+    ctx.globalAlpha = 0.4;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(MARGIN.left - 0.5, MARGIN.top - 0.5, size + 1, size + 1);
+    ctx.globalAlpha = 1;
+    drawAxes(ctx);
+  }
+
+  function drawAxes(ctx) {
+    const c0 = Math.floor(ox);
+    const c1 = Math.min(n, Math.ceil(ox + size / zoom));
+    const r0 = Math.floor(oy);
+    const r1 = Math.min(n, Math.ceil(oy + size / zoom));
+    const toks = tokens();
+    const labels = zoom >= LABEL_MIN_CELL;
+    const step = labels ? 1 : niceStep(40 / zoom);
+    ctx.textBaseline = "middle";
+    // rows (destinations)
+    ctx.textAlign = "right";
+    for (let d = Math.ceil(r0 / step) * step; d < r1; d += step) {
+      const y = MARGIN.top + (d - oy + 0.5) * zoom;
+      if (y < MARGIN.top || y > MARGIN.top + size) continue;
+      const text = labels && d < toks.length ? labelToken(toks[d], 14) : String(d);
+      ctx.fillText(text, MARGIN.left - 4, y, MARGIN.left - 8);
+    }
+    // columns (sources), rotated
+    ctx.textAlign = "left";
+    for (let s = Math.ceil(c0 / step) * step; s < c1; s += step) {
+      const x = MARGIN.left + (s - ox + 0.5) * zoom;
+      if (x < MARGIN.left || x > MARGIN.left + size) continue;
+      const text = labels && s < toks.length ? labelToken(toks[s], 12) : String(s);
+      ctx.save();
+      ctx.translate(x, MARGIN.top - 4);
+      ctx.rotate(-Math.PI / 2);
+      ctx.fillText(text, 0, 0, MARGIN.top - 22);
+      ctx.restore();
+    }
+    ctx.globalAlpha = 0.7;
+    ctx.textAlign = "left";
+    ctx.fillText("src →", 4, 10);
+    ctx.fillText("dst ↓", 4, 24);
+    ctx.globalAlpha = 1;
+  }
+
+  function drawOverlay() {
+    const ctx = overlay.getContext("2d");
+    const dpr = pixelRatio();
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    if (!hoverCell) return;
+    const [d, s] = hoverCell;
+    const x = MARGIN.left + (s - ox) * zoom;
+    const y = MARGIN.top + (d - oy) * zoom;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(MARGIN.left, MARGIN.top, size, size);
+    ctx.clip();
+    // Light line over a dark halo: visible on every colour of both maps and both themes.
+    const cy = y + zoom / 2;
+    const cx = x + zoom / 2;
+    const lines = () => {
+      ctx.beginPath();
+      ctx.moveTo(MARGIN.left, cy);
+      ctx.lineTo(MARGIN.left + size, cy);
+      ctx.moveTo(cx, MARGIN.top);
+      ctx.lineTo(cx, MARGIN.top + size);
+      ctx.stroke();
+    };
+    const box = Math.max(zoom, 3);
+    ctx.globalAlpha = 0.55;
+    ctx.lineWidth = 3;
+    ctx.strokeStyle = "#000";
+    lines();
+    ctx.strokeRect(cx - box / 2 - 1, cy - box / 2 - 1, box + 2, box + 2);
+    ctx.globalAlpha = 0.9;
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = "#fff";
+    lines();
+    ctx.strokeRect(cx - box / 2 - 1, cy - box / 2 - 1, box + 2, box + 2);
+    ctx.globalAlpha = 1;
+    ctx.restore();
+  }
+
+  function updateReadout() {
+    if (!hoverCell || !data) {
+      readout.textContent = n ? "hover a cell" : "";
+      for (const k of ["dst", "src", "value"]) delete readout.dataset[k];
+      return;
+    }
+    const [d, s] = hoverCell;
+    const v = data[d * n + s];
+    const toks = tokens();
+    const tok = (i) => `${i < toks.length ? quoteToken(toks[i]) : "?"} [${i}]`;
+    const val = v !== v ? "NaN" : formatNumber(v);
+    readout.textContent =
+      mode() === "logit_attr"
+        ? `dst ${tok(d)} → src ${tok(s)}: logit attr ${v > 0 ? "+" : ""}${val}` + (d + 1 < toks.length ? ` (to the logit of ${tok(d + 1)})` : "")
+        : `dst ${tok(d)} → src ${tok(s)}: attention ${val}`;
+    readout.dataset.dst = String(d);
+    readout.dataset.src = String(s);
+    readout.dataset.value = String(v);
+  }
+
+  function updateControls() {
+    title.textContent = model.get("title") || "";
+    const m = mode();
+    btnAttention.classList.toggle("iw-active", m === "attention");
+    btnLogit.classList.toggle("iw-active", m === "logit_attr");
+    btnAttention.setAttribute("aria-pressed", String(m === "attention"));
+    btnLogit.setAttribute("aria-pressed", String(m === "logit_attr"));
+    selects.update();
+  }
+
+  // ---- interaction -----------------------------------------------------------------------
+  function localPoint(e) {
+    const r = canvas.getBoundingClientRect();
+    const sx = r.width ? canvas.offsetWidth / r.width : 1; // CSS zoom/transform
+    return [(e.clientX - r.left) * sx, (e.clientY - r.top) * sx];
+  }
+  function cellAt(mx, my) {
+    const px = mx - MARGIN.left;
+    const py = my - MARGIN.top;
+    if (n === 0 || px < 0 || py < 0 || px >= size || py >= size) return null;
+    const s = Math.floor(ox + px / zoom);
+    const d = Math.floor(oy + py / zoom);
+    return s >= 0 && s < n && d >= 0 && d < n ? [d, s] : null;
+  }
+  function setHover(cell) {
+    if (cell === hoverCell || (cell && hoverCell && cell[0] === hoverCell[0] && cell[1] === hoverCell[1])) return;
+    hoverCell = cell;
+    drawOverlay();
+    updateReadout();
+  }
+
+  const onWheel = (e) => {
+    if (n === 0) return;
+    const [mx, my] = localPoint(e);
+    if (!cellAt(mx, my)) return;
+    e.preventDefault();
+    const unit = e.deltaMode === 1 ? 0.05 : e.deltaMode === 2 ? 1 : 0.002;
+    const factor = Math.exp(-e.deltaY * unit);
+    const cx = ox + (mx - MARGIN.left) / zoom;
+    const cy = oy + (my - MARGIN.top) / zoom;
+    zoom *= factor;
+    clampView();
+    ox = cx - (mx - MARGIN.left) / zoom;
+    oy = cy - (my - MARGIN.top) / zoom;
+    clampView();
+    draw();
+    setHover(cellAt(mx, my));
+    drawOverlay();
+  };
+  const onDown = (e) => {
+    if (e.button !== 0) return;
+    const [mx, my] = localPoint(e);
+    if (!cellAt(mx, my)) return;
+    drag = { x: mx, y: my, ox, oy, id: e.pointerId };
+    canvas.setPointerCapture?.(e.pointerId);
+    canvas.classList.add("iw-dragging");
+  };
+  const onMove = (e) => {
+    const [mx, my] = localPoint(e);
+    if (drag) {
+      ox = drag.ox - (mx - drag.x) / zoom;
+      oy = drag.oy - (my - drag.y) / zoom;
+      clampView();
+      draw();
+      drawOverlay();
+    }
+    setHover(cellAt(mx, my));
+  };
+  const onUp = (e) => {
+    if (!drag) return;
+    canvas.releasePointerCapture?.(drag.id);
+    drag = null;
+    canvas.classList.remove("iw-dragging");
+    onMove(e);
+  };
+  const onLeaveCanvas = () => {
+    if (!drag) setHover(null);
+  };
+  const onDbl = () => {
+    resetView();
+    draw();
+    drawOverlay();
+  };
+  canvas.addEventListener("wheel", onWheel, { passive: false });
+  canvas.addEventListener("pointerdown", onDown);
+  canvas.addEventListener("pointermove", onMove);
+  canvas.addEventListener("pointerup", onUp);
+  canvas.addEventListener("pointercancel", onUp);
+  canvas.addEventListener("pointerleave", onLeaveCanvas);
+  canvas.addEventListener("dblclick", onDbl);
+  const setMode = (m) => {
+    model.set("mode", m);
+    model.save_changes();
+  };
+  btnAttention.addEventListener("click", () => setMode("attention"));
+  btnLogit.addEventListener("click", () => setMode("logit_attr"));
+
+  let observer = null;
+  if (typeof ResizeObserver !== "undefined") {
+    let lastWidth = -1;
+    observer = new ResizeObserver(() => {
+      const w = root.clientWidth;
+      if (w === lastWidth) return;
+      lastWidth = w;
+      layout();
+      draw();
+      drawOverlay();
+    });
+    observer.observe(root);
+  }
+
+  // ---- model events ----------------------------------------------------------------------
+  function onData() {
+    loadData();
+    updateControls();
+    clampView();
+    if (hoverCell && (hoverCell[0] >= n || hoverCell[1] >= n)) hoverCell = null;
+    draw();
+    drawOverlay();
+    updateReadout();
+  }
+  const unsubscribe = [
+    listen(model, ["attention", "attribution", "mode"], onData),
+    listen(model, ["tokens"], () => {
+      draw();
+      updateReadout();
+    }),
+    listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls),
+    listen(model, ["message"], banner.update),
+  ];
+
+  layout();
+  onData();
+
+  return () => {
+    unsubscribe.forEach((u) => u());
+    observer?.disconnect();
+    canvas.removeEventListener("wheel", onWheel);
+    canvas.removeEventListener("pointerdown", onDown);
+    canvas.removeEventListener("pointermove", onMove);
+    canvas.removeEventListener("pointerup", onUp);
+    canvas.removeEventListener("pointercancel", onUp);
+    canvas.removeEventListener("pointerleave", onLeaveCanvas);
+    canvas.removeEventListener("dblclick", onDbl);
+    root.remove();
+  };
+}
+
+export default { render };
+export { render };

@@ -1,0 +1,408 @@
+/**
+ * Head map: one score per head (e.g. copying, prefix matching) as a layer × head grid plus a
+ * sortable table, as in the summary table of Olsson et al. (2022), Argument 4.
+ * Grid rows = layers (top → bottom), columns = heads. Clicking a cell or a table row sets
+ * `selected_head` = [layer, head].
+ *
+ * Traits: scores ({name: buffer [n_layers, n_heads]}), score, score_names, verdicts
+ * (string[n_layers * n_heads], row-major), selected_head ([layer, head] or []), n_layers,
+ * n_heads, message, title.
+ * @module head_map
+ */
+import { formatNumber, injectStyles, legend, rgbString, sequentialColour } from "./shared/colour.js";
+import { h, listen, pixelRatio, setOptions } from "./shared/dom.js";
+import { messageBanner } from "./shared/controls.js";
+import { decodeSync } from "./shared/decode.js";
+import { prettyName } from "./shared/text.js";
+
+const GRID_MARGIN = { left: 34, top: 18, right: 4, bottom: 4 };
+const TOP_ROWS = 20;
+
+/**
+ * Sort rows by `key` (a column getter) in `dir`, NaN/missing always last; ties by head index.
+ * @param {object[]} rows
+ * @param {(row: object) => number|string} get
+ * @param {"asc"|"desc"} dir
+ */
+export function sortRows(rows, get, dir) {
+  const sign = dir === "desc" ? -1 : 1;
+  return rows.slice().sort((a, b) => {
+    const x = get(a);
+    const y = get(b);
+    const xm = x == null || (typeof x === "number" && Number.isNaN(x));
+    const ym = y == null || (typeof y === "number" && Number.isNaN(y));
+    if (xm || ym) return xm === ym ? a.index - b.index : xm ? 1 : -1;
+    if (x < y) return -sign;
+    if (x > y) return sign;
+    return a.index - b.index;
+  });
+}
+
+function render({ model, el }) {
+  injectStyles(el);
+
+  const root = h("div", { class: "iw-root iw-head-map", attrs: { tabindex: "0" } });
+  const title = h("span", { class: "iw-title" });
+  const scoreSelect = h("select", { class: "iw-score-select", attrs: { "aria-label": "Score" } });
+  const legendEl = h("span", { class: "iw-legend" });
+  const header = h("div", { class: "iw-header" }, [title, h("label", {}, ["Score", scoreSelect]), legendEl]);
+  const banner = messageBanner(model);
+  const canvas = h("canvas", { class: "iw-grid" });
+  const wrap = h("div", { class: "iw-canvas-wrap" }, [canvas]);
+  const readout = h("div", { class: "iw-readout" });
+  const table = h("table", { class: "iw-head-table" });
+  const showAll = h("button", { class: "iw-show-all", attrs: { type: "button" } });
+  root.append(header, banner.el, wrap, readout, table, showAll);
+  el.append(root);
+
+  const cache = new Map(); // score name → {raw, value}
+  let rows = []; // one per head: {index, layer, head, verdict, scores: {name: number}}
+  let nL = 0;
+  let nH = 0;
+  let cell = 16;
+  let range = [0, 1];
+  let hover = null; // [layer, head]
+  let sort = null; // {key, dir}
+  let expanded = false;
+
+  const scoreName = () => model.get("score") || "";
+  const scoreNames = () => {
+    const names = model.get("score_names");
+    const keys = Object.keys(model.get("scores") || {});
+    return Array.isArray(names) && names.length ? names : keys;
+  };
+  const selectedHead = () => {
+    const s = model.get("selected_head");
+    return Array.isArray(s) && s.length === 2 ? s : null;
+  };
+
+  function decoded(name) {
+    const raw = (model.get("scores") || {})[name];
+    const hit = cache.get(name);
+    if (hit && hit.raw === raw) return hit.value;
+    let value = null;
+    try {
+      value = decodeSync(raw);
+    } catch (err) {
+      console.error(`induction_widgets: cannot decode score ${name}`, err);
+    }
+    cache.set(name, { raw, value });
+    return value;
+  }
+
+  /** Rebuild the per-head rows from the traits. */
+  function loadData() {
+    const first = decoded(scoreName()) || decoded(scoreNames()[0]);
+    nL = model.get("n_layers") | 0 || (first && first.shape.length === 2 ? first.shape[0] : 0);
+    nH = model.get("n_heads") | 0 || (first && first.shape.length === 2 ? first.shape[1] : 0);
+    const verdicts = model.get("verdicts") || [];
+    const names = new Set([...scoreNames(), ...Object.keys(model.get("scores") || {})]);
+    const columns = {};
+    for (const name of names) {
+      const d = decoded(name);
+      if (d && d.data.length === nL * nH) columns[name] = d.data;
+    }
+    rows = [];
+    for (let l = 0; l < nL; l++) {
+      for (let hh = 0; hh < nH; hh++) {
+        const index = l * nH + hh;
+        const scores = {};
+        for (const name in columns) scores[name] = columns[name][index];
+        rows.push({ index, layer: l, head: hh, verdict: String(verdicts[index] ?? ""), scores });
+      }
+    }
+    const current = columns[scoreName()];
+    let lo = Infinity;
+    let hi = -Infinity;
+    if (current) {
+      for (const v of current) {
+        if (Number.isFinite(v)) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+      }
+    }
+    range = lo <= hi ? [lo, hi] : [0, 1];
+    legend(legendEl, "sequential", range[1], range[0]);
+  }
+
+  function value(l, hh, name = scoreName()) {
+    const r = rows[l * nH + hh];
+    const v = r ? r.scores[name] : undefined;
+    return v === undefined ? NaN : v;
+  }
+  function colour(v) {
+    const [lo, hi] = range;
+    return sequentialColour(hi > lo ? (v - lo) / (hi - lo) : 0.5);
+  }
+
+  // ---- grid ------------------------------------------------------------------------------
+  function layoutGrid() {
+    const avail = (root.clientWidth || 600) - GRID_MARGIN.left - GRID_MARGIN.right - 12;
+    cell = Math.max(6, Math.min(28, Math.floor(avail / Math.max(nH, 1)), Math.floor(560 / Math.max(nL, 1))));
+    const dpr = pixelRatio();
+    const w = GRID_MARGIN.left + nH * cell + GRID_MARGIN.right;
+    const hgt = GRID_MARGIN.top + nL * cell + GRID_MARGIN.bottom;
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(hgt * dpr);
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${hgt}px`;
+    Object.assign(canvas.dataset, { plotLeft: GRID_MARGIN.left, plotTop: GRID_MARGIN.top, cell, nLayers: nL, nHeads: nH });
+  }
+
+  function drawGrid() {
+    const ctx = canvas.getContext("2d");
+    const dpr = pixelRatio();
+    const fg = getComputedStyle(root).color || "#222";
+    const bg = getComputedStyle(root).backgroundColor || "#fff";
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    for (let l = 0; l < nL; l++) {
+      for (let hh = 0; hh < nH; hh++) {
+        const v = value(l, hh);
+        const x = GRID_MARGIN.left + hh * cell;
+        const y = GRID_MARGIN.top + l * cell;
+        if (Number.isNaN(v)) {
+          ctx.globalAlpha = 0.15;
+          ctx.fillStyle = fg;
+          ctx.fillRect(x + cell / 2 - 1, y + cell / 2 - 1, 2, 2);
+          ctx.globalAlpha = 1;
+          continue;
+        }
+        ctx.fillStyle = rgbString(colour(v));
+        ctx.fillRect(x, y, cell, cell);
+      }
+    }
+    ctx.fillStyle = fg;
+    ctx.font = "10px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    const step = cell >= 14 ? 1 : Math.ceil(14 / cell);
+    ctx.textAlign = "right";
+    for (let l = 0; l < nL; l += step) ctx.fillText(`L${l}`, GRID_MARGIN.left - 4, GRID_MARGIN.top + (l + 0.5) * cell);
+    ctx.textAlign = "center";
+    const hstep = cell >= 16 ? 1 : Math.ceil(16 / cell);
+    for (let hh = 0; hh < nH; hh += hstep) ctx.fillText(`H${hh}`, GRID_MARGIN.left + (hh + 0.5) * cell, GRID_MARGIN.top / 2);
+    const sel = selectedHead();
+    if (sel && sel[0] < nL && sel[1] < nH) {
+      const x = GRID_MARGIN.left + sel[1] * cell;
+      const y = GRID_MARGIN.top + sel[0] * cell;
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = fg;
+      ctx.strokeRect(x + 1, y + 1, cell - 2, cell - 2);
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = bg;
+      ctx.strokeRect(x + 2.5, y + 2.5, cell - 5, cell - 5);
+    }
+    if (hover) {
+      ctx.lineWidth = 1;
+      ctx.strokeStyle = fg;
+      ctx.globalAlpha = 0.7;
+      ctx.strokeRect(GRID_MARGIN.left + hover[1] * cell + 0.5, GRID_MARGIN.top + hover[0] * cell + 0.5, cell - 1, cell - 1);
+      ctx.globalAlpha = 1;
+    }
+  }
+
+  function headText(l, hh) {
+    const r = rows[l * nH + hh];
+    const v = value(l, hh);
+    const verdict = r && r.verdict ? ` — ${r.verdict}` : "";
+    return `L${l}H${hh} (layer ${l + 1} / ${nL}): ${prettyName(scoreName())} ${formatNumber(v)}${verdict}`;
+  }
+
+  function updateReadout() {
+    const target = hover || selectedHead();
+    if (!target || target[0] >= nL || target[1] >= nH) {
+      readout.textContent = nL ? "hover a head; click to select it" : "no scores";
+      for (const k of ["layer", "head", "value"]) delete readout.dataset[k];
+      return;
+    }
+    const [l, hh] = target;
+    readout.textContent = (hover ? "" : "selected ") + headText(l, hh);
+    Object.assign(readout.dataset, { layer: String(l), head: String(hh), value: String(value(l, hh)) });
+  }
+
+  function cellAt(e) {
+    const r = canvas.getBoundingClientRect();
+    const k = r.width ? canvas.offsetWidth / r.width : 1;
+    const x = (e.clientX - r.left) * k - GRID_MARGIN.left;
+    const y = (e.clientY - r.top) * k - GRID_MARGIN.top;
+    const hh = Math.floor(x / cell);
+    const l = Math.floor(y / cell);
+    return x >= 0 && y >= 0 && l < nL && hh < nH ? [l, hh] : null;
+  }
+
+  function selectHead(l, hh) {
+    model.set("selected_head", [l, hh]);
+    model.save_changes();
+    onSelected();
+  }
+
+  // ---- table -----------------------------------------------------------------------------
+  function columns() {
+    const s = scoreName();
+    const cols = [
+      { key: "head", label: "head", get: (r) => r.index, text: (r) => `L${r.layer}H${r.head}`, dir: "asc" },
+      { key: "depth", label: "layer depth", get: (r) => r.layer, text: (r) => `${r.layer + 1} / ${nL}`, dir: "asc" },
+    ];
+    const scoreCol = (name) => ({
+      key: `score:${name}`,
+      label: prettyName(name),
+      get: (r) => r.scores[name],
+      text: (r) => (r.scores[name] === undefined ? "—" : formatNumber(r.scores[name], 3)),
+      value: (r) => r.scores[name],
+      dir: "desc",
+    });
+    cols.push(scoreCol("copying"), scoreCol("prefix_matching"));
+    if (s && s !== "copying" && s !== "prefix_matching") cols.push(scoreCol(s));
+    cols.push({ key: "verdict", label: "verdict", get: (r) => r.verdict || null, text: (r) => r.verdict, dir: "asc" });
+    return cols;
+  }
+
+  function renderTable() {
+    const cols = columns();
+    if (!sort || !cols.some((c) => c.key === sort.key)) sort = { key: `score:${scoreName()}`, dir: "desc" };
+    const col = cols.find((c) => c.key === sort.key) || cols[0];
+    const sorted = sortRows(rows, col.get, sort.dir);
+    const shown = expanded ? sorted : sorted.slice(0, TOP_ROWS);
+    const sel = selectedHead();
+    const thead = h("thead", {}, [
+      h(
+        "tr",
+        {},
+        cols.map((c) => {
+          const th = h("th", { text: c.label, attrs: { "data-key": c.key, scope: "col" } });
+          if (c.key === col.key) th.setAttribute("aria-sort", sort.dir === "desc" ? "descending" : "ascending");
+          return th;
+        }),
+      ),
+    ]);
+    const tbody = h("tbody");
+    const frag = document.createDocumentFragment();
+    for (const r of shown) {
+      const tr = h("tr", { attrs: { "data-layer": r.layer, "data-head": r.head } });
+      if (sel && sel[0] === r.layer && sel[1] === r.head) tr.classList.add("iw-selected");
+      for (const c of cols) {
+        const td = h("td", { text: c.text(r) });
+        if (c.value && c.value(r) !== undefined) td.dataset.value = String(c.value(r));
+        tr.append(td);
+      }
+      frag.append(tr);
+    }
+    tbody.append(frag);
+    table.replaceChildren(thead, tbody);
+    showAll.hidden = rows.length <= TOP_ROWS;
+    showAll.textContent = expanded ? `show top ${TOP_ROWS}` : `show all ${rows.length}`;
+  }
+
+  function updateSelectedRow() {
+    const sel = selectedHead();
+    for (const tr of table.querySelectorAll("tbody tr")) {
+      const on = Boolean(sel) && Number(tr.dataset.layer) === sel[0] && Number(tr.dataset.head) === sel[1];
+      tr.classList.toggle("iw-selected", on);
+    }
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+  const onMove = (e) => {
+    const c = cellAt(e);
+    if ((c && hover && c[0] === hover[0] && c[1] === hover[1]) || c === hover) return;
+    hover = c;
+    drawGrid();
+    updateReadout();
+  };
+  const onLeave = () => {
+    hover = null;
+    drawGrid();
+    updateReadout();
+  };
+  const onClick = (e) => {
+    const c = cellAt(e);
+    if (c) selectHead(c[0], c[1]);
+  };
+  const onTableClick = (e) => {
+    const th = e.target instanceof Element ? e.target.closest("th") : null;
+    if (th && table.contains(th)) {
+      const key = th.dataset.key;
+      const col = columns().find((c) => c.key === key);
+      sort = sort && sort.key === key ? { key, dir: sort.dir === "desc" ? "asc" : "desc" } : { key, dir: col ? col.dir : "desc" };
+      renderTable();
+      return;
+    }
+    const tr = e.target instanceof Element ? e.target.closest("tbody tr") : null;
+    if (tr && table.contains(tr)) selectHead(Number(tr.dataset.layer), Number(tr.dataset.head));
+  };
+  const onShowAll = () => {
+    expanded = !expanded;
+    renderTable();
+  };
+  canvas.addEventListener("pointermove", onMove);
+  canvas.addEventListener("pointerleave", onLeave);
+  canvas.addEventListener("click", onClick);
+  table.addEventListener("click", onTableClick);
+  showAll.addEventListener("click", onShowAll);
+  scoreSelect.addEventListener("change", () => {
+    model.set("score", scoreSelect.value);
+    model.save_changes();
+    onScore();
+  });
+
+  function updateHeader() {
+    title.textContent = model.get("title") || "";
+    setOptions(
+      scoreSelect,
+      scoreNames().map((n) => ({ value: n, label: prettyName(n) })),
+      scoreName(),
+    );
+  }
+  function onAll() {
+    updateHeader();
+    loadData();
+    layoutGrid();
+    drawGrid();
+    updateReadout();
+    renderTable();
+  }
+  function onScore() {
+    sort = null; // default: the selected score, descending
+    onAll();
+  }
+  function onSelected() {
+    drawGrid();
+    updateReadout();
+    updateSelectedRow();
+  }
+
+  let observer = null;
+  if (typeof ResizeObserver !== "undefined") {
+    let lastWidth = -1;
+    observer = new ResizeObserver(() => {
+      if (root.clientWidth === lastWidth) return;
+      lastWidth = root.clientWidth;
+      layoutGrid();
+      drawGrid();
+    });
+    observer.observe(root);
+  }
+
+  const unsubscribe = [
+    listen(model, ["scores", "verdicts", "n_layers", "n_heads", "score_names", "title"], onAll),
+    listen(model, ["score"], onScore),
+    listen(model, ["selected_head"], onSelected),
+    listen(model, ["message"], banner.update),
+  ];
+  onAll();
+
+  return () => {
+    unsubscribe.forEach((u) => u());
+    observer?.disconnect();
+    canvas.removeEventListener("pointermove", onMove);
+    canvas.removeEventListener("pointerleave", onLeave);
+    canvas.removeEventListener("click", onClick);
+    table.removeEventListener("click", onTableClick);
+    showAll.removeEventListener("click", onShowAll);
+    root.remove();
+  };
+}
+
+export default { render };
+export { render };

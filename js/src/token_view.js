@@ -1,0 +1,418 @@
+/**
+ * Token view: the figure of Olsson et al. (2022), Argument 4. Text is shown token by token;
+ * hovering (or locking with a click) one token shades the others
+ *   - "Attention" (red): where the head attends from a destination to predict the next token,
+ *   - "Logit attr" (blue +/orange −): which earlier tokens directly raised/lowered the logit of
+ *     the current token,
+ * with the hovered token playing the destination or source role (toggle).
+ *
+ * Traits: tokens, bos, layer, head, n_layers, n_heads, heads_available, mode, selected_is,
+ * value_weighted, attention [n, n], attribution [n, n], value_norm [n], dst_mask, src_mask,
+ * output_mask (uint8 [n] or {}), selected, message, title.
+ * @module token_view
+ */
+import { attentionColour, attributionColour, formatNumber, injectStyles, legend } from "./shared/colour.js";
+import { h, listen } from "./shared/dom.js";
+import { bufferCache, headSelects, maskOf, maxAbsFinite, messageBanner } from "./shared/controls.js";
+import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
+import { quoteToken } from "./shared/text.js";
+
+/** Fill a token span with the token text: "\n" shows a faint ↵ followed by a real line break. */
+function fillToken(span, token) {
+  const text = String(token ?? "");
+  if (text === "") {
+    span.classList.add("iw-empty");
+    return;
+  }
+  const parts = text.split("\n");
+  parts.forEach((part, i) => {
+    if (part) span.append(document.createTextNode(part));
+    if (i < parts.length - 1) {
+      const nl = document.createElement("span");
+      nl.className = "iw-nl";
+      nl.textContent = "↵";
+      span.append(nl, document.createTextNode("\n"));
+    }
+  });
+}
+
+const sameValue = (a, b) => a === b || (a !== a && b !== b); // NaN equals NaN here
+
+function render({ model, el }) {
+  injectStyles(el);
+
+  // ---- DOM -------------------------------------------------------------------------------
+  const root = h("div", { class: "iw-root iw-token-view", attrs: { tabindex: "0" } });
+  const title = h("span", { class: "iw-title" });
+  const selects = headSelects(model);
+  const btnAttention = h("button", { class: "iw-mode-attention", text: "Attention", attrs: { type: "button" } });
+  const btnLogit = h("button", { class: "iw-mode-logit", text: "Logit attr", attrs: { type: "button" } });
+  const toggle = h("button", { class: "iw-toggle-selected", attrs: { type: "button" } });
+  const vwBox = h("input", { class: "iw-value-weighted", attrs: { type: "checkbox" } });
+  const vwLabel = h("label", { title: "weight attention by the norm of each source's value vector" }, [vwBox, "value-weighted"]);
+  const legendEl = h("span", { class: "iw-legend" });
+  const header = h("div", { class: "iw-header" }, [
+    title,
+    selects.el,
+    h("span", { class: "iw-buttons" }, [btnAttention, btnLogit]),
+    toggle,
+    vwLabel,
+    legendEl,
+  ]);
+  const banner = messageBanner(model);
+  const tokensEl = h("div", { class: "iw-tokens" });
+  const status = h("div", { class: "iw-status", attrs: { "aria-live": "polite" } });
+  root.append(header, banner.el, tokensEl, status);
+  el.append(root);
+
+  // ---- state -----------------------------------------------------------------------------
+  const buffer = bufferCache(model);
+  /** @type {HTMLSpanElement[]} */
+  let spans = [];
+  let tokens = [];
+  let painted = new Float32Array(0); // value currently shown per span
+  let forceRepaint = true;
+  let hover = -1;
+  let locked = -1;
+  let shownFocus = null; // [focus, epoch] of the last shading
+  let epoch = 0; // bumped whenever the inputs of the shading change
+  let values = new Float32Array(0);
+  let legendKey = "";
+  /** Decoded inputs of the current head (matrices only when their shape matches the tokens). */
+  let D = { n: 0, attention: null, attribution: null, valueNorm: null, dstMask: null, srcMask: null, outputMask: null, vmax: 0, den: null };
+
+  const mode = () => (model.get("mode") === "logit_attr" ? "logit_attr" : "attention");
+  const selectedIs = () => (model.get("selected_is") === "source" ? "source" : "destination");
+  const focusIndex = () => (locked >= 0 ? locked : hover);
+
+  function matrix(name, n) {
+    const m = buffer(name);
+    return m && m.shape.length === 2 && m.shape[0] === n && m.shape[1] === n ? m.data : null;
+  }
+  function vector(name, n) {
+    const v = buffer(name);
+    return v && v.data.length === n ? v.data : null;
+  }
+
+  function recomputeData() {
+    const n = tokens.length;
+    const attribution = matrix("attribution", n);
+    D = {
+      n,
+      attention: matrix("attention", n),
+      attribution,
+      valueNorm: vector("value_norm", n),
+      dstMask: maskOf(buffer("dst_mask")),
+      srcMask: maskOf(buffer("src_mask")),
+      outputMask: maskOf(buffer("output_mask")),
+      vmax: maxAbsFinite(attribution),
+      den: null,
+    };
+    epoch++;
+    forceRepaint = true;
+  }
+
+  function denominators() {
+    if (D.den === null && D.attention && D.valueNorm) D.den = valueWeightDenominators(D.attention, D.valueNorm, D.n);
+    return D.den;
+  }
+
+  function selectable(i) {
+    return canSelect({ mode: mode(), selectedIs: selectedIs(), index: i, n: D.n, dstMask: D.dstMask, srcMask: D.srcMask, outputMask: D.outputMask });
+  }
+
+  // ---- tokens ----------------------------------------------------------------------------
+  function buildTokens() {
+    tokens = Array.isArray(model.get("tokens")) ? model.get("tokens") : [];
+    const frag = document.createDocumentFragment();
+    spans = tokens.map((t, i) => {
+      const span = document.createElement("span");
+      span.className = "iw-token";
+      span.dataset.index = String(i);
+      span.style.backgroundColor = "transparent"; // keep an inline declaration: cheaper repaints
+      fillToken(span, t);
+      frag.append(span);
+      return span;
+    });
+    tokensEl.replaceChildren(frag);
+    painted = new Float32Array(tokens.length).fill(NaN);
+    hover = -1;
+    if (locked >= tokens.length) locked = -1;
+    updateBos();
+  }
+
+  function updateBos() {
+    const bos = Boolean(model.get("bos"));
+    spans.forEach((s, i) => s.classList.toggle("iw-bos", bos && i === 0));
+  }
+
+  function updateMasked() {
+    for (let i = 0; i < spans.length; i++) spans[i].classList.toggle("iw-masked", !selectable(i));
+  }
+
+  // ---- controls --------------------------------------------------------------------------
+  function updateControls() {
+    const m = mode();
+    title.textContent = model.get("title") || "";
+    btnAttention.classList.toggle("iw-active", m === "attention");
+    btnLogit.classList.toggle("iw-active", m === "logit_attr");
+    btnAttention.setAttribute("aria-pressed", String(m === "attention"));
+    btnLogit.setAttribute("aria-pressed", String(m === "logit_attr"));
+    root.classList.toggle("iw-mode-is-attention", m === "attention");
+    root.classList.toggle("iw-mode-is-logit", m === "logit_attr");
+    toggle.textContent = `Selected is ${selectedIs()}`;
+    toggle.dataset.selectedIs = selectedIs();
+    vwBox.checked = Boolean(model.get("value_weighted"));
+    vwBox.disabled = m !== "attention" || D.valueNorm === null;
+    const key = m === "attention" ? "attention" : `attribution:${D.vmax}`;
+    if (key !== legendKey) {
+      if (m === "attention") legend(legendEl, "attention");
+      else legend(legendEl, "attribution", D.vmax);
+      legendKey = key;
+    }
+    selects.update();
+  }
+
+  // ---- painting --------------------------------------------------------------------------
+  function colourOf(v) {
+    return mode() === "attention" ? attentionColour(v) : attributionColour(v, D.vmax);
+  }
+
+  /** Recompute the shaded values when the focus or the inputs changed, then touch only the
+   *  spans whose value changed. */
+  function paint() {
+    const f = focusIndex();
+    const n = spans.length;
+    if (!shownFocus || shownFocus[0] !== f || shownFocus[1] !== epoch || values.length !== n) {
+      const vw = mode() === "attention" && Boolean(model.get("value_weighted")) && D.valueNorm !== null;
+      values = shadeValues({
+        mode: mode(),
+        selectedIs: selectedIs(),
+        index: f,
+        n,
+        attention: D.attention,
+        attribution: D.attribution,
+        valueNorm: D.valueNorm,
+        valueWeighted: vw,
+        dstMask: D.dstMask,
+        srcMask: D.srcMask,
+        outputMask: D.outputMask,
+        denominators: vw && selectedIs() === "source" ? denominators() : null,
+      });
+      shownFocus = [f, epoch];
+    }
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (!forceRepaint && sameValue(v, painted[i])) continue;
+      painted[i] = v;
+      const span = spans[i];
+      if (v !== v) {
+        span.style.backgroundColor = "transparent";
+        delete span.dataset.value;
+      } else {
+        span.style.backgroundColor = colourOf(v);
+        span.dataset.value = String(v);
+      }
+    }
+    forceRepaint = false;
+    updateStatus();
+  }
+
+  let focusSpan = null;
+  let lockedSpan = null;
+  function updateHighlights() {
+    const f = hover >= 0 ? spans[hover] : null;
+    if (focusSpan !== f) {
+      focusSpan?.classList.remove("iw-focus");
+      f?.classList.add("iw-focus");
+      focusSpan = f;
+    }
+    const l = locked >= 0 ? spans[locked] : null;
+    if (lockedSpan !== l) {
+      lockedSpan?.classList.remove("iw-locked");
+      l?.classList.add("iw-locked");
+      lockedSpan = l;
+    }
+    root.dataset.selected = String(locked);
+  }
+
+  const tok = (i) => `${quoteToken(tokens[i])} [${i}]`;
+
+  function pairText(f, other, v) {
+    const valueText = v !== v ? "not shaded" : null;
+    if (mode() === "attention") {
+      const [d, s] = selectedIs() === "destination" ? [f, other] : [other, f];
+      const what = model.get("value_weighted") && D.valueNorm ? "value-weighted attention" : "attention";
+      return `dst ${tok(d)} → src ${tok(s)}: ${what} ${valueText ?? formatNumber(v)}`;
+    }
+    const [p, s] = selectedIs() === "destination" ? [f, other] : [other, f];
+    const sign = v > 0 ? "+" : "";
+    return `src ${tok(s)} → logit of ${tok(p)} (predicted at [${p - 1}]): logit attr ${valueText ?? sign + formatNumber(v)}`;
+  }
+
+  function updateStatus() {
+    updateHighlights();
+    const f = focusIndex();
+    const m = mode();
+    status.removeAttribute("data-value");
+    if (spans.length === 0) {
+      status.textContent = "no tokens";
+      return;
+    }
+    if (m === "attention" && !D.attention) {
+      status.textContent = "no attention pattern for this head";
+      return;
+    }
+    if (m === "logit_attr" && !D.attribution) {
+      status.textContent = "no logit attribution for this head";
+      return;
+    }
+    if (f < 0) {
+      status.textContent =
+        m === "attention"
+          ? `Hover a token to see where this head attends (${selectedIs()}); click to lock, ←/→ to move, Esc to unlock.`
+          : `Hover a token to see which tokens raised (blue) or lowered (orange) its logit (${selectedIs()}); click to lock.`;
+      return;
+    }
+    if (!selectable(f)) {
+      const role = selectedIs() === "source" ? "source" : m === "attention" ? "destination" : "output";
+      status.textContent =
+        m === "logit_attr" && role === "output" && f === 0 ? `${tok(f)}: the first token is not predicted` : `${tok(f)} is masked out as ${role}`;
+      return;
+    }
+    const other = locked >= 0 && hover >= 0 && hover !== locked ? hover : -1;
+    if (other >= 0) {
+      status.textContent = pairText(f, other, values[other]);
+      if (values[other] === values[other]) status.dataset.value = String(values[other]);
+      return;
+    }
+    // Summary: the strongest shaded token.
+    let best = -1;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v !== v) continue;
+      if (best < 0 || (m === "attention" ? v > values[best] : Math.abs(v) > Math.abs(values[best]))) best = i;
+    }
+    const head = locked >= 0 ? "locked " : "";
+    status.textContent = best < 0 ? `${head}${tok(f)}: nothing to shade` : `${head}${pairText(f, best, values[best])} (strongest)`;
+  }
+
+  // ---- interaction -----------------------------------------------------------------------
+  function spanIndex(target) {
+    const span = target instanceof Element ? target.closest(".iw-token") : null;
+    if (!span || !tokensEl.contains(span)) return -1;
+    return Number(span.dataset.index);
+  }
+
+  function setLocked(i, save = true) {
+    locked = i;
+    if (save) {
+      model.set("selected", i);
+      model.save_changes();
+    }
+    paint();
+  }
+
+  const onOver = (e) => {
+    const i = spanIndex(e.target);
+    if (i === hover) return;
+    hover = i;
+    paint();
+  };
+  const onLeave = () => {
+    hover = -1;
+    paint();
+  };
+  const onClick = (e) => {
+    const i = spanIndex(e.target);
+    if (i < 0) return;
+    root.focus({ preventScroll: true });
+    if (i === locked) setLocked(-1);
+    else if (selectable(i)) setLocked(i);
+  };
+  const onKey = (e) => {
+    // Leave keys alone while a form control (the selects, the checkbox) has the focus.
+    if (e.target instanceof Element && e.target !== root && e.target.closest("select, input, textarea")) return;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === "Escape") {
+      if (locked >= 0) {
+        setLocked(-1);
+        e.preventDefault();
+        e.stopPropagation();
+      }
+    } else if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+      const step = e.key === "ArrowRight" ? 1 : -1;
+      let i = locked >= 0 ? locked + step : step > 0 ? 0 : spans.length - 1;
+      while (i >= 0 && i < spans.length && !selectable(i)) i += step;
+      if (i >= 0 && i < spans.length) {
+        setLocked(i);
+        spans[i].scrollIntoView?.({ block: "nearest", inline: "nearest" });
+      }
+      e.preventDefault();
+      e.stopPropagation();
+    }
+  };
+  tokensEl.addEventListener("mouseover", onOver);
+  tokensEl.addEventListener("mouseleave", onLeave);
+  tokensEl.addEventListener("click", onClick);
+  root.addEventListener("keydown", onKey);
+
+  const setTrait = (name, value) => {
+    model.set(name, value);
+    model.save_changes();
+  };
+  btnAttention.addEventListener("click", () => setTrait("mode", "attention"));
+  btnLogit.addEventListener("click", () => setTrait("mode", "logit_attr"));
+  toggle.addEventListener("click", () => setTrait("selected_is", selectedIs() === "source" ? "destination" : "source"));
+  vwBox.addEventListener("change", () => setTrait("value_weighted", vwBox.checked));
+
+  // ---- model events ----------------------------------------------------------------------
+  function onSettings() {
+    epoch++;
+    forceRepaint = true;
+    updateControls();
+    updateMasked();
+    paint();
+  }
+  function onData() {
+    recomputeData();
+    onSettings();
+  }
+  function onTokens() {
+    buildTokens();
+    onData();
+  }
+  function onSelected() {
+    const s = model.get("selected");
+    locked = Number.isInteger(s) && s >= 0 && s < spans.length ? s : -1;
+    paint();
+  }
+
+  const unsubscribe = [
+    listen(model, ["tokens"], onTokens),
+    listen(model, ["bos"], updateBos),
+    listen(model, ["attention", "attribution", "value_norm", "dst_mask", "src_mask", "output_mask"], onData),
+    listen(model, ["mode", "selected_is", "value_weighted"], onSettings),
+    listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls),
+    listen(model, ["message"], banner.update),
+    listen(model, ["selected"], onSelected),
+  ];
+
+  buildTokens();
+  recomputeData();
+  const s0 = model.get("selected");
+  locked = Number.isInteger(s0) && s0 >= 0 && s0 < spans.length ? s0 : -1;
+  onSettings();
+
+  return () => {
+    unsubscribe.forEach((u) => u());
+    tokensEl.removeEventListener("mouseover", onOver);
+    tokensEl.removeEventListener("mouseleave", onLeave);
+    tokensEl.removeEventListener("click", onClick);
+    root.removeEventListener("keydown", onKey);
+    root.remove();
+  };
+}
+
+export default { render };
+export { render };
