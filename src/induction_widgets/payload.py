@@ -100,6 +100,11 @@ def decode(p: Payload) -> np.ndarray:
     stored = np.frombuffer(raw, dtype=np.dtype(p["dtype"]).newbyteorder("<")).astype(np.float64)
     values = (p["offset"] + p["scale"] * stored) if p["dtype"] in _INT_RANGE else stored
     shape = tuple(p["shape"])
+    pad = int(p.get("pad_rows", 0))
+    if pad:  # trailing rows not stored: NaN
+        rows = np.full((shape[0], *shape[1:]), np.nan)
+        rows[: shape[0] - pad] = values.reshape((shape[0] - pad, *shape[1:]))
+        return rows.astype(np.float32)
     if p.get("layout", "dense") == "tril":
         n = shape[0]
         out = np.zeros((n, n))

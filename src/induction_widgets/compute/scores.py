@@ -53,9 +53,12 @@ from .tasks import _check_int, pattern_matching_lines, repeated_random_tokens
 
 SCORE_NAMES = ("prefix_matching", "copying", "previous_token", "ov_copying", "pattern_matching")
 
-#: Default thresholds of the strict empirical definition (see :meth:`HeadScores.verdict`).
+#: Default thresholds of the strict empirical definition (see :meth:`HeadScores.verdict`). The
+#: copying threshold sits clearly above the random-OV baseline ``(4 − n)/(4 + n) ≈ −0.72`` for the
+#: protocol's ``n = 25`` sample tokens: a head above it raises the token it attends to far more than
+#: chance (the tiny model's induction heads, whose OV circuits copy almost perfectly, score ≈ −0.1).
 PREFIX_MATCHING_THRESHOLD = 0.3
-COPYING_THRESHOLD = 0.2
+COPYING_THRESHOLD = -0.4
 PREVIOUS_TOKEN_THRESHOLD = 0.5
 
 

@@ -35,8 +35,8 @@ def candidate_token_ids(model: Any) -> torch.Tensor:
     if tokenizer is not None:
         n = min(n, len(tokenizer))
         special = {int(i) for i in getattr(tokenizer, "all_special_ids", []) or []}
-    if info.bos_token_id is not None:
-        special.add(info.bos_token_id)
+    # Without a tokenizer the BOS id is 0 (see repeated_random_tokens): keep it out of the body.
+    special.add(info.bos_token_id if info.bos_token_id is not None else 0)
     keep = torch.ones(n, dtype=torch.bool)
     for i in special:
         if 0 <= i < n:

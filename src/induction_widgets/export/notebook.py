@@ -1,0 +1,78 @@
+"""Export a notebook to one offline HTML file in which every view renders without a kernel.
+
+Plain ``jupyter nbconvert --to html`` keeps each widget output as a widget-view placeholder that
+needs require.js, the widget manager and anywidget from CDNs: offline it shows nothing. Our views'
+outputs also carry a self-contained ``text/html`` copy (an ``<iframe srcdoc>`` with the standalone
+runtime and the data inline), so :func:`export_notebook` drops the widget-view placeholders (the
+static copy is then what nbconvert renders) and strips every ``<script src>`` / ``<link href>`` that
+points off the page, so opening the file makes zero network requests.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+_REMOTE_TAG = re.compile(
+    r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>"
+    r"|<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>",
+    re.IGNORECASE,
+)
+
+
+def strip_widget_placeholders(nb: Any) -> int:
+    """Drop widget-view outputs that have a static ``text/html`` copy; return how many were dropped.
+
+    Also removes the notebook's saved widget state, which would make nbconvert add the CDN manager.
+    """
+    dropped = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_MIME in data and "text/html" in data:
+                del data[WIDGET_MIME]
+                dropped += 1
+    nb.metadata.pop("widgets", None)
+    return dropped
+
+
+def strip_remote_tags(html_text: str) -> str:
+    """Remove ``<script src=…>`` and ``<link href=…>`` elements that load from another host."""
+    return _REMOTE_TAG.sub("", html_text)
+
+
+def export_notebook(
+    notebook: str | Path,
+    output: str | Path | None = None,
+    *,
+    execute: bool = False,
+    timeout: int = 1200,
+) -> Path:
+    """Convert ``notebook`` to a self-contained HTML file (optionally executing it first).
+
+    Returns the output path (default: the notebook's name with ``.html``).
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    src = Path(notebook)
+    nb = nbformat.read(src, as_version=4)
+    if execute:
+        from nbclient import NotebookClient
+
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(src.parent)}},
+        ).execute()
+    strip_widget_placeholders(nb)
+    exporter = HTMLExporter(template_name="lab")
+    exporter.mathjax_url = ""
+    body, _ = exporter.from_notebook_node(nb)
+    out = Path(output) if output is not None else src.with_suffix(".html")
+    out.write_text(strip_remote_tags(body), encoding="utf-8")
+    return out

@@ -1,0 +1,8 @@
+"""Widgets room: thin anywidget classes over the compute and payload rooms."""
+
+from .attention_matrix import AttentionMatrix
+from .explorer import InductionExplorer
+from .head_map import HeadMap
+from .token_view import TokenView
+
+__all__ = ["AttentionMatrix", "HeadMap", "InductionExplorer", "TokenView"]

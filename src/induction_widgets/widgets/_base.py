@@ -1,0 +1,145 @@
+"""Shared pieces of the widget classes: static assets, head traits, masks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..compute import HeadScores, InputError, head_scores
+from ..compute._model import ModelInfo, check_head
+from ..payload import head_payloads, mask_payload
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+MaskSpec = Callable[[str], bool] | Sequence[bool] | str | None
+
+
+def static_file(name: str) -> Path | str:
+    """Path of a built front-end bundle; when the JS was not built, a stand-in module saying so."""
+    path = STATIC / name
+    if path.exists():
+        return path
+    return (
+        "export default { render({ el }) { el.textContent = 'induction_widgets: the front-end bundle "
+        + name
+        + " is missing; run `make js` (cd js && npm ci && npm run build) or install the wheel.'; } };"
+    )
+
+
+class Exportable:
+    """``save_html`` and a static ``text/html`` copy in the mime bundle, for every view."""
+
+    layer: int
+    head: int
+
+    def save_html(self, path: Any, heads: Any = None, **kwargs: Any) -> Any:
+        """Write this view as one offline, interactive HTML file (see :func:`export.save_html`).
+
+        ``heads``: ``None`` (this head plus the top induction heads), ``"all"``, or ``(layer, head)``
+        pairs; the page's layer/head dropdowns offer exactly the embedded heads.
+        """
+        from ..export.html import save_html
+
+        return save_html(self, path, heads, **kwargs)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live widget plus a self-contained ``text/html`` copy of the current head, which a
+        notebook exported without a widget manager shows instead."""
+        from ..export.html import html_snippet
+
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if data is not None:
+            try:
+                data["text/html"] = html_snippet(
+                    self, heads=[(self.layer, self.head)] if hasattr(self, "head") else None
+                )
+            except Exception:  # the live view must never fail because of the static copy
+                data["text/plain"] = repr(self)
+        return bundle
+
+
+class HeadWidget(Exportable, anywidget.AnyWidget):
+    """Base of the views that show one head: synced ``layer``/``head`` with range checks."""
+
+    layer = traitlets.Int(0).tag(sync=True)
+    head = traitlets.Int(0).tag(sync=True)
+    n_layers = traitlets.Int(1).tag(sync=True)
+    n_heads = traitlets.Int(1).tag(sync=True)
+    heads_available = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
+    tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    bos = traitlets.Bool(False).tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+
+    _info: ModelInfo
+    _scores: HeadScores | None = None
+
+    @traitlets.validate("layer")
+    def _valid_layer(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if hasattr(self, "_info"):
+            check_head(self._info, value, 0)
+        return value
+
+    @traitlets.validate("head")
+    def _valid_head(self, proposal: dict[str, Any]) -> int:
+        value = proposal["value"]
+        if hasattr(self, "_info"):
+            check_head(self._info, 0, value)
+        return value
+
+
+def resolve_mask(spec: MaskSpec, tokens: list[str], name: str) -> list[bool] | None:
+    """A token mask from a predicate on token strings, a regex, or one bool per token."""
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        pattern = re.compile(spec)
+        mask = [bool(pattern.search(t)) for t in tokens]
+    elif callable(spec):
+        mask = [bool(spec(t)) for t in tokens]
+    else:
+        mask = [bool(x) for x in spec]
+        if len(mask) != len(tokens):
+            raise InputError(
+                f"{name} has {len(mask)} entries but the text has {len(tokens)} tokens"
+            )
+    if not any(mask):
+        raise InputError(
+            f"{name} matches no token of the text, so nothing could be shown: check the predicate "
+            "against view.tokens (e.g. lambda t: t.strip() == ':')"
+        )
+    return mask
+
+
+def strongest_induction_head(
+    model: Any, scores: HeadScores | None = None
+) -> tuple[tuple[int, int], HeadScores]:
+    """The head with the highest prefix-matching score among induction heads (any head if none),
+    and the scores it was chosen from (a quick :func:`head_scores` when none are given)."""
+    if scores is None:
+        scores = head_scores(model, n_examples=4, progress=False)
+    heads = scores.induction_heads()
+    if heads:
+        return heads[0], scores
+    best = scores.top(1, by="prefix_matching")[0]
+    return (best.layer, best.head), scores
+
+
+__all__ = [
+    "STATIC",
+    "Exportable",
+    "HeadWidget",
+    "MaskSpec",
+    "head_payloads",
+    "mask_payload",
+    "resolve_mask",
+    "static_file",
+    "strongest_induction_head",
+]

@@ -1,0 +1,75 @@
+"""``InductionExplorer``: head map + token view + attention matrix, linked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets
+
+from ..compute import HeadScores, TextActivations, head_scores
+from .attention_matrix import AttentionMatrix
+from .head_map import HeadMap
+from .token_view import TokenView
+
+
+class InductionExplorer(ipywidgets.VBox):
+    """Click a head in the map and the token view and the matrix show it (and the other way round).
+
+    One :class:`~induction_widgets.compute.TextActivations` pass serves both views; ``scores``
+    defaults to :func:`~induction_widgets.head_scores` on the paper's protocol.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        text: Any,
+        *,
+        scores: HeadScores | None = None,
+        layer: int | None = None,
+        head: int | None = None,
+        truncate: bool = False,
+        matrix: bool = True,
+        **token_view_kwargs: Any,
+    ) -> None:
+        acts = TextActivations(model, text, truncate=truncate)
+        scores = scores if scores is not None else head_scores(model)
+        if layer is None or head is None:
+            best = scores.induction_heads() or [(r.layer, r.head) for r in scores.top(1)]
+            layer, head = best[0]
+        self.head_map = HeadMap(scores, selected_head=(layer, head))
+        self.token_view = TokenView(model, text, layer, head, activations=acts, **token_view_kwargs)
+        self.matrix = (
+            AttentionMatrix(model, text, layer, head, activations=acts) if matrix else None
+        )
+        self.head_map.observe(self._from_map, names="selected_head")
+        for view in self._views:
+            view.observe(self._from_view, names=["layer", "head"])
+        children: list[Any] = [self.head_map, self.token_view]
+        if self.matrix is not None:
+            children.append(self.matrix)
+        super().__init__(children=children)
+
+    def save_html(self, path: Any, heads: Any = None, **kwargs: Any) -> Any:
+        """Write the linked map and views as one offline HTML file (see :func:`export.save_html`)."""
+        from ..export.html import save_html
+
+        return save_html(self, path, heads, **kwargs)
+
+    @property
+    def _views(self) -> list[Any]:
+        return [v for v in (self.token_view, self.matrix) if v is not None]
+
+    def _from_map(self, change: dict[str, Any]) -> None:
+        if len(change["new"]) != 2:
+            return
+        layer, head = change["new"]
+        for view in self._views:
+            if (view.layer, view.head) != (layer, head):
+                with view.hold_trait_notifications():
+                    view.layer, view.head = layer, head
+
+    def _from_view(self, change: dict[str, Any]) -> None:
+        view = change["owner"]
+        pair = [view.layer, view.head]
+        if self.head_map.selected_head != pair:
+            self.head_map.selected_head = pair

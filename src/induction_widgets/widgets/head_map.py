@@ -1,0 +1,83 @@
+"""``HeadMap``: the layer × head grid of a score, and the paper-style table of heads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..compute import SCORE_NAMES, HeadScores, InputError
+from ..payload import encode
+from ._base import Exportable, static_file
+
+
+class HeadMap(Exportable, anywidget.AnyWidget):
+    """Every head coloured by a chosen score, plus a sortable table (head, layer depth, copying,
+    prefix matching, verdict). Clicking a head sets ``selected_head = [layer, head]``."""
+
+    _esm = static_file("head_map.js")
+
+    scores = traitlets.Dict().tag(sync=True)
+    score_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    score = traitlets.Unicode("prefix_matching").tag(sync=True)
+    verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    selected_head = traitlets.List(traitlets.Int()).tag(sync=True)
+    n_layers = traitlets.Int(1).tag(sync=True)
+    n_heads = traitlets.Int(1).tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        scores: HeadScores,
+        *,
+        score: str = "prefix_matching",
+        selected_head: tuple[int, int] | list[int] | None = None,
+        title: str = "",
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(scores, HeadScores):
+            raise InputError(
+                f"HeadMap needs HeadScores (from induction_widgets.head_scores(model)), got {type(scores).__name__}"
+            )
+        scores.get(score)  # a clear error for unknown score names
+        self._head_scores = scores
+        available = scores.as_dict()
+        names = [n for n in SCORE_NAMES if n in available]
+        if selected_head is None:
+            best = scores.top(1, by="prefix_matching")[0]
+            selected_head = (best.layer, best.head)
+        super().__init__(
+            scores={name: encode(value, "float32") for name, value in available.items()},
+            score_names=names,
+            score=score,
+            verdicts=scores.verdicts(),
+            selected_head=list(selected_head),
+            n_layers=scores.n_layers,
+            n_heads=scores.n_heads,
+            title=title,
+            **kwargs,
+        )
+
+    @traitlets.validate("score")
+    def _valid_score(self, proposal: dict[str, Any]) -> str:
+        if hasattr(self, "_head_scores"):
+            self._head_scores.get(proposal["value"])
+        return proposal["value"]
+
+    @traitlets.validate("selected_head")
+    def _valid_selected(self, proposal: dict[str, Any]) -> list[int]:
+        value = list(proposal["value"])
+        if value and (
+            len(value) != 2 or not 0 <= value[0] < self.n_layers or not 0 <= value[1] < self.n_heads
+        ):
+            raise InputError(
+                f"selected_head must be [layer, head] with layer in 0..{self.n_layers - 1} and "
+                f"head in 0..{self.n_heads - 1}, got {value}"
+            )
+        return value
+
+    @property
+    def head_scores(self) -> HeadScores:
+        return self._head_scores

@@ -1,0 +1,115 @@
+"""``TokenView``: the paper's token-highlighted figure (Attention in red, Logit attr in blue)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import traitlets
+
+from ..compute import HeadScores, TextActivations
+from ..compute._model import check_head
+from ..payload import head_payloads, mask_payload
+from ._base import HeadWidget, MaskSpec, resolve_mask, static_file, strongest_induction_head
+
+
+class TokenView(HeadWidget):
+    """The text as tokens, shaded by one head's attention or direct-path logit attribution.
+
+    * **Attention** (red): hover a token = destination ``d``; sources ``s`` shade by ``A[d, s]`` —
+      where the head attends to predict the next token.
+    * **Logit attr** (blue positive / orange negative): hover token ``p``; earlier tokens ``s`` shade by
+      ``attr[p − 1, s]``, their direct-path contribution to the logit of ``p``.
+    * ``selected_is="source"`` flips the roles. Hover to focus, click to lock, click again or Escape to
+      unlock, arrow keys move the locked token.
+
+    Masks (a predicate on token strings, a regex, or one bool per token): ``dst_mask`` restricts the
+    attention destinations, ``output_mask`` the logit-attribution outputs, ``src_mask`` the sources —
+    as in the paper's pattern-matching figure (``dst_mask=lambda t: t == ":"``,
+    ``output_mask=lambda t: t.strip().isdigit()``).
+
+    With neither ``layer`` nor ``head`` it opens on the strongest induction head (from ``scores`` or a
+    quick :func:`~induction_widgets.head_scores`).
+    """
+
+    _esm = static_file("token_view.js")
+
+    mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
+    selected_is = traitlets.Enum(["destination", "source"], "destination").tag(sync=True)
+    value_weighted = traitlets.Bool(False).tag(sync=True)
+    attention = traitlets.Dict().tag(sync=True)
+    attribution = traitlets.Dict().tag(sync=True)
+    value_norm = traitlets.Dict().tag(sync=True)
+    dst_mask = traitlets.Dict().tag(sync=True)
+    src_mask = traitlets.Dict().tag(sync=True)
+    output_mask = traitlets.Dict().tag(sync=True)
+    selected = traitlets.Int(-1).tag(sync=True)
+
+    def __init__(
+        self,
+        model: Any,
+        text: Any,
+        layer: int | None = None,
+        head: int | None = None,
+        *,
+        mode: str = "attention",
+        selected_is: str = "destination",
+        value_weighted: bool = False,
+        dst_mask: MaskSpec = None,
+        src_mask: MaskSpec = None,
+        output_mask: MaskSpec = None,
+        scores: HeadScores | None = None,
+        activations: TextActivations | None = None,
+        truncate: bool = False,
+        title: str = "",
+        **kwargs: Any,
+    ) -> None:
+        acts = (
+            activations
+            if activations is not None
+            else TextActivations(model, text, truncate=truncate)
+        )
+        if layer is None and head is None:
+            (layer, head), scores = strongest_induction_head(model, scores)
+        layer, head = check_head(
+            acts.info, 0 if layer is None else layer, 0 if head is None else head
+        )
+        masks = {
+            "dst_mask": mask_payload(resolve_mask(dst_mask, acts.str_tokens, "dst_mask")),
+            "src_mask": mask_payload(resolve_mask(src_mask, acts.str_tokens, "src_mask")),
+            "output_mask": mask_payload(resolve_mask(output_mask, acts.str_tokens, "output_mask")),
+        }
+        self._acts = acts
+        self._info = acts.info
+        self._scores = scores
+        super().__init__(
+            tokens=acts.str_tokens,
+            bos=acts.has_bos,
+            n_layers=acts.info.n_layers,
+            n_heads=acts.info.n_heads,
+            layer=layer,
+            head=head,
+            mode=mode,
+            selected_is=selected_is,
+            value_weighted=value_weighted,
+            title=title,
+            **masks,
+            **head_payloads(acts, layer, head),
+            **kwargs,
+        )
+
+    @property
+    def activations(self) -> TextActivations:
+        """The cached activations behind this view (shared with linked views)."""
+        return self._acts
+
+    @traitlets.observe("layer", "head")
+    def _head_changed(self, change: dict[str, Any]) -> None:
+        try:
+            payloads = head_payloads(self._acts, self.layer, self.head)
+        except Exception as exc:  # shown in the view instead of a silent blank cell
+            self.message = f"cannot show L{self.layer}H{self.head}: {exc}"
+            return
+        with self.hold_sync():
+            self.set_trait("message", "")
+            for name, value in payloads.items():
+                self.set_trait(name, value)

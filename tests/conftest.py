@@ -1,0 +1,40 @@
+"""Shared fixtures: the real bundled models (no mocks), loaded once per session."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from importlib.metadata import version
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+warnings.filterwarnings("ignore")
+torch.set_num_threads(2)
+
+
+#: TransformerLens major version of this environment (4: TransformerBridge; 3: HookedTransformer).
+TL_MAJOR = int(version("transformer_lens").split(".")[0])
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    from induction_widgets.models import load_model
+
+    return load_model("tiny")
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    from induction_widgets.models import load_model
+
+    return load_model("smollm2", progress=False)
+
+
+@pytest.fixture(scope="session")
+def smollm2_scores(smollm2):
+    from induction_widgets import head_scores
+
+    return head_scores(smollm2, progress=False)
