@@ -20,6 +20,7 @@ from ..compute import (
     copying_text,
     head_scores,
     model_info,
+    pattern_matching_problem,
     pattern_matching_score,
     pattern_matching_text,
     translation_text,
@@ -70,6 +71,15 @@ def _line_starts(tokens: list[str]) -> list[int]:
     return starts
 
 
+def _lines_that_fit(model: Any, most: int) -> int:
+    """The largest number of pattern-matching lines (≤ ``most``) whose problems fit in ``n_ctx``."""
+    n_ctx = model_info(model).n_ctx
+    for n in range(most, 1, -1):
+        if len(pattern_matching_problem(model, n, seed=0).tokens) * 1.2 <= n_ctx:
+            return n
+    return 2
+
+
 def report(
     model: Any,
     path: str | Path,
@@ -94,9 +104,10 @@ def report(
     if scores is None:
         scores = head_scores(model, progress=False)
     steps.update(1)
+    n_lines = _lines_that_fit(model, 30)
     if scores.pattern_matching is None:
         scores.pattern_matching = pattern_matching_score(
-            model, n_problems=n_problems, progress=False
+            model, n_problems=n_problems, n_lines=n_lines, progress=False
         )
     steps.update(1)
     candidates = [(r.layer, r.head) for r in scores.top(10, by="prefix_matching")]
@@ -116,7 +127,7 @@ def report(
     layer, head = heads.get("copying") or max(
         candidates[:5], key=lambda lh: float(scores.copying[lh])
     )
-    acts = TextActivations(model, text, progress=False)
+    acts = TextActivations(model, text, truncate=True, progress=False)
     blocks += [
         f"<h2>Literal copying — L{layer}H{head}</h2>",
         "<p>A paragraph followed by its first sentences again. Hover the repeat: in <b>Attention</b> "
@@ -129,7 +140,7 @@ def report(
 
     # 2. translation: the candidate head that looks back across languages most
     text = texts.get("translation") or translation_text()
-    acts = TextActivations(model, text, progress=False)
+    acts = TextActivations(model, text, truncate=True, progress=False)
     starts = _line_starts(acts.str_tokens)
     layer, head = heads.get("translation") or max(
         candidates, key=lambda lh: off_diagonal_mass(acts, lh[0], lh[1], starts)
@@ -144,11 +155,11 @@ def report(
     steps.update(1)
 
     # 3. pattern matching: the head with the best pattern-matching score
-    text = texts.get("pattern_matching") or pattern_matching_text(24, seed=0)[0]
+    text = texts.get("pattern_matching") or pattern_matching_text(min(24, n_lines), seed=0)[0]
     assert scores.pattern_matching is not None
     best = int(torch.argmax(scores.pattern_matching))
     layer, head = heads.get("pattern_matching") or (best // info.n_heads, best % info.n_heads)
-    acts = TextActivations(model, text, progress=False)
+    acts = TextActivations(model, text, truncate=True, progress=False)
     toks = acts.str_tokens
     outputs = [t.strip().isdigit() for t in toks]
     before = [i + 1 < len(toks) and outputs[i + 1] for i in range(len(toks))]
