@@ -50,7 +50,9 @@ def build(sign: float = 1.0):
     if int(version("transformer_lens").split(".")[0]) >= 4:
         from transformer_lens import TransformerBridge, TransformerBridgeConfig
 
-        bridge = TransformerBridge.boot_native(TransformerBridgeConfig(**CONFIG, init_weights=False))
+        bridge = TransformerBridge.boot_native(
+            TransformerBridgeConfig(**CONFIG, init_weights=False)
+        )
         native = {
             "tok_embed.weight": w["W_E"],
             "pos.weight": w["W_pos"],

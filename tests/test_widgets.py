@@ -1,0 +1,180 @@
+"""Widget classes on the Python side: traitlets, payloads, links, errors, exports (no browser)."""
+
+from __future__ import annotations
+
+import gc
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+import traitlets
+
+import induction_widgets as iw
+from induction_widgets.export.html import json_for_script
+from induction_widgets.payload import decode
+
+TEXT = "the cat sat on the mat. the cat sat on the mat."
+HOSTILE = [
+    "</script><img src=x onerror=alert(1)>",
+    "<!--",
+    "]]>",
+    "\"'\\",
+    "\u202eRTL",
+    "zero\u200bwidth",
+    "🙂",
+    "x" * 10_000,
+    "\x00",
+]
+
+
+@pytest.fixture(scope="module")
+def scores(tiny):
+    return iw.head_scores(tiny, n_examples=4)
+
+
+def test_token_view_opens_on_strongest_induction_head(tiny, scores):
+    view = iw.TokenView(tiny, TEXT, scores=scores)
+    assert (view.layer, view.head) == scores.induction_heads()[0]
+    assert view.layer == 1
+    assert view.tokens == iw.compute.str_tokens(tiny, tiny.to_tokens(TEXT)[0])
+    assert view.bos is True
+
+
+def test_head_change_sends_that_heads_numbers(tiny):
+    view = iw.TokenView(tiny, TEXT, 1, 0)
+    acts = iw.TextActivations(tiny, TEXT)
+    for layer, head in [(1, 0), (0, 3), (1, 2)]:
+        view.layer, view.head = layer, head
+        att = decode(view.attention)
+        assert att.shape == (len(view.tokens),) * 2
+        assert np.allclose(att, acts.attention(layer, head).numpy(), atol=1e-3)
+        attr = decode(view.attribution)
+        expected = acts.logit_attribution(layer, head).numpy()
+        assert np.isnan(attr[-1]).all()
+        assert np.allclose(attr[:-1], expected[:-1], atol=2e-3, rtol=2e-3)
+        assert view.attention["dtype"] == "float16" and isinstance(view.attention["view"], bytes)
+
+
+def test_bad_traits_raise_clear_errors(tiny):
+    view = iw.TokenView(tiny, TEXT, 1, 0)
+    with pytest.raises(iw.HeadIndexError, match=r"layer 2 is out of range.*0\.\.1"):
+        view.layer = 2
+    with pytest.raises(iw.HeadIndexError, match=r"head 7 is out of range.*0\.\.3"):
+        view.head = 7
+    with pytest.raises(traitlets.TraitError, match="mode"):
+        view.mode = "attn"
+    assert (view.layer, view.head) == (1, 0)
+    with pytest.raises(iw.HeadIndexError, match="layer must be an int"):
+        iw.TokenView(tiny, TEXT, "1", 0)
+    with pytest.raises(iw.InputError, match="the text is empty"):
+        iw.TokenView(tiny, "", 1, 0)
+    with pytest.raises(iw.NotAModelError, match="expected a TransformerLens model"):
+        iw.TokenView(object(), TEXT, 1, 0)
+
+
+def test_masks(tiny):
+    text = iw.pattern_matching_text(6, 0)[0]
+    view = iw.TokenView(tiny, text, 1, 0, dst_mask=lambda t: t == ":", output_mask=r"^\d$")
+    tokens = view.tokens
+    dst = decode(view.dst_mask).astype(bool)
+    out = decode(view.output_mask).astype(bool)
+    assert [t for t, keep in zip(tokens, dst, strict=True) if keep] == [":"] * 6
+    assert all(t.isdigit() for t, keep in zip(tokens, out, strict=True) if keep) and out.sum() == 6
+    assert view.src_mask == {}
+    with pytest.raises(iw.InputError, match="dst_mask matches no token"):
+        iw.TokenView(tiny, text, 1, 0, dst_mask=lambda t: t == "§")
+    with pytest.raises(iw.InputError, match="src_mask has 3 entries but the text has"):
+        iw.TokenView(tiny, text, 1, 0, src_mask=[True, False, True])
+
+
+def test_head_map(scores):
+    hm = iw.HeadMap(scores)
+    best = scores.top(1)[0]
+    assert hm.selected_head == [best.layer, best.head]
+    assert set(hm.score_names) == {"prefix_matching", "copying", "previous_token", "ov_copying"}
+    assert np.allclose(decode(hm.scores["copying"]), scores.copying.numpy())
+    assert len(hm.verdicts) == 8
+    with pytest.raises(iw.InputError, match="unknown score 'nope'"):
+        hm.score = "nope"
+    with pytest.raises(
+        iw.InputError, match=r"unknown score 'pattern_matching'.*pattern_matching_score"
+    ):
+        iw.HeadMap(scores, score="pattern_matching")
+    with pytest.raises(iw.InputError, match="selected_head must be"):
+        hm.selected_head = [5, 0]
+    with pytest.raises(iw.InputError, match="HeadMap needs HeadScores"):
+        iw.HeadMap({"prefix_matching": torch.zeros(2, 4)})
+
+
+def test_explorer_links_map_and_views(tiny, scores):
+    ex = iw.InductionExplorer(tiny, TEXT, scores=scores)
+    ex.head_map.selected_head = [0, 3]
+    assert (ex.token_view.layer, ex.token_view.head) == (0, 3)
+    assert (ex.matrix.layer, ex.matrix.head) == (0, 3)
+    assert np.allclose(decode(ex.token_view.attention), decode(ex.matrix.attention))
+    ex.token_view.head = 1
+    assert ex.head_map.selected_head == [0, 1]
+    assert ex.token_view.activations is ex.matrix.activations  # one forward pass serves both
+
+
+def test_view_survives_the_model_being_garbage_collected(scores):
+    from induction_widgets.models import load_model
+
+    model = load_model("tiny")
+    view = iw.TokenView(model, TEXT, 1, 0)
+    del model
+    gc.collect()
+    view.head = 2  # answered from the cached activations, no model needed
+    assert view.message == ""
+    assert decode(view.attention).shape[0] == len(view.tokens)
+
+
+def test_mimebundle_has_an_offline_html_copy(tiny):
+    view = iw.TokenView(tiny, TEXT, 1, 0)
+    data, _ = view._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    html = data["text/html"]
+    assert html.startswith('<iframe class="iw-static"')
+    assert "http://" not in html and "https://" not in html
+
+
+def test_hostile_tokens_cannot_break_out_of_the_page(tiny, tmp_path):
+    view = iw.TokenView(tiny, "a" * (len(HOSTILE) - 1), 1, 0)
+    assert len(view.tokens) == len(HOSTILE)
+    view.tokens = HOSTILE
+    page = view.save_html(tmp_path / "hostile.html").read_text(encoding="utf-8")
+    # Each JSON block is the only place data goes; it must not contain a raw "<" at all.
+    blocks = re.findall(
+        r'<script type="application/json" id="iw-data-0">(.*?)</script>', page, re.S
+    )
+    assert len(blocks) == 1 and "<" not in blocks[0] and ">" not in blocks[0]
+    assert json.loads(blocks[0])["state"]["tokens"] == HOSTILE
+    assert "<img" not in page.replace("\\u003cimg", "")
+    assert page.count("</script>") == 2  # the JSON block and the module script, nothing else
+    assert json_for_script("</script><!--") == '"\\u003c/script\\u003e\\u003c!--"'
+
+
+def test_save_html_heads_argument(tiny, scores, tmp_path):
+    view = iw.TokenView(tiny, TEXT, 1, 0, scores=scores)
+    spec = iw.export.view_spec(view, heads=[(0, 1), (1, 3)])
+    assert spec["state"]["heads_available"] == [[0, 1], [1, 3]]
+    assert set(spec["store"]) == {"0.1", "1.3"}
+    assert (spec["state"]["layer"], spec["state"]["head"]) == (0, 1)
+    assert (view.layer, view.head) == (1, 0)  # exporting never changes the live view
+    default = iw.export.view_spec(view)
+    assert default["state"]["heads_available"][0] == [1, 0] and len(default["store"]) >= 2
+    assert len(iw.export.view_spec(view, heads="all")["store"]) == 8
+    with pytest.raises(iw.HeadIndexError, match="layer 9 is out of range"):
+        iw.export.view_spec(view, heads=[(9, 0)])
+    with pytest.raises(iw.InputError, match="heads must be 'all'"):
+        iw.export.view_spec(view, heads="some")
+    # the embedded attention decodes to the tensor within uint8 precision
+    acts = iw.TextActivations(tiny, TEXT)
+    att = decode(spec["store"]["1.3"]["attention"])
+    assert np.abs(att - acts.attention(1, 3).numpy()).max() <= 1 / 510 + 1e-6
+    attr = decode(spec["store"]["1.3"]["attribution"])
+    exp = acts.logit_attribution(1, 3).numpy()
+    assert np.isnan(attr[-1]).all()
+    assert np.abs(attr[:-1] - exp[:-1]).max() <= np.abs(exp[:-1]).max() / 254 + 1e-6
