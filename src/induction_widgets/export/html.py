@@ -173,12 +173,15 @@ def page(
         )
         n += 1
     boot = (
+        # the bundle is minified (its exports renamed): take them from the global it sets, under
+        # names that cannot clash with the bundle's own top-level names
+        "const { mount: iwMount, link: iwLink } = globalThis.inductionWidgets;\n"
         "const models = [];\n"
         f"for (let i = 0; i < {n}; i++) {{\n"
         "  const spec = JSON.parse(document.getElementById('iw-data-' + i).textContent);\n"
-        "  models.push(await mount(document.getElementById('iw-view-' + i), spec.kind, spec.state, spec.store));\n"
+        "  models.push(await iwMount(document.getElementById('iw-view-' + i), spec.kind, spec.state, spec.store));\n"
         "}\n"
-        f"for (const [a, b] of {json.dumps([list(p) for p in links])}) link(models[a], 'selected_head', models[b]);\n"
+        f"for (const [a, b] of {json.dumps([list(p) for p in links])}) iwLink(models[a], 'selected_head', models[b]);\n"
         "globalThis.iwModels = models;\n"
         "document.body.dataset.iwReady = 'true';\n"
     )

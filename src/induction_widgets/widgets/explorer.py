@@ -37,9 +37,14 @@ class InductionExplorer(ipywidgets.VBox):
             best = scores.induction_heads() or [(r.layer, r.head) for r in scores.top(1)]
             layer, head = best[0]
         self.head_map = HeadMap(scores, selected_head=(layer, head))
-        self.token_view = TokenView(model, text, layer, head, activations=acts, **token_view_kwargs)
+        # the views know the scores, so save_html(heads=None) embeds the top heads, not just one
+        self.token_view = TokenView(
+            model, text, layer, head, activations=acts, scores=scores, **token_view_kwargs
+        )
         self.matrix = (
-            AttentionMatrix(model, text, layer, head, activations=acts) if matrix else None
+            AttentionMatrix(model, text, layer, head, activations=acts, scores=scores)
+            if matrix
+            else None
         )
         self.head_map.observe(self._from_map, names="selected_head")
         for view in self._views:

@@ -1,0 +1,114 @@
+"""Real-browser fixtures: Chromium through Playwright (sync API) and a real JupyterLab server.
+
+Nothing is mocked: the lab runs the package's widgets in a real ipykernel, the browser is Debian's
+Chromium (``/usr/bin/chromium``; ``playwright install`` is never used). Expected numbers are
+computed in the test process from the same bundled "tiny" model and the same text.
+
+Session fixtures: ``browser`` (Chromium), ``lab`` (a JupyterLab server in a private temporary
+root/config/data/settings dir, killed at the end), ``tiny_model``. Helpers: :class:`LabNotebook`
+(labkit.py: write a notebook, open it, run all cells, run extra cells and read their output back).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SRC = REPO / "src"
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = os.environ.get("IW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# The package may be used from the source tree without an (editable) install.
+try:
+    import induction_widgets  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.path.insert(0, str(SRC))
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+from labkit import Lab  # noqa: E402  (after the sys.path fix and the importorskip)
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+# ---------------------------------------------------------------------------------------------
+# browser
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with playwright_sync.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    b = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    from induction_widgets import load_model
+
+    return load_model("tiny")
+
+
+# ---------------------------------------------------------------------------------------------
+# JupyterLab
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    base = tmp_path_factory.mktemp("lab")
+    server = Lab(base)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_context(browser, lab):
+    """One browser context for all lab pages; requests that leave the lab server are logged."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+    ctx.off_box_requests = []  # type: ignore[attr-defined]
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(lab.url) or url.startswith(("data:", "blob:")):
+            r.continue_()
+        else:
+            ctx.off_box_requests.append(url)  # type: ignore[attr-defined]
+            r.abort()
+
+    ctx.route("**/*", route)
+    ctx.set_default_timeout(30_000)
+    yield ctx
+    ctx.close()
