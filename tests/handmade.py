@@ -19,7 +19,7 @@ V, P, D_HEAD, SHARPNESS = 12, 16, 16, 80.0
 D_MODEL = V + P
 
 
-def weights(sign: float = 1.0) -> dict[str, torch.Tensor]:
+def weights(sign: float = 1.0, poison: float | None = None) -> dict[str, torch.Tensor]:
     """TL-named weights: W_E [V, D], W_pos [P, D], W_Q/W_K/W_V [1, D, d_head], W_O [1, d_head, D], W_U [D, V]."""
     w_e = torch.zeros(V, D_MODEL)
     w_e[torch.arange(V), torch.arange(V)] = 1
@@ -35,6 +35,8 @@ def weights(sign: float = 1.0) -> dict[str, torch.Tensor]:
     w_o[0, torch.arange(V), torch.arange(V)] = sign
     w_u = torch.zeros(D_MODEL, V)
     w_u[torch.arange(V), torch.arange(V)] = 1
+    if poison is not None:  # a broken checkpoint: one key weight is NaN or infinite
+        w_k[0, V + 2, 3] = poison
     return {"W_E": w_e, "W_pos": w_pos, "W_Q": w_q, "W_K": w_k, "W_V": w_v, "W_O": w_o, "W_U": w_u}
 
 
@@ -44,9 +46,9 @@ CONFIG = dict(
 )  # fmt: skip
 
 
-def build(sign: float = 1.0):
+def build(sign: float = 1.0, poison: float | None = None):
     """The hand-built model as a TransformerBridge (TL 4) or HookedTransformer (TL 3.9), no tokenizer."""
-    w = weights(sign)
+    w = weights(sign, poison)
     if int(version("transformer_lens").split(".")[0]) >= 4:
         from transformer_lens import TransformerBridge, TransformerBridgeConfig
 

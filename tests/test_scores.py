@@ -274,3 +274,16 @@ def test_handmade_copying_and_anticopying_head(sign):
     # It attends to the previous token, never to an induction target (5 distinct tokens, repeated).
     assert scores.prefix_matching.item() == pytest.approx(0.0, abs=1e-4)
     assert scores.verdict(0, 0) == "previous token"
+
+
+@pytest.mark.parametrize("poison", [float("nan"), float("inf")])
+def test_broken_weights_raise_one_clear_error(poison):
+    from handmade import build
+
+    model = build(1.0, poison=poison)
+    with pytest.raises(iw.ModelWeightsError, match="holds NaN or infinity"):
+        iw.head_scores(model, n_examples=2, seq_len=5, repeats=2)
+    with pytest.raises(iw.ModelWeightsError, match="holds NaN or infinity"):
+        iw.attention_pattern(model, [0, 1, 2, 3, 4, 5], 0, 0)
+    with pytest.raises(iw.ModelWeightsError, match="holds NaN or infinity"):
+        iw.TextActivations(model, [0, 1, 2, 3, 4, 5])

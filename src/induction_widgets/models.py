@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import hashlib
 import importlib.util
 import io
 import json
@@ -420,7 +421,7 @@ def cache_dir() -> Path:
     ``$INDUCTION_WIDGETS_CACHE`` if set, else ``$XDG_CACHE_HOME/induction_widgets``, else
     ``~/.cache/induction_widgets``. Converted GGUF models live in ``<root>/smollm2/`` (the
     bundled SmolLM2) or ``<root>/gguf/`` (other files), one subdirectory per source file,
-    named ``<stem>-<size>-<mtime_ns>``; each holds ``save_pretrained`` output (float32
+    named ``<stem>-<size>-<fingerprint>``; each holds ``save_pretrained`` output (float32
     safetensors, ~540 MB for SmolLM2) plus ``meta.json``. Delete freely.
     """
     env = os.environ.get("INDUCTION_WIDGETS_CACHE")
@@ -431,17 +432,30 @@ def cache_dir() -> Path:
     return base / "induction_widgets"
 
 
+def _fingerprint(path: Path, chunk: int = 4 << 20) -> str:
+    """sha256 of a file's size, first and last 4 MiB: cheap, and the same for every copy of the
+    same file (so each fresh virtualenv's copy of the wheel reuses one conversion)."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as fh:
+        digest.update(fh.read(chunk))
+        fh.seek(max(0, size - chunk))
+        digest.update(fh.read(chunk))
+    return digest.hexdigest()[:16]
+
+
 def _gguf_cache_entry(gguf_path: Path, group: str) -> tuple[Path, dict[str, Any]]:
-    """Cache directory and expected ``meta.json`` content for a GGUF file (keyed on name,
-    size and mtime, so replacing the file invalidates the entry)."""
-    stat = gguf_path.stat()
+    """Cache directory and expected ``meta.json`` content for a GGUF file (keyed on name, size
+    and a content fingerprint, so replacing the file invalidates the entry)."""
+    size = gguf_path.stat().st_size
+    fingerprint = _fingerprint(gguf_path)
     meta = {
         "format": _CACHE_FORMAT,
         "gguf_file": gguf_path.name,
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
+        "size": size,
+        "fingerprint": fingerprint,
     }
-    key = f"{gguf_path.stem}-{stat.st_size}-{stat.st_mtime_ns}"
+    key = f"{gguf_path.stem}-{size}-{fingerprint}"
     return cache_dir() / group / key, meta
 
 
@@ -504,7 +518,7 @@ def _prune_cache_group(group_dir: Path, stem: str, keep: Path) -> None:
             if child.name.startswith(".tmp-"):
                 if now - child.stat().st_mtime > 3600:
                     shutil.rmtree(child, ignore_errors=True)
-            elif child.is_dir() and re.fullmatch(rf"{re.escape(stem)}-\d+-\d+", child.name):
+            elif child.is_dir() and re.fullmatch(rf"{re.escape(stem)}-\d+-[0-9a-f]+", child.name):
                 shutil.rmtree(child, ignore_errors=True)
         except OSError:
             continue
