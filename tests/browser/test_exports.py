@@ -1,0 +1,126 @@
+"""The report and an nbconvert-exported notebook, made by the CLI on the tiny model and opened in
+Chromium as ``file://`` with every other request aborted and logged (the log must stay empty)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from labkit import PageProblems, expect
+from viewcheck import TEXT, hostile_tokens
+
+pytestmark = pytest.mark.browser
+
+CLI = str(Path(sys.executable).parent / "induction-widgets")
+
+
+def run_cli(*args: str) -> Path:
+    out = subprocess.run([CLI, *args], capture_output=True, text=True, timeout=900, check=True)
+    path = Path(out.stdout.strip().splitlines()[-1])
+    assert path.is_file(), out.stdout + out.stderr
+    return path
+
+
+@pytest.fixture(scope="module")
+def offline(browser):
+    ctx = browser.new_context(viewport={"width": 1200, "height": 1000})
+    log: list[str] = []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("file:", "data:", "blob:", "about:")):
+            r.continue_()
+        else:
+            log.append(url)
+            r.abort()
+
+    ctx.route("**/*", route)
+    ctx.set_default_timeout(30_000)
+    yield ctx, log
+    ctx.close()
+
+
+def open_clean(offline, path: Path):
+    ctx, log = offline
+    log.clear()
+    page = ctx.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    page.goto(path.resolve().as_uri())
+    return page, problems, log
+
+
+def test_report_cli_on_tiny(offline, tmp_path):
+    path = run_cli(
+        "report", "--model", "tiny", "--out", str(tmp_path / "report.html"), "--problems", "3"
+    )
+    page, problems, log = open_clean(offline, path)
+    expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
+    expect(page.locator(".iw-head-map")).to_have_count(1)
+    expect(page.locator(".iw-token-view")).to_have_count(3)
+    expect(page.locator(".iw-attention-matrix")).to_have_count(3)
+    assert page.locator("h2").all_text_contents()[0].startswith("Literal copying")
+    view = page.locator(".iw-token-view").first
+    target = view.locator(".iw-token").nth(30)
+    target.hover()
+    expect(view.locator(".iw-token[data-value]").first).to_be_attached()
+    values = view.locator(".iw-token[data-value]").evaluate_all(
+        "els => els.map(e => +e.dataset.value)"
+    )
+    assert abs(sum(values) - 1) < 0.05  # an attention row sums to 1 (uint8-quantised)
+    # the head map drives the views: click another head, the first token view follows
+    select = view.locator(".iw-head-select")
+    before = select.input_value()
+    options = select.evaluate("s => [...s.options].map(o => o.value)")
+    other = next(o for o in options if o != before)
+    select.select_option(other)
+    expect(select).to_have_value(other)
+    expect(view.locator(".iw-message")).to_be_hidden()
+    assert log == [], log
+    problems.assert_clean()
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def exported_notebook(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nb")
+    nb = nbformat.v4.new_notebook()
+    hostile = hostile_tokens(len(TEXT) + 1)
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Exported offline"),
+        nbformat.v4.new_code_cell(
+            "import induction_widgets as iw\nmodel = iw.load_model('tiny')\n"
+            f"view = iw.TokenView(model, {TEXT!r}, 1, 0)\nview"
+        ),
+        nbformat.v4.new_code_cell(
+            f"bad = iw.TokenView(model, {TEXT!r}, 1, 0)\nbad.tokens = {hostile!r}\nbad"
+        ),
+    ]
+    path = folder / "offline.ipynb"
+    nbformat.write(nb, path)
+    return run_cli("export", str(path), "-o", str(folder / "offline.html"), "--execute"), hostile
+
+
+def test_exported_notebook_renders_offline(offline, exported_notebook):
+    path, hostile = exported_notebook
+    text = path.read_text(encoding="utf-8")
+    assert 'src="http' not in text and "application/vnd.jupyter.widget-view+json" not in text
+    page, problems, log = open_clean(offline, path)
+    frames = page.locator("iframe.iw-static")
+    expect(frames).to_have_count(2)
+    first = page.frame_locator("iframe.iw-static").nth(0)
+    expect(first.locator("body[data-iw-ready='true']")).to_have_count(1)
+    expect(first.locator(".iw-token")).to_have_count(len(TEXT) + 1)
+    first.locator(".iw-token").nth(30).hover()
+    expect(first.locator(".iw-token[data-value]").first).to_be_attached()
+    second = page.frame_locator("iframe.iw-static").nth(1)
+    expect(second.locator("body[data-iw-ready='true']")).to_have_count(1)
+    got = second.locator(".iw-token").evaluate_all("els => els.map(e => e.textContent)")
+    assert got == hostile
+    assert second.locator(".iw-token-view img, .iw-token-view script").count() == 0
+    assert log == [], log
+    problems.assert_clean()
+    page.close()
