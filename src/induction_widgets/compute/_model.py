@@ -22,6 +22,7 @@ reads key/value head ``h // (n_heads // n_kv_heads)``, as in HuggingFace's ``rep
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -227,6 +228,9 @@ def kv_index(info: ModelInfo, n_kv_in_tensor: int, head: int) -> int:
     return head if n_kv_in_tensor == info.n_heads else info.kv_head(head)
 
 
+_CHECKED: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int], ...]] = weakref.WeakKeyDictionary()
+
+
 class _StopForward(Exception):
     """Raised by a hook to end a forward pass once everything needed was captured."""
 
@@ -238,6 +242,7 @@ def run_with_hooks(
 
     Hooks are removed afterwards, also when the pass is stopped early or fails.
     """
+    check_weights(model)
     hooks = list(hooks)
     if stop_at is not None:
 
@@ -247,6 +252,32 @@ def run_with_hooks(
         hooks.append((stop_at, _stop))
     with torch.no_grad(), contextlib.suppress(_StopForward):
         model.run_with_hooks(tokens, fwd_hooks=hooks, return_type=None)
+
+
+def check_weights(model: Any) -> None:
+    """Raise :class:`ModelWeightsError` naming the first parameter that holds NaN or infinity.
+
+    Checked before every forward pass: some attention implementations (TransformerLens 3's among
+    them) silently zero NaN attention, which would hide a broken checkpoint.
+    """
+    params = list(model.named_parameters())
+    # Skip the scan while no parameter changed since the last clean one (in-place edits bump
+    # a tensor's _version; replacing a tensor changes its id).
+    stamp = tuple((id(p), p._version) for _, p in params)
+    try:
+        if _CHECKED.get(model) == stamp:
+            return
+    except TypeError:  # pragma: no cover - a model that cannot be weakly referenced
+        pass
+    with torch.no_grad():
+        for name, param in params:
+            if not torch.isfinite(param).all():
+                raise ModelWeightsError(
+                    f"the model's parameter {name!r} holds NaN or infinity: the checkpoint is "
+                    "broken; reload it (check each parameter with torch.isfinite(p).all())"
+                )
+    with contextlib.suppress(TypeError):
+        _CHECKED[model] = stamp
 
 
 def check_finite(x: torch.Tensor, what: str) -> None:
