@@ -10,14 +10,15 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import TL_MAJOR
 
 import induction_widgets as iw
 
+TL_MAJOR = int(version("transformer_lens").split(".")[0])
 ROOT = Path(__file__).resolve().parent.parent
 TL3_PYTHON = ROOT / ".venv-tl3" / "bin" / "python"
 
