@@ -23,7 +23,7 @@ Notation: batch ``b``, destination ``d``, source ``s``, tokens ``t[b, ·]``.
   of the other tokens. Averaged over destinations ``d >= 1`` whose argmax source is not BOS (position
   0, the head's resting place) and whose raise is not all zero. An exactly copying OV circuit scores
   +1; one that suppresses the attended token scores −1; a random OV circuit over ``n`` sample tokens
-  scores about ``(4 − n) / (4 + n)`` (−0.72 for the paper's 25). Readings taken: the attended token is
+  scores about ``(3 − n) / (n + 1)`` (−0.85 for the paper's 25). Readings taken: the attended token is
   the argmax source; ``σ_d`` is a positive per-position scalar, so ``r_d`` does not depend on it and
   the hook need not wait for the end of the pass.
 * **OV copying** — over the eigenvalues ``λ`` of the full OV circuit ``W_E W_V W_O W_U``
@@ -54,7 +54,7 @@ from .tasks import _check_int, pattern_matching_lines, repeated_random_tokens
 SCORE_NAMES = ("prefix_matching", "copying", "previous_token", "ov_copying", "pattern_matching")
 
 #: Default thresholds of the strict empirical definition (see :meth:`HeadScores.verdict`). The
-#: copying threshold sits clearly above the random-OV baseline ``(4 − n)/(4 + n) ≈ −0.72`` for the
+#: copying threshold sits clearly above the random-OV baseline ``(3 − n)/(n + 1) ≈ −0.85`` for the
 #: protocol's ``n = 25`` sample tokens: a head above it raises the token it attends to far more than
 #: chance (the tiny model's induction heads, whose OV circuits copy almost perfectly, score ≈ −0.1).
 PREFIX_MATCHING_THRESHOLD = 0.3
