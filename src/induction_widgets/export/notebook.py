@@ -74,5 +74,6 @@ def export_notebook(
     exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(nb)
     out = Path(output) if output is not None else src.with_suffix(".html")
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(strip_remote_tags(body), encoding="utf-8")
     return out
