@@ -10,7 +10,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..compute import HeadScores, InputError, head_scores
+from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import ModelInfo, check_head
 from ..payload import head_payloads, mask_payload
 
@@ -79,6 +79,60 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
 
     _info: ModelInfo
     _scores: HeadScores | None = None
+
+    #: The per-head buffer traits this view shows (a subset of :func:`head_payloads`' keys).
+    _head_traits: tuple[str, ...] = ("attention", "attribution", "value_norm")
+    _acts: TextActivations
+
+    def _setup(
+        self,
+        model: Any,
+        text: Any,
+        activations: TextActivations | None,
+        truncate: bool,
+        scores: HeadScores | None,
+    ) -> TextActivations:
+        """Read (or reuse) the text's activations and remember what the view needs."""
+        acts = (
+            activations
+            if activations is not None
+            else TextActivations(model, text, truncate=truncate)
+        )
+        self._acts = acts
+        self._info = acts.info
+        self._scores = scores
+        return acts
+
+    def _common_traits(self, layer: int, head: int) -> dict[str, Any]:
+        """Initial traits every head view shares: tokens, sizes, the head and its buffers."""
+        acts = self._acts
+        payloads = head_payloads(acts, layer, head)
+        return {
+            "tokens": acts.str_tokens,
+            "bos": acts.has_bos,
+            "n_layers": acts.info.n_layers,
+            "n_heads": acts.info.n_heads,
+            "layer": layer,
+            "head": head,
+            **{name: payloads[name] for name in self._head_traits},
+        }
+
+    @property
+    def activations(self) -> TextActivations:
+        """The cached activations behind this view (shared with linked views)."""
+        return self._acts
+
+    @traitlets.observe("layer", "head")
+    def _head_changed(self, change: dict[str, Any]) -> None:
+        try:
+            payloads = head_payloads(self._acts, self.layer, self.head)
+        except Exception as exc:  # shown in the view instead of a silent blank cell
+            self.message = f"cannot show L{self.layer}H{self.head}: {exc}"
+            return
+        with self.hold_sync():
+            self.set_trait("message", "")
+            for name in self._head_traits:
+                self.set_trait(name, payloads[name])
 
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict[str, Any]) -> int:

@@ -8,7 +8,6 @@ import traitlets
 
 from ..compute import HeadScores, TextActivations
 from ..compute._model import check_head
-from ..payload import head_payloads
 from ._base import HeadWidget, static_file
 
 
@@ -25,6 +24,7 @@ class AttentionMatrix(HeadWidget):
     mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
     attention = traitlets.Dict().tag(sync=True)
     attribution = traitlets.Dict().tag(sync=True)
+    _head_traits = ("attention", "attribution")
 
     def __init__(
         self,
@@ -40,43 +40,6 @@ class AttentionMatrix(HeadWidget):
         title: str = "",
         **kwargs: Any,
     ) -> None:
-        acts = (
-            activations
-            if activations is not None
-            else TextActivations(model, text, truncate=truncate)
-        )
+        acts = self._setup(model, text, activations, truncate, scores)
         layer, head = check_head(acts.info, layer, head)
-        self._acts = acts
-        self._info = acts.info
-        self._scores = scores
-        payloads = head_payloads(acts, layer, head)
-        super().__init__(
-            tokens=acts.str_tokens,
-            bos=acts.has_bos,
-            n_layers=acts.info.n_layers,
-            n_heads=acts.info.n_heads,
-            layer=layer,
-            head=head,
-            mode=mode,
-            title=title,
-            attention=payloads["attention"],
-            attribution=payloads["attribution"],
-            **kwargs,
-        )
-
-    @property
-    def activations(self) -> TextActivations:
-        """The cached activations behind this view (shared with linked views)."""
-        return self._acts
-
-    @traitlets.observe("layer", "head")
-    def _head_changed(self, change: dict[str, Any]) -> None:
-        try:
-            payloads = head_payloads(self._acts, self.layer, self.head)
-        except Exception as exc:
-            self.message = f"cannot show L{self.layer}H{self.head}: {exc}"
-            return
-        with self.hold_sync():
-            self.set_trait("message", "")
-            self.set_trait("attention", payloads["attention"])
-            self.set_trait("attribution", payloads["attribution"])
+        super().__init__(mode=mode, title=title, **self._common_traits(layer, head), **kwargs)

@@ -8,7 +8,7 @@ import traitlets
 
 from ..compute import HeadScores, TextActivations
 from ..compute._model import check_head
-from ..payload import head_payloads, mask_payload
+from ..payload import mask_payload
 from ._base import HeadWidget, MaskSpec, resolve_mask, static_file, strongest_induction_head
 
 
@@ -63,13 +63,9 @@ class TokenView(HeadWidget):
         title: str = "",
         **kwargs: Any,
     ) -> None:
-        acts = (
-            activations
-            if activations is not None
-            else TextActivations(model, text, truncate=truncate)
-        )
+        acts = self._setup(model, text, activations, truncate, scores)
         if layer is None and head is None:
-            (layer, head), scores = strongest_induction_head(model, scores)
+            (layer, head), self._scores = strongest_induction_head(model, scores)
         layer, head = check_head(
             acts.info, 0 if layer is None else layer, 0 if head is None else head
         )
@@ -78,38 +74,12 @@ class TokenView(HeadWidget):
             "src_mask": mask_payload(resolve_mask(src_mask, acts.str_tokens, "src_mask")),
             "output_mask": mask_payload(resolve_mask(output_mask, acts.str_tokens, "output_mask")),
         }
-        self._acts = acts
-        self._info = acts.info
-        self._scores = scores
         super().__init__(
-            tokens=acts.str_tokens,
-            bos=acts.has_bos,
-            n_layers=acts.info.n_layers,
-            n_heads=acts.info.n_heads,
-            layer=layer,
-            head=head,
             mode=mode,
             selected_is=selected_is,
             value_weighted=value_weighted,
             title=title,
             **masks,
-            **head_payloads(acts, layer, head),
+            **self._common_traits(layer, head),
             **kwargs,
         )
-
-    @property
-    def activations(self) -> TextActivations:
-        """The cached activations behind this view (shared with linked views)."""
-        return self._acts
-
-    @traitlets.observe("layer", "head")
-    def _head_changed(self, change: dict[str, Any]) -> None:
-        try:
-            payloads = head_payloads(self._acts, self.layer, self.head)
-        except Exception as exc:  # shown in the view instead of a silent blank cell
-            self.message = f"cannot show L{self.layer}H{self.head}: {exc}"
-            return
-        with self.hold_sync():
-            self.set_trait("message", "")
-            for name, value in payloads.items():
-                self.set_trait(name, value)
