@@ -309,6 +309,7 @@ def _measure(ctx: Any, browser: Any, path: Path, kind: str, n: int) -> dict[str,
         last = fp
         if "error" in fp:
             res["error"] = fp["error"]
+            res["timeout_s"] = timeout
             break
         paints.append(fp["paint_ms"])
         ctx.log(f"    {kind} n={n} load {r + 1}/{reps}: first paint {fp['paint_ms']:.0f} ms")
@@ -391,6 +392,9 @@ def run(ctx: Any) -> CaseResult:
             ratio = "n/a"
             if o_ok and not c.get("error"):
                 ratio = fmt_ratio(Stats(o["paint_ms"]).median / Stats(c["paint_ms"]).median)
+            elif o_ok and c.get("timeout_s"):  # the baseline took longer than the timeout
+                bound = Stats(o["paint_ms"]).median / (c["timeout_s"] * 1e3)
+                ratio = f"< {fmt_ratio(bound)} (baseline > {c['timeout_s']:.0f} s)"
             met = None
             goal = "—"
             if n == big and not ctx.quick:

@@ -67,7 +67,8 @@ def write_markdown(
         f"({meta['seconds']:.0f} s).",
         "",
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['mem_gb']} GiB, Python {m['python']}, "
-        f"torch {m['torch']} ({m['torch_threads']} threads), TransformerLens "
+        f"torch {m['torch']} ({m['torch_threads']} thread{'s' if m['torch_threads'] != 1 else ''}), "
+        "TransformerLens "
         f"{m['transformer_lens']}, {m['chromium']}. Load average at start / end: "
         f"{meta['load_start']} / {meta['load_end']}.",
     ]
@@ -77,7 +78,7 @@ def write_markdown(
         lines += [
             "",
             f"Thread check at start: 200 small matmuls took {tc['many_s'] * 1e3:.0f} ms with torch's "
-            f"{int(tc['threads'])} threads and {tc['one_s'] * 1e3:.0f} ms with one ({slow:.1f}×)"
+            f"{int(tc['threads'])} thread(s) and {tc['one_s'] * 1e3:.0f} ms with one ({slow:.1f}×)"
             + (
                 " — the threads were fighting other processes for the cores, which slows "
                 "hook-heavy, small-op code (scores, the payload build) far more than big matmuls."
