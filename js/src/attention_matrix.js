@@ -13,7 +13,7 @@
  */
 import { attributionRGBA, formatNumber, injectStyles, legend, sequentialLUT } from "./shared/colour.js";
 import { h, listen, pixelRatio } from "./shared/dom.js";
-import { bufferCache, headSelects, maxAbsFinite, messageBanner } from "./shared/controls.js";
+import { bufferCache, headSelects, kernelLostBanner, maxAbsFinite, messageBanner } from "./shared/controls.js";
 import { labelToken, quoteToken } from "./shared/text.js";
 
 const MARGIN = { left: 96, top: 84, right: 8, bottom: 8 };
@@ -81,12 +81,19 @@ function render({ model, el }) {
   const legendEl = h("span", { class: "iw-legend" });
   const header = h("div", { class: "iw-header" }, [title, selects.el, h("span", { class: "iw-buttons" }, [btnAttention, btnLogit]), legendEl]);
   const banner = messageBanner(model);
+  const lost = kernelLostBanner(
+    model,
+    () =>
+      `It still shows L${model.get("layer")}H${model.get("head")} as last computed: hover, lock and the mode buttons work; ` +
+      "choosing another head needs the kernel. Re-run the cell to reconnect.",
+    () => selects.disable("The kernel is gone: re-run the cell to choose another head"),
+  );
   const canvas = h("canvas", { class: "iw-plot" });
   const overlay = h("canvas", { class: "iw-overlay" });
   const wrap = h("div", { class: "iw-canvas-wrap" }, [canvas, overlay]);
   const readout = h("div", { class: "iw-readout" });
   const hint = h("div", { class: "iw-hint", text: "wheel: zoom · drag: pan · double-click: reset" });
-  root.append(header, banner.el, wrap, readout, hint);
+  root.append(header, banner.el, lost.el, wrap, readout, hint);
   el.append(root);
 
   const buffer = bufferCache(model);
@@ -429,6 +436,7 @@ function render({ model, el }) {
 
   return () => {
     unsubscribe.forEach((u) => u());
+    lost.dispose();
     observer?.disconnect();
     canvas.removeEventListener("wheel", onWheel);
     canvas.removeEventListener("pointerdown", onDown);

@@ -11,7 +11,7 @@
  */
 import { formatNumber, injectStyles, legend, rgbString, sequentialColour } from "./shared/colour.js";
 import { h, listen, pixelRatio, setOptions } from "./shared/dom.js";
-import { messageBanner } from "./shared/controls.js";
+import { kernelLostBanner, messageBanner } from "./shared/controls.js";
 import { decodeSync } from "./shared/decode.js";
 import { prettyName } from "./shared/text.js";
 
@@ -47,12 +47,18 @@ function render({ model, el }) {
   const legendEl = h("span", { class: "iw-legend" });
   const header = h("div", { class: "iw-header" }, [title, h("label", {}, ["Score", scoreSelect]), legendEl]);
   const banner = messageBanner(model);
+  const lost = kernelLostBanner(
+    model,
+    () =>
+      "The scores shown stay readable and sortable, but selecting a head no longer reaches the kernel " +
+      "or the views linked to this map. Re-run the cell to reconnect.",
+  );
   const canvas = h("canvas", { class: "iw-grid" });
   const wrap = h("div", { class: "iw-canvas-wrap" }, [canvas]);
   const readout = h("div", { class: "iw-readout" });
   const table = h("table", { class: "iw-head-table" });
   const showAll = h("button", { class: "iw-show-all", attrs: { type: "button" } });
-  root.append(header, banner.el, wrap, readout, table, showAll);
+  root.append(header, banner.el, lost.el, wrap, readout, table, showAll);
   el.append(root);
 
   const cache = new Map(); // score name → {raw, value}
@@ -394,6 +400,7 @@ function render({ model, el }) {
 
   return () => {
     unsubscribe.forEach((u) => u());
+    lost.dispose();
     observer?.disconnect();
     canvas.removeEventListener("pointermove", onMove);
     canvas.removeEventListener("pointerleave", onLeave);

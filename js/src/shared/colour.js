@@ -220,6 +220,13 @@ export const CSS = `
   white-space: pre-wrap; overflow-wrap: anywhere;
 }
 .iw-message[hidden] { display: none; }
+.iw-kernel-lost {
+  margin: 4px 0; padding: 4px 8px; border-radius: 3px; font-weight: 600;
+  background: var(--iw-warn-bg); color: var(--iw-warn-fg); border: 1px solid var(--iw-border);
+  white-space: pre-wrap; overflow-wrap: anywhere;
+}
+.iw-kernel-lost[hidden] { display: none; }
+.iw-disconnected select:disabled { opacity: 0.5; cursor: not-allowed; }
 .iw-legend { display: inline-flex; align-items: center; gap: 4px; font-size: 11px; color: var(--iw-fg-dim); }
 .iw-legend-bar {
   position: relative; display: inline-block; width: 96px; height: 10px;

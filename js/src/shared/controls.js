@@ -1,5 +1,6 @@
 /**
- * UI pieces shared by the views: Layer/Head selects, message banner, decoded-trait cache.
+ * UI pieces shared by the views: Layer/Head selects, message banner, kernel-lost banner,
+ * decoded-trait cache.
  * @module controls
  */
 import { h, setOptions } from "./dom.js";
@@ -51,7 +52,14 @@ export function headSelects(model) {
     update();
   });
   update();
-  return { el, update };
+  /** Grey the selects out (e.g. once the kernel is gone: a change could not reach it). */
+  function disable(reason) {
+    for (const s of [layerSelect, headSelect]) {
+      s.disabled = true;
+      s.title = reason;
+    }
+  }
+  return { el, update, disable };
 }
 
 /**
@@ -112,3 +120,56 @@ export function maxAbsFinite(data) {
   }
   return m;
 }
+
+/**
+ * Call `onLost` once when the kernel behind `model` goes away.
+ *
+ * When a kernel restarts, the ipywidgets manager marks every widget model's comm as dead
+ * (`comm_live = false`) and fires `comm_live_update` on it; the new kernel holds no such widget,
+ * so the model never comes back to life (a re-run of the cell makes a new one). anywidget hands
+ * `on` straight to that model, so the event reaches the view. The exported-HTML model stand-in
+ * never fires it. Until the event, `save_changes` reaches the kernel; after it, ipywidgets drops
+ * every change silently — hence the banner and the greyed-out controls.
+ * @param {{on: Function, off: Function}} model
+ * @param {() => void} onLost
+ * @returns {() => void} unsubscribe
+ */
+export function watchKernel(model, onLost) {
+  let lost = false;
+  const cb = () => {
+    if (lost) return;
+    lost = true;
+    onLost();
+  };
+  model.on("comm_live_update", cb);
+  return () => {
+    try {
+      model.off("comm_live_update", cb);
+    } catch {
+      /* model already closed */
+    }
+  };
+}
+
+/**
+ * A banner (hidden until needed) saying the kernel is gone and what still works; shows
+ * `describe()` when {@link watchKernel} fires, then calls `onLost` (e.g. to disable controls).
+ * @param {object} model anywidget model
+ * @param {() => string} describe what the view still shows and what needs a re-run
+ * @param {() => void} [onLost]
+ * @returns {{el: HTMLElement, dispose: () => void}}
+ */
+export function kernelLostBanner(model, describe, onLost) {
+  const el = h("div", { class: "iw-kernel-lost", attrs: { role: "alert" } });
+  el.hidden = true;
+  const dispose = watchKernel(model, () => {
+    el.textContent = `${KERNEL_LOST} ${describe()}`;
+    el.hidden = false;
+    el.closest(".iw-root")?.classList.add("iw-disconnected");
+    if (onLost) onLost();
+  });
+  return { el, dispose };
+}
+
+/** First sentence of the kernel-lost banner (the views add what still works for them). */
+export const KERNEL_LOST = "The kernel was restarted or shut down: this view is disconnected.";
