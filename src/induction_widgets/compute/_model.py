@@ -129,7 +129,12 @@ def model_device(model: Any) -> torch.device:
 
 
 def check_head(info: ModelInfo, layer: Any, head: Any) -> tuple[int, int]:
-    """Validate a ``(layer, head)`` pair and return it as plain ints."""
+    """Validate a ``(layer, head)`` pair and return it as plain ints.
+
+    Accepted: ``int``, numpy integers and 0-d integer tensors (``divmod(scores.argmax(), n_heads)``).
+    Rejected: ``bool``, floats (even ``1.0``), strings and anything else.
+    """
+    layer, head = _index(layer), _index(head)
     for name, value, limit in (("layer", layer, info.n_layers), ("head", head, info.n_heads)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise HeadIndexError(
@@ -141,6 +146,19 @@ def check_head(info: ModelInfo, layer: Any, head: Any) -> tuple[int, int]:
                 f"{name}s, so use 0..{limit - 1}"
             )
     return int(layer), int(head)
+
+
+def _index(value: Any) -> Any:
+    """A 0-d integer tensor as an int; anything else unchanged (``check_head`` judges it)."""
+    if (
+        isinstance(value, torch.Tensor)
+        and value.ndim == 0
+        and not (
+            value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool
+        )
+    ):
+        return int(value)
+    return value
 
 
 def to_tokens(model: Any, text_or_tokens: Any, *, truncate: bool = False) -> torch.Tensor:

@@ -34,6 +34,8 @@ Notation: batch ``b``, destination ``d``, source ``s``, tokens ``t[b, ·]``.
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -43,13 +45,14 @@ from tqdm.auto import tqdm
 
 from ._model import (
     check_finite,
+    check_weights,
     model_device,
     model_info,
     run_with_hooks,
     to_tokens,
 )
 from .errors import InputError
-from .tasks import _check_int, pattern_matching_lines, repeated_random_tokens
+from .tasks import _check_int, _check_seed, pattern_matching_lines, repeated_random_tokens
 
 SCORE_NAMES = ("prefix_matching", "copying", "previous_token", "ov_copying", "pattern_matching")
 
@@ -122,13 +125,14 @@ def _target_scores(
     return out
 
 
-def prefix_matching_score(model: Any, tokens: Any) -> torch.Tensor:
+def prefix_matching_score(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
     """Prefix-matching score of every head on any token batch: ``[n_layers, n_heads]`` in [0, 1].
 
     See the module docstring for the definition. ``tokens`` may be text or token ids (``[pos]`` or
-    ``[batch, pos]``); at least one token must occur twice.
+    ``[batch, pos]``); at least one token must occur twice. ``truncate=True`` keeps the first
+    ``n_ctx`` tokens of a longer input (otherwise it raises).
     """
-    tokens = to_tokens(model, tokens)
+    tokens = to_tokens(model, tokens, truncate=truncate)
     targets, valid = induction_targets(tokens)
     if not valid.any():
         raise InputError(
@@ -138,11 +142,16 @@ def prefix_matching_score(model: Any, tokens: Any) -> torch.Tensor:
     return _target_scores(model, tokens, [(targets, valid)])[0]
 
 
-def previous_token_score(model: Any, tokens: Any) -> torch.Tensor:
-    """Mean attention from each position ``i >= 1`` to ``i − 1``: ``[n_layers, n_heads]`` in [0, 1]."""
-    tokens = to_tokens(model, tokens)
+def previous_token_score(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
+    """Mean attention from each position ``i >= 1`` to ``i − 1``: ``[n_layers, n_heads]`` in [0, 1].
+
+    ``truncate=True`` keeps the first ``n_ctx`` tokens of a longer input (otherwise it raises).
+    """
+    tokens = to_tokens(model, tokens, truncate=truncate)
     if tokens.shape[-1] < 2:
-        raise InputError("previous-token score needs at least two tokens")
+        raise InputError(
+            "previous-token score needs at least two tokens: give a longer text or more token ids"
+        )
     return _target_scores(model, tokens, [previous_token_targets(tokens)])[0]
 
 
@@ -199,16 +208,55 @@ def _copying_for_layer(
     return torch.where(counts > 0, sums / counts.clamp(min=1), torch.zeros_like(sums))
 
 
+_GRAM: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], torch.Tensor]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _tensor_stamp(t: torch.Tensor) -> tuple[Any, ...] | None:
+    """Identity and version of the parameter behind ``t`` (itself or the tensor it views); ``None``
+    for a fresh tensor computed on access, whose version says nothing about the weights."""
+    base = t._base if t._base is not None else t
+    if t._base is None and not isinstance(t, torch.nn.Parameter):
+        return None
+    return (id(base), base.data_ptr(), base._version, t.dtype, tuple(t.shape), t.stride())
+
+
+def unembed_embed_gram(model: Any) -> torch.Tensor:
+    """``W_U @ W_E`` (``[d_model, d_model]`` float32), cached per model until ``W_U`` or ``W_E``
+    changes (an in-place edit bumps the parameter's version; a new parameter has a new identity).
+
+    On SmolLM2 the product over its 49k-token vocabulary takes about a second; every other part of
+    :func:`ov_copying_score` is small.
+    """
+    w_u, w_e = model.W_U, model.W_E
+    stamps = (_tensor_stamp(w_u), _tensor_stamp(w_e))
+    cacheable = None not in stamps
+    if cacheable:
+        with contextlib.suppress(TypeError):  # a model that cannot be weakly referenced
+            hit = _GRAM.get(model)
+            if hit is not None and hit[0] == stamps:
+                return hit[1]
+    with torch.no_grad():
+        gram = w_u.detach().float() @ w_e.detach().float()
+    if cacheable:
+        with contextlib.suppress(TypeError):
+            _GRAM[model] = (stamps, gram)
+    return gram
+
+
 def ov_copying_score(model: Any) -> torch.Tensor:
     """``Σλ / Σ|λ|`` over the eigenvalues of each head's full OV circuit: ``[n_layers, n_heads]``.
 
     The circuit ``W_E W_V W_O W_U`` (``[vocab, vocab]``) has the same non-zero eigenvalues as
     ``W_O (W_U W_E) W_V`` (``[d_head, d_head]``), which is what is decomposed. ``W_V`` of the
-    key/value head a query head reads is used under grouped-query attention.
+    key/value head a query head reads is used under grouped-query attention. ``W_U W_E`` is cached
+    per model (:func:`unembed_embed_gram`).
     """
     info = model_info(model)
+    check_weights(model)  # a broken checkpoint is reported by name, as before every forward pass
     with torch.no_grad():
-        gram = model.W_U.float() @ model.W_E.float()  # [d_model, d_model]
+        gram = unembed_embed_gram(model)  # [d_model, d_model]
         w_o = model.W_O.float()  # [layer, head, d_head, d_model]
         w_v = model.W_V.float()  # [layer, head or kv_head, d_model, d_head]
         if w_v.shape[1] != info.n_heads:
@@ -329,7 +377,7 @@ class HeadScores:
 
     def top(self, k: int = 10, by: str = "prefix_matching") -> list[HeadRow]:
         """The ``k`` heads with the highest score ``by``, best first."""
-        _check_int("k", k, 1)
+        k = _check_int("k", k, 1)
         values = self.get(by).flatten()
         order = torch.argsort(values, descending=True, stable=True)[:k]
         return [self.row(int(i) // self.n_heads, int(i) % self.n_heads) for i in order]
@@ -354,6 +402,7 @@ def head_scores(
     seed: int = 0,
     *,
     tokens: torch.Tensor | None = None,
+    truncate: bool = False,
     progress: bool | None = None,
 ) -> HeadScores:
     """Prefix matching, copying, previous token and OV copying of every head, in one forward pass.
@@ -361,16 +410,19 @@ def head_scores(
     The input is :func:`repeated_random_tokens` (``[n_examples, 1 + seq_len * repeats]``: the paper's
     protocol is 10 × (BOS + 25 random tokens × 4)) unless ``tokens`` is given. Each layer's pattern is
     reduced to scores inside its hook; ``progress`` shows a bar over layers (default: models with
-    more than 4 layers).
+    more than 4 layers). ``truncate=True`` keeps the first ``n_ctx`` positions of longer ``tokens``.
     """
     info = model_info(model)
     if tokens is None:
         tokens = repeated_random_tokens(model, n_examples, seq_len, repeats, seed)
     else:
-        tokens = to_tokens(model, tokens)
+        tokens = to_tokens(model, tokens, truncate=truncate)
     targets, valid = induction_targets(tokens)
     if not valid.any():
-        raise InputError("no token occurs twice in the given tokens: prefix matching is undefined")
+        raise InputError(
+            "no token occurs twice in the given tokens, so prefix matching is undefined: use "
+            "tokens=None (the paper's repeated random tokens) or a text with repeats"
+        )
     prev_targets, prev_valid = previous_token_targets(tokens)
 
     prefix = torch.zeros(info.n_layers, info.n_heads)
@@ -436,13 +488,16 @@ def tokenize_with_offsets(model: Any, text: str) -> tuple[list[int], list[tuple[
 
     BOS gets the empty span ``(0, 0)``. Needs a fast (Rust) tokenizer for the offsets.
     """
+    info = model_info(model)  # NotAModelError first: a string or a torch module has no tokenizer
     tokenizer = getattr(model, "tokenizer", None)
     if tokenizer is None:
-        raise InputError("this model has no tokenizer, so it cannot read text: give it a tokenizer")
+        raise InputError(
+            "this model has no tokenizer, so it cannot read the pattern-matching text: give it a "
+            "tokenizer (model.tokenizer = AutoTokenizer.from_pretrained(...))"
+        )
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = list(enc["input_ids"])
     spans = [tuple(s) for s in enc["offset_mapping"]]
-    info = model_info(model)
     if info.bos_token_id is not None:
         ids = [info.bos_token_id, *ids]
         spans = [(0, 0), *spans]
@@ -500,8 +555,10 @@ def pattern_matching_score(
     tokens of the earlier lines with the same template; averaged over those lines and problems.
     ``[n_layers, n_heads]`` in [0, 1]; the paper reports ~0.65 for its best head at 13B.
     """
-    _check_int("n_problems", n_problems, 1)
-    _check_int("n_lines", n_lines, 2)
+    n_problems = _check_int("n_problems", n_problems, 1)
+    n_lines = _check_int("n_lines", n_lines, 2)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    seed = _check_seed(seed)
     info = model_info(model)
     problems = [
         pattern_matching_problem(model, n_lines, seed * 1_000_003 + i) for i in range(n_problems)
