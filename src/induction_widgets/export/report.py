@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 from ..compute import (
     HeadScores,
+    InputError,
     TextActivations,
     copying_text,
     head_scores,
@@ -25,8 +26,26 @@ from ..compute import (
     pattern_matching_text,
     translation_text,
 )
+from ..compute._model import check_head
+from ..compute.tasks import _check_int
 from ..widgets import AttentionMatrix, HeadMap, TokenView
-from .html import page, view_spec
+from ..widgets._base import check_scores
+from .html import output_path, page, view_spec
+
+SECTIONS = ("copying", "translation", "pattern_matching")
+
+
+def _check_sections(name: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"{name} must be a dict keyed by {', '.join(SECTIONS)}, got {value!r}")
+    unknown = [k for k in value if k not in SECTIONS]
+    if unknown:
+        raise InputError(
+            f"{name} has unknown key {unknown[0]!r}: use {', '.join(repr(s) for s in SECTIONS)}"
+        )
+    return dict(value)
 
 
 def _table(scores: HeadScores, k: int = 12) -> str:
@@ -97,8 +116,21 @@ def report(
     fix the head shown for each (default: chosen from the scores as described on the page).
     """
     info = model_info(model)
-    texts = dict(texts or {})
-    heads = dict(heads or {})
+    n_problems = _check_int("n_problems", n_problems, 1)
+    check_scores(scores)
+    texts = _check_sections("texts", texts)
+    for key, text in texts.items():
+        if not isinstance(text, str) or text == "":
+            raise InputError(
+                f"texts[{key!r}] must be a non-empty str, got {text!r}: leave the key out to use "
+                "the default text"
+            )
+    heads = _check_sections("heads", heads)
+    for key, pair in heads.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise InputError(f"heads[{key!r}] must be a (layer, head) pair, got {pair!r}")
+        heads[key] = check_head(info, *pair)
+    out = output_path(path)
     name = getattr(model.cfg, "model_name", "model")
     steps = tqdm(total=5, desc="report", disable=not progress, leave=False)
     if scores is None:
@@ -186,7 +218,6 @@ def report(
     ]
     steps.update(1)
     steps.close()
-    out = Path(path)
     out.write_text(
         page(blocks, title=title or f"Induction heads in {name}", links=[(0, 1), (0, 2)]),
         encoding="utf-8",

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import anywidget
+import torch
 import traitlets
 
 from ..compute import HeadScores, InputError, TextActivations, head_scores
-from ..compute._model import ModelInfo, check_head
+from ..compute._model import ModelInfo, check_head, to_tokens
 from ..payload import head_payloads, mask_payload
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -93,11 +94,11 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         scores: HeadScores | None,
     ) -> TextActivations:
         """Read (or reuse) the text's activations and remember what the view needs."""
-        acts = (
-            activations
-            if activations is not None
-            else TextActivations(model, text, truncate=truncate)
-        )
+        check_scores(scores)
+        if activations is None:
+            acts = TextActivations(model, text, truncate=truncate)
+        else:
+            acts = check_activations(activations, model, text)
         self._acts = acts
         self._info = acts.info
         self._scores = scores
@@ -149,6 +150,47 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         return value
 
 
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else an :class:`InputError` listing them."""
+    if not isinstance(value, str) or value not in choices:
+        options = " or ".join(repr(c) for c in choices)
+        raise InputError(f"{name} must be {options}, got {value!r}")
+    return value
+
+
+def check_scores(scores: Any) -> None:
+    """``scores`` must be ``None`` or :class:`HeadScores`."""
+    if scores is not None and not isinstance(scores, HeadScores):
+        raise InputError(
+            f"scores must be HeadScores (from induction_widgets.head_scores(model)) or None, "
+            f"got {type(scores).__name__}"
+        )
+
+
+def check_activations(activations: Any, model: Any, text: Any) -> TextActivations:
+    """Reused activations must come from this model and this text (else the view would silently show
+    another text)."""
+    if not isinstance(activations, TextActivations):
+        raise InputError(
+            f"activations must be TextActivations (induction_widgets.TextActivations(model, text)) "
+            f"or None, got {type(activations).__name__}"
+        )
+    owner = activations._model_ref()
+    if owner is not None and owner is not model:
+        raise InputError(
+            "these activations were read with a different model: pass the model they came from, "
+            "or activations=None"
+        )
+    if text is not None:
+        tokens = to_tokens(model, text, truncate=True)
+        if tokens.shape[0] != 1 or not torch.equal(tokens[0].cpu(), activations.tokens):
+            raise InputError(
+                "these activations were read from a different text: pass the same text (or tokens) "
+                "they were read from, or activations=None"
+            )
+    return activations
+
+
 def resolve_mask(spec: MaskSpec, tokens: list[str], name: str) -> list[bool] | None:
     """A token mask from a predicate on token strings, a regex, or one bool per token."""
     if spec is None:
@@ -159,6 +201,11 @@ def resolve_mask(spec: MaskSpec, tokens: list[str], name: str) -> list[bool] | N
     elif callable(spec):
         mask = [bool(spec(t)) for t in tokens]
     else:
+        if not isinstance(spec, Iterable):
+            raise InputError(
+                f"{name} must be a predicate on token strings, a regex or one bool per token, "
+                f"got {type(spec).__name__} {spec!r}"
+            )
         mask = [bool(x) for x in spec]
         if len(mask) != len(tokens):
             raise InputError(
@@ -191,6 +238,9 @@ __all__ = [
     "Exportable",
     "HeadWidget",
     "MaskSpec",
+    "check_activations",
+    "check_choice",
+    "check_scores",
     "head_payloads",
     "mask_payload",
     "resolve_mask",

@@ -8,7 +8,7 @@ import traitlets
 
 from ..compute import HeadScores, TextActivations
 from ..compute._model import check_head
-from ._base import HeadWidget, static_file
+from ._base import HeadWidget, check_choice, static_file
 
 
 class AttentionMatrix(HeadWidget):
@@ -40,6 +40,7 @@ class AttentionMatrix(HeadWidget):
         title: str = "",
         **kwargs: Any,
     ) -> None:
+        check_choice("mode", mode, ("attention", "logit_attr"))
         acts = self._setup(model, text, activations, truncate, scores)
         layer, head = check_head(acts.info, layer, head)
         super().__init__(mode=mode, title=title, **self._common_traits(layer, head), **kwargs)

@@ -6,7 +6,9 @@ from typing import Any
 
 import ipywidgets
 
-from ..compute import HeadScores, TextActivations, head_scores
+from ..compute import HeadScores, InputError, TextActivations, head_scores
+from ..compute._model import check_head
+from ._base import check_scores
 from .attention_matrix import AttentionMatrix
 from .head_map import HeadMap
 from .token_view import TokenView
@@ -31,7 +33,15 @@ class InductionExplorer(ipywidgets.VBox):
         matrix: bool = True,
         **token_view_kwargs: Any,
     ) -> None:
+        check_scores(scores)
+        if (layer is None) != (head is None):
+            raise InputError(
+                f"give both layer and head, or neither to open on the strongest induction head "
+                f"(got layer={layer!r}, head={head!r})"
+            )
         acts = TextActivations(model, text, truncate=truncate)
+        if layer is not None:
+            layer, head = check_head(acts.info, layer, head)
         scores = scores if scores is not None else head_scores(model)
         if layer is None or head is None:
             best = scores.induction_heads() or [(r.layer, r.head) for r in scores.top(1)]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import anywidget
+import numpy as np
 import traitlets
 
 from ..compute import SCORE_NAMES, HeadScores, InputError
+from ..compute._model import _index
 from ..payload import encode
 from ._base import Exportable, static_file
 
@@ -48,6 +50,7 @@ class HeadMap(Exportable, anywidget.AnyWidget):
         if selected_head is None:
             best = scores.top(1, by="prefix_matching")[0]
             selected_head = (best.layer, best.head)
+        selected_head = _head_pair(selected_head, scores)
         super().__init__(
             scores={name: encode(value, "float32") for name, value in available.items()},
             score_names=names,
@@ -81,3 +84,20 @@ class HeadMap(Exportable, anywidget.AnyWidget):
     @property
     def head_scores(self) -> HeadScores:
         return self._head_scores
+
+
+def _head_pair(value: Any, scores: HeadScores) -> list[int]:
+    """``[layer, head]`` as plain ints (numpy / 0-d tensor ints accepted), or a clear error."""
+    try:
+        pair = list(value)
+    except TypeError:
+        pair = []
+    pair = [_index(v) for v in pair]
+    if len(pair) != 2 or any(
+        isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair
+    ):
+        raise InputError(
+            f"selected_head must be [layer, head] with layer in 0..{scores.n_layers - 1} and "
+            f"head in 0..{scores.n_heads - 1}, got {value!r}"
+        )
+    return [int(v) for v in pair]

@@ -6,10 +6,17 @@ from typing import Any
 
 import traitlets
 
-from ..compute import HeadScores, TextActivations
+from ..compute import HeadScores, InputError, TextActivations
 from ..compute._model import check_head
 from ..payload import mask_payload
-from ._base import HeadWidget, MaskSpec, resolve_mask, static_file, strongest_induction_head
+from ._base import (
+    HeadWidget,
+    MaskSpec,
+    check_choice,
+    resolve_mask,
+    static_file,
+    strongest_induction_head,
+)
 
 
 class TokenView(HeadWidget):
@@ -63,12 +70,17 @@ class TokenView(HeadWidget):
         title: str = "",
         **kwargs: Any,
     ) -> None:
+        check_choice("mode", mode, ("attention", "logit_attr"))
+        check_choice("selected_is", selected_is, ("destination", "source"))
+        if (layer is None) != (head is None):
+            raise InputError(
+                f"give both layer and head, or neither to open on the strongest induction head "
+                f"(got layer={layer!r}, head={head!r})"
+            )
         acts = self._setup(model, text, activations, truncate, scores)
         if layer is None and head is None:
             (layer, head), self._scores = strongest_induction_head(model, scores)
-        layer, head = check_head(
-            acts.info, 0 if layer is None else layer, 0 if head is None else head
-        )
+        layer, head = check_head(acts.info, layer, head)
         masks = {
             "dst_mask": mask_payload(resolve_mask(dst_mask, acts.str_tokens, "dst_mask")),
             "src_mask": mask_payload(resolve_mask(src_mask, acts.str_tokens, "src_mask")),
