@@ -5,13 +5,14 @@ Chromium (``/usr/bin/chromium``; ``playwright install`` is never used). Expected
 computed in the test process from the same bundled "tiny" model and the same text.
 
 Session fixtures: ``browser`` (Chromium), ``lab`` (a JupyterLab server in a private temporary
-root/config/data/settings dir, killed at the end), ``tiny_model``. Helpers: :class:`LabNotebook`
-(labkit.py: write a notebook, open it, run all cells, run extra cells and read their output back).
+root/config/data/settings dir, killed at the end), ``tiny_model``; per module: ``offline`` (a
+context for ``file://`` pages in which every other request is aborted and logged). Helpers:
+:class:`LabNotebook` (labkit.py: write a notebook, open it, run all cells, run extra cells and read
+their output back).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -20,16 +21,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
 ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM = os.environ.get("IW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # The package may be used from the source tree without an (editable) install.
 try:
@@ -39,7 +30,9 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-from labkit import Lab  # noqa: E402  (after the sys.path fix and the importorskip)
+# after the sys.path fix and the importorskip; CHROMIUM and CHROMIUM_ARGS live in labkit (shared
+# with the benchmarks) and stay importable from here
+from labkit import CHROMIUM, CHROMIUM_ARGS, Lab, offline_context  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -66,6 +59,16 @@ def browser(playwright_instance):
     b = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield b
     b.close()
+
+
+@pytest.fixture(scope="module")
+def offline(browser):
+    """A context for pages opened as ``file://``: only file:, data:, blob: and about: URLs load,
+    the rest is aborted and logged in ``offline.request_log`` (the tests check it stays empty)."""
+    ctx = offline_context(browser)
+    ctx.set_default_timeout(30_000)
+    yield ctx
+    ctx.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """Driving a real JupyterLab from the tests: the server (:class:`Lab`), a notebook in a page
-(:class:`LabNotebook`) and what a page must not do (:class:`PageProblems`)."""
+(:class:`LabNotebook`), what a page must not do (:class:`PageProblems`) and the Chromium to run
+(:data:`CHROMIUM`, :data:`CHROMIUM_ARGS`). No pytest here: the benchmarks (``benchmarks/live.py``)
+drive JupyterLab and Chromium with the same pieces."""
 
 from __future__ import annotations
 
@@ -20,6 +22,17 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+#: Debian's Chromium (``playwright install`` is never used) and the flags it is launched with.
+CHROMIUM = os.environ.get("IW_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 class PageProblems:
@@ -49,6 +62,30 @@ class PageProblems:
         assert self.page_errors == [], f"page errors: {self.page_errors}"
         if console:
             assert self.console_errors == [], f"console errors: {self.console_errors}"
+
+
+def offline_context(
+    browser,
+    allowed: tuple[str, ...] = ("file:", "data:", "blob:", "about:"),
+    *,
+    viewport: tuple[int, int] = (1200, 1000),
+):
+    """A browser context in which only URLs starting with ``allowed`` load; every other request is
+    aborted and logged in ``context.request_log`` (a list of URLs)."""
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    log: list[str] = []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(allowed):
+            r.continue_()
+        else:
+            log.append(url)
+            r.abort()
+
+    ctx.route("**/*", route)
+    ctx.request_log = log
+    return ctx
 
 
 def _free_port() -> int:

@@ -24,29 +24,10 @@ def run_cli(*args: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def offline(browser):
-    ctx = browser.new_context(viewport={"width": 1200, "height": 1000})
-    log: list[str] = []
-
-    def route(r):
-        url = r.request.url
-        if url.startswith(("file:", "data:", "blob:", "about:")):
-            r.continue_()
-        else:
-            log.append(url)
-            r.abort()
-
-    ctx.route("**/*", route)
-    ctx.set_default_timeout(30_000)
-    yield ctx, log
-    ctx.close()
-
-
 def open_clean(offline, path: Path):
-    ctx, log = offline
+    log = offline.request_log
     log.clear()
-    page = ctx.new_page()
+    page = offline.new_page()
     problems = PageProblems()
     problems.watch(page)
     page.goto(path.resolve().as_uri())

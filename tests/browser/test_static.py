@@ -70,27 +70,6 @@ def pages(tmp_path_factory, tiny_model, acts, scores):
     }
 
 
-@pytest.fixture(scope="module")
-def offline(browser):
-    """A context in which only file:, data: and blob: URLs load; the rest is aborted and logged."""
-    ctx = browser.new_context(viewport={"width": 1200, "height": 1000})
-    log: list[str] = []
-
-    def route(r):
-        url = r.request.url
-        if url.startswith(("file:", "data:", "blob:")):
-            r.continue_()
-        else:
-            log.append(url)
-            r.abort()
-
-    ctx.route("**/*", route)
-    ctx.set_default_timeout(20_000)
-    ctx.request_log = log  # type: ignore[attr-defined]
-    yield ctx
-    ctx.close()
-
-
 class Opened:
     def __init__(self, ctx, path) -> None:
         self.ctx = ctx
