@@ -240,7 +240,7 @@ def first_paint(browser: Any, path: Path, kind: str, n: int, timeout_s: float) -
     except Exception as exc:
         out = {"error": f"no first paint within {timeout_s:.0f} s ({type(exc).__name__})"}
     out["page_errors"] = errors[:3]
-    out["blocked"] = list(ctx.blocked)[:3]
+    out["blocked"] = list(ctx.request_log)[:3]
     out["_ctx"] = ctx
     out["_page"] = page
     return out

@@ -19,16 +19,6 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
-CHROMIUM = os.environ.get("IW_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: CircuitsVis and the one import it needs beyond numpy/torch, pinned, installed with --no-deps
 #: (importlib-metadata >= 9 imports a further package, lazy_importer; 8.7 needs only zipp).
 CIRCUITSVIS_PINS = ["circuitsvis==1.43.3", "importlib-metadata==8.7.0", "zipp>=3.20"]
@@ -236,6 +226,8 @@ def loadavg() -> str:
 
 
 def chromium_version() -> str:
+    from labkit import CHROMIUM
+
     try:
         out = subprocess.run(
             [CHROMIUM, "--version"], capture_output=True, text=True, timeout=30, check=False
@@ -391,6 +383,7 @@ def ensure_circuitsvis(log: Callable[[str], None]) -> str | None:
 @contextlib.contextmanager
 def chromium() -> Iterator[Any]:
     """A headless Debian Chromium driven by Playwright (``playwright install`` is never used)."""
+    from labkit import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -410,6 +403,8 @@ def chromium_process(playwright: Any, tmp: Path) -> Iterator[Any]:
     by killing the browser's own process group, which a graceful close would wait for."""
     import signal
     import tempfile
+
+    from labkit import CHROMIUM, CHROMIUM_ARGS
 
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"no Chromium at {CHROMIUM}")
@@ -452,21 +447,11 @@ def chromium_process(playwright: Any, tmp: Path) -> Iterator[Any]:
 
 
 def offline_context(browser: Any, allowed: tuple[str, ...] = ("file:", "data:", "blob:")) -> Any:
-    """A browser context where every request outside ``allowed`` prefixes is aborted and logged
-    in ``context.blocked``."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
-    ctx.blocked = []
+    """``labkit.offline_context`` at the benchmarks' viewport (1280 × 1000): requests outside
+    ``allowed`` prefixes are aborted and logged in ``context.request_log``."""
+    from labkit import offline_context as _offline_context
 
-    def route(r: Any) -> None:
-        url = r.request.url
-        if url.startswith(allowed):
-            r.continue_()
-        else:
-            ctx.blocked.append(url)
-            r.abort()
-
-    ctx.route("**/*", route)
-    return ctx
+    return _offline_context(browser, allowed, viewport=(1280, 1000))
 
 
 # ---- inputs -------------------------------------------------------------------------------------

@@ -17,24 +17,14 @@ canvas (its ``data-*`` attributes are rewritten by each draw), then ``requestAni
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import re
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 from typing import Any
+
+from labkit import Lab, LabNotebook
 
 from .common import (
     REPO,
-    SRC,
     CaseResult,
     Row,
     Stats,
@@ -42,6 +32,7 @@ from .common import (
     fmt_bytes,
     fmt_ms,
     fmt_ratio,
+    offline_context,
 )
 
 TITLE = "Live head switch in JupyterLab (SmolLM2, 1,024 tokens)"
@@ -49,122 +40,11 @@ N_TOKENS = 1024
 SWITCHES = 24
 
 
-# ---- JupyterLab -------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Lab:
-    """A JupyterLab server in a private temporary directory (killed by :meth:`stop`)."""
-
-    def __init__(self, base: Path) -> None:
-        self.base = base
-        self.root = base / "root"
-        self.port = _free_port()
-        self.token = secrets.token_hex(16)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._log: Any = None
-
-    def start(self) -> None:
-        env = dict(os.environ)
-        config, settings = self.base / "config", self.base / "settings"
-        for d in (self.root, config / "labconfig", settings, self.base / "data"):
-            d.mkdir(parents=True, exist_ok=True)
-        (config / "labconfig" / "page_config.json").write_text(
-            json.dumps(
-                {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
-            )
-        )
-        user = {
-            "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-                "fetchNews": "false",
-                "checkForUpdates": False,
-                "doNotDisturbMode": True,
-            },
-            "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-        }
-        for rel, value in user.items():
-            path = settings / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(value))
-        env.update(
-            JUPYTER_CONFIG_DIR=str(config),
-            JUPYTER_DATA_DIR=str(self.base / "data"),
-            JUPYTER_RUNTIME_DIR=str(self.base / "runtime"),
-            JUPYTERLAB_SETTINGS_DIR=str(settings),
-            JUPYTERLAB_WORKSPACES_DIR=str(self.base / "workspaces"),
-            IPYTHONDIR=str(self.base / "ipython"),
-            HF_HUB_OFFLINE="1",
-            TRANSFORMERS_OFFLINE="1",
-            PYTHONWARNINGS="ignore",
-            PYTHONPATH=os.pathsep.join(
-                p for p in (str(SRC), str(REPO), env.get("PYTHONPATH", "")) if p
-            ),
-        )
-        cmd = [
-            sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser",
-            "--ip=127.0.0.1", f"--port={self.port}", "--port-retries=0",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-            "--ServerApp.open_browser=False", "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
-            "--LanguageServerManager.autodetect=False",
-        ]  # fmt: skip
-        self._log = open(self.base / "lab.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            cmd, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited early:\n{self.log()}")
-            with contextlib.suppress(urllib.error.URLError, ConnectionError, OSError, ValueError):
-                if self.api("/api/status") is not None:
-                    return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not answer in 120 s:\n{self.log()}")
-            time.sleep(0.25)
-
-    def api(self, path: str) -> Any:
-        with urllib.request.urlopen(f"{self.url}{path}?token={self.token}", timeout=10) as r:
-            return json.loads(r.read())
-
-    def log(self) -> str:
-        try:
-            return (self.base / "lab.log").read_text(errors="replace")[-3000:]
-        except OSError:
-            return ""
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        with contextlib.suppress(Exception):
-            for k in self.api("/api/kernels"):
-                req = urllib.request.Request(
-                    f"{self.url}/api/kernels/{k['id']}?token={self.token}", method="DELETE"
-                )
-                urllib.request.urlopen(req, timeout=10).close()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self._log.close()
-        self.proc = None
-
-
 # ---- the notebook -------------------------------------------------------------------------------
 
 SETUP = """\
-import ctypes, gc, json, os, time, warnings
+import ctypes, gc, json, os, sys, time, warnings
+sys.path.insert(0, __REPO__)  # for benchmarks.common
 warnings.filterwarnings("ignore")
 import psutil, torch
 import induction_widgets as iw
@@ -246,85 +126,6 @@ READ_ROW = r"""(root) => [...root.querySelectorAll(".iw-token")].map(
   (s) => (s.dataset.value === undefined ? null : Number(s.dataset.value)))"""
 
 
-class Notebook:
-    """A notebook in the lab's root, opened in a page, run top to bottom (the tests' approach)."""
-
-    def __init__(self, lab: Lab, context: Any, name: str, cells: list[str]) -> None:
-        import nbformat
-
-        self.lab, self.name = lab, name
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-        nbformat.write(nb, lab.root / f"{name}.ipynb")
-        self.page = context.new_page()
-        self.n_cells = len(cells)
-        self.page_errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
-
-    @property
-    def notebook(self) -> Any:
-        return self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first
-
-    def cell(self, i: int) -> Any:
-        return self.notebook.locator(".jp-Cell").nth(i)
-
-    def open_and_run(self, timeout_s: float) -> None:
-        from playwright.sync_api import expect
-
-        page = self.page
-        page.goto(f"{self.lab.url}/lab/tree/{self.name}.ipynb?reset&token={self.lab.token}")
-        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
-        deadline = time.monotonic() + 90
-        while True:  # the kernel is started and idle
-            sessions = [
-                s for s in self.lab.api("/api/sessions") if s.get("path") == f"{self.name}.ipynb"
-            ]
-            if sessions and sessions[0]["kernel"]["execution_state"] == "idle":
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no idle kernel: {sessions}")
-            page.wait_for_timeout(200)
-        page.wait_for_function(
-            "() => document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')"
-            "?.dataset.status === 'idle'",
-            timeout=60_000,
-        )
-        first = self.cell(0).locator(".jp-InputPrompt")
-        for attempt in range(4):  # "Run All" before the kernel connection runs nothing: retry
-            page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(
-                ".lm-Menu-content .lm-Menu-itemLabel", has_text="Run All Cells"
-            ).first.click()
-            try:
-                expect(first).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=5_000)
-                break
-            except AssertionError:
-                if attempt == 3:
-                    raise
-        page.wait_for_function(
-            """(n) => {
-                const p = [...document.querySelectorAll(
-                  '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell .jp-InputPrompt')];
-                return p.length >= n && p.every((x) => /\\[\\d+\\]/.test(x.textContent));
-            }""",
-            arg=self.n_cells,
-            timeout=timeout_s * 1000,
-        )
-
-    def output_text(self, i: int) -> str:
-        return "\n".join(self.cell(i).locator(".jp-OutputArea-output").all_text_contents())
-
-    def errors(self) -> list[str]:
-        return self.notebook.locator(
-            ".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']"
-        ).all_text_contents()
-
-
 def _json_between(text: str) -> Any:
     start, end = text.index("@@") + 2, text.rindex("@@")
     return json.loads(text[start:end])
@@ -338,7 +139,8 @@ def run(ctx: Any) -> CaseResult:
 
     layer, head = _head(ctx, model_name)
     cells = [
-        SETUP.replace("__MODEL__", repr(model_name))
+        SETUP.replace("__REPO__", repr(str(REPO)))
+        .replace("__MODEL__", repr(model_name))
         .replace("__N__", str(n))
         .replace("__LAYER__", str(layer))
         .replace("__HEAD__", str(head))
@@ -355,27 +157,17 @@ def run(ctx: Any) -> CaseResult:
     notes: list[str] = []
     try:
         with chromium() as browser:
-            bctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+            bctx = offline_context(browser, (lab.url, "data:", "blob:"))
             bctx.set_default_timeout(60_000)
-            off_box: list[str] = []
-
-            def route(r: Any) -> None:
-                url = r.request.url
-                if url.startswith((lab.url, "data:", "blob:")):
-                    r.continue_()
-                else:
-                    off_box.append(url)
-                    r.abort()
-
-            bctx.route("**/*", route)
-            nb = Notebook(lab, bctx, "live_switch", cells)
+            off_box: list[str] = bctx.request_log
+            nb = LabNotebook(lab, bctx, "live_switch", cells)
             t = time.monotonic()
-            nb.open_and_run(timeout_s=600)
+            nb.open(timeout=600_000)
             ctx.log(f"  notebook ran in {time.monotonic() - t:.1f} s")
             errs = nb.errors()
             if errs:
                 raise RuntimeError(f"notebook cell failed: {errs[0][-2000:]}")
-            k = _json_between(nb.output_text(3))
+            k = _json_between("\n".join(nb.output(3).all_text_contents()))
             page = nb.page
             tv_root = page.locator(".iw-token-view").first
             am_root = page.locator(".iw-attention-matrix").first
@@ -404,8 +196,8 @@ def run(ctx: Any) -> CaseResult:
             shown = tv_root.evaluate(READ_ROW)
             check = nb_eval_row(ctx, model_name, n, layer, last, shown)
             notes.append(check)
-            if nb.page_errors:
-                notes.append(f"page errors: {nb.page_errors[:3]}")
+            if nb.problems.page_errors:
+                notes.append(f"page errors: {nb.problems.page_errors[:3]}")
             if off_box:
                 notes.append(f"requests that left the lab server (blocked): {off_box[:3]}")
             bctx.close()
