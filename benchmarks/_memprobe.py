@@ -4,8 +4,12 @@ Loads the model, builds the paper's batch (10 × (BOS + 25 random tokens × 4), 
 operation up on the first example only, collects garbage, resets the peak RSS (``VmHWM``, via
 ``/proc/self/clear_refs``) after giving freed heap back to the OS (``malloc_trim``; the parent
 also sets a fixed ``MALLOC_MMAP_THRESHOLD_``), runs the operation once on the whole batch and prints
-``@@{"rss_before", "peak", "peak_delta", "seconds", ...}`` (bytes). ``peak_delta`` is what the
-operation added on top of the loaded model at its highest point.
+``@@{"rss_before", "peak", "peak_delta", "held_delta", "seconds", ...}`` (bytes). ``peak_delta``
+is what the operation added on top of the loaded model at its highest point; ``held_delta`` what
+its result still holds afterwards (RSS after ``gc`` + ``malloc_trim``, result alive, − before).
+
+OPs: ``forward``, ``head_scores``, ``detect_head`` (``scoring.make_ops`` on that batch), and the
+``longtext_*`` ops of ``longtext.probe_op`` (their own input, warm-up and extra fields).
 """
 
 from __future__ import annotations
@@ -15,9 +19,26 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 from .common import proc_status, reset_peak_rss, trim_heap
-from .scoring import make_ops
+
+
+def probe(
+    model: Any, op: str
+) -> tuple[Callable[[], Any], Callable[[], Any], Callable[[Any], dict]]:
+    """``(warm, run, report)`` of ``op``."""
+    if op.startswith("longtext_"):
+        from .longtext import probe_op
+
+        return probe_op(model, op)
+    import induction_widgets as iw
+
+    from .scoring import make_ops
+
+    tokens = iw.repeated_random_tokens(model, 10, 25, 4, seed=0)
+    return make_ops(model, tokens[:1])[op], make_ops(model, tokens)[op], lambda _: {}
 
 
 def main(argv: list[str]) -> int:
@@ -26,9 +47,7 @@ def main(argv: list[str]) -> int:
     import induction_widgets as iw
 
     model = iw.load_model(model_name, progress=False)
-    tokens = iw.repeated_random_tokens(model, 10, 25, 4, seed=0)
-    warm = make_ops(model, tokens[:1])[op]
-    run = make_ops(model, tokens)[op]
+    warm, run, report = probe(model, op)
     warm()
     gc.collect()
     trim_heap()
@@ -38,6 +57,10 @@ def main(argv: list[str]) -> int:
     result = run()
     seconds = time.perf_counter() - t0
     after = proc_status()
+    gc.collect()
+    trim_heap()
+    held = proc_status()["VmRSS"] - before["VmRSS"]
+    extra = report(result)
     del result
     out = {
         "op": op,
@@ -46,7 +69,9 @@ def main(argv: list[str]) -> int:
         "peak": after["VmHWM"],
         "peak_delta": after["VmHWM"] - before["VmRSS"],
         "hwm_reset": reset_ok,
+        "held_delta": held,
         "seconds": seconds,
+        **extra,
     }
     print("@@" + json.dumps(out), flush=True)
     return 0

@@ -203,6 +203,9 @@ class CaseResult:
     notes: list[str]
     seconds: float = 0.0
     error: str | None = None
+    #: when the case was measured by another run than the file's header names (a merged
+    #: ``--only`` run): that run's command, date, load average, thread check and machine
+    run: dict[str, Any] | None = None
 
 
 # ---- machine ----------------------------------------------------------------------------------

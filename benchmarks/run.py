@@ -2,8 +2,12 @@
 
     python -m benchmarks.run                 # what `make bench` runs, from the repo root
     python -m benchmarks.run --quick --only scoring,payload --out /tmp/r.md   # while developing
+    python -m benchmarks.run --only longtext  # re-run one case into the committed results
 
-Each case measures ours and its baseline in the same run (see ``benchmarks/README.md``).
+Each case measures ours and its baseline in the same run (see ``benchmarks/README.md``). A run of
+some cases only (``--only``) merges them into the results already at ``--out`` (read from its
+``.json``): their rows and sections are replaced, the other cases' are kept as they were, and the
+header still describes the run that wrote the file; ``--fresh`` writes this run's cases alone.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 from .common import REPO, CaseResult, Row, loadavg, machine_info, machine_short, thread_check
 
-CASES = ("scoring", "payload", "browser", "live")
+CASES = ("scoring", "payload", "browser", "live", "longtext")
 
 
 class Context:
@@ -54,9 +58,11 @@ def _cell(text: str) -> str:
 
 
 def write_markdown(
-    path: Path, results: list[CaseResult], ctx: Context, meta: dict[str, Any]
+    path: Path, results: list[CaseResult], machine: dict[str, Any], meta: dict[str, Any]
 ) -> None:
-    m = ctx.machine
+    """The results table and per-case sections; ``machine`` and ``meta`` describe the run named in
+    the header, a case with ``run`` set was measured by the later run it names."""
+    m = machine
     short = machine_short(m)
     lines = [
         "# Benchmarks",
@@ -96,6 +102,16 @@ def write_markdown(
             "",
             "**Quick mode** (`--quick`): reduced sizes and repetitions, not the real run.",
         ]
+    separate = [res for res in results if res.run]
+    if separate:
+        names = ", ".join(f"`{res.name}`" for res in separate)
+        lines += [
+            "",
+            f"**Merged:** case{'s' if len(separate) > 1 else ''} {names} "
+            f"{'were' if len(separate) > 1 else 'was'} measured separately, after this run "
+            "(`--only`); the command, date and load of that run are in "
+            f"{'their sections' if len(separate) > 1 else 'its section'}.",
+        ]
     lines += [
         "",
         "Every case measures ours and its baseline in the same run, interleaved where both are "
@@ -107,6 +123,7 @@ def write_markdown(
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for res in results:
+        row_machine = machine_short(res.run["machine"]) if res.run else short
         for row in res.rows:
             goal = row.goal
             if row.met is True:
@@ -116,22 +133,78 @@ def write_markdown(
             lines.append(
                 "| "
                 + " | ".join(
-                    _cell(x) for x in (row.case, row.ours, row.baseline, row.ratio, goal, short)
+                    _cell(x)
+                    for x in (row.case, row.ours, row.baseline, row.ratio, goal, row_machine)
                 )
                 + " |"
             )
         if res.error:
             lines.append(
-                f"| {_cell(res.title)} | **case failed** | | | | {_cell(short)} |",
+                f"| {_cell(res.title)} | **case failed** | | | | {_cell(row_machine)} |",
             )
     lines.append("")
     for res in results:
-        lines += [f"## {res.title}", "", f"Case `{res.name}`, {res.seconds:.0f} s of the run.", ""]
+        lines += [f"## {res.title}", "", _case_line(res), ""]
         if res.error:
             lines += ["**The case failed:**", "", "```", res.error.strip()[-3000:], "```", ""]
         lines += [f"- {n}" for n in res.notes]
         lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def _case_line(res: CaseResult) -> str:
+    if not res.run:
+        return f"Case `{res.name}`, {res.seconds:.0f} s of the run."
+    r = res.run
+    line = (
+        f"Case `{res.name}`, {res.seconds:.0f} s, measured separately by `{r['command']}` on "
+        f"{r['date']} (load average at start / end: {r['load_start']} / {r['load_end']}"
+    )
+    tc = r["machine"].get("thread_check") or {}
+    if tc.get("one_s"):
+        line += (
+            f"; thread check: {tc['many_s'] * 1e3:.0f} ms with {int(tc['threads'])} thread(s), "
+            f"{tc['one_s'] * 1e3:.0f} ms with one"
+        )
+    line += ")."
+    if r.get("busy"):
+        line += f" **Note:** {r['busy']}"
+    return line
+
+
+def _previous(out: Path) -> dict[str, Any] | None:
+    """The results already at ``out`` (its ``.json``), or None when there are none."""
+    path = out.with_suffix(".json")
+    if not path.is_file():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def _case_json(res: CaseResult) -> dict[str, Any]:
+    out = {
+        "name": res.name,
+        "title": res.title,
+        "seconds": res.seconds,
+        "error": res.error,
+        "notes": res.notes,
+        "rows": [_row_json(row) for row in res.rows],
+    }
+    if res.run:
+        out["run"] = res.run
+    return out
+
+
+def _case_from_json(case: dict[str, Any]) -> CaseResult:
+    return CaseResult(
+        case["name"],
+        case["title"],
+        [Row(**row) for row in case["rows"]],
+        case["notes"],
+        case["seconds"],
+        case["error"],
+        case.get("run"),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
     ap.add_argument("--reps", type=int, default=None, help="repetitions of the heavy timings")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"))
+    ap.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --only: write only this run's cases (default: merge them into --out's results)",
+    )
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
 
@@ -147,6 +225,16 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [c for c in only if c not in CASES]
     if unknown:
         ap.error(f"unknown case(s) {unknown}: choose from {CASES}")
+    out = Path(args.out)
+    previous = None
+    if set(only) != set(CASES) and not args.fresh:
+        previous = _previous(out)
+        if previous is not None and bool(previous["meta"].get("quick")) != args.quick:
+            kind = "quick" if previous["meta"].get("quick") else "full"
+            ap.error(
+                f"{out.with_suffix('.json')} holds a {kind} run: a {'quick' if args.quick else 'full'}"
+                " run of some cases is not merged into it; choose another --out, or --fresh"
+            )
 
     t_start = time.monotonic()
     load_start = loadavg()
@@ -198,25 +286,28 @@ def main(argv: list[str] | None = None) -> int:
             "busy": busy,
             "quick": args.quick,
         }
-        out = Path(args.out)
-        write_markdown(out, results, ctx, meta)
-        data = {
-            "meta": meta,
-            "machine": ctx.machine,
-            "cases": [
-                {
-                    "name": r.name,
-                    "title": r.title,
-                    "seconds": r.seconds,
-                    "error": r.error,
-                    "notes": r.notes,
-                    "rows": [_row_json(row) for row in r.rows],
-                }
-                for r in results
-            ],
-        }
+        if previous is None:
+            data = {"meta": meta, "machine": ctx.machine, "cases": [_case_json(r) for r in results]}
+        else:  # this run's cases replace theirs; the rest, and the header, stay as they were
+            run = {k: meta[k] for k in ("command", "date", "load_start", "load_end", "busy")}
+            run["machine"] = ctx.machine
+            for r in results:
+                r.run = run
+            now = {r.name: _case_json(r) for r in results}
+            before = {c["name"]: c for c in previous["cases"]}
+            order = [*CASES, *(n for n in before if n not in CASES)]
+            data = {
+                "meta": previous["meta"],
+                "machine": previous["machine"],
+                "cases": [now.get(n) or before[n] for n in order if n in now or n in before],
+            }
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_markdown(
+            out, [_case_from_json(c) for c in data["cases"]], data["machine"], data["meta"]
+        )
         out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str))
-        ctx.log(f"wrote {out} and {out.with_suffix('.json').name} in {seconds:.0f} s total")
+        merged = f", merged into the results of {data['meta']['date']}" if previous else ""
+        ctx.log(f"wrote {out} and {out.with_suffix('.json').name} in {seconds:.0f} s total{merged}")
     return 0 if all(r.error is None for r in results) else 1
 
 
