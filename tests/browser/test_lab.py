@@ -19,6 +19,7 @@ from viewcheck import (
     attention_dst,
     attention_src,
     f16,
+    grid_click,
     head_arrays,
     hostile_tokens,
     logit_dst,
@@ -351,18 +352,6 @@ def test_masks(nb, tiny_model, artifacts):
 
 # ---------------------------------------------------------------------------------------------
 # 7. head map → kernel; explorer: head map → token view
-
-
-def grid_click(page, hm_root, layer: int, head: int) -> None:
-    grid = hm_root.locator("canvas.iw-grid")
-    grid.scroll_into_view_if_needed()
-    ds = grid.evaluate("c => Object.assign({}, c.dataset)")
-    box = grid.bounding_box()
-    cell = float(ds["cell"])
-    page.mouse.click(
-        box["x"] + float(ds["plotLeft"]) + (head + 0.5) * cell,
-        box["y"] + float(ds["plotTop"]) + (layer + 0.5) * cell,
-    )
 
 
 def test_head_map_click(nb):

@@ -237,3 +237,19 @@ def head_arrays(acts, layer: int, head: int) -> tuple[np.ndarray, np.ndarray]:
 def f16(x: np.ndarray) -> np.ndarray:
     """What a float16 buffer decodes to (the live views' dtype)."""
     return x.astype(np.float16).astype(np.float64)
+
+
+# ---- driving the views ----------------------------------------------------------------------
+
+
+def grid_click(page, hm_root, layer: int, head: int) -> None:
+    """Click cell (layer, head) of a head map's canvas grid."""
+    grid = hm_root.locator("canvas.iw-grid")
+    grid.scroll_into_view_if_needed()
+    ds = grid.evaluate("c => Object.assign({}, c.dataset)")
+    box = grid.bounding_box()
+    cell = float(ds["cell"])
+    page.mouse.click(
+        box["x"] + float(ds["plotLeft"]) + (head + 0.5) * cell,
+        box["y"] + float(ds["plotTop"]) + (layer + 0.5) * cell,
+    )
