@@ -13,7 +13,7 @@
  */
 import { attributionRGBA, formatNumber, injectStyles, legend, sequentialLUT } from "./shared/colour.js";
 import { h, listen, pixelRatio } from "./shared/dom.js";
-import { bufferCache, headSelects, kernelLostBanner, maxAbsFinite, messageBanner } from "./shared/controls.js";
+import { bufferCache, headSelects, headViewKernelLostBanner, maxAbsFinite, messageBanner } from "./shared/controls.js";
 import { labelToken, quoteToken } from "./shared/text.js";
 
 const MARGIN = { left: 96, top: 84, right: 8, bottom: 8 };
@@ -81,13 +81,7 @@ function render({ model, el }) {
   const legendEl = h("span", { class: "iw-legend" });
   const header = h("div", { class: "iw-header" }, [title, selects.el, h("span", { class: "iw-buttons" }, [btnAttention, btnLogit]), legendEl]);
   const banner = messageBanner(model);
-  const lost = kernelLostBanner(
-    model,
-    () =>
-      `It still shows L${model.get("layer")}H${model.get("head")} as last computed: hover, lock and the mode buttons work; ` +
-      "choosing another head needs the kernel. Re-run the cell to reconnect.",
-    () => selects.disable("The kernel is gone: re-run the cell to choose another head"),
-  );
+  const lost = headViewKernelLostBanner(model, selects);
   const canvas = h("canvas", { class: "iw-plot" });
   const overlay = h("canvas", { class: "iw-overlay" });
   const wrap = h("div", { class: "iw-canvas-wrap" }, [canvas, overlay]);

@@ -13,7 +13,7 @@
  */
 import { attentionColour, attributionColour, formatNumber, injectStyles, legend } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
-import { bufferCache, headSelects, kernelLostBanner, maskOf, maxAbsFinite, messageBanner } from "./shared/controls.js";
+import { bufferCache, headSelects, headViewKernelLostBanner, maskOf, maxAbsFinite, messageBanner } from "./shared/controls.js";
 import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
 import { quoteToken } from "./shared/text.js";
 
@@ -60,13 +60,7 @@ function render({ model, el }) {
     legendEl,
   ]);
   const banner = messageBanner(model);
-  const lost = kernelLostBanner(
-    model,
-    () =>
-      `It still shows L${model.get("layer")}H${model.get("head")} as last computed: hover, lock and the mode buttons work; ` +
-      "choosing another head needs the kernel. Re-run the cell to reconnect.",
-    () => selects.disable("The kernel is gone: re-run the cell to choose another head"),
-  );
+  const lost = headViewKernelLostBanner(model, selects);
   const tokensEl = h("div", { class: "iw-tokens" });
   const status = h("div", { class: "iw-status", attrs: { "aria-live": "polite" } });
   root.append(header, banner.el, lost.el, tokensEl, status);

@@ -15,6 +15,7 @@ import pytest
 from labkit import LabNotebook, expect
 from viewcheck import (
     TEXT,
+    VIEW_CELLS,
     assert_shading,
     attention_dst,
     attention_src,
@@ -33,14 +34,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.lab]
 # notebook cells (index → what it shows)
 SETUP, TV, AM, HM, EX, MASKED, HOSTILE_CELL = range(7)
 CELLS = [
-    "import json\n"
-    "import induction_widgets as iw\n"
-    "model = iw.load_model('tiny')\n"
-    f"text = {TEXT!r}\n"
-    "scores = iw.head_scores(model, progress=False)",
-    "tv = iw.TokenView(model, text, 1, 0, title='token view')\ntv",
-    "am = iw.AttentionMatrix(model, text, 1, 0, title='attention matrix')\nam",
-    "hm = iw.HeadMap(scores, title='head map')\nhm",
+    *VIEW_CELLS,
     "ex = iw.InductionExplorer(model, text, scores=scores, layer=1, head=1, title='explorer')\nex",
     "pm_text = iw.pattern_matching_text(8, 0)[0]\n"
     "tvm = iw.TokenView(model, pm_text, 1, 0, dst_mask=lambda t: t == ':',\n"

@@ -13,6 +13,7 @@ import pytest
 from labkit import LabNotebook, expect
 from viewcheck import (
     TEXT,
+    VIEW_CELLS,
     assert_shading,
     attention_dst,
     f16,
@@ -24,16 +25,7 @@ from viewcheck import (
 pytestmark = [pytest.mark.browser, pytest.mark.lab]
 
 SETUP, TV, AM, HM = range(4)
-CELLS = [
-    "import gc\n"
-    "import induction_widgets as iw\n"
-    "model = iw.load_model('tiny')\n"
-    f"text = {TEXT!r}\n"
-    "scores = iw.head_scores(model, progress=False)",
-    "tv = iw.TokenView(model, text, 1, 0, title='token view')\ntv",
-    "am = iw.AttentionMatrix(model, text, 1, 0, title='attention matrix')\nam",
-    "hm = iw.HeadMap(scores, title='head map')\nhm",
-]
+CELLS = VIEW_CELLS
 KINDS = {TV: "token-view", AM: "attention-matrix", HM: "head-map"}
 
 

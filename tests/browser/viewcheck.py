@@ -41,6 +41,21 @@ HOSTILE = [
 ]
 
 
+#: Notebook cells shared by the JupyterLab tests: set-up (tiny model, TEXT, scores), then a token
+#: view ``tv``, an attention matrix ``am`` and a head map ``hm`` — all on L1H0.
+VIEW_CELLS = [
+    "import gc\n"
+    "import json\n"
+    "import induction_widgets as iw\n"
+    "model = iw.load_model('tiny')\n"
+    f"text = {TEXT!r}\n"
+    "scores = iw.head_scores(model, progress=False)",
+    "tv = iw.TokenView(model, text, 1, 0, title='token view')\ntv",
+    "am = iw.AttentionMatrix(model, text, 1, 0, title='attention matrix')\nam",
+    "hm = iw.HeadMap(scores, title='head map')\nhm",
+]
+
+
 def hostile_tokens(n: int) -> list[str]:
     """``n`` tokens: the hostile strings first, then filler that is still a little hostile."""
     return [HOSTILE[i] if i < len(HOSTILE) else f"<b>{i}</b>" for i in range(n)]

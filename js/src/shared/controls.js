@@ -171,5 +171,21 @@ export function kernelLostBanner(model, describe, onLost) {
   return { el, dispose };
 }
 
+/**
+ * {@link kernelLostBanner} for a view of one head (token view, attention matrix): what it still
+ * shows, and its Layer/Head selects disabled.
+ * @param {object} model anywidget model
+ * @param {{disable: (reason: string) => void}} selects from {@link headSelects}
+ */
+export function headViewKernelLostBanner(model, selects) {
+  return kernelLostBanner(
+    model,
+    () =>
+      `It still shows L${model.get("layer")}H${model.get("head")} as last computed: hover, lock and the mode buttons ` +
+      "work; choosing another head needs the kernel. Re-run the cell to reconnect.",
+    () => selects.disable("The kernel is gone: re-run the cell to choose another head"),
+  );
+}
+
 /** First sentence of the kernel-lost banner (the views add what still works for them). */
 export const KERNEL_LOST = "The kernel was restarted or shut down: this view is disconnected.";
