@@ -119,6 +119,23 @@ def test_explorer_links_map_and_views(tiny, scores):
     assert ex.token_view.activations is ex.matrix.activations  # one forward pass serves both
 
 
+def test_explorer_head_switch_computes_the_head_once(tiny, scores):
+    """A head picked on the map reaches both views as the same buffers (one computation, not one
+    per view and trait), and they hold that head's numbers."""
+    ex = iw.InductionExplorer(tiny, TEXT, scores=scores, layer=1, head=0)
+    acts = ex.token_view.activations
+    for pair in ([0, 2], [1, 3]):
+        ex.head_map.selected_head = pair
+        assert ex.token_view.attention is ex.matrix.attention
+        assert ex.token_view.attribution is ex.matrix.attribution
+        want = acts.attention(*pair).numpy()
+        assert np.allclose(decode(ex.token_view.attention), want, atol=1e-3)
+        want_l = acts.logit_attribution(*pair).numpy()
+        got_l = decode(ex.matrix.attribution)
+        assert np.allclose(got_l[:-1], want_l[:-1], rtol=2e-3, atol=1e-3)
+        assert np.isnan(got_l[-1]).all()
+
+
 def test_view_survives_the_model_being_garbage_collected(scores):
     from induction_widgets.models import load_model
 

@@ -12,6 +12,7 @@ largest error of a quantised value is ``scale / 2``.
 from __future__ import annotations
 
 import base64
+import weakref
 import zlib
 from typing import Any
 
@@ -149,11 +150,29 @@ def mask_payload(mask: Any) -> Payload:
     )
 
 
+#: The last head's buffers per TextActivations: linked views (explorer) share one activations
+#: object and switch heads together, and traitlets reports a (layer, head) change as two
+#: notifications; both then reuse one computation instead of four.
+_LAST_HEAD: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int, bool], dict[str, Payload]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def head_payloads(acts: Any, layer: int, head: int, *, live: bool = True) -> dict[str, Payload]:
     """The buffers a view needs for one head of a :class:`~induction_widgets.compute.TextActivations`:
-    ``attention [dst, src]``, ``attribution [dst, src]`` (logit attribution) and ``value_norm [src]``."""
-    return {
-        "attention": attention_payload(acts.attention(layer, head), live=live),
-        "attribution": signed_payload(acts.logit_attribution(layer, head), live=live),
+    ``attention [dst, src]``, ``attribution [dst, src]`` (logit attribution) and ``value_norm [src]``.
+
+    The last head asked of each activations object is remembered (the same dicts are returned, so
+    a view given them again sends nothing); treat the returned dicts as read-only."""
+    key = (int(layer), int(head), bool(live))
+    last = _LAST_HEAD.get(acts)
+    if last is not None and last[0] == key:
+        return last[1]
+    attention, attribution = acts.attention_and_attribution(layer, head)
+    payloads = {
+        "attention": attention_payload(attention, live=live),
+        "attribution": signed_payload(attribution, live=live),
         "value_norm": encode(acts.value_norm(layer, head), "float32" if live else "float16"),
     }
+    _LAST_HEAD[acts] = (key, payloads)
+    return payloads

@@ -293,14 +293,21 @@ class TextActivations:
 
     def logit_attribution(self, layer: int, head: int) -> torch.Tensor:
         """Direct-path logit attribution ``[dst, src]``, last row NaN (see the module docstring)."""
+        return self.attention_and_attribution(layer, head)[1]
+
+    def attention_and_attribution(self, layer: int, head: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(attention [dst, src], logit attribution [dst, src])`` of one head, the pattern
+        computed once for both (what a view needs on every head change)."""
         layer, head = self._check(layer, head)
-        return attribution_from(
-            self.attention(layer, head),
+        pattern = self.attention(layer, head)
+        attribution = attribution_from(
+            pattern,
             self.values(layer, head),
             self._w_o(layer, head),
             self.w_u_next,
             self.scale,
         )
+        return pattern, attribution
 
     @property
     def nbytes(self) -> int:
