@@ -195,3 +195,20 @@ def test_save_html_heads_argument(tiny, scores, tmp_path):
     exp = acts.logit_attribution(1, 3).numpy()
     assert np.isnan(attr[-1]).all()
     assert np.abs(attr[:-1] - exp[:-1]).max() <= np.abs(exp[:-1]).max() / 254 + 1e-6
+
+
+@pytest.mark.parametrize("cls", [iw.TokenView, iw.AttentionMatrix, iw.InductionExplorer])
+def test_progress_bar_is_the_callers_choice(tiny, scores, cls, capfd):
+    kwargs = {"scores": scores} if cls is iw.InductionExplorer else {}
+    cls(tiny, TEXT, layer=1, head=0, progress=True, **kwargs)
+    assert "reading activations" in capfd.readouterr().err
+    cls(tiny, TEXT, layer=1, head=0, progress=False, **kwargs)
+    assert capfd.readouterr().err == ""
+
+
+def test_report_leaves_the_callers_scores_alone(tiny, tmp_path):
+    s = iw.head_scores(tiny, n_examples=4)
+    assert s.pattern_matching is None
+    path = iw.report(tiny, tmp_path / "r.html", scores=s, n_problems=2, progress=False)
+    assert s.pattern_matching is None  # the report computed its own copy
+    assert "pattern matching" in path.read_text(encoding="utf-8").lower()

@@ -6,6 +6,7 @@ that does it best among the model's induction-like heads, with its token view an
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Sequence
 from pathlib import Path
@@ -137,9 +138,12 @@ def report(
         scores = head_scores(model, progress=False)
     steps.update(1)
     n_lines = _lines_that_fit(model, 30)
-    if scores.pattern_matching is None:
-        scores.pattern_matching = pattern_matching_score(
-            model, n_problems=n_problems, n_lines=n_lines, progress=False
+    if scores.pattern_matching is None:  # a copy: the caller's scores are left as they were
+        scores = dataclasses.replace(
+            scores,
+            pattern_matching=pattern_matching_score(
+                model, n_problems=n_problems, n_lines=n_lines, progress=False
+            ),
         )
     steps.update(1)
     candidates = [(r.layer, r.head) for r in scores.top(10, by="prefix_matching")]

@@ -92,11 +92,12 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         activations: TextActivations | None,
         truncate: bool,
         scores: HeadScores | None,
+        progress: bool | None = None,
     ) -> TextActivations:
         """Read (or reuse) the text's activations and remember what the view needs."""
         check_scores(scores)
         if activations is None:
-            acts = TextActivations(model, text, truncate=truncate)
+            acts = TextActivations(model, text, truncate=truncate, progress=progress)
         else:
             acts = check_activations(activations, model, text)
         self._acts = acts

@@ -37,10 +37,11 @@ class AttentionMatrix(HeadWidget):
         activations: TextActivations | None = None,
         scores: HeadScores | None = None,
         truncate: bool = False,
+        progress: bool | None = None,
         title: str = "",
         **kwargs: Any,
     ) -> None:
         check_choice("mode", mode, ("attention", "logit_attr"))
-        acts = self._setup(model, text, activations, truncate, scores)
+        acts = self._setup(model, text, activations, truncate, scores, progress)
         layer, head = check_head(acts.info, layer, head)
         super().__init__(mode=mode, title=title, **self._common_traits(layer, head), **kwargs)

@@ -31,6 +31,7 @@ class InductionExplorer(ipywidgets.VBox):
         head: int | None = None,
         truncate: bool = False,
         matrix: bool = True,
+        progress: bool | None = None,
         **token_view_kwargs: Any,
     ) -> None:
         check_scores(scores)
@@ -39,10 +40,10 @@ class InductionExplorer(ipywidgets.VBox):
                 f"give both layer and head, or neither to open on the strongest induction head "
                 f"(got layer={layer!r}, head={head!r})"
             )
-        acts = TextActivations(model, text, truncate=truncate)
+        acts = TextActivations(model, text, truncate=truncate, progress=progress)
         if layer is not None:
             layer, head = check_head(acts.info, layer, head)
-        scores = scores if scores is not None else head_scores(model)
+        scores = scores if scores is not None else head_scores(model, progress=progress)
         if layer is None or head is None:
             best = scores.induction_heads() or [(r.layer, r.head) for r in scores.top(1)]
             layer, head = best[0]

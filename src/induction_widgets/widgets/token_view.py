@@ -67,6 +67,7 @@ class TokenView(HeadWidget):
         scores: HeadScores | None = None,
         activations: TextActivations | None = None,
         truncate: bool = False,
+        progress: bool | None = None,
         title: str = "",
         **kwargs: Any,
     ) -> None:
@@ -77,7 +78,7 @@ class TokenView(HeadWidget):
                 f"give both layer and head, or neither to open on the strongest induction head "
                 f"(got layer={layer!r}, head={head!r})"
             )
-        acts = self._setup(model, text, activations, truncate, scores)
+        acts = self._setup(model, text, activations, truncate, scores, progress)
         if layer is None and head is None:
             (layer, head), self._scores = strongest_induction_head(model, scores)
         layer, head = check_head(acts.info, layer, head)
