@@ -151,22 +151,3 @@ def test_grouped_query_values(smollm2):
         assert torch.allclose(
             acts.attention(3, head), cache["blocks.3.attn.hook_pattern"][0, head], atol=1e-5
         )
-
-
-@pytest.mark.smollm2
-def test_long_text_keeps_no_layer_patterns(smollm2):
-    """2,048 tokens: every head answers from per-layer q/k/v, never from all layers' patterns
-    (which would be 270 × 2048² floats ≈ 4.5 GB)."""
-    text = (iw.copying_text() + "\n") * 12
-    tokens = smollm2.to_tokens(text)[:, :2048]
-    assert tokens.shape[1] == 2048
-    acts = TextActivations(smollm2, tokens, progress=False)
-    assert acts.cached_layers == 0
-    assert all(acts.exact.values()) and len(acts.exact) == 30
-    assert acts.nbytes < 300e6
-    deep = acts.attention(29, 8)
-    assert torch.allclose(deep.sum(-1), torch.ones(2048), atol=1e-4)
-    assert torch.equal(deep.triu(1), torch.zeros_like(deep))
-    early = iw.attention_pattern(smollm2, tokens, 2, 5)  # this pass stops after layer 2
-    assert torch.allclose(acts.attention(2, 5), early, atol=1e-5)
-    assert acts.cached_layers == 0

@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.smollm2]
 N = 2048
 # (layer, head) and destination rows the tests look at, read from TransformerLens's own
 # hook_pattern in one forward pass of the kernel (not through induction_widgets)
-HEADS, ROWS = ((18, 6), (23, 7), (2, 5)), (1200, 1503, N - 1)
+HEADS, ROWS = ((18, 6), (23, 7), (2, 5), (29, 8)), (1200, 1503, N - 1)
 CELLS = [
     "import torch\n"
     "import induction_widgets as iw\n"
@@ -137,7 +137,7 @@ def test_hover_lock_and_arrows_at_2048_tokens(nb):
 def test_head_map_switches_heads_at_2048_tokens(nb, artifacts):
     hm, tv, am = parts(nb)
     d = 1200
-    for layer, head in [(23, 7), (2, 5)]:
+    for layer, head in [(23, 7), (2, 5), (29, 8)]:
         expected = expected_row(nb, layer, head, d)
         grid_click(nb.page, hm, layer, head)
         for root in (tv, am):
