@@ -212,3 +212,19 @@ def test_report_leaves_the_callers_scores_alone(tiny, tmp_path):
     path = iw.report(tiny, tmp_path / "r.html", scores=s, n_problems=2, progress=False)
     assert s.pattern_matching is None  # the report computed its own copy
     assert "pattern matching" in path.read_text(encoding="utf-8").lower()
+
+
+def test_strip_remote_tags_keeps_inline_scripts():
+    from induction_widgets.export.notebook import strip_remote_tags
+
+    page = (
+        '<script src="https://cdn.example/require.js"></script>'
+        "<script src=''></script>"
+        '<script src="" type="text/javascript"></script>'
+        '<link rel="stylesheet" href="//cdn.example/x.css">'
+        '<script type="module">inline()</script>'
+        '<script src="local.js"></script>'
+    )
+    assert strip_remote_tags(page) == (
+        '<script type="module">inline()</script><script src="local.js"></script>'
+    )

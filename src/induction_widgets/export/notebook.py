@@ -18,6 +18,7 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 _REMOTE_TAG = re.compile(
     r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>\s*</script>"
+    r"|<script\b[^>]*\bsrc\s*=\s*(?:\"\"|'')[^>]*>\s*</script>"  # nbconvert's empty MathJax slot
     r"|<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>",
     re.IGNORECASE,
 )
@@ -40,7 +41,8 @@ def strip_widget_placeholders(nb: Any) -> int:
 
 
 def strip_remote_tags(html_text: str) -> str:
-    """Remove ``<script src=…>`` and ``<link href=…>`` elements that load from another host."""
+    """Remove ``<script src=…>`` and ``<link href=…>`` elements that load from another host, and
+    ``<script src="">`` (nbconvert's MathJax slot when MathJax is off)."""
     return _REMOTE_TAG.sub("", html_text)
 
 
