@@ -45,6 +45,27 @@ def test_float32_round_trip_is_exact_including_nan_and_inf(x):
 
 
 @settings(max_examples=150, deadline=None)
+@given(
+    arrays(
+        np.float32,
+        shapes,
+        elements=st.one_of(
+            st.floats(width=32),  # anything, NaN and ±inf included
+            st.floats(-(2.0**-13), 2.0**-13, width=32),  # float16 subnormals and underflow to ±0
+        ),
+    )
+)
+def test_float16_bits_equal_numpys_cast(x):
+    """The fast float32 → float16 path rounds exactly as numpy's own cast (NaN payloads aside)."""
+    got = np.frombuffer(encode(x, "float16")["view"], dtype="<f2").reshape(x.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = x.astype(np.float16)
+    nan = np.isnan(want)
+    assert np.array_equal(np.isnan(got), nan)
+    assert np.array_equal(got[~nan].view(np.uint16), want[~nan].view(np.uint16))
+
+
+@settings(max_examples=150, deadline=None)
 @given(arrays(np.float32, shapes, elements=st.floats(width=32)))
 def test_float16_keeps_nan_inf_and_relative_precision(x):
     y = decode(encode(x, "float16"))
