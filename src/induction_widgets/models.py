@@ -644,6 +644,12 @@ def _bridge_from_hf_model(
         name, hf_model=hf_model, tokenizer=tokenizer, device=device, dtype=torch.float32
     )
     steps.done()
+    return _compatibility_mode(bridge, steps)
+
+
+def _compatibility_mode(bridge: Any, steps: Any) -> Any:
+    """Switch a fresh TransformerBridge to TransformerLens 3's hook names and weight layout (the
+    hooks this package reads), in eval mode."""
     steps.start("processing weights (compatibility mode)")
     bridge.enable_compatibility_mode(disable_warnings=True)
     bridge.eval()
@@ -716,11 +722,7 @@ def _load_local_hf_dir(path: Path, device: str | torch.device | None, progress: 
                     str(path), device=device, dtype=torch.float32
                 )
                 steps.done()
-                steps.start("processing weights (compatibility mode)")
-                bridge.enable_compatibility_mode(disable_warnings=True)
-                bridge.eval()
-                steps.done()
-                return bridge
+                return _compatibility_mode(bridge, steps)
             steps.start("loading weights")
             hf_model, tokenizer = _load_hf_dir(path)
             steps.done()
