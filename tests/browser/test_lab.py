@@ -25,6 +25,7 @@ from viewcheck import (
     hostile_tokens,
     logit_dst,
     max_abs_finite,
+    point_at_cell,
     read_tokens,
     wait_shading,
 )
@@ -145,13 +146,8 @@ def test_attention_matrix_readout(nb, acts):
     am = view(nb, AM, "attention-matrix")
     plot = am.locator("canvas.iw-plot")
     plot.scroll_into_view_if_needed()
-    ds = plot.evaluate("c => Object.assign({}, c.dataset)")
-    box = plot.bounding_box()
-    zoom, ox, oy = float(ds["zoom"]), float(ds["ox"]), float(ds["oy"])
     for d, s in [(30, 6), (47, 25), (5, 5)]:
-        x = box["x"] + float(ds["plotLeft"]) + (s - ox + 0.5) * zoom
-        y = box["y"] + float(ds["plotTop"]) + (d - oy + 0.5) * zoom
-        nb.page.mouse.move(x, y)
+        point_at_cell(nb.page, plot, d, s)
         readout = am.locator(".iw-readout")
         expect(readout).to_have_attribute("data-dst", str(d))
         expect(readout).to_have_attribute("data-src", str(s))

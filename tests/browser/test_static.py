@@ -17,10 +17,12 @@ from viewcheck import (
     assert_shading,
     attention_dst,
     attention_src,
+    grid_click,
     head_arrays,
     hostile_tokens,
     logit_dst,
     max_abs_finite,
+    point_at_cell,
     read_tokens,
     wait_shading,
 )
@@ -187,15 +189,9 @@ def test_static_attention_matrix(open_page, pages, acts):
     plot = am.locator("canvas.iw-plot")
     expect(plot).to_have_attribute("data-n", str(acts.n_tokens))
     A, _ = head_arrays(acts, 1, 0)
-    ds = plot.evaluate("c => Object.assign({}, c.dataset)")
-    box = plot.bounding_box()
-    zoom, ox, oy = float(ds["zoom"]), float(ds["ox"]), float(ds["oy"])
     readout = am.locator(".iw-readout")
     for d, s in [(30, 6), (47, 25), (5, 5), (20, 0)]:
-        page.mouse.move(
-            box["x"] + float(ds["plotLeft"]) + (s - ox + 0.5) * zoom,
-            box["y"] + float(ds["plotTop"]) + (d - oy + 0.5) * zoom,
-        )
+        point_at_cell(page, plot, d, s)
         expect(readout).to_have_attribute("data-dst", str(d))
         expect(readout).to_have_attribute("data-src", str(s))
         assert abs(float(readout.get_attribute("data-value")) - A[d, s]) <= ATT_TOL
@@ -207,13 +203,7 @@ def test_static_head_map(open_page, pages, scores):
     page = o.page
     hm = page.locator(".iw-root.iw-head-map")
     expect(hm.locator("table.iw-head-table tbody tr")).to_have_count(8)
-    grid = hm.locator("canvas.iw-grid")
-    ds = grid.evaluate("c => Object.assign({}, c.dataset)")
-    box = grid.bounding_box()
-    cell = float(ds["cell"])
-    page.mouse.click(
-        box["x"] + float(ds["plotLeft"]) + 2.5 * cell, box["y"] + float(ds["plotTop"]) + 0.5 * cell
-    )
+    grid_click(page, hm, 0, 2)
     assert page.evaluate("globalThis.iwModels[0].get('selected_head')") == [0, 2]
     readout = hm.locator(".iw-readout")
     expect(readout).to_have_attribute("data-layer", "0")
@@ -232,16 +222,9 @@ def test_static_explorer(open_page, pages, acts):
     expect(tv.locator(".iw-head-select")).to_have_value("1")
     # save_html(heads=None) embeds the top heads of the scores (all 8 of tiny)
     assert len(page.evaluate("globalThis.iwModels[1].get('heads_available')")) == 8
-    grid = hm.locator("canvas.iw-grid")
-    ds = grid.evaluate("c => Object.assign({}, c.dataset)")
-    cell = float(ds["cell"])
     d = 44
     for layer, head in [(0, 3), (1, 2)]:
-        box = grid.bounding_box()
-        page.mouse.click(
-            box["x"] + float(ds["plotLeft"]) + (head + 0.5) * cell,
-            box["y"] + float(ds["plotTop"]) + (layer + 0.5) * cell,
-        )
+        grid_click(page, hm, layer, head)
         for view in (tv, am):
             expect(view.locator(".iw-layer-select")).to_have_value(str(layer))
             expect(view.locator(".iw-head-select")).to_have_value(str(head))

@@ -268,3 +268,15 @@ def grid_click(page, hm_root, layer: int, head: int) -> None:
         box["x"] + float(ds["plotLeft"]) + (head + 0.5) * cell,
         box["y"] + float(ds["plotTop"]) + (layer + 0.5) * cell,
     )
+
+
+def point_at_cell(page, plot, d: int, s: int) -> None:
+    """Move the mouse over cell (dst ``d``, src ``s``) of an attention matrix's canvas, at its
+    current zoom and pan (read from the canvas' data attributes)."""
+    ds = plot.evaluate("c => Object.assign({}, c.dataset)")
+    box = plot.bounding_box()
+    zoom, ox, oy = float(ds["zoom"]), float(ds["ox"]), float(ds["oy"])
+    page.mouse.move(
+        box["x"] + float(ds["plotLeft"]) + (s - ox + 0.5) * zoom,
+        box["y"] + float(ds["plotTop"]) + (d - oy + 0.5) * zoom,
+    )
