@@ -5,7 +5,7 @@ Nothing here imports widget, payload or export code.
 
 from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
 from .attribution import TextActivations, attention_pattern, logit_attribution
-from .errors import (
+from ..errors import (
     HeadIndexError,
     InductionWidgetsError,
     InputError,

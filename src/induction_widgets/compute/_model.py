@@ -30,30 +30,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import HeadIndexError, InputError, ModelWeightsError, NotAModelError
+from ..errors import HeadIndexError, InputError, ModelWeightsError, NotAModelError
 
 Hook = tuple[str, Callable[..., Any]]
 
 
-def _bridge_class() -> type | None:
-    try:
-        from transformer_lens.model_bridge import TransformerBridge
-    except ImportError:  # pragma: no cover - TL without the bridge
-        return None
-    return TransformerBridge
-
-
-def _hooked_class() -> type | None:
-    try:
-        from transformer_lens import HookedTransformer  # type: ignore[attr-defined]
-    except ImportError:  # TransformerLens 4 removed it
-        return None
-    return HookedTransformer
-
-
 def model_classes() -> tuple[type, ...]:
     """The TransformerLens model classes installed here (``TransformerBridge``, ``HookedTransformer``)."""
-    return tuple(c for c in (_bridge_class(), _hooked_class()) if c is not None)
+    from ..models.backend import backend
+
+    return backend().model_classes()
 
 
 def check_model(model: Any) -> None:

@@ -36,7 +36,7 @@ from ._model import (
     str_tokens,
     to_tokens,
 )
-from .errors import InputError
+from ..errors import InputError
 
 
 def _single(model: Any, text_or_tokens: Any, truncate: bool) -> torch.Tensor:

@@ -1,28 +1,18 @@
-"""Exceptions raised for user mistakes.
+"""Old home of the error classes (now :mod:`induction_widgets.errors`); re-exported so
+``from induction_widgets.compute.errors import InputError`` keeps working."""
 
-Every error names what was wrong and how to fix it; none of them leaks a traceback from deep
-inside torch. They subclass the built-in exception a Python user would expect (``ValueError``,
-``TypeError``, ``IndexError``) so ordinary ``except`` clauses keep working.
-"""
+from ..errors import (
+    HeadIndexError,
+    InductionWidgetsError,
+    InputError,
+    ModelWeightsError,
+    NotAModelError,
+)
 
-from __future__ import annotations
-
-
-class InductionWidgetsError(Exception):
-    """Base class of every error this package raises on purpose."""
-
-
-class InputError(InductionWidgetsError, ValueError):
-    """The text, tokens or a numeric argument cannot be used as given."""
-
-
-class HeadIndexError(InductionWidgetsError, IndexError, ValueError):
-    """A layer or head index outside the model's range."""
-
-
-class NotAModelError(InductionWidgetsError, TypeError):
-    """Something that is not a TransformerLens model was passed where one is needed."""
-
-
-class ModelWeightsError(InductionWidgetsError, ValueError):
-    """The model's weights or activations hold NaN or infinity."""
+__all__ = [
+    "HeadIndexError",
+    "InductionWidgetsError",
+    "InputError",
+    "ModelWeightsError",
+    "NotAModelError",
+]

@@ -51,7 +51,7 @@ from ._model import (
     run_with_hooks,
     to_tokens,
 )
-from .errors import InputError
+from ..errors import InputError
 from .tasks import _check_int, _check_seed, pattern_matching_lines, repeated_random_tokens
 
 SCORE_NAMES = ("prefix_matching", "copying", "previous_token", "ov_copying", "pattern_matching")

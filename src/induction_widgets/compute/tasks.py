@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ._model import model_device, model_info
-from .errors import InputError
+from ..errors import InputError
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:
