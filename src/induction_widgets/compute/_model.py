@@ -67,9 +67,10 @@ class ModelInfo:
     d_vocab: int
     n_ctx: int
     final_norm: str | None  # "LN", "LNPre", "RMS", "RMSPre" or None
-    q_hook: str  # "hook_rot_q" for rotary models, else "hook_q"
+    q_hook: str  # "hook_rot_q" where the model has one (it may not fire: see TextActivations)
     k_hook: str
     bos_token_id: int | None
+    post_attn_norm: bool = False  # a norm between attention output and residual (ln1_post)
 
     def kv_head(self, head: int) -> int:
         """The key/value head that query head ``head`` reads (grouped-query attention)."""
@@ -103,7 +104,31 @@ def model_info(model: Any) -> ModelInfo:
         q_hook="hook_rot_q" if rotary else "hook_q",
         k_hook="hook_rot_k" if rotary else "hook_k",
         bos_token_id=None if bos is None else int(bos),
+        post_attn_norm="blocks.0.ln1_post.hook_scale" in hooks,
     )
+
+
+def post_attn_gain(model: Any, info: ModelInfo) -> torch.Tensor | None:
+    """Per-layer gain ``g [n_layers, d_model]`` (float32, CPU) of the RMS norm between the attention
+    output and the residual stream (Gemma 2/3 and OLMo 2's ``ln1_post``), or ``None`` without one.
+
+    Such a block adds ``RMSNorm(Σ_h o_h) = (Σ_h o_h) ⊙ g / σ_post`` with ``σ_post`` the per-position
+    scale (``blocks.{l}.ln1_post.hook_scale``). ``g`` is read by running the norm module on a
+    constant vector ``c·1`` (``rms = c``, so the output is ``g`` to float precision), which covers
+    every weight convention (Gemma's ``1 + w``, OLMo 2's ``w``, TL 3's folded ``w``).
+    """
+    if not info.post_attn_norm:
+        return None
+    gains = []
+    with torch.no_grad():
+        for layer in range(info.n_layers):
+            norm = model.blocks[layer].ln1_post
+            param = next(norm.parameters(), None)
+            ref = param if param is not None else torch.zeros(())
+            probe = torch.full((1, 1, info.d_model), 1e3, dtype=ref.dtype, device=ref.device)
+            gains.append(norm(probe)[0, 0].float().cpu())  # c / sqrt(c² + eps) = 1 - 5e-12
+    return torch.stack(gains)
+
 
 
 def model_device(model: Any) -> torch.device:
@@ -239,6 +264,11 @@ class _StopForward(Exception):
     """Raised by a hook to end a forward pass once everything needed was captured."""
 
 
+def stop_forward() -> None:
+    """Called from a hook run by :func:`run_with_hooks`: end the forward pass here (quietly)."""
+    raise _StopForward
+
+
 def run_with_hooks(
     model: Any, tokens: torch.Tensor, hooks: Sequence[Hook], *, stop_at: str | None = None
 ) -> None:
@@ -251,7 +281,7 @@ def run_with_hooks(
     if stop_at is not None:
 
         def _stop(_x: torch.Tensor, hook: Any) -> None:
-            raise _StopForward
+            stop_forward()
 
         hooks.append((stop_at, _stop))
     with torch.no_grad(), contextlib.suppress(_StopForward):

@@ -32,6 +32,7 @@ from ._model import (
     check_head,
     kv_index,
     model_info,
+    post_attn_gain,
     run_with_hooks,
     str_tokens,
     to_tokens,
@@ -161,8 +162,14 @@ class TextActivations:
         self.k: dict[int, torch.Tensor] = {}
         self.v: dict[int, torch.Tensor] = {}
         self.exact: dict[int, bool] = {}
+        self._rotated: set[int] = set()
         self.scale = torch.ones(len(self.tokens))
+        # ln1_post.hook_scale per layer [pos] (post-attention norms; see the module docstring)
+        self.post_scale: dict[int, torch.Tensor] = {}
         self.w_o = model.W_O.detach().float().cpu()[self.layers] if self.layers else None
+        gain = post_attn_gain(model, info)
+        if gain is not None and self.w_o is not None:
+            self.w_o = self.w_o * gain[self.layers][:, None, None, :]
         if info.final_norm in ("LN", "LNPre") and self.w_o is not None:
             self.w_o = self.w_o - self.w_o.mean(-1, keepdim=True)
         self.w_u_next = _centred_unembed_columns(model, self.tokens[1:].to(model.W_U.device))
@@ -171,11 +178,25 @@ class TextActivations:
     # -- the one forward pass -------------------------------------------------------------------
 
     def _forward(self, model: Any, progress: bool | None) -> None:
+        """Capture q, k, v (and the norm scales) of every wanted layer in one pass, and decide per
+        layer whether recomputing patterns from q and k is exact (:meth:`_verify`).
+
+        Hook order differs between architectures (TL 4 bridges that read the pattern from the HF
+        module's returned weights fire ``hook_pattern`` after ``hook_z``; joint-QKV rotary models
+        such as GPT-NeoX, GPT-J, Phi-3 and Falcon rotate inside the HF module, so their
+        ``hook_rot_q``/``hook_rot_k`` exist but never fire). Nothing here assumes an order: the
+        rotated q/k are used where they fired, the unrotated ones otherwise, and a pattern that
+        arrives before its q/k is verified after the pass.
+        """
         info = self.info
-        wanted = set(self.layers)
-        check = min(len(self.tokens), 256)
+        hook_names = model.hook_dict
         show = info.n_layers > 4 if progress is None else progress
-        bar = tqdm(total=len(wanted), desc="reading activations", disable=not show, leave=False)
+        bar = tqdm(
+            total=len(self.layers), desc="reading activations", disable=not show, leave=False
+        )
+        rot_q: dict[int, torch.Tensor] = {}
+        rot_k: dict[int, torch.Tensor] = {}
+        late: dict[int, torch.Tensor] = {}  # patterns seen before their q/k: rows to verify
 
         def grab(store: dict[int, torch.Tensor], layer: int) -> Any:
             def fn(x: torch.Tensor, hook: Any) -> None:
@@ -186,28 +207,42 @@ class TextActivations:
         def verify(layer: int) -> Any:
             def fn(pattern: torch.Tensor, hook: Any) -> None:
                 check_finite(pattern, f"the attention pattern of layer {layer}")
-                ours = self._recompute(layer, torch.arange(info.n_heads), check)
-                theirs = pattern[0, :, :check, :check].detach().float().cpu()
-                self.exact[layer] = bool((ours - theirs).abs().max() < 1e-4)
+                rows = self._check_rows()
+                theirs = pattern[0][:, rows].detach().float().cpu()  # [head, rows, src]
+                if self._qk_ready(layer, rot_q, rot_k):
+                    self.exact[layer] = self._verify(layer, rows, theirs)
+                else:
+                    late[layer] = theirs
                 bar.update(1)
 
             return fn
 
-        def grab_scale(x: torch.Tensor, hook: Any) -> None:
-            self.scale = x[0, :, 0].detach().float().cpu()
+        def grab_scale(store: dict[int, torch.Tensor], layer: int) -> Any:
+            def fn(x: torch.Tensor, hook: Any) -> None:
+                store[layer] = x[0, :, 0].detach().float().cpu()
 
+            return fn
+
+        final: dict[int, torch.Tensor] = {}
         hooks = []
         for l in self.layers:
             prefix = f"blocks.{l}.attn."
             hooks += [
-                (prefix + info.q_hook, grab(self.q, l)),
-                (prefix + info.k_hook, grab(self.k, l)),
+                (prefix + "hook_q", grab(self.q, l)),
+                (prefix + "hook_k", grab(self.k, l)),
                 (prefix + "hook_v", grab(self.v, l)),
                 (prefix + "hook_pattern", verify(l)),
             ]
+            if prefix + "hook_rot_q" in hook_names and prefix + "hook_rot_k" in hook_names:
+                hooks += [
+                    (prefix + "hook_rot_q", grab(rot_q, l)),
+                    (prefix + "hook_rot_k", grab(rot_k, l)),
+                ]
+            if info.post_attn_norm:
+                hooks.append((f"blocks.{l}.ln1_post.hook_scale", grab_scale(self.post_scale, l)))
         stop_at = None
-        if "ln_final.hook_scale" in model.hook_dict:
-            hooks.append(("ln_final.hook_scale", grab_scale))
+        if "ln_final.hook_scale" in hook_names:
+            hooks.append(("ln_final.hook_scale", grab_scale(final, 0)))
             # nothing after the final norm is needed: skip the unembedding ([pos, d_vocab] logits,
             # 400 MB at 2,048 tokens on a 49k vocabulary)
             stop_at = "ln_final.hook_scale"
@@ -215,20 +250,56 @@ class TextActivations:
             run_with_hooks(model, self.tokens[None].to(model.W_U.device), hooks, stop_at=stop_at)
         finally:
             bar.close()
+        for l in self.layers:
+            self._qk_ready(l, rot_q, rot_k)
+        for l, theirs in late.items():
+            self.exact[l] = self._verify(l, self._check_rows(), theirs)
+        if 0 in final:
+            self.scale = final[0]
         check_finite(self.scale, "the final norm scale")
+        for l, post in self.post_scale.items():
+            check_finite(post, f"the post-attention norm scale of layer {l}")
 
-    def _recompute(self, layer: int, heads: torch.Tensor, n: int | None = None) -> torch.Tensor:
-        """``softmax(q kᵀ / scale + causal mask)`` for ``heads`` of ``layer``: ``[head, dst, src]``."""
-        q = self.q[layer][:n]  # [pos, head, d_head]
-        k = self.k[layer][:n]  # [pos, kv_head, d_head]
+    def _qk_ready(
+        self, layer: int, rot_q: dict[int, torch.Tensor], rot_k: dict[int, torch.Tensor]
+    ) -> bool:
+        """Prefer the rotated q/k where those hooks fired; True once q and k of ``layer`` are in."""
+        if layer in rot_q and layer in rot_k:
+            self.q[layer], self.k[layer] = rot_q.pop(layer), rot_k.pop(layer)
+            self._rotated.add(layer)
+        return layer in self.q and layer in self.k
+
+    def _check_rows(self) -> torch.Tensor:
+        """Destinations checked against ``hook_pattern``: the first 256 and the last 64.
+
+        The last rows see the whole context, so a sliding window shorter than the text, ALiBi or
+        any other position-dependent term the recomputation lacks shows up there.
+        """
+        n = len(self.tokens)
+        return torch.unique(torch.cat([torch.arange(min(n, 256)), torch.arange(max(0, n - 64), n)]))
+
+    def _verify(self, layer: int, rows: torch.Tensor, theirs: torch.Tensor) -> bool:
+        """Whether :meth:`_recompute` reproduces the model's own pattern rows ``theirs``
+        (``[head, rows, src]``): max abs difference < 1e-4 and per-row L1 difference < 1e-3."""
+        ours = self._recompute(layer, torch.arange(self.info.n_heads), rows)
+        diff = (ours - theirs).abs()
+        return bool(diff.max() < 1e-4 and diff.sum(-1).max() < 1e-3)
+
+    def _recompute(
+        self, layer: int, heads: torch.Tensor, rows: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``softmax(q kᵀ / scale + causal mask)`` for ``heads`` of ``layer``: ``[head, dst, src]``
+        (``dst`` = ``rows`` if given, else every position)."""
+        q = self.q[layer] if rows is None else self.q[layer][rows]  # [dst, head, d_head]
+        k = self.k[layer]  # [pos, kv_head, d_head]
         kv = torch.tensor([kv_index(self.info, k.shape[1], int(h)) for h in heads])
         scores = torch.einsum("phk,shk->hps", q[:, heads], k[:, kv]) / self._attn_scale
         if self._per_layer_scale:
             scores = scores / (layer + 1)
         if self._soft_cap > 0:
             scores = self._soft_cap * torch.tanh(scores / self._soft_cap)
-        pos = q.shape[0]
-        mask = torch.ones(pos, pos, dtype=torch.bool).triu(1)
+        dst = torch.arange(k.shape[0]) if rows is None else rows
+        mask = torch.arange(k.shape[0])[None, :] > dst[:, None]
         return scores.masked_fill(mask, float("-inf")).softmax(-1)
 
     # -- per-head answers -----------------------------------------------------------------------
@@ -300,12 +371,15 @@ class TextActivations:
         computed once for both (what a view needs on every head change)."""
         layer, head = self._check(layer, head)
         pattern = self.attention(layer, head)
+        scale = self.scale
+        if layer in self.post_scale:
+            scale = scale * self.post_scale[layer]
         attribution = attribution_from(
             pattern,
             self.values(layer, head),
             self._w_o(layer, head),
             self.w_u_next,
-            self.scale,
+            scale,
         )
         return pattern, attribution
 
@@ -313,5 +387,5 @@ class TextActivations:
     def nbytes(self) -> int:
         """Bytes held by the cached activations and weights."""
         tensors = [*self.q.values(), *self.k.values(), *self.v.values(), *self._patterns.values()]
-        tensors += [self.scale, self.w_u_next] + ([self.w_o] if self.w_o is not None else [])
+        tensors += [*self.post_scale.values(), self.scale, self.w_u_next] + ([self.w_o] if self.w_o is not None else [])
         return sum(t.numel() * t.element_size() for t in tensors)

@@ -48,7 +48,9 @@ from ._model import (
     check_weights,
     model_device,
     model_info,
+    post_attn_gain,
     run_with_hooks,
+    stop_forward,
     to_tokens,
 )
 from ..errors import InputError
@@ -428,10 +430,32 @@ def head_scores(
     prefix = torch.zeros(info.n_layers, info.n_heads)
     previous = torch.zeros(info.n_layers, info.n_heads)
     copying = torch.zeros(info.n_layers, info.n_heads)
-    argmax: dict[int, torch.Tensor] = {}
     w_u = model.W_U.detach().float()
+    # Direct path of a head through a post-attention norm (Gemma 2/3, OLMo 2): W_O ⊙ g (the
+    # per-position scale σ_post is a positive scalar, which copying does not depend on).
+    gain = post_attn_gain(model, info)
     show = info.n_layers > 4 if progress is None else progress
     bar = tqdm(total=info.n_layers, desc="scoring heads", disable=not show, leave=False)
+    # hook_pattern fires before hook_z on most architectures but after it on some (TL 4 bridges
+    # that read the pattern from the HF module's returned weights: GPT-Neo, GPT-J, OPT, XGLM), so
+    # each layer is finished by whichever of the two arrives second.
+    argmax: dict[int, torch.Tensor] = {}
+    zs: dict[int, torch.Tensor] = {}
+    done: set[int] = set()
+
+    def finish(layer: int) -> None:
+        if layer not in argmax or layer not in zs:
+            return
+        w_o = model.W_O[layer].detach().float()
+        if gain is not None:
+            w_o = w_o * gain[layer].to(w_o.device)
+        copying[layer] = _copying_for_layer(
+            zs.pop(layer), argmax.pop(layer), tokens, w_o, w_u, info.bos_token_id
+        )
+        done.add(layer)
+        bar.update(1)
+        if len(done) == info.n_layers:
+            stop_forward()  # nothing after the last layer's attention is needed
 
     def pattern_hook(layer: int) -> Callable[..., None]:
         def fn(pattern: torch.Tensor, hook: Any) -> None:
@@ -439,16 +463,14 @@ def head_scores(
             prefix[layer] = target_attention(pattern, targets, valid).cpu()
             previous[layer] = target_attention(pattern, prev_targets, prev_valid).cpu()
             argmax[layer] = pattern.argmax(-1)  # [batch, head, dst]
+            finish(layer)
 
         return fn
 
     def z_hook(layer: int) -> Callable[..., None]:
         def fn(z: torch.Tensor, hook: Any) -> None:
-            w_o = model.W_O[layer].detach().float()
-            copying[layer] = _copying_for_layer(
-                z, argmax.pop(layer), tokens, w_o, w_u, info.bos_token_id
-            )
-            bar.update(1)
+            zs[layer] = z.detach()
+            finish(layer)
 
         return fn
 
@@ -457,7 +479,7 @@ def head_scores(
         hooks.append((f"blocks.{l}.attn.hook_pattern", pattern_hook(l)))
         hooks.append((f"blocks.{l}.attn.hook_z", z_hook(l)))
     try:
-        run_with_hooks(model, tokens, hooks, stop_at=f"blocks.{info.n_layers - 1}.attn.hook_z")
+        run_with_hooks(model, tokens, hooks)
     finally:
         bar.close()
     return HeadScores(
