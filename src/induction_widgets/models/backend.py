@@ -161,6 +161,14 @@ class HookedBackend(Backend):
             fold_value_biases=True,
         )
         model.cfg.model_name = name.split("/")[-1]
+        pos_embed = getattr(model, "pos_embed", None)
+        if pos_embed is not None and model.cfg.positional_embedding_type != "standard":
+            # unused W_pos (ALiBi, rotary) is left uninitialised by TL3 when the checkpoint has
+            # none (Bloom): zero it so the NaN check before every forward pass stays meaningful
+            with torch.no_grad():
+                w_pos = pos_embed.W_pos
+                if not torch.isfinite(w_pos).all():
+                    w_pos.zero_()
         if place.device is not None:
             model.to(place.device)
         return self.finish(model, steps)
