@@ -190,3 +190,19 @@ def test_every_family_recorded() -> None:
         pytest.skip("writing the results")
     recorded = _recorded().get(f"tl{TL_MAJOR}", {})
     assert sorted(recorded) == sorted(FAMILIES)
+
+
+def test_readme_table() -> None:
+    """README.md's compatibility table is what scripts/compat_table.py renders from the results."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "compat_table.py"
+    spec = importlib.util.spec_from_file_location("compat_table", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = module.README.read_text()
+    assert module.rewrite(readme, module.render(_recorded())) == readme, (
+        "README.md's compatibility table disagrees with tests/compat/results.json: "
+        "run python scripts/compat_table.py"
+    )
