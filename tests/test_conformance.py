@@ -28,9 +28,8 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import TL_MAJOR
-
 from archs import FAMILIES, build
+from conftest import TL_MAJOR
 
 RESULTS = Path(__file__).parent / "compat" / "results.json"
 WRITE = os.environ.get("IW_WRITE_COMPAT") == "1"
@@ -42,8 +41,21 @@ TEXT = "abcab xyz abcab xyz, the cat sat; the cat sat on the mat. abcab xyz"
 TL_CANNOT: dict[int, set[str]] = {
     4: set(),
     3: {
-        "gpt2", "falcon", "llama", "gemma", "gemma2", "gemma3", "phi", "olmo", "olmo2",
-        "stablelm", "starcoder2", "gpt_bigcode", "xglm", "codegen", "mpt",
+        "gpt2",
+        "falcon",
+        "llama",
+        "gemma",
+        "gemma2",
+        "gemma3",
+        "phi",
+        "olmo",
+        "olmo2",
+        "stablelm",
+        "starcoder2",
+        "gpt_bigcode",
+        "xglm",
+        "codegen",
+        "mpt",
     },
 }
 
@@ -57,7 +69,7 @@ def _load(family: str, root: Path) -> Any:
 
         try:
             _MODELS[family] = load_model(build(family, root), progress=False)
-        except Exception as exc:  # noqa: BLE001 - recorded with TL's own message
+        except Exception as exc:
             _MODELS[family] = exc
     return _MODELS[family]
 
@@ -139,7 +151,9 @@ def test_family(family: str, model_root: Path, tmp_path: Path) -> None:
     ids = acts.tokens[None].to(tokens.device)
     _, cache = model.run_with_cache(ids)
     w_u = model.W_U.detach().float()
-    w_u_next = (w_u - w_u.mean(-1, keepdim=True))[:, acts.tokens[1:].to(w_u.device)]  # [d_model, pos-1]
+    w_u_next = (w_u - w_u.mean(-1, keepdim=True))[
+        :, acts.tokens[1:].to(w_u.device)
+    ]  # [d_model, pos-1]
     gain = post_attn_gain(model, info)
     for l in range(info.n_layers):
         results = cache.stack_head_results(layer=l + 1, pos_slice=None)  # [comp, 1, pos, d_model]
@@ -150,7 +164,9 @@ def test_family(family: str, model_root: Path, tmp_path: Path) -> None:
             total = results.sum(0)
             attn_out = cache[f"blocks.{l}.hook_attn_out"].float()
             torch.testing.assert_close(total, attn_out, atol=1e-4, rtol=1e-4)
-        dla = cache.apply_ln_to_stack(results, layer=-1, pos_slice=None)[:, 0, :-1]  # [head, pos-1, d]
+        dla = cache.apply_ln_to_stack(results, layer=-1, pos_slice=None)[
+            :, 0, :-1
+        ]  # [head, pos-1, d]
         reference = torch.einsum("hpd,dp->hp", dla, w_u_next.to(dla.device)).cpu()
         for h in range(info.n_heads):
             pattern, attribution = acts.attention_and_attribution(l, h)

@@ -15,36 +15,15 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import torch
 
-
-def _import_models() -> ModuleType:
-    """``import induction_widgets.models``; if the package ``__init__`` cannot be imported
-    in this environment (e.g. widget dependencies missing in the TL3 venv), load the module
-    file on its own: models.py imports nothing else from the package."""
-    try:
-        import induction_widgets.models as models
-
-        return models
-    except ImportError:
-        path = Path(__file__).resolve().parents[1] / "src" / "induction_widgets" / "models.py"
-        spec = importlib.util.spec_from_file_location("_induction_widgets_models", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        return module
-
-
-models = _import_models()
+import induction_widgets.models as models
 
 HAS_BRIDGE = models.has_transformer_bridge()
 requires_bridge = pytest.mark.skipif(not HAS_BRIDGE, reason="needs TransformerLens 4")

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TL_MAJOR
-
 from archs import build
+from conftest import TL_MAJOR
 
 
 @pytest.fixture(scope="module")

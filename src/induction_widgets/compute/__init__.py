@@ -3,8 +3,6 @@
 Nothing here imports widget, payload or export code.
 """
 
-from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
-from .attribution import TextActivations, attention_pattern, logit_attribution
 from ..errors import (
     HeadIndexError,
     InductionWidgetsError,
@@ -12,6 +10,8 @@ from ..errors import (
     ModelWeightsError,
     NotAModelError,
 )
+from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
+from .attribution import TextActivations, attention_pattern, logit_attribution
 from .scores import (
     SCORE_NAMES,
     HeadRow,

@@ -130,7 +130,6 @@ def post_attn_gain(model: Any, info: ModelInfo) -> torch.Tensor | None:
     return torch.stack(gains)
 
 
-
 def model_device(model: Any) -> torch.device:
     """The device the model's weights live on."""
     try:

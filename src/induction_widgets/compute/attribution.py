@@ -14,6 +14,9 @@ TransformerLens's per-head direct logit attribution (``stack_head_results`` →
 ``apply_ln_to_stack`` → ``logit_attrs``). The last position has no next token: its row is NaN.
 
 The widget's view of a token "the logit attribution of token ``p``" is row ``p − 1``.
+
+With a post-attention norm (Gemma 2/3, OLMo 2: gain ``g``, per-position scale ``σ^post_d``, frozen as
+``σ_d`` is) the head's direct path is ``v_s (W_O ⊙ g) / (σ^post_d σ_d)``; see ``docs/scores.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..errors import InputError
 from ._model import (
     ModelInfo,
     check_finite,
@@ -37,7 +41,6 @@ from ._model import (
     str_tokens,
     to_tokens,
 )
-from ..errors import InputError
 
 
 def _single(model: Any, text_or_tokens: Any, truncate: bool) -> torch.Tensor:
@@ -387,5 +390,7 @@ class TextActivations:
     def nbytes(self) -> int:
         """Bytes held by the cached activations and weights."""
         tensors = [*self.q.values(), *self.k.values(), *self.v.values(), *self._patterns.values()]
-        tensors += [*self.post_scale.values(), self.scale, self.w_u_next] + ([self.w_o] if self.w_o is not None else [])
+        tensors += [*self.post_scale.values(), self.scale, self.w_u_next] + (
+            [self.w_o] if self.w_o is not None else []
+        )
         return sum(t.numel() * t.element_size() for t in tensors)

@@ -43,6 +43,7 @@ from typing import Any, NamedTuple
 import torch
 from tqdm.auto import tqdm
 
+from ..errors import InputError
 from ._model import (
     check_finite,
     check_weights,
@@ -53,7 +54,6 @@ from ._model import (
     stop_forward,
     to_tokens,
 )
-from ..errors import InputError
 from .tasks import _check_int, _check_seed, pattern_matching_lines, repeated_random_tokens
 
 SCORE_NAMES = ("prefix_matching", "copying", "previous_token", "ov_copying", "pattern_matching")

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._model import model_device, model_info
 from ..errors import InputError
+from ._model import model_device, model_info
 
 
 def _check_int(name: str, value: Any, minimum: int) -> int:

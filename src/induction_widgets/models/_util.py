@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+
 @contextlib.contextmanager
 def _quiet(gguf: bool = False) -> Iterator[None]:
     """Silence Python warnings, ``logging`` (up to ERROR), transformers' progress bars,

@@ -149,7 +149,9 @@ class HookedBackend(Backend):
             # TL3 allocates [n_ctx, n_ctx] masks per layer; SmolLM2's config says 8192.
             n_ctx=min(2048, int(getattr(hf_model.config, "max_position_embeddings", 2048) or 2048)),
         )
-        state_dict = loading.get_pretrained_state_dict(str(hf_dir), cfg, hf_model, dtype=place.dtype)
+        state_dict = loading.get_pretrained_state_dict(
+            str(hf_dir), cfg, hf_model, dtype=place.dtype
+        )
         model = HookedTransformer(cfg, tokenizer, move_to_device=False)
         steps.done()
         steps.start("processing weights")

