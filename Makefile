@@ -18,6 +18,10 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
+# The bundles are built here (npm ci + npm run build) before any pip install; the package's build hook
+# must not run `npm install` again, which may rewrite js/package-lock.json and so make .stamps/npm (and
+# with it every stamp) stale: a second `make test` / `make demo` would redo the whole set-up.
+export HATCH_JUPYTER_BUILDER_SKIP_NPM := 1
 
 JS_SRC := $(shell find js/src -name '*.js' 2>/dev/null) js/build.mjs
 STATIC := src/induction_widgets/static/token_view.js
