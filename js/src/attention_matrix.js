@@ -122,7 +122,7 @@ function render({ model, el }) {
 
   function layout() {
     const avail = root.clientWidth || el.clientWidth || 600;
-    const newSize = Math.round(Math.min(720, Math.max(160, avail - MARGIN.left - MARGIN.right - 12)));
+    const newSize = Math.round(Math.min(model.get("max_size") || 720, Math.max(160, avail - MARGIN.left - MARGIN.right - 12)));
     if (newSize !== size) {
       zoom *= newSize / size;
       size = newSize;

@@ -58,7 +58,10 @@ function render({ model, el }) {
   const readout = h("div", { class: "iw-readout" });
   const table = h("table", { class: "iw-head-table" });
   const showAll = h("button", { class: "iw-show-all", attrs: { type: "button" } });
-  root.append(header, banner.el, lost.el, wrap, readout, table, showAll);
+  // In the explorer the table folds away (fold_table); on its own it is open.
+  const fold = h("details", { class: "iw-table-fold" }, [h("summary", { text: "Table of heads" }), table, showAll]);
+  fold.open = !model.get("fold_table");
+  root.append(header, banner.el, lost.el, wrap, readout, fold);
   el.append(root);
 
   const cache = new Map(); // score name → {raw, value}
@@ -145,7 +148,7 @@ function render({ model, el }) {
   // ---- grid ------------------------------------------------------------------------------
   function layoutGrid() {
     const avail = (root.clientWidth || 600) - GRID_MARGIN.left - GRID_MARGIN.right - 12;
-    cell = Math.max(6, Math.min(28, Math.floor(avail / Math.max(nH, 1)), Math.floor(560 / Math.max(nL, 1))));
+    cell = Math.max(6, Math.min(28, Math.floor(avail / Math.max(nH, 1)), Math.floor((model.get("grid_height") || 560) / Math.max(nL, 1))));
     const dpr = pixelRatio();
     const w = GRID_MARGIN.left + nH * cell + GRID_MARGIN.right;
     const hgt = GRID_MARGIN.top + nL * cell + GRID_MARGIN.bottom;

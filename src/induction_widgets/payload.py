@@ -129,12 +129,13 @@ def decode(p: Payload) -> np.ndarray:
     return values.reshape(shape).astype(np.float32)
 
 
-def embed(p: Payload, *, compress: bool = True) -> Payload:
-    """A copy of ``p`` for a page without a kernel: ``view`` → ``b64`` (zlib ``deflate`` if smaller)."""
+def embed(p: Payload, *, compress: bool = True, level: int = 9) -> Payload:
+    """A copy of ``p`` for a page without a kernel: ``view`` → ``b64`` (zlib ``deflate`` at ``level``
+    if smaller)."""
     out = {k: v for k, v in p.items() if k != "view"}
     raw = bytes(p["view"])
     if compress:
-        packed = zlib.compress(raw, 9)
+        packed = zlib.compress(raw, level)
         if len(packed) < len(raw):
             out["compression"] = "deflate"
             raw = packed

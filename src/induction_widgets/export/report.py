@@ -29,11 +29,32 @@ from ..compute import (
 )
 from ..compute._model import check_head
 from ..compute.tasks import _check_int
-from ..widgets import AttentionMatrix, HeadMap, TokenView
-from ..widgets._base import check_scores
-from .html import output_path, page, view_spec
+from ..views import (
+    ViewSpec,
+    attention_matrix_state,
+    check_scores,
+    head_map_state,
+    output_path,
+    page,
+    static_spec,
+    token_view_state,
+)
 
 SECTIONS = ("copying", "translation", "pattern_matching")
+
+
+def _head_views(
+    acts: TextActivations, scores: HeadScores, layer: int, head: int, **token_view: Any
+) -> list[dict[str, Any]]:
+    """A token view and an attention matrix of one head, as static specs for the page."""
+    return [
+        static_spec(
+            ViewSpec("token_view", token_view_state(acts, layer, head, **token_view), acts, scores)
+        ),
+        static_spec(
+            ViewSpec("attention_matrix", attention_matrix_state(acts, layer, head), acts, scores)
+        ),
+    ]
 
 
 def _check_sections(name: str, value: Any) -> dict[str, Any]:
@@ -155,7 +176,7 @@ def report(
         "they raise the logit of the token they attend to. Scores on 10 × (BOS + 25 random tokens × 4); "
         f"{info.n_layers} layers × {info.n_heads} heads. Definitions: docs/scores.md.</p>",
         _table(scores),
-        view_spec(HeadMap(scores)),
+        static_spec(ViewSpec("head_map", head_map_state(scores, selected_head=candidates[0]))),
     ]
 
     # 1. literal copying: among the top prefix-matching heads, the one that copies best
@@ -169,8 +190,7 @@ def report(
         "<p>A paragraph followed by its first sentences again. Hover the repeat: in <b>Attention</b> "
         "(red) the head looks back at the token after the earlier occurrence; in <b>Logit attr</b> "
         "(blue) that earlier token raised the logit of the current one.</p>",
-        view_spec(TokenView(model, text, layer, head, activations=acts, scores=scores)),
-        view_spec(AttentionMatrix(model, text, layer, head, activations=acts, scores=scores)),
+        *_head_views(acts, scores, layer, head),
     ]
     steps.update(1)
 
@@ -185,8 +205,7 @@ def report(
         f"<h2>Translation — L{layer}H{head}</h2>",
         "<p>The paper's sentence in English, French and German. A translation head attends to the "
         "word that comes next in an earlier language: an off-diagonal that meanders with word order.</p>",
-        view_spec(TokenView(model, text, layer, head, activations=acts, scores=scores)),
-        view_spec(AttentionMatrix(model, text, layer, head, activations=acts, scores=scores)),
+        *_head_views(acts, scores, layer, head),
     ]
     steps.update(1)
 
@@ -206,19 +225,7 @@ def report(
         f"before each label as destination, logit attribution to the label outputs. This head puts "
         f"{pm:.0%} of its attention on the labels of earlier lines of the same template over "
         f"{n_problems} random problems (the paper: ~65% at 13B).</p>",
-        view_spec(
-            TokenView(
-                model,
-                text,
-                layer,
-                head,
-                activations=acts,
-                scores=scores,
-                dst_mask=before,
-                output_mask=outputs,
-            )
-        ),
-        view_spec(AttentionMatrix(model, text, layer, head, activations=acts, scores=scores)),
+        *_head_views(acts, scores, layer, head, dst_mask=before, output_mask=outputs),
     ]
     steps.update(1)
     steps.close()

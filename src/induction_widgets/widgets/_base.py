@@ -1,4 +1,4 @@
-"""Shared pieces of the widget classes: static assets, head traits, masks."""
+"""Shared pieces of the widget classes: static assets, head traits, masks, option checks."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import traitlets
 
 from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import ModelInfo, check_head, to_tokens
-from ..payload import head_payloads, mask_payload
+from ..views import ViewSpec, check_scores, head_state, static_html, write_html
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -33,10 +33,14 @@ def static_file(name: str) -> Path | str:
 
 
 class Exportable:
-    """``save_html`` and a static ``text/html`` copy in the mime bundle, for every view."""
+    """``save_html`` and a static ``text/html`` copy in the mime bundle, for every view; both come
+    from :meth:`view_spec` through the view-spec layer (:mod:`induction_widgets.views`)."""
 
-    layer: int
-    head: int
+    _kind: str = ""
+
+    def view_spec(self) -> ViewSpec:
+        """This view's current state (the same pure function that made the widget's traits)."""
+        raise NotImplementedError
 
     def save_html(self, path: Any, heads: Any = None, **kwargs: Any) -> Any:
         """Write this view as one offline, interactive HTML file (see :func:`export.save_html`).
@@ -44,22 +48,16 @@ class Exportable:
         ``heads``: ``None`` (this head plus the top induction heads), ``"all"``, or ``(layer, head)``
         pairs; the page's layer/head dropdowns offer exactly the embedded heads.
         """
-        from ..export.html import save_html
-
-        return save_html(self, path, heads, **kwargs)
+        return write_html(self.view_spec(), path, heads, **kwargs)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live widget plus a self-contained ``text/html`` copy of the current head, which a
         notebook exported without a widget manager shows instead."""
-        from ..export.html import html_snippet
-
         bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         if data is not None:
             try:
-                data["text/html"] = html_snippet(
-                    self, heads=[(self.layer, self.head)] if hasattr(self, "head") else None
-                )
+                data["text/html"] = static_html(self.view_spec(), title=type(self).__name__)
             except Exception:  # the live view must never fail because of the static copy
                 data["text/plain"] = repr(self)
         return bundle
@@ -80,9 +78,6 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
 
     _info: ModelInfo
     _scores: HeadScores | None = None
-
-    #: The per-head buffer traits this view shows (a subset of :func:`head_payloads`' keys).
-    _head_traits: tuple[str, ...] = ("attention", "attribution", "value_norm")
     _acts: TextActivations
 
     def _setup(
@@ -105,19 +100,8 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         self._scores = scores
         return acts
 
-    def _common_traits(self, layer: int, head: int) -> dict[str, Any]:
-        """Initial traits every head view shares: tokens, sizes, the head and its buffers."""
-        acts = self._acts
-        payloads = head_payloads(acts, layer, head)
-        return {
-            "tokens": acts.str_tokens,
-            "bos": acts.has_bos,
-            "n_layers": acts.info.n_layers,
-            "n_heads": acts.info.n_heads,
-            "layer": layer,
-            "head": head,
-            **{name: payloads[name] for name in self._head_traits},
-        }
+    def _spec(self, state: dict[str, Any]) -> ViewSpec:
+        return ViewSpec(self._kind, state, self._acts, self._scores, {"title": type(self).__name__})
 
     @property
     def activations(self) -> TextActivations:
@@ -127,14 +111,14 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
     @traitlets.observe("layer", "head")
     def _head_changed(self, change: dict[str, Any]) -> None:
         try:
-            payloads = head_payloads(self._acts, self.layer, self.head)
+            buffers = head_state(self._acts, self.layer, self.head, self._kind)
         except Exception as exc:  # shown in the view instead of a silent blank cell
             self.message = f"cannot show L{self.layer}H{self.head}: {exc}"
             return
         with self.hold_sync():
             self.set_trait("message", "")
-            for name in self._head_traits:
-                self.set_trait(name, payloads[name])
+            for name, value in buffers.items():
+                self.set_trait(name, value)
 
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict[str, Any]) -> int:
@@ -157,15 +141,6 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
         options = " or ".join(repr(c) for c in choices)
         raise InputError(f"{name} must be {options}, got {value!r}")
     return value
-
-
-def check_scores(scores: Any) -> None:
-    """``scores`` must be ``None`` or :class:`HeadScores`."""
-    if scores is not None and not isinstance(scores, HeadScores):
-        raise InputError(
-            f"scores must be HeadScores (from induction_widgets.head_scores(model)) or None, "
-            f"got {type(scores).__name__}"
-        )
 
 
 def check_activations(activations: Any, model: Any, text: Any) -> TextActivations:
@@ -242,8 +217,6 @@ __all__ = [
     "check_activations",
     "check_choice",
     "check_scores",
-    "head_payloads",
-    "mask_payload",
     "resolve_mask",
     "static_file",
     "strongest_induction_head",

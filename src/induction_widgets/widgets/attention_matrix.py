@@ -8,6 +8,7 @@ import traitlets
 
 from ..compute import HeadScores, TextActivations
 from ..compute._model import check_head
+from ..views import ViewSpec, attention_matrix_state
 from ._base import HeadWidget, check_choice, static_file
 
 
@@ -24,7 +25,7 @@ class AttentionMatrix(HeadWidget):
     mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
     attention = traitlets.Dict().tag(sync=True)
     attribution = traitlets.Dict().tag(sync=True)
-    _head_traits = ("attention", "attribution")
+    _kind = "attention_matrix"
 
     def __init__(
         self,
@@ -44,4 +45,14 @@ class AttentionMatrix(HeadWidget):
         check_choice("mode", mode, ("attention", "logit_attr"))
         acts = self._setup(model, text, activations, truncate, scores, progress)
         layer, head = check_head(acts.info, layer, head)
-        super().__init__(mode=mode, title=title, **self._common_traits(layer, head), **kwargs)
+        super().__init__(
+            **attention_matrix_state(acts, layer, head, mode=mode, title=title), **kwargs
+        )
+
+    def view_spec(self) -> ViewSpec:
+        """The current state: head and mode (see :func:`attention_matrix_state`)."""
+        return self._spec(
+            attention_matrix_state(
+                self._acts, self.layer, self.head, mode=self.mode, title=self.title
+            )
+        )

@@ -1,25 +1,45 @@
-"""``InductionExplorer``: head map + token view + attention matrix, linked."""
+"""``InductionExplorer``: head map + token view + attention matrix as one anywidget, linked in the
+browser."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets
+import traitlets
 
 from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import check_head
-from ._base import check_scores
-from .attention_matrix import AttentionMatrix
-from .head_map import HeadMap
+from ..views import ViewSpec, explorer_state
+from ._base import check_choice, check_scores, resolve_mask, static_file
 from .token_view import TokenView
 
 
-class InductionExplorer(ipywidgets.VBox):
-    """Click a head in the map and the token view and the matrix show it (and the other way round).
+class InductionExplorer(TokenView):
+    """Click a head in the map and the token view and the matrix show it; pick one in the token view's
+    selects and the map follows. One widget (one model, one front-end module ``explorer.js`` that
+    composes the three views on a workbench grid), so it renders wherever anywidget does: JupyterLab,
+    Notebook 7, VS Code, Colab, marimo (``mo.ui.anywidget(ex)``), exported notebooks, ``save_html``.
+
+    Traits: everything a :class:`TokenView` has (``layer``, ``head``, ``mode``, ``selected``, …)
+    plus the map's ``scores`` / ``score`` / ``verdicts``, ``show_matrix`` and ``matrix_mode``.
+    ``ex.selected_head`` is ``[layer, head]``. ``ex.token_view``, ``ex.matrix`` and ``ex.head_map``
+    are the explorer itself (``ex.matrix`` is ``None`` with ``matrix=False``), kept so code written
+    for the earlier three-widget explorer still reads ``ex.token_view.layer`` and
+    ``ex.head_map.selected_head``.
 
     One :class:`~induction_widgets.compute.TextActivations` pass serves both views; ``scores``
     defaults to :func:`~induction_widgets.head_scores` on the paper's protocol.
     """
+
+    _esm = static_file("explorer.js")
+    _kind = "explorer"
+
+    scores = traitlets.Dict().tag(sync=True)
+    score_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    score = traitlets.Unicode("prefix_matching").tag(sync=True)
+    verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    show_matrix = traitlets.Bool(True).tag(sync=True)
+    matrix_mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
 
     def __init__(
         self,
@@ -32,9 +52,19 @@ class InductionExplorer(ipywidgets.VBox):
         truncate: bool = False,
         matrix: bool = True,
         progress: bool | None = None,
-        **token_view_kwargs: Any,
+        score: str = "prefix_matching",
+        mode: str = "attention",
+        selected_is: str = "destination",
+        value_weighted: bool = False,
+        dst_mask: Any = None,
+        src_mask: Any = None,
+        output_mask: Any = None,
+        title: str = "",
+        **kwargs: Any,
     ) -> None:
         check_scores(scores)
+        check_choice("mode", mode, ("attention", "logit_attr"))
+        check_choice("selected_is", selected_is, ("destination", "source"))
         if (layer is None) != (head is None):
             raise InputError(
                 f"give both layer and head, or neither to open on the strongest induction head "
@@ -44,48 +74,90 @@ class InductionExplorer(ipywidgets.VBox):
         if layer is not None:
             layer, head = check_head(acts.info, layer, head)
         scores = scores if scores is not None else head_scores(model, progress=progress)
+        scores.get(score)  # a clear error for unknown score names
         if layer is None or head is None:
             best = scores.induction_heads() or [(r.layer, r.head) for r in scores.top(1)]
             layer, head = best[0]
-        self.head_map = HeadMap(scores, selected_head=(layer, head))
-        # the views know the scores, so save_html(heads=None) embeds the top heads, not just one
-        self.token_view = TokenView(
-            model, text, layer, head, activations=acts, scores=scores, **token_view_kwargs
+        self._acts, self._info, self._scores = acts, acts.info, scores
+        self._masks: dict[str, Any] = {
+            "dst_mask": resolve_mask(dst_mask, acts.str_tokens, "dst_mask"),
+            "src_mask": resolve_mask(src_mask, acts.str_tokens, "src_mask"),
+            "output_mask": resolve_mask(output_mask, acts.str_tokens, "output_mask"),
+        }
+        state = explorer_state(
+            acts,
+            scores,
+            layer,
+            head,
+            score=score,
+            matrix=matrix,
+            mode=mode,
+            selected_is=selected_is,
+            value_weighted=value_weighted,
+            title=title,
+            **self._masks,
         )
-        self.matrix = (
-            AttentionMatrix(model, text, layer, head, activations=acts, scores=scores)
-            if matrix
-            else None
+        super(TokenView, self).__init__(**state, **kwargs)
+
+    def view_spec(self) -> ViewSpec:
+        """The current state (see :func:`~induction_widgets.views.explorer_state`)."""
+        assert self._scores is not None
+        state = explorer_state(
+            self._acts,
+            self._scores,
+            self.layer,
+            self.head,
+            score=self.score,
+            matrix=self.show_matrix,
+            matrix_mode=self.matrix_mode,
+            mode=self.mode,
+            selected_is=self.selected_is,
+            value_weighted=self.value_weighted,
+            selected=self.selected,
+            title=self.title,
+            **self._masks,
         )
-        self.head_map.observe(self._from_map, names="selected_head")
-        for view in self._views:
-            view.observe(self._from_view, names=["layer", "head"])
-        children: list[Any] = [self.head_map, self.token_view]
-        if self.matrix is not None:
-            children.append(self.matrix)
-        super().__init__(children=children)
+        return self._spec(state)
 
-    def save_html(self, path: Any, heads: Any = None, **kwargs: Any) -> Any:
-        """Write the linked map and views as one offline HTML file (see :func:`export.save_html`)."""
-        from ..export.html import save_html
-
-        return save_html(self, path, heads, **kwargs)
+    @traitlets.validate("score")
+    def _valid_score(self, proposal: dict[str, Any]) -> str:
+        if self._scores is not None:
+            self._scores.get(proposal["value"])
+        return proposal["value"]
 
     @property
-    def _views(self) -> list[Any]:
-        return [v for v in (self.token_view, self.matrix) if v is not None]
+    def selected_head(self) -> list[int]:
+        """``[layer, head]`` shown by every part of the explorer."""
+        return [self.layer, self.head]
 
-    def _from_map(self, change: dict[str, Any]) -> None:
-        if len(change["new"]) != 2:
-            return
-        layer, head = change["new"]
-        for view in self._views:
-            if (view.layer, view.head) != (layer, head):
-                with view.hold_trait_notifications():
-                    view.layer, view.head = layer, head
+    @selected_head.setter
+    def selected_head(self, value: Any) -> None:
+        try:
+            layer, head = value
+        except (TypeError, ValueError):
+            raise InputError(f"selected_head must be [layer, head], got {value!r}") from None
+        layer, head = check_head(self._info, layer, head)
+        with self.hold_trait_notifications():
+            self.layer, self.head = layer, head
 
-    def _from_view(self, change: dict[str, Any]) -> None:
-        view = change["owner"]
-        pair = [view.layer, view.head]
-        if self.head_map.selected_head != pair:
-            self.head_map.selected_head = pair
+    @property
+    def head_scores(self) -> HeadScores:
+        """The scores the map shows."""
+        assert self._scores is not None
+        return self._scores
+
+    @property
+    def token_view(self) -> InductionExplorer:
+        """The explorer itself (its token-view traits); kept for code written for the
+        three-widget explorer."""
+        return self
+
+    @property
+    def head_map(self) -> InductionExplorer:
+        """The explorer itself (``selected_head``, ``score``); see :attr:`token_view`."""
+        return self
+
+    @property
+    def matrix(self) -> InductionExplorer | None:
+        """The explorer itself when it shows a matrix (``matrix_mode``), else ``None``."""
+        return self if self.show_matrix else None

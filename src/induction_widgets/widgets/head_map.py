@@ -8,9 +8,9 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ..compute import SCORE_NAMES, HeadScores, InputError
+from ..compute import HeadScores, InputError
 from ..compute._model import _index
-from ..payload import encode
+from ..views import ViewSpec, head_map_state
 from ._base import Exportable, static_file
 
 
@@ -19,6 +19,7 @@ class HeadMap(Exportable, anywidget.AnyWidget):
     prefix matching, verdict). Clicking a head sets ``selected_head = [layer, head]``."""
 
     _esm = static_file("head_map.js")
+    _kind = "head_map"
 
     scores = traitlets.Dict().tag(sync=True)
     score_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -45,23 +46,21 @@ class HeadMap(Exportable, anywidget.AnyWidget):
             )
         scores.get(score)  # a clear error for unknown score names
         self._head_scores = scores
-        available = scores.as_dict()
-        names = [n for n in SCORE_NAMES if n in available]
         if selected_head is None:
             best = scores.top(1, by="prefix_matching")[0]
             selected_head = (best.layer, best.head)
         selected_head = _head_pair(selected_head, scores)
         super().__init__(
-            scores={name: encode(value, "float32") for name, value in available.items()},
-            score_names=names,
-            score=score,
-            verdicts=scores.verdicts(),
-            selected_head=list(selected_head),
-            n_layers=scores.n_layers,
-            n_heads=scores.n_heads,
-            title=title,
+            **head_map_state(scores, score=score, selected_head=selected_head, title=title),
             **kwargs,
         )
+
+    def view_spec(self) -> ViewSpec:
+        """The current state: score shown and selected head (see :func:`head_map_state`)."""
+        state = head_map_state(
+            self._head_scores, score=self.score, selected_head=self.selected_head, title=self.title
+        )
+        return ViewSpec(self._kind, state, None, self._head_scores, {"title": "HeadMap"})
 
     @traitlets.validate("score")
     def _valid_score(self, proposal: dict[str, Any]) -> str:

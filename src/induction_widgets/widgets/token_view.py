@@ -8,7 +8,7 @@ import traitlets
 
 from ..compute import HeadScores, InputError, TextActivations
 from ..compute._model import check_head
-from ..payload import mask_payload
+from ..views import ViewSpec, token_view_state
 from ._base import (
     HeadWidget,
     MaskSpec,
@@ -39,6 +39,7 @@ class TokenView(HeadWidget):
     """
 
     _esm = static_file("token_view.js")
+    _kind = "token_view"
 
     mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
     selected_is = traitlets.Enum(["destination", "source"], "destination").tag(sync=True)
@@ -82,17 +83,35 @@ class TokenView(HeadWidget):
         if layer is None and head is None:
             (layer, head), self._scores = strongest_induction_head(model, scores)
         layer, head = check_head(acts.info, layer, head)
-        masks = {
-            "dst_mask": mask_payload(resolve_mask(dst_mask, acts.str_tokens, "dst_mask")),
-            "src_mask": mask_payload(resolve_mask(src_mask, acts.str_tokens, "src_mask")),
-            "output_mask": mask_payload(resolve_mask(output_mask, acts.str_tokens, "output_mask")),
+        self._masks: dict[str, Any] = {
+            "dst_mask": resolve_mask(dst_mask, acts.str_tokens, "dst_mask"),
+            "src_mask": resolve_mask(src_mask, acts.str_tokens, "src_mask"),
+            "output_mask": resolve_mask(output_mask, acts.str_tokens, "output_mask"),
         }
-        super().__init__(
+        state = token_view_state(
+            acts,
+            layer,
+            head,
             mode=mode,
             selected_is=selected_is,
             value_weighted=value_weighted,
             title=title,
-            **masks,
-            **self._common_traits(layer, head),
-            **kwargs,
+            **self._masks,
+        )
+        super().__init__(**state, **kwargs)
+
+    def view_spec(self) -> ViewSpec:
+        """The current state: head, mode, roles, masks, locked token (see :func:`token_view_state`)."""
+        return self._spec(
+            token_view_state(
+                self._acts,
+                self.layer,
+                self.head,
+                mode=self.mode,
+                selected_is=self.selected_is,
+                value_weighted=self.value_weighted,
+                selected=self.selected,
+                title=self.title,
+                **self._masks,
+            )
         )

@@ -1,0 +1,46 @@
+"""View specs: pure functions from (activations, head, options) to a view's state — the JSON-able
+fields plus binary buffers — shared by the live widgets and the exported pages.
+
+``spec`` builds the states; ``static`` turns a state into an offline page or a notebook's static
+``text/html`` copy. Neither imports a widget class or an export module.
+"""
+
+from .spec import (
+    HEAD_BUFFERS,
+    ViewSpec,
+    attention_matrix_state,
+    check_scores,
+    explorer_state,
+    head_map_state,
+    head_state,
+    token_view_state,
+)
+from .static import (
+    CSP,
+    json_for_script,
+    output_path,
+    page,
+    runtime_js,
+    static_html,
+    static_spec,
+    write_html,
+)
+
+__all__ = [
+    "CSP",
+    "HEAD_BUFFERS",
+    "ViewSpec",
+    "attention_matrix_state",
+    "check_scores",
+    "explorer_state",
+    "head_map_state",
+    "head_state",
+    "json_for_script",
+    "output_path",
+    "page",
+    "runtime_js",
+    "static_html",
+    "static_spec",
+    "token_view_state",
+    "write_html",
+]

@@ -1,0 +1,153 @@
+"""Pure functions: (activations, head, options) → a view's state.
+
+A state is a dict of trait values: JSON-able fields plus buffer dicts (``{"dtype", "shape", …,
+"view": bytes}``, see :mod:`induction_widgets.payload`). A live widget is created from it (and on a
+head switch takes :func:`head_state`); an exported page embeds it (:func:`.static.static_spec`).
+Shapes: attention and attribution ``[dst, src]``, value norms ``[src]``, scores ``[layer, head]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..compute import SCORE_NAMES, HeadScores, InputError, TextActivations
+from ..payload import encode, head_payloads, mask_payload
+
+#: The per-head buffers each view kind shows (a subset of :func:`head_payloads`' keys).
+HEAD_BUFFERS: dict[str, tuple[str, ...]] = {
+    "token_view": ("attention", "attribution", "value_norm"),
+    "attention_matrix": ("attention", "attribution"),
+    "explorer": ("attention", "attribution", "value_norm"),
+    "head_map": (),
+}
+
+
+@dataclass
+class ViewSpec:
+    """One view: its ``kind`` (the front-end module), its ``state`` (trait values), and what an
+    exporter needs to embed more heads: the text's activations and the head scores (either may be
+    ``None``)."""
+
+    kind: str
+    state: dict[str, Any]
+    activations: TextActivations | None = None
+    scores: HeadScores | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def check_scores(scores: Any) -> None:
+    """``scores`` must be ``None`` or :class:`HeadScores`."""
+    if scores is not None and not isinstance(scores, HeadScores):
+        raise InputError(
+            f"scores must be HeadScores (from induction_widgets.head_scores(model)) or None, "
+            f"got {type(scores).__name__}"
+        )
+
+
+def head_state(acts: TextActivations, layer: int, head: int, kind: str) -> dict[str, Any]:
+    """The buffers of head ``(layer, head)`` that a ``kind`` view shows (float16 attention and
+    attribution ``[dst, src]``, float32 value norms ``[src]``)."""
+    payloads = head_payloads(acts, layer, head)
+    return {name: payloads[name] for name in HEAD_BUFFERS[kind]}
+
+
+def _text_state(acts: TextActivations, layer: int, head: int, kind: str) -> dict[str, Any]:
+    return {
+        "tokens": acts.str_tokens,
+        "bos": acts.has_bos,
+        "n_layers": acts.info.n_layers,
+        "n_heads": acts.info.n_heads,
+        "layer": int(layer),
+        "head": int(head),
+        **head_state(acts, layer, head, kind),
+    }
+
+
+def _masks(
+    dst_mask: Sequence[bool] | None,
+    src_mask: Sequence[bool] | None,
+    output_mask: Sequence[bool] | None,
+) -> dict[str, Any]:
+    return {
+        "dst_mask": mask_payload(dst_mask),
+        "src_mask": mask_payload(src_mask),
+        "output_mask": mask_payload(output_mask),
+    }
+
+
+def token_view_state(
+    acts: TextActivations,
+    layer: int,
+    head: int,
+    *,
+    mode: str = "attention",
+    selected_is: str = "destination",
+    value_weighted: bool = False,
+    dst_mask: Sequence[bool] | None = None,
+    src_mask: Sequence[bool] | None = None,
+    output_mask: Sequence[bool] | None = None,
+    selected: int = -1,
+    title: str = "",
+) -> dict[str, Any]:
+    """The token view's state: tokens, the head's attention/attribution/value norms, the options;
+    masks are one bool per token (``None`` = no mask)."""
+    return {
+        **_text_state(acts, layer, head, "token_view"),
+        "mode": mode,
+        "selected_is": selected_is,
+        "value_weighted": bool(value_weighted),
+        "selected": int(selected),
+        "title": title,
+        **_masks(dst_mask, src_mask, output_mask),
+    }
+
+
+def attention_matrix_state(
+    acts: TextActivations, layer: int, head: int, *, mode: str = "attention", title: str = ""
+) -> dict[str, Any]:
+    """The attention matrix's state: tokens and the head's ``[dst, src]`` attention/attribution."""
+    return {**_text_state(acts, layer, head, "attention_matrix"), "mode": mode, "title": title}
+
+
+def head_map_state(
+    scores: HeadScores,
+    *,
+    score: str = "prefix_matching",
+    selected_head: Sequence[int] = (),
+    title: str = "",
+) -> dict[str, Any]:
+    """The head map's state: every score ``[layer, head]`` as float32, the verdicts, the selection."""
+    available = scores.as_dict()
+    return {
+        "scores": {name: encode(value, "float32") for name, value in available.items()},
+        "score_names": [n for n in SCORE_NAMES if n in available],
+        "score": score,
+        "verdicts": scores.verdicts(),
+        "selected_head": [int(v) for v in selected_head],
+        "n_layers": scores.n_layers,
+        "n_heads": scores.n_heads,
+        "title": title,
+    }
+
+
+def explorer_state(
+    acts: TextActivations,
+    scores: HeadScores,
+    layer: int,
+    head: int,
+    *,
+    score: str = "prefix_matching",
+    matrix: bool = True,
+    matrix_mode: str = "attention",
+    title: str = "",
+    **token_view: Any,
+) -> dict[str, Any]:
+    """The explorer's state: the head map's fields and the token view's (one head, shared by the
+    token view and the matrix), ``show_matrix`` and ``matrix_mode``."""
+    state = head_map_state(scores, score=score, selected_head=(layer, head))
+    state.pop("selected_head")  # the explorer's selection is its layer/head
+    state.update(token_view_state(acts, layer, head, title=title, **token_view))
+    state.update({"show_matrix": bool(matrix), "matrix_mode": matrix_mode})
+    return state
