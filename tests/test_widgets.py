@@ -160,8 +160,9 @@ def test_mimebundle_has_an_offline_html_copy(tiny):
 def test_hostile_tokens_cannot_break_out_of_the_page(tiny, tmp_path):
     view = iw.TokenView(tiny, "a" * (len(HOSTILE) - 1), 1, 0)
     assert len(view.tokens) == len(HOSTILE)
-    view.tokens = HOSTILE
-    page = view.save_html(tmp_path / "hostile.html").read_text(encoding="utf-8")
+    spec = view.view_spec()  # the state the widget was made from, with hostile token strings
+    spec.state["tokens"] = HOSTILE
+    page = iw.save_html(spec, tmp_path / "hostile.html").read_text(encoding="utf-8")
     # Each JSON block is the only place data goes; it must not contain a raw "<" at all.
     blocks = re.findall(
         r'<script type="application/json" id="iw-data-0">(.*?)</script>', page, re.S

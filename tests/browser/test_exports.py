@@ -105,3 +105,37 @@ def test_exported_notebook_renders_offline(offline, exported_notebook):
     assert log == [], log
     problems.assert_clean()
     page.close()
+
+
+@pytest.mark.smollm2
+def test_static_copy_of_smollm2_head_map_is_whole(offline, tmp_path, smollm2_scores):
+    """The ``text/html`` copy an exported notebook shows grows to its content: SmolLM2's 30-layer
+    map and its (folded or open) table fit inside the iframe, nothing is clipped."""
+    import induction_widgets as iw
+
+    data, _ = iw.HeadMap(smollm2_scores)._repr_mimebundle_()
+    path = tmp_path / "cell.html"
+    path.write_text(
+        f"<!DOCTYPE html><html><body><p>cell above</p>{data['text/html']}<p>below</p></body></html>",
+        encoding="utf-8",
+    )
+    page, problems, log = open_clean(offline, path)
+    frame = page.frame_locator("iframe.iw-static")
+    grid = frame.locator(".iw-head-map canvas.iw-grid")
+    expect(grid).to_be_visible()
+    iframe = page.locator("iframe.iw-static")
+    # the page inside reports its height; wait until the iframe took it
+    content = 0.0
+    for _ in range(50):
+        content = frame.locator("body").evaluate("b => b.getBoundingClientRect().height")
+        if abs(iframe.bounding_box()["height"] - content) <= 8:
+            break
+        page.wait_for_timeout(100)
+    box = iframe.bounding_box()
+    assert content > 520  # more than the old fixed height: 30 layers do not fit in 520 px
+    assert box["height"] >= content
+    inner = grid.evaluate("c => c.getBoundingClientRect().bottom")
+    table = frame.locator(".iw-head-table").evaluate("t => t.getBoundingClientRect().bottom")
+    assert inner <= box["height"] and table <= box["height"]
+    assert not log
+    problems.assert_clean()

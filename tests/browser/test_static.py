@@ -61,14 +61,14 @@ def pages(tmp_path_factory, tiny_model, acts, scores):
     am = iw.AttentionMatrix(tiny_model, TEXT, 1, 0, activations=acts)
     hm = iw.HeadMap(scores)
     ex = iw.InductionExplorer(tiny_model, TEXT, scores=scores, layer=1, head=1)
-    hostile = iw.TokenView(tiny_model, TEXT, 1, 0, activations=acts)
-    hostile.tokens = hostile_tokens(acts.n_tokens)
+    hostile = iw.TokenView(tiny_model, TEXT, 1, 0, activations=acts).view_spec()
+    hostile.state["tokens"] = hostile_tokens(acts.n_tokens)
     return {
         "token_view": tv.save_html(out / "token_view.html", heads=TV_HEADS),
         "attention_matrix": am.save_html(out / "attention_matrix.html"),
         "head_map": hm.save_html(out / "head_map.html"),
         "explorer": ex.save_html(out / "explorer.html"),
-        "hostile": hostile.save_html(out / "hostile.html"),
+        "hostile": iw.save_html(hostile, out / "hostile.html"),
     }
 
 
@@ -220,8 +220,26 @@ def test_static_explorer(open_page, pages, acts):
     tv = page.locator(".iw-root.iw-token-view")
     am = page.locator(".iw-root.iw-attention-matrix")
     expect(tv.locator(".iw-head-select")).to_have_value("1")
+    # one model behind the three parts (the explorer is one view)
+    assert page.evaluate("globalThis.iwModels.length") == 1
     # save_html(heads=None) embeds the top heads of the scores (all 8 of tiny)
-    assert len(page.evaluate("globalThis.iwModels[1].get('heads_available')")) == 8
+    assert len(page.evaluate("globalThis.iwModels[0].get('heads_available')")) == 8
+    # workbench: on a 1,400 x 900 window the map, the text and the matrix are all on screen at once
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.wait_for_timeout(300)
+    for part in (
+        hm.locator("canvas.iw-grid"),
+        tv.locator(".iw-tokens"),
+        am.locator("canvas").first,
+    ):
+        box = part.bounding_box()
+        assert box is not None and box["width"] > 50 and box["height"] > 50
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1400, box
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 900, box
+    # the table folds away; the selects of the token view move the map's selection
+    expect(hm.locator("details.iw-table-fold")).not_to_have_attribute("open", "")
+    tv.locator(".iw-head-select").select_option("3")
+    expect(hm.locator(".iw-readout")).to_have_attribute("data-head", "3")
     d = 44
     for layer, head in [(0, 3), (1, 2)]:
         grid_click(page, hm, layer, head)
