@@ -95,7 +95,12 @@ def _free_port() -> int:
 
 
 class Lab:
-    def __init__(self, base: Path) -> None:
+    """A Jupyter server in a private temporary folder: JupyterLab (``app="lab"``) or Notebook 7
+    (``app="notebook"``); :attr:`tree` is where its notebooks open."""
+
+    def __init__(self, base: Path, app: str = "lab") -> None:
+        self.app = app
+        self.tree = "lab/tree" if app == "lab" else "notebooks"
         self.base = base
         self.root = base / "root"
         self.port = _free_port()
@@ -155,7 +160,7 @@ class Lab:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(SRC), env.get("PYTHONPATH", "")) if p)
         env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONWARNINGS="ignore")
         cmd = [
-            sys.executable, "-m", "jupyter", "lab",
+            sys.executable, "-m", "jupyter", self.app,
             "--allow-root",
             "--no-browser",
             "--ip=127.0.0.1",
@@ -164,10 +169,13 @@ class Lab:
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
             "--ServerApp.open_browser=False",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
             "--LanguageServerManager.autodetect=False",
         ]  # fmt: skip
+        if self.app == "lab":
+            cmd += [
+                "--LabApp.news_url=None",
+                "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
+            ]
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             cmd, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
@@ -176,7 +184,7 @@ class Lab:
         deadline = time.monotonic() + 90
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited early:\n{self.log()}")
+                raise RuntimeError(f"jupyter {self.app} exited early:\n{self.log()}")
             try:
                 with urllib.request.urlopen(
                     f"{self.url}/api/status?token={self.token}", timeout=2
@@ -187,7 +195,9 @@ class Lab:
             except (urllib.error.URLError, ConnectionError, OSError, ValueError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not answer /api/status in 90 s:\n{self.log()}")
+                raise RuntimeError(
+                    f"jupyter {self.app} did not answer /api/status in 90 s:\n{self.log()}"
+                )
             time.sleep(0.25)
 
     def api(self, path: str):
@@ -261,7 +271,8 @@ class LabNotebook:
     # -- running ---------------------------------------------------------------------------------
     def open(self, timeout: float = 180_000) -> None:
         page = self.page
-        page.goto(f"{self.lab.url}/lab/tree/{self.name}.ipynb?reset&token={self.lab.token}")
+        reset = "reset&" if self.lab.app == "lab" else ""
+        page.goto(f"{self.lab.url}/{self.lab.tree}/{self.name}.ipynb?{reset}token={self.lab.token}")
         page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
         self.wait_kernel()
         # "Run All" before the frontend holds a kernel connection runs nothing: retry until the
