@@ -229,3 +229,36 @@ def test_strip_remote_tags_keeps_inline_scripts():
     assert strip_remote_tags(page) == (
         '<script type="module">inline()</script><script src="local.js"></script>'
     )
+
+
+def test_head_data_on_request(tiny):
+    """The head buffers are not synced traits: the browser asks for the names the mode on screen
+    needs, and the reply holds exactly those, as binary buffers with their dtype/shape as JSON."""
+    view = iw.TokenView(tiny, TEXT, 1, 0)
+    synced = set(view.trait_names(sync=True))
+    assert not synced & {"attention", "attribution", "value_norm"}
+    sent: list[tuple[dict, list]] = []
+    view.send = lambda content, buffers=None: sent.append((content, buffers or []))  # type: ignore[method-assign]
+    ask = {"type": "iw:head", "id": 7, "layer": 0, "head": 2, "names": ["attribution"]}
+    view._on_head_request(view, ask, [])
+    (content, buffers) = sent[-1]
+    assert content["id"] == 7 and content["names"] == ["attribution"] and len(buffers) == 1
+    got = decode({**content["meta"]["attribution"], "view": buffers[0]})
+    want = iw.TextActivations(tiny, TEXT).logit_attribution(0, 2).numpy()
+    np.testing.assert_allclose(got, want, atol=2e-3 * np.nanmax(np.abs(want)), equal_nan=True)
+    view._on_head_request(view, {**ask, "layer": 9}, [])
+    assert "layer 9 is out of range" in sent[-1][0]["error"]
+    assert (view.layer, view.head) == (1, 0)  # answering never moves the view
+
+
+def test_layers_point_one_way():
+    """export imports no widget class, widgets import no export module (the issue's grep)."""
+    import pathlib
+
+    root = pathlib.Path(iw.__file__).parent
+    for folder, banned in (
+        ("export", r"from \.\.widgets|import .*widgets"),
+        ("widgets", r"from \.\.export|import .*export"),
+    ):
+        for path in (root / folder).glob("*.py"):
+            assert not re.search(banned, path.read_text(encoding="utf-8")), path

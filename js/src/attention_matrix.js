@@ -13,6 +13,7 @@
  */
 import { attributionRGBA, formatNumber, injectStyles, legend, sequentialLUT } from "./shared/colour.js";
 import { h, listen, pixelRatio } from "./shared/dom.js";
+import { withHeadData, matrixNeeds } from "./shared/headdata.js";
 import { bufferCache, headSelects, headViewKernelLostBanner, maxAbsFinite, messageBanner } from "./shared/controls.js";
 import { labelToken, quoteToken } from "./shared/text.js";
 
@@ -70,7 +71,7 @@ export function matrixPixels(data, n, mode, vmax) {
   return px;
 }
 
-function render({ model, el }) {
+function renderView({ model, el }) {
   injectStyles(el);
 
   const root = h("div", { class: "iw-root iw-attention-matrix", attrs: { tabindex: "0" } });
@@ -440,6 +441,19 @@ function render({ model, el }) {
     canvas.removeEventListener("pointerleave", onLeaveCanvas);
     canvas.removeEventListener("dblclick", onDbl);
     root.remove();
+  };
+}
+
+/**
+ * The view over a model whose head buffers come on request (see shared/headdata.js).
+ * @param {{ model: any, el: HTMLElement }} ctx
+ */
+function render({ model, el }) {
+  const data = withHeadData(model, model.__iwReal || model, matrixNeeds);
+  const cleanup = renderView({ model: data, el });
+  return () => {
+    if (typeof cleanup === "function") cleanup();
+    data.off();
   };
 }
 

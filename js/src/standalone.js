@@ -144,7 +144,36 @@ export class StandaloneModel {
 
   save_changes() {}
 
-  send() {}
+  /**
+   * Answer a head-data request (shared/headdata.js) from the embedded store, as the kernel would:
+   * a "msg:custom" event with the buffers of the asked names, or an error for a head not embedded.
+   * @param {any} msg
+   */
+  send(msg) {
+    if (!msg || msg.type !== "iw:head") return;
+    const key = `${msg.layer}.${msg.head}`;
+    const reply = (content, buffers = []) => {
+      for (const { cb, ctx } of (this._listeners.get("msg:custom") || []).slice()) cb.call(ctx, content, buffers);
+    };
+    const base = { type: "iw:head", id: msg.id, layer: msg.layer, head: msg.head };
+    if (!this._decoded.has(key) && !(key in this._store)) {
+      queueMicrotask(() => reply({ ...base, error: `head ${key} not embedded in this file` }));
+      return;
+    }
+    if (!this._decoded.has(key)) this._decoded.set(key, decodeState(this._store[key]));
+    this._decoded.get(key).then(
+      (partial) => {
+        const names = (msg.names || []).filter((n) => partial && partial[n] && partial[n].view);
+        const meta = {};
+        for (const n of names) {
+          const { view, ...rest } = partial[n];
+          meta[n] = rest;
+        }
+        reply({ ...base, names, meta }, names.map((n) => partial[n].view));
+      },
+      (err) => reply({ ...base, error: `head ${key} could not be decoded: ${err && err.message ? err.message : err}` }),
+    );
+  }
 
   on(event, cb, ctx) {
     for (const ev of String(event).split(/\s+/).filter(Boolean)) {

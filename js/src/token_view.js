@@ -13,6 +13,7 @@
  */
 import { attentionColour, attributionColour, formatNumber, injectStyles, legend } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
+import { withHeadData, tokenViewNeeds } from "./shared/headdata.js";
 import { bufferCache, headSelects, headViewKernelLostBanner, maskOf, maxAbsFinite, messageBanner } from "./shared/controls.js";
 import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
 import { quoteToken } from "./shared/text.js";
@@ -38,7 +39,7 @@ function fillToken(span, token) {
 
 const sameValue = (a, b) => a === b || (a !== a && b !== b); // NaN equals NaN here
 
-function render({ model, el }) {
+function renderView({ model, el }) {
   injectStyles(el);
 
   // ---- DOM -------------------------------------------------------------------------------
@@ -413,6 +414,19 @@ function render({ model, el }) {
     tokensEl.removeEventListener("click", onClick);
     root.removeEventListener("keydown", onKey);
     root.remove();
+  };
+}
+
+/**
+ * The view over a model whose head buffers come on request (see shared/headdata.js).
+ * @param {{ model: any, el: HTMLElement }} ctx
+ */
+function render({ model, el }) {
+  const data = withHeadData(model, model.__iwReal || model, tokenViewNeeds);
+  const cleanup = renderView({ model: data, el });
+  return () => {
+    if (typeof cleanup === "function") cleanup();
+    data.off();
   };
 }
 

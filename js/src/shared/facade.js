@@ -30,6 +30,8 @@ export function facade(model, { rename = {}, fixed = {}, derived = {} } = {}) {
         return [{ own: e, model: `change:${name(n)}` }];
       });
   const self = {
+    /** the anywidget model that carries messages (head data requests) */
+    __iwReal: model.__iwReal || model,
     /** @param {string} n */
     get: (n) => (n in fixed ? fixed[n] : n in derived ? derived[n].get(model) : model.get(name(n))),
     /** @param {string} n @param {any} v */

@@ -80,6 +80,33 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
     _scores: HeadScores | None = None
     _acts: TextActivations
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._on_head_request)
+
+    def _on_head_request(self, widget: Any, content: Any, buffers: Any) -> None:
+        """Head data on request (``js/src/shared/headdata.js``): the browser sends
+        ``{"type": "iw:head", "id", "layer", "head", "names"}`` for the buffers the mode on screen
+        needs (and prefetches); the reply carries each buffer's dtype/shape/scale as JSON and its
+        bytes as a binary buffer. The head's buffer traits (``attention`` …) stay in the kernel."""
+        if not isinstance(content, dict) or content.get("type") != "iw:head":
+            return
+        reply: dict[str, Any] = {
+            "type": "iw:head",
+            "id": content.get("id"),
+            "layer": content.get("layer"),
+            "head": content.get("head"),
+        }
+        try:
+            layer, head = check_head(self._info, content.get("layer"), content.get("head"))
+            data = head_state(self._acts, layer, head, self._kind)
+        except Exception as exc:  # answered, so the browser shows why instead of waiting
+            self.send({**reply, "error": f"cannot show L{reply['layer']}H{reply['head']}: {exc}"})
+            return
+        names = [n for n in content.get("names") or [] if n in data]
+        meta = {n: {k: v for k, v in data[n].items() if k != "view"} for n in names}
+        self.send({**reply, "names": names, "meta": meta}, buffers=[data[n]["view"] for n in names])
+
     def _setup(
         self,
         model: Any,

@@ -23,8 +23,8 @@ class AttentionMatrix(HeadWidget):
     _esm = static_file("attention_matrix.js")
 
     mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
-    attention = traitlets.Dict().tag(sync=True)
-    attribution = traitlets.Dict().tag(sync=True)
+    attention = traitlets.Dict()  # not synced: the browser asks for it (see HeadWidget)
+    attribution = traitlets.Dict()  # not synced: the browser asks for it (see HeadWidget)
     _kind = "attention_matrix"
 
     def __init__(
