@@ -53,9 +53,13 @@ def head_state(acts: TextActivations, layer: int, head: int, kind: str) -> dict[
     return {name: payloads[name] for name in HEAD_BUFFERS[kind]}
 
 
-def _text_state(acts: TextActivations, layer: int, head: int, kind: str) -> dict[str, Any]:
+def _text_state(
+    acts: TextActivations, layer: int, head: int, kind: str, tokens: Sequence[str] | None
+) -> dict[str, Any]:
+    if tokens is not None and len(tokens) != acts.n_tokens:
+        raise InputError(f"tokens has {len(tokens)} labels but the text has {acts.n_tokens} tokens")
     return {
-        "tokens": acts.str_tokens,
+        "tokens": list(tokens) if tokens is not None else acts.str_tokens,
         "bos": acts.has_bos,
         "n_layers": acts.info.n_layers,
         "n_heads": acts.info.n_heads,
@@ -90,11 +94,13 @@ def token_view_state(
     output_mask: Sequence[bool] | None = None,
     selected: int = -1,
     title: str = "",
+    tokens: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The token view's state: tokens, the head's attention/attribution/value norms, the options;
-    masks are one bool per token (``None`` = no mask)."""
+    masks are one bool per token (``None`` = no mask); ``tokens``: labels shown instead of the
+    text's token strings (one per token)."""
     return {
-        **_text_state(acts, layer, head, "token_view"),
+        **_text_state(acts, layer, head, "token_view", tokens),
         "mode": mode,
         "selected_is": selected_is,
         "value_weighted": bool(value_weighted),
@@ -105,10 +111,20 @@ def token_view_state(
 
 
 def attention_matrix_state(
-    acts: TextActivations, layer: int, head: int, *, mode: str = "attention", title: str = ""
+    acts: TextActivations,
+    layer: int,
+    head: int,
+    *,
+    mode: str = "attention",
+    title: str = "",
+    tokens: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The attention matrix's state: tokens and the head's ``[dst, src]`` attention/attribution."""
-    return {**_text_state(acts, layer, head, "attention_matrix"), "mode": mode, "title": title}
+    return {
+        **_text_state(acts, layer, head, "attention_matrix", tokens),
+        "mode": mode,
+        "title": title,
+    }
 
 
 def head_map_state(

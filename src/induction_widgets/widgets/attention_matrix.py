@@ -53,6 +53,11 @@ class AttentionMatrix(HeadWidget):
         """The current state: head and mode (see :func:`attention_matrix_state`)."""
         return self._spec(
             attention_matrix_state(
-                self._acts, self.layer, self.head, mode=self.mode, title=self.title
+                self._acts,
+                self.layer,
+                self.head,
+                mode=self.mode,
+                title=self.title,
+                tokens=self.tokens,
             )
         )

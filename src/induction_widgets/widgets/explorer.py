@@ -115,6 +115,7 @@ class InductionExplorer(TokenView):
             value_weighted=self.value_weighted,
             selected=self.selected,
             title=self.title,
+            tokens=self.tokens,
             **self._masks,
         )
         return self._spec(state)

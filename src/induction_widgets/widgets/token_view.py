@@ -112,6 +112,7 @@ class TokenView(HeadWidget):
                 value_weighted=self.value_weighted,
                 selected=self.selected,
                 title=self.title,
+                tokens=self.tokens,
                 **self._masks,
             )
         )
