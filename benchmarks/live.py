@@ -35,8 +35,9 @@ from .common import (
     offline_context,
 )
 
-TITLE = "Live head switch in JupyterLab (SmolLM2, 1,024 tokens)"
-N_TOKENS = 1024
+TITLE = "Live head switch in JupyterLab (SmolLM2, 1,024 and 2,048 tokens)"
+#: text length → the p95 goal (s) of issue 14 (head data on request)
+SIZES = {1024: 0.150, 2048: 0.300}
 SWITCHES = 24
 
 
@@ -132,8 +133,17 @@ def _json_between(text: str) -> Any:
 
 
 def run(ctx: Any) -> CaseResult:
+    rows: list[Row] = []
+    notes: list[str] = []
+    for n, goal in ({200: 0.150} if ctx.quick else SIZES).items():
+        r, m = _run_size(ctx, n, goal)
+        rows += r
+        notes += m
+    return CaseResult("live", TITLE, rows, notes)
+
+
+def _run_size(ctx: Any, n: int, goal: float) -> tuple[list[Row], list[str]]:
     model_name = "tiny" if ctx.quick else "smollm2"
-    n = 200 if ctx.quick else N_TOKENS
     switches = 8 if ctx.quick else SWITCHES
     from .browser import _head
 
@@ -149,7 +159,7 @@ def run(ctx: Any) -> CaseResult:
         MATRIX,
         REPORT,
     ]
-    lab = Lab(ctx.tmp / "lab")
+    lab = Lab(ctx.tmp / f"lab{n}")
     t = time.monotonic()
     lab.start()
     ctx.log(f"  JupyterLab up in {time.monotonic() - t:.1f} s")
@@ -215,7 +225,7 @@ def run(ctx: Any) -> CaseResult:
                     "no switch completed",
                     fwd.fmt(),
                     "n/a",
-                    "≤ 200 ms",
+                    f"≤ {goal * 1e3:.0f} ms",
                 )
             )
             continue
@@ -229,8 +239,8 @@ def run(ctx: Any) -> CaseResult:
                 f"(n={st.n}{f', {timeouts[kind]} timed out' if timeouts[kind] else ''})",
                 fwd.fmt(),
                 fmt_ratio(st.median / fwd.median),
-                "≤ 200 ms, judged on p95 (absolute, this machine)",
-                None if ctx.quick else p95 <= 0.2,
+                f"≤ {goal * 1e3:.0f} ms, judged on p95 (absolute, this machine)",
+                None if ctx.quick else p95 <= goal,
                 {"ours_ms": ms, "forward_s": k["fwd"]},
             )
         )
@@ -251,7 +261,10 @@ def run(ctx: Any) -> CaseResult:
     notes[:0] = [
         f"{'tiny' if ctx.quick else 'SmolLM2-135M'}, head L{layer}H{{0…{n_heads - 1}}} (layer of "
         f"the strongest induction head), {k['n']:,} tokens; {len(order)} switches per view to "
-        "the next head of the same layer, 150 ms apart.",
+        "the next head of the same layer, 150 ms apart. Head data on request: the view asks the "
+        "kernel for the buffers of the mode on screen and prefetches the rest of the head and its "
+        "neighbours (head ± 1), so a step to the next head is often answered from the browser's "
+        "cache; the per-switch figures are in results.json.",
         f"In the kernel: a new head's buffers (`head_payloads`: attention recomputed from the cached "
         f"queries/keys, logit attribution, value norms) take {pay.fmt()}; creating "
         f"`TextActivations` + the token view took {k['t_view']:.2f} s once. Baseline: "
@@ -262,7 +275,7 @@ def run(ctx: Any) -> CaseResult:
         "counts live memory; without the trim the views reuse pages freed by the forward passes "
         "above and look almost free.",
     ]
-    return CaseResult("live", TITLE, rows, notes)
+    return rows, notes
 
 
 def nb_eval_row(ctx: Any, model_name: str, n: int, layer: int, head: int, shown: list[Any]) -> str:

@@ -46,7 +46,7 @@ class AttentionMatrix(HeadWidget):
         acts = self._setup(model, text, activations, truncate, scores, progress)
         layer, head = check_head(acts.info, layer, head)
         super().__init__(
-            **attention_matrix_state(acts, layer, head, mode=mode, title=title), **kwargs
+            **{**attention_matrix_state(acts, layer, head, mode=mode, title=title), **kwargs}
         )
 
     def view_spec(self) -> ViewSpec:

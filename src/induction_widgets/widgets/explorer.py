@@ -97,7 +97,7 @@ class InductionExplorer(TokenView):
             title=title,
             **self._masks,
         )
-        super(TokenView, self).__init__(**state, **kwargs)
+        super(TokenView, self).__init__(**{**state, **kwargs})
 
     def view_spec(self) -> ViewSpec:
         """The current state (see :func:`~induction_widgets.views.explorer_state`)."""

@@ -51,8 +51,10 @@ class HeadMap(Exportable, anywidget.AnyWidget):
             selected_head = (best.layer, best.head)
         selected_head = _head_pair(selected_head, scores)
         super().__init__(
-            **head_map_state(scores, score=score, selected_head=selected_head, title=title),
-            **kwargs,
+            **{
+                **head_map_state(scores, score=score, selected_head=selected_head, title=title),
+                **kwargs,
+            }
         )
 
     def view_spec(self) -> ViewSpec:

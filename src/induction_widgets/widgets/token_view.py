@@ -98,7 +98,7 @@ class TokenView(HeadWidget):
             title=title,
             **self._masks,
         )
-        super().__init__(**state, **kwargs)
+        super().__init__(**{**state, **kwargs})
 
     def view_spec(self) -> ViewSpec:
         """The current state: head, mode, roles, masks, locked token (see :func:`token_view_state`)."""
