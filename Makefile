@@ -1,6 +1,6 @@
 # induction_widgets — every target bootstraps what it needs, idempotently, on a fresh machine.
 #   make demo   run the notebooks on SmolLM2, export them offline, write the report
-#   make test   lint + type check + pytest (TL4) + pytest (TL3.9) + vitest + browser tests
+#   make test   lint + type check + pytest (TL4) + pytest (TL3.9) + vitest + tsc + browser tests
 #   make bench  benchmarks → benchmarks/results.md
 #   make lab    JupyterLab on examples/
 SHELL := /bin/bash
@@ -81,8 +81,10 @@ lint: $(STAMPS)/venv
 typecheck: $(STAMPS)/venv
 	$(VENV)/bin/mypy
 
+# vitest, then tsc --noEmit over js/src (files marked // @ts-check, typed with @anywidget/types)
 test-js: $(STAMPS)/npm
 	cd js && npm test --silent
+	cd js && npm run typecheck --silent
 
 test-py: $(STAMPS)/venv $(STAMPS)/chromium
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -43,8 +43,8 @@ function injectStyle(el) {
 }
 
 /**
- * @param {{ model: any, el: HTMLElement }} ctx
- * @returns {Promise<() => void>}
+ * @typedef {{ layer: number, head: number, show_matrix: boolean }} ExplorerTraits
+ * @type {import("@anywidget/types").Render<ExplorerTraits>}
  */
 async function render({ model, el }) {
   injectStyle(el);

@@ -35,7 +35,7 @@ export function headSource(model) {
 }
 
 export class HeadSource {
-  /** @param {any} model */
+  /** @param {import("@anywidget/types").AnyModel} model */
   constructor(model) {
     this.model = model;
     /** @type {Map<string, Buffer>} "L.H/name" → buffer, in use order (oldest first) */
