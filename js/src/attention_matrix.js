@@ -13,7 +13,7 @@
  */
 import { attributionRGBA, formatNumber, injectStyles, legend, sequentialLUT } from "./shared/colour.js";
 import { h, listen, pixelRatio } from "./shared/dom.js";
-import { withHeadData, matrixNeeds } from "./shared/headdata.js";
+import { headDataView, matrixNeeds } from "./shared/headdata.js";
 import { bufferCache, headSelects, headViewKernelLostBanner, maxAbsFinite, messageBanner } from "./shared/controls.js";
 import { labelToken, quoteToken } from "./shared/text.js";
 
@@ -444,18 +444,8 @@ function renderView({ model, el }) {
   };
 }
 
-/**
- * The view over a model whose head buffers come on request (see shared/headdata.js).
- * @param {{ model: any, el: HTMLElement }} ctx
- */
-function render({ model, el }) {
-  const data = withHeadData(model, model.__iwReal || model, matrixNeeds);
-  const cleanup = renderView({ model: data, el });
-  return () => {
-    if (typeof cleanup === "function") cleanup();
-    data.off();
-  };
-}
+/** The view over a model whose head buffers come on request (see shared/headdata.js). */
+const render = headDataView(renderView, matrixNeeds);
 
 export default { render };
 export { render };

@@ -13,7 +13,7 @@
  */
 import { attentionColour, attributionColour, formatNumber, injectStyles, legend } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
-import { withHeadData, tokenViewNeeds } from "./shared/headdata.js";
+import { headDataView, tokenViewNeeds } from "./shared/headdata.js";
 import { bufferCache, headSelects, headViewKernelLostBanner, maskOf, maxAbsFinite, messageBanner } from "./shared/controls.js";
 import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
 import { quoteToken } from "./shared/text.js";
@@ -417,18 +417,8 @@ function renderView({ model, el }) {
   };
 }
 
-/**
- * The view over a model whose head buffers come on request (see shared/headdata.js).
- * @param {{ model: any, el: HTMLElement }} ctx
- */
-function render({ model, el }) {
-  const data = withHeadData(model, model.__iwReal || model, tokenViewNeeds);
-  const cleanup = renderView({ model: data, el });
-  return () => {
-    if (typeof cleanup === "function") cleanup();
-    data.off();
-  };
-}
+/** The view over a model whose head buffers come on request (see shared/headdata.js). */
+const render = headDataView(renderView, tokenViewNeeds);
 
 export default { render };
 export { render };

@@ -242,3 +242,20 @@ export const tokenViewNeeds = (m) =>
 
 /** What an attention matrix shows in each mode. @param {any} m */
 export const matrixNeeds = (m) => (m.get("mode") === "logit_attr" ? ["attribution"] : ["attention"]);
+
+/**
+ * Wrap a view's render so that it sees its head buffers through {@link withHeadData}.
+ * @param {(ctx: { model: any, el: HTMLElement }) => any} renderView
+ * @param {(m: any) => string[]} needed
+ */
+export function headDataView(renderView, needed) {
+  /** @param {{ model: any, el: HTMLElement }} ctx */
+  return ({ model, el }) => {
+    const data = withHeadData(model, model.__iwReal || model, needed);
+    const cleanup = renderView({ model: data, el });
+    return () => {
+      if (typeof cleanup === "function") cleanup();
+      data.off();
+    };
+  };
+}

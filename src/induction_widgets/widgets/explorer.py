@@ -10,8 +10,8 @@ import traitlets
 from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import check_head
 from ..views import ViewSpec, explorer_state
-from ._base import check_choice, check_scores, resolve_mask, static_file
-from .token_view import TokenView
+from ._base import check_scores, static_file
+from .token_view import TokenView, check_options, resolve_masks
 
 
 class InductionExplorer(TokenView):
@@ -63,13 +63,7 @@ class InductionExplorer(TokenView):
         **kwargs: Any,
     ) -> None:
         check_scores(scores)
-        check_choice("mode", mode, ("attention", "logit_attr"))
-        check_choice("selected_is", selected_is, ("destination", "source"))
-        if (layer is None) != (head is None):
-            raise InputError(
-                f"give both layer and head, or neither to open on the strongest induction head "
-                f"(got layer={layer!r}, head={head!r})"
-            )
+        check_options(mode, selected_is, layer, head)
         acts = TextActivations(model, text, truncate=truncate, progress=progress)
         if layer is not None:
             layer, head = check_head(acts.info, layer, head)
@@ -79,11 +73,7 @@ class InductionExplorer(TokenView):
             best = scores.induction_heads() or [(r.layer, r.head) for r in scores.top(1)]
             layer, head = best[0]
         self._acts, self._info, self._scores = acts, acts.info, scores
-        self._masks: dict[str, Any] = {
-            "dst_mask": resolve_mask(dst_mask, acts.str_tokens, "dst_mask"),
-            "src_mask": resolve_mask(src_mask, acts.str_tokens, "src_mask"),
-            "output_mask": resolve_mask(output_mask, acts.str_tokens, "output_mask"),
-        }
+        self._masks = resolve_masks(acts, dst_mask, src_mask, output_mask)
         state = explorer_state(
             acts,
             scores,
@@ -110,13 +100,7 @@ class InductionExplorer(TokenView):
             score=self.score,
             matrix=self.show_matrix,
             matrix_mode=self.matrix_mode,
-            mode=self.mode,
-            selected_is=self.selected_is,
-            value_weighted=self.value_weighted,
-            selected=self.selected,
-            title=self.title,
-            tokens=self.tokens,
-            **self._masks,
+            **self._token_options(),
         )
         return self._spec(state)
 

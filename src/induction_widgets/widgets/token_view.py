@@ -72,22 +72,12 @@ class TokenView(HeadWidget):
         title: str = "",
         **kwargs: Any,
     ) -> None:
-        check_choice("mode", mode, ("attention", "logit_attr"))
-        check_choice("selected_is", selected_is, ("destination", "source"))
-        if (layer is None) != (head is None):
-            raise InputError(
-                f"give both layer and head, or neither to open on the strongest induction head "
-                f"(got layer={layer!r}, head={head!r})"
-            )
+        check_options(mode, selected_is, layer, head)
         acts = self._setup(model, text, activations, truncate, scores, progress)
         if layer is None and head is None:
             (layer, head), self._scores = strongest_induction_head(model, scores)
         layer, head = check_head(acts.info, layer, head)
-        self._masks: dict[str, Any] = {
-            "dst_mask": resolve_mask(dst_mask, acts.str_tokens, "dst_mask"),
-            "src_mask": resolve_mask(src_mask, acts.str_tokens, "src_mask"),
-            "output_mask": resolve_mask(output_mask, acts.str_tokens, "output_mask"),
-        }
+        self._masks = resolve_masks(acts, dst_mask, src_mask, output_mask)
         state = token_view_state(
             acts,
             layer,
@@ -103,16 +93,38 @@ class TokenView(HeadWidget):
     def view_spec(self) -> ViewSpec:
         """The current state: head, mode, roles, masks, locked token (see :func:`token_view_state`)."""
         return self._spec(
-            token_view_state(
-                self._acts,
-                self.layer,
-                self.head,
-                mode=self.mode,
-                selected_is=self.selected_is,
-                value_weighted=self.value_weighted,
-                selected=self.selected,
-                title=self.title,
-                tokens=self.tokens,
-                **self._masks,
-            )
+            token_view_state(self._acts, self.layer, self.head, **self._token_options())
         )
+
+    def _token_options(self) -> dict[str, Any]:
+        """The token view's current options, as :func:`token_view_state` takes them."""
+        return {
+            "mode": self.mode,
+            "selected_is": self.selected_is,
+            "value_weighted": self.value_weighted,
+            "selected": self.selected,
+            "title": self.title,
+            "tokens": self.tokens,
+            **self._masks,
+        }
+
+
+def check_options(mode: Any, selected_is: Any, layer: Any, head: Any) -> None:
+    """The token view's choices, and both of layer/head or neither."""
+    check_choice("mode", mode, ("attention", "logit_attr"))
+    check_choice("selected_is", selected_is, ("destination", "source"))
+    if (layer is None) != (head is None):
+        raise InputError(
+            f"give both layer and head, or neither to open on the strongest induction head "
+            f"(got layer={layer!r}, head={head!r})"
+        )
+
+
+def resolve_masks(acts: TextActivations, dst: Any, src: Any, output: Any) -> dict[str, Any]:
+    """The three masks as one bool per token (``None`` = no mask), see :func:`resolve_mask`."""
+    tokens = acts.str_tokens
+    return {
+        "dst_mask": resolve_mask(dst, tokens, "dst_mask"),
+        "src_mask": resolve_mask(src, tokens, "src_mask"),
+        "output_mask": resolve_mask(output, tokens, "output_mask"),
+    }
