@@ -166,7 +166,8 @@ export function withHeadData(model, real, needed) {
     const changed = [];
     for (const n of HEAD_BUFFERS) {
       const buf = source.get(layer, head, n);
-      if (buf && shown[n] !== buf) {
+      // the same bytes already shown (the page's initial state) are not shown again
+      if (buf && shown[n] !== buf && !(shown[n] && shown[n].view === buf.view)) {
         shown[n] = buf;
         changed.push(n);
       }
