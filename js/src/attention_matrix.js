@@ -72,11 +72,14 @@ export function matrixPixels(data, n, mode, vmax) {
 }
 
 function renderView({ model, el }) {
+  // one AbortController per view: every DOM listener goes with it on teardown
+  const teardown = new AbortController();
+  const { signal } = teardown;
   injectStyles(el);
 
   const root = h("div", { class: "iw-root iw-attention-matrix", attrs: { tabindex: "0" } });
   const title = h("span", { class: "iw-title" });
-  const selects = headSelects(model);
+  const selects = headSelects(model, signal);
   const btnAttention = h("button", { class: "iw-mode-attention", text: "Attention", attrs: { type: "button" } });
   const btnLogit = h("button", { class: "iw-mode-logit", text: "Logit attr", attrs: { type: "button" } });
   const legendEl = h("span", { class: "iw-legend" });
@@ -378,19 +381,19 @@ function renderView({ model, el }) {
     draw();
     drawOverlay();
   };
-  canvas.addEventListener("wheel", onWheel, { passive: false });
-  canvas.addEventListener("pointerdown", onDown);
-  canvas.addEventListener("pointermove", onMove);
-  canvas.addEventListener("pointerup", onUp);
-  canvas.addEventListener("pointercancel", onUp);
-  canvas.addEventListener("pointerleave", onLeaveCanvas);
-  canvas.addEventListener("dblclick", onDbl);
+  canvas.addEventListener("wheel", onWheel, { passive: false, signal });
+  canvas.addEventListener("pointerdown", onDown, { signal });
+  canvas.addEventListener("pointermove", onMove, { signal });
+  canvas.addEventListener("pointerup", onUp, { signal });
+  canvas.addEventListener("pointercancel", onUp, { signal });
+  canvas.addEventListener("pointerleave", onLeaveCanvas, { signal });
+  canvas.addEventListener("dblclick", onDbl, { signal });
   const setMode = (m) => {
     model.set("mode", m);
     model.save_changes();
   };
-  btnAttention.addEventListener("click", () => setMode("attention"));
-  btnLogit.addEventListener("click", () => setMode("logit_attr"));
+  btnAttention.addEventListener("click", () => setMode("attention"), { signal });
+  btnLogit.addEventListener("click", () => setMode("logit_attr"), { signal });
 
   let observer = null;
   if (typeof ResizeObserver !== "undefined") {
@@ -430,16 +433,10 @@ function renderView({ model, el }) {
   onData();
 
   return () => {
+    teardown.abort();
     unsubscribe.forEach((u) => u());
     lost.dispose();
     observer?.disconnect();
-    canvas.removeEventListener("wheel", onWheel);
-    canvas.removeEventListener("pointerdown", onDown);
-    canvas.removeEventListener("pointermove", onMove);
-    canvas.removeEventListener("pointerup", onUp);
-    canvas.removeEventListener("pointercancel", onUp);
-    canvas.removeEventListener("pointerleave", onLeaveCanvas);
-    canvas.removeEventListener("dblclick", onDbl);
     root.remove();
   };
 }

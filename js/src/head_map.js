@@ -39,6 +39,9 @@ export function sortRows(rows, get, dir) {
 }
 
 function render({ model, el }) {
+  // one AbortController per view: every DOM listener goes with it on teardown
+  const teardown = new AbortController();
+  const { signal } = teardown;
   injectStyles(el);
 
   const root = h("div", { class: "iw-root iw-head-map", attrs: { tabindex: "0" } });
@@ -344,16 +347,20 @@ function render({ model, el }) {
     expanded = !expanded;
     renderTable();
   };
-  canvas.addEventListener("pointermove", onMove);
-  canvas.addEventListener("pointerleave", onLeave);
-  canvas.addEventListener("click", onClick);
-  table.addEventListener("click", onTableClick);
-  showAll.addEventListener("click", onShowAll);
-  scoreSelect.addEventListener("change", () => {
-    model.set("score", scoreSelect.value);
-    model.save_changes();
-    onScore();
-  });
+  canvas.addEventListener("pointermove", onMove, { signal });
+  canvas.addEventListener("pointerleave", onLeave, { signal });
+  canvas.addEventListener("click", onClick, { signal });
+  table.addEventListener("click", onTableClick, { signal });
+  showAll.addEventListener("click", onShowAll, { signal });
+  scoreSelect.addEventListener(
+    "change",
+    () => {
+      model.set("score", scoreSelect.value);
+      model.save_changes();
+      onScore();
+    },
+    { signal },
+  );
 
   function updateHeader() {
     title.textContent = model.get("title") || "";
@@ -402,14 +409,10 @@ function render({ model, el }) {
   onAll();
 
   return () => {
+    teardown.abort();
     unsubscribe.forEach((u) => u());
     lost.dispose();
     observer?.disconnect();
-    canvas.removeEventListener("pointermove", onMove);
-    canvas.removeEventListener("pointerleave", onLeave);
-    canvas.removeEventListener("click", onClick);
-    table.removeEventListener("click", onTableClick);
-    showAll.removeEventListener("click", onShowAll);
     root.remove();
   };
 }

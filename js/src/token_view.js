@@ -40,12 +40,15 @@ function fillToken(span, token) {
 const sameValue = (a, b) => a === b || (a !== a && b !== b); // NaN equals NaN here
 
 function renderView({ model, el }) {
+  // one AbortController per view: every DOM listener goes with it on teardown
+  const teardown = new AbortController();
+  const { signal } = teardown;
   injectStyles(el);
 
   // ---- DOM -------------------------------------------------------------------------------
   const root = h("div", { class: "iw-root iw-token-view", attrs: { tabindex: "0" } });
   const title = h("span", { class: "iw-title" });
-  const selects = headSelects(model);
+  const selects = headSelects(model, signal);
   const btnAttention = h("button", { class: "iw-mode-attention", text: "Attention", attrs: { type: "button" } });
   const btnLogit = h("button", { class: "iw-mode-logit", text: "Logit attr", attrs: { type: "button" } });
   const toggle = h("button", { class: "iw-toggle-selected", attrs: { type: "button" } });
@@ -354,19 +357,19 @@ function renderView({ model, el }) {
       e.stopPropagation();
     }
   };
-  tokensEl.addEventListener("mouseover", onOver);
-  tokensEl.addEventListener("mouseleave", onLeave);
-  tokensEl.addEventListener("click", onClick);
-  root.addEventListener("keydown", onKey);
+  tokensEl.addEventListener("mouseover", onOver, { signal });
+  tokensEl.addEventListener("mouseleave", onLeave, { signal });
+  tokensEl.addEventListener("click", onClick, { signal });
+  root.addEventListener("keydown", onKey, { signal });
 
   const setTrait = (name, value) => {
     model.set(name, value);
     model.save_changes();
   };
-  btnAttention.addEventListener("click", () => setTrait("mode", "attention"));
-  btnLogit.addEventListener("click", () => setTrait("mode", "logit_attr"));
-  toggle.addEventListener("click", () => setTrait("selected_is", selectedIs() === "source" ? "destination" : "source"));
-  vwBox.addEventListener("change", () => setTrait("value_weighted", vwBox.checked));
+  btnAttention.addEventListener("click", () => setTrait("mode", "attention"), { signal });
+  btnLogit.addEventListener("click", () => setTrait("mode", "logit_attr"), { signal });
+  toggle.addEventListener("click", () => setTrait("selected_is", selectedIs() === "source" ? "destination" : "source"), { signal });
+  vwBox.addEventListener("change", () => setTrait("value_weighted", vwBox.checked), { signal });
 
   // ---- model events ----------------------------------------------------------------------
   function onSettings() {
@@ -407,12 +410,9 @@ function renderView({ model, el }) {
   onSettings();
 
   return () => {
+    teardown.abort();
     unsubscribe.forEach((u) => u());
     lost.dispose();
-    tokensEl.removeEventListener("mouseover", onOver);
-    tokensEl.removeEventListener("mouseleave", onLeave);
-    tokensEl.removeEventListener("click", onClick);
-    root.removeEventListener("keydown", onKey);
     root.remove();
   };
 }

@@ -10,9 +10,10 @@ import { decodeSync } from "./decode.js";
 /**
  * Layer and Head <select>s bound to the model traits layer/head (restricted by heads_available).
  * @param {object} model anywidget model
+ * @param {AbortSignal} [signal] the view's teardown signal: the selects' listeners go with it
  * @returns {{el: HTMLElement, update: () => void}}
  */
-export function headSelects(model) {
+export function headSelects(model, signal) {
   const layerSelect = h("select", { class: "iw-layer-select", attrs: { "aria-label": "Layer" } });
   const headSelect = h("select", { class: "iw-head-select", attrs: { "aria-label": "Head" } });
   const el = h("span", { class: "iw-head-selects" }, [
@@ -45,12 +46,12 @@ export function headSelects(model) {
     if (head !== model.get("head")) model.set("head", head);
     model.save_changes();
     update();
-  });
+  }, { signal });
   headSelect.addEventListener("change", () => {
     model.set("head", Number(headSelect.value));
     model.save_changes();
     update();
-  });
+  }, { signal });
   update();
   /** Grey the selects out (e.g. once the kernel is gone: a change could not reach it). */
   function disable(reason) {
