@@ -244,6 +244,23 @@ def _run_size(ctx: Any, n: int, goal: float) -> tuple[list[Row], list[str]]:
                 {"ours_ms": ms, "forward_s": k["fwd"]},
             )
         )
+    for kind, label in (("tokens", "token view"), ("matrix", "matrix")):
+        cold = lat[kind][: int(k["n_heads"])]  # the first visit of each head of the layer
+        if cold:
+            cs = Stats([m / 1e3 for m in cold])
+            rows.append(
+                Row(
+                    f"Live head switch, {label}, {k['n']:,} tokens: first visit of each head only "
+                    "(no browser cache; the neighbour prefetch may have answered)",
+                    f"median {fmt_ms(cs.median * 1e3)}, p95 {fmt_ms(cs.q(0.95) * 1e3)}, "
+                    f"max {fmt_ms(cs.hi * 1e3)} (n={cs.n})",
+                    fwd.fmt(),
+                    fmt_ratio(cs.median / fwd.median),
+                    "— (context)",
+                    None,
+                    {"ours_ms": cold},
+                )
+            )
     added_tv = k["rss1"] - k["rss0"]
     added_all = k["rss2"] - k["rss0"]
     rows.append(
