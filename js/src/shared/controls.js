@@ -90,16 +90,23 @@ export function bufferCache(model) {
     const raw = model.get(name);
     const hit = cache.get(name);
     if (hit && hit.raw === raw) return hit.value;
-    let value = null;
-    try {
-      value = decodeSync(raw);
-    } catch (err) {
-      console.error(`induction_widgets: cannot decode ${name}`, err);
+    let value = raw && typeof raw === "object" ? DECODED.get(raw) || null : null;
+    if (value === null) {
+      try {
+        value = decodeSync(raw);
+        if (value && raw && typeof raw === "object") DECODED.set(raw, value);
+      } catch (err) {
+        console.error(`induction_widgets: cannot decode ${name}`, err);
+      }
     }
     cache.set(name, { raw, value });
     return value;
   };
 }
+
+/** Decoded buffers by their raw dict: a head seen before (kept by the head-data cache) is not
+ * decoded again; an entry goes when its raw dict leaves that cache. */
+const DECODED = new WeakMap();
 
 /**
  * Decode a uint8 mask trait to a Uint8Array (null when absent).

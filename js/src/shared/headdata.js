@@ -14,7 +14,7 @@
  */
 
 export const HEAD_BUFFERS = ["attention", "attribution", "value_norm"];
-const MAX_BYTES = 96 * 1024 * 1024; // cache budget per model (float16 2,048² ≈ 8 MB per buffer)
+const MAX_BYTES = 64 * 1024 * 1024; // cache budget per model (float16 2,048² ≈ 8 MB per buffer; decoded float32 twice that)
 
 /** @typedef {{ dtype: string, shape: number[], scale: number, offset: number, layout?: string, view: DataView }} Buffer */
 
