@@ -200,9 +200,10 @@ def test_save_html_heads_argument(tiny, scores, tmp_path):
 @pytest.mark.parametrize("cls", [iw.TokenView, iw.AttentionMatrix, iw.InductionExplorer])
 def test_progress_bar_is_the_callers_choice(tiny, scores, cls, capfd):
     kwargs = {"scores": scores} if cls is iw.InductionExplorer else {}
-    cls(tiny, TEXT, layer=1, head=0, progress=True, **kwargs)
+    text = f"{TEXT} {cls.__name__}"  # a text no other view holds: it is read here
+    cls(tiny, text, layer=1, head=0, progress=True, **kwargs)
     assert "reading activations" in capfd.readouterr().err
-    cls(tiny, TEXT, layer=1, head=0, progress=False, **kwargs)
+    cls(tiny, text + " again", layer=1, head=0, progress=False, **kwargs)
     assert capfd.readouterr().err == ""
 
 

@@ -6,9 +6,10 @@ from typing import Any
 
 import ipywidgets
 
-from ..compute import HeadScores, InputError, TextActivations, head_scores
+from ..compute import HeadScores, InputError, head_scores
 from ..compute._model import check_head
-from ._base import check_scores
+from ..compute.cache import CACHE
+from ._base import check_scores, register_view
 from .attention_matrix import AttentionMatrix
 from .head_map import HeadMap
 from .token_view import TokenView
@@ -40,7 +41,9 @@ class InductionExplorer(ipywidgets.VBox):
                 f"give both layer and head, or neither to open on the strongest induction head "
                 f"(got layer={layer!r}, head={head!r})"
             )
-        acts = TextActivations(model, text, truncate=truncate, progress=progress)
+        # the views take their own shares; this one only spans the construction
+        share = CACHE.acquire(model, text, truncate=truncate, progress=progress)
+        acts = share.get()
         if layer is not None:
             layer, head = check_head(acts.info, layer, head)
         scores = scores if scores is not None else head_scores(model, progress=progress)
@@ -64,6 +67,14 @@ class InductionExplorer(ipywidgets.VBox):
         if self.matrix is not None:
             children.append(self.matrix)
         super().__init__(children=children)
+        share.release()
+        register_view(self)
+
+    def close(self) -> None:
+        """Close the map and both views (giving back their activations), then the box."""
+        for child in (self.head_map, *self._views):
+            child.close()
+        super().close()
 
     def save_html(self, path: Any, heads: Any = None, **kwargs: Any) -> Any:
         """Write the linked map and views as one offline HTML file (see :func:`export.save_html`)."""

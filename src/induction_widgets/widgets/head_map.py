@@ -11,7 +11,7 @@ import traitlets
 from ..compute import SCORE_NAMES, HeadScores, InputError
 from ..compute._model import _index
 from ..payload import encode
-from ._base import Exportable, static_file
+from ._base import Exportable, register_view, static_file
 
 
 class HeadMap(Exportable, anywidget.AnyWidget):
@@ -62,6 +62,7 @@ class HeadMap(Exportable, anywidget.AnyWidget):
             title=title,
             **kwargs,
         )
+        register_view(self)
 
     @traitlets.validate("score")
     def _valid_score(self, proposal: dict[str, Any]) -> str:
