@@ -33,6 +33,8 @@ RUNS = 10
 GOAL = 1.3
 
 VIEW_CELL = "v = iw.TokenView(model, ids, 18, 6); v"
+#: the tiny model (--quick) has 2 layers × 4 heads
+TINY = {"(5, 1), (23, 0), (10, 2), (18, 6)": "(0, 1), (1, 2), (0, 3), (1, 0)", "18, 6": "1, 0"}
 MEASURE = "growth.append(rss() - rss0)"
 REPORT = 'print("@@" + json.dumps({"growth": growth}))'
 
@@ -66,6 +68,13 @@ def rerun_cells(model: str, n: int) -> list[str]:
     return [*cells, REPORT]
 
 
+def for_model(code: str, model: str) -> str:
+    if model == "tiny":
+        for big, small in TINY.items():
+            code = code.replace(big, small)
+    return code
+
+
 def before_src(tmp: Path) -> Path:
     """``src`` of :data:`BEFORE_REF`, extracted under ``tmp``."""
     archive = tmp / "before.tar"
@@ -87,11 +96,12 @@ def run(ctx: Any) -> CaseResult:
     rounds = 2 if ctx.quick else 3
 
     ctx.log(f"  {label}: {RUNS} re-runs of the view cell, before ({BEFORE_REF}, fresh kernel)")
-    (before,) = run_cells(rerun_cells(name, n), src=before_src(ctx.tmp))
+    cells = [for_model(c, name) for c in rerun_cells(name, n)]
+    (before,) = run_cells(cells, src=before_src(ctx.tmp))
     ctx.log(f"    growth MB: {[round(g / 1e6) for g in before['growth']]}")
     ctx.log(f"  {label}: {RUNS} re-runs, after (this checkout), then the evicted-view switches")
     evicted = EVICTED.replace("__N__", str(n)).replace("__ROUNDS__", str(rounds))
-    after, ev = run_cells([*rerun_cells(name, n), evicted])
+    after, ev = run_cells([*cells, for_model(evicted, name)])
     ctx.log(f"    growth MB: {[round(g / 1e6) for g in after['growth']]}")
     ctx.log(f"    evicted: {ev}")
 
@@ -100,7 +110,8 @@ def run(ctx: Any) -> CaseResult:
     cold, warm = ev["cold"], ev["warm"]
     rows = [
         Row(
-            f"Kernel RSS growth after re-running `{VIEW_CELL}` {RUNS}× ({label}, {n:,} tokens): "
+            f"Kernel RSS growth after re-running `{for_model(VIEW_CELL, name)}` {RUNS}× "
+            f"({label}, {n:,} tokens): "
             f"this checkout vs before the activations cache ({BEFORE_REF})",
             f"{fmt_bytes(a[-1])} after {RUNS} runs; 1 run: {fmt_bytes(a[0])} "
             f"({RUNS}/1 = {r_after:.2f}×)",

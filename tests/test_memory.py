@@ -86,6 +86,11 @@ def test_given_activations_are_adopted_and_shared(tiny):
     b = iw.AttentionMatrix(tiny, TEXTS[2], 0, 1)  # finds the caller's object, reads nothing
     assert a.activations is acts and b.activations is acts
     assert iw.memory_info()["reads"] == 0
+    # activations of some layers only are the caller's own: never handed to another view
+    part = iw.TextActivations(tiny, TEXTS[4], layers=[1], progress=False)
+    c = iw.TokenView(tiny, TEXTS[4], 1, 0, activations=part)
+    d = iw.TokenView(tiny, TEXTS[4], 0, 0)
+    assert c.activations is part and d.activations is not part and d.activations.layers == [0, 1]
 
 
 def test_another_dtype_or_edited_weights_is_another_entry(tiny):

@@ -217,7 +217,8 @@ class ActivationCache:
         kw = {"dtype": acts.storage_dtype_option}
         with self._lock:
             entry = None
-            if model is not None and self.enabled:
+            every_layer = acts.layers == list(range(acts.info.n_layers))
+            if model is not None and self.enabled and every_layer:  # else a private entry
                 key = self._key(model, acts.tokens, acts.storage_dtype_option)
                 entry = self._lookup(key, model)
                 if entry is None:

@@ -72,8 +72,10 @@ class InductionExplorer(ipywidgets.VBox):
 
     def close(self) -> None:
         """Close the map and both views (giving back their activations), then the box."""
-        for child in (self.head_map, *self._views):
-            child.close()
+        for name in ("head_map", "token_view", "matrix"):  # any of them (a failed __init__)
+            child = getattr(self, name, None)
+            if child is not None:
+                child.close()
         super().close()
 
     def save_html(self, path: Any, heads: Any = None, **kwargs: Any) -> Any:
