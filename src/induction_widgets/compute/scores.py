@@ -748,7 +748,8 @@ def pattern_matching_score(
     ``n_problems`` random problems of ``n_lines`` lines (:func:`pattern_matching_text`, problem ``i``
     drawn with seed ``seed * 1_000_003 + i``). For every line whose template appeared earlier, the
     head's attention from the destination (see :func:`pattern_matching_problem`) summed over the label
-    tokens of the earlier lines with the same template; averaged over those lines and problems.
+    tokens of the earlier lines with the same template; averaged over those lines and problems. A problem in which no template repeats
+    contributes nothing; if no problem has one, :class:`InputError`.
     ``[n_layers, n_heads]`` in [0, 1]; the paper reports ~0.65 for its best head at 13B.
     """
     n_problems = _check_int("n_problems", n_problems, 1)
@@ -759,6 +760,15 @@ def pattern_matching_score(
     problems = [
         pattern_matching_problem(model, n_lines, seed * 1_000_003 + i) for i in range(n_problems)
     ]
+    # a problem without a line whose template appeared before has no destination: it contributes
+    # nothing (and would make its batch's mean 0/0)
+    problems = [p for p in problems if bool(p.valid.any())]
+    if not problems:
+        raise InputError(
+            f"none of the {n_problems} problems of {n_lines} lines repeats a template, so pattern "
+            "matching is undefined: raise n_lines (4 templates: 5 lines always repeat one) or "
+            "n_problems"
+        )
     longest = max(len(p.tokens) for p in problems)
     if longest > info.n_ctx:
         raise InputError(
@@ -766,8 +776,8 @@ def pattern_matching_score(
         )
     total = torch.zeros(info.n_layers, info.n_heads)
     count = 0.0
-    show = (info.n_layers > 4 and n_problems > batch_size) if progress is None else progress
-    chunks = range(0, n_problems, batch_size)
+    show = (info.n_layers > 4 and len(problems) > batch_size) if progress is None else progress
+    chunks = range(0, len(problems), batch_size)
     for start in tqdm(chunks, desc="pattern matching", disable=not show, leave=False):
         batch = problems[start : start + batch_size]
         # Right padding never changes earlier positions of a causal model.
