@@ -25,6 +25,7 @@ from .scores import (
     prefix_matching_score,
     previous_token_score,
 )
+from .sink import sink_share, sink_summary, sink_width, without_sink
 from .tasks import (
     PARALLEL_SENTENCES,
     PRIDE_AND_PREJUDICE,
@@ -66,7 +67,11 @@ __all__ = [
     "prefix_matching_score",
     "previous_token_score",
     "repeated_random_tokens",
+    "sink_share",
+    "sink_summary",
+    "sink_width",
     "str_tokens",
     "to_tokens",
     "translation_text",
+    "without_sink",
 ]
