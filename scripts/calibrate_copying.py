@@ -10,6 +10,9 @@ on heads whose answer is known or expected:
 * the tiny model's heads (layer 0: previous-token heads; layer 1: induction heads);
 * SmolLM2-135M's ten best prefix matchers.
 
+The verdict column is the default verdict (prefix matching ≥ 0.3 and copying rank ≥ 0.65); the
+last column the paper-literal one of earlier versions (copying ≥ −0.4).
+
 Run (about a minute with SmolLM2 on a 2-core machine)::
 
     PYTHONPATH=src .venv/bin/python scripts/calibrate_copying.py            # print the table
@@ -31,7 +34,9 @@ import induction_widgets as iw
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- calibration:begin -->", "<!-- calibration:end -->"
-MEASURES = ("prefix_matching", "copying", "copying_accuracy", "copying_source", "ov_copying")
+MEASURES = (
+    "prefix_matching", "copying", "copying_accuracy", "copying_rank", "copying_source", "ov_copying",
+)  # fmt: skip
 
 
 def random_ov(model: Any, layer: int, seed: int) -> Any:
@@ -57,6 +62,7 @@ def rows(args: argparse.Namespace) -> list[tuple[str, str, dict[str, float]]]:
 
     def add(group: str, name: str, s: iw.HeadScores, l: int, h: int) -> None:
         values = {m: float(s.get(m)[l, h]) for m in MEASURES}
+        values["rank_sd"] = float(s.std("copying_rank")[l, h])
         values["verdict"] = s.verdict(l, h)  # type: ignore[assignment]
         values["old verdict"] = s.verdict(l, h, measure="copying", copying_threshold=-0.4)  # type: ignore[assignment]
         out.append((group, name, values))
@@ -86,7 +92,8 @@ def rows(args: argparse.Namespace) -> list[tuple[str, str, dict[str, float]]]:
 
 
 def table(data: list[tuple[str, str, dict[str, float]]]) -> str:
-    """Markdown: one row per head, except random OV, summarised as min … max over its heads."""
+    """Markdown: one row per head, except random OV, summarised as min … max over its heads;
+    ``copying_rank`` with its standard deviation over the protocol's examples."""
     head = (
         "| heads | head | " + " | ".join(MEASURES) + " | verdict | old verdict (copying ≥ −0.4) |"
     )
@@ -110,6 +117,9 @@ def table(data: list[tuple[str, str, dict[str, float]]]) -> str:
             continue
         for n, v in items:
             cells = [f"{float(v[m]):.2f}" for m in MEASURES]
+            sd = float(v["rank_sd"])
+            if sd == sd:  # not NaN
+                cells[MEASURES.index("copying_rank")] += f" ± {sd:.2f}"
             lines.append(
                 f"| {g} | {n} | "
                 + " | ".join(cells)

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from .errors import InputError
+from ..errors import InputError
 
 #: A head whose rows put this much of their attention on the sink on average starts on the
 #: renormalised scale ("without sink") by default.
