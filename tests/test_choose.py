@@ -48,7 +48,7 @@ def test_copying_choice_equals_a_plain_loop(tiny):
     assert choice.value == pytest.approx(expected[best], rel=1e-4, abs=1e-6)
     ranking = sorted(expected.values(), reverse=True)
     assert [v for _, v in choice.ranking()] == pytest.approx(ranking[:4], rel=1e-4, abs=1e-6)
-    assert choice.reason.startswith(f"L{best[0]}H{best[1]}: ") and "runner-up" in choice.reason
+    assert choice.reason.startswith(f"L{best[0]}H{best[1]}: ") and "of the 8 heads" in choice.reason
     assert "\n" not in choice.reason
     with pytest.raises(iw.InputError, match="no token of this text repeats"):
         choose_copying_head(iw.TextActivations(tiny, "abcdefg", progress=False))

@@ -436,8 +436,8 @@ for _name, _call, _msg in [
 
 # Score names.
 UNKNOWN = (
-    r"unknown score {}: choose one of prefix_matching, copying, copying_accuracy, copying_source, "
-    r"previous_token, ov_copying"
+    r"unknown score {}: choose one of prefix_matching, copying, copying_accuracy, copying_rank, "
+    r"copying_source, previous_token, ov_copying"
 )
 for _name, _call, _msg in [
     ("HeadMap-score", lambda c: iw.HeadMap(c.scores, score="nope"), UNKNOWN.format("'nope'")),
@@ -811,8 +811,8 @@ def test_same_seed_same_scores_across_interpreters():
         results.append(json.loads(stdout.strip().splitlines()[-1]))
     first, second = results
     names = {
-        "prefix_matching", "copying", "copying_accuracy", "copying_source", "previous_token",
-        "ov_copying", "pattern_matching",
+        "prefix_matching", "copying", "copying_accuracy", "copying_rank", "copying_source",
+        "previous_token", "ov_copying", "pattern_matching",
     }  # fmt: skip
     assert set(first["7"]) == names
     assert first["7"] == second["7"]  # two fresh interpreters agree bit for bit

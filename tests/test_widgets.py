@@ -94,8 +94,8 @@ def test_head_map(scores):
     best = scores.top(1)[0]
     assert hm.selected_head == [best.layer, best.head]
     assert set(hm.score_names) == {
-        "prefix_matching", "copying", "copying_accuracy", "copying_source", "previous_token",
-        "ov_copying",
+        "prefix_matching", "copying", "copying_accuracy", "copying_rank", "copying_source",
+        "previous_token", "ov_copying",
     }  # fmt: skip
     assert np.allclose(decode(hm.scores["copying"]), scores.copying.numpy())
     assert len(hm.verdicts) == 8

@@ -88,12 +88,7 @@ def _choice(
     ranked = sorted(parts, key=lambda hd: (-parts[hd][key], hd))
     best = ranked[0]
     runners = [(hd, parts[hd][key]) for hd in ranked[1 : 1 + n_runners_up]]
-    tail = (
-        "; runner-up " + ", ".join(f"{_name(hd)} {v:.2f}" for hd, v in runners[:2])
-        if runners
-        else ""
-    )
-    reason = f"{_name(best)}: {because(parts[best])}{tail}."
+    reason = f"{_name(best)}: {because(parts[best])}; the most of the {len(parts)} heads measured."
     return HeadChoice(behaviour, measure, best, parts[best][key], runners, reason, parts)
 
 
@@ -112,6 +107,17 @@ def copy_destinations(tokens: Sequence[int], start: int = 1) -> dict[int, list[i
     return out
 
 
+def repeat_start(model: Any, text: str, marker: str = "\n\n") -> int:
+    """Index of the first token that starts after ``marker`` (the blank line of
+    :func:`copying_text`, before its repeat); 1 when the text has no ``marker``."""
+    at = text.find(marker)
+    if at < 0:
+        return 1
+    char = at + len(marker)
+    _, spans = tokenize_with_offsets(model, text)
+    return next((i for i, (a, _) in enumerate(spans) if i > 0 and a >= char), 1)
+
+
 def choose_copying_head(
     acts: TextActivations,
     heads: Iterable[Head] | None = None,
@@ -122,6 +128,8 @@ def choose_copying_head(
     """The head that copies most on this text: max of attention on the copy × logit raised from it
     (module docstring). ``start``: the first destination considered (e.g. where a repeat begins)."""
     dsts = copy_destinations(acts.tokens.tolist(), start)
+    if not dsts and start > 1:  # the repeat was cut off (a truncated text): the whole text
+        dsts = copy_destinations(acts.tokens.tolist(), 1)
     if not dsts:
         raise InputError(
             "no token of this text repeats with the same next token, so literal copying cannot be "
