@@ -1,4 +1,5 @@
-r"""Per-head scores: prefix matching, previous token, copying, OV copying, pattern matching.
+r"""Per-head scores: prefix matching, previous token, copying (the paper's and three readable
+measures), OV copying, pattern matching; each with its per-example values where it has them.
 
 All scores are ``[n_layers, n_heads]`` float32 tensors. They are computed in **one forward pass**
 whose hooks reduce each layer's attention pattern ``A`` (``[batch, head, dst, src]``) to scores as
@@ -26,6 +27,13 @@ Notation: batch ``b``, destination ``d``, source ``s``, tokens ``t[b, ·]``.
   scores about ``(3 − n) / (n + 1)`` (−0.85 for the paper's 25). Readings taken: the attended token is
   the argmax source; ``σ_d`` is a positive per-position scalar, so ``r_d`` does not depend on it and
   the hook need not wait for the end of the pass.
+* **Copying rank / accuracy / source-only** — the same direct-path logits ``ℓ_d(x)`` over ``S_b``
+  and attended token ``a``, at destinations with an induction target whose argmax source is not
+  BOS: ``copying_rank = mean_d #{x ≠ a : ℓ_d(x) < ℓ_d(a)} / (|S_b| − 1)`` ∈ [0, 1] (0.5 chance, 1
+  perfect copier, 0 perfect suppressor; the verdict's measure), ``copying_accuracy = mean_d
+  1[argmax_x ℓ_d(x) = a]`` (chance ``1/|S_b|``), and ``copying_source``: the paper's ratio on the
+  attended source's value vector alone, ``v_{s*} W_O W_U`` (``hook_v``), over the paper's
+  destinations. Calibration: docs/scores.md.
 * **OV copying** — over the eigenvalues ``λ`` of the full OV circuit ``W_E W_V W_O W_U``
   (``[vocab, vocab]``, computed as the ``[d_head, d_head]`` product ``W_O W_U W_E W_V`` with the same
   non-zero eigenvalues, as ``FactoredMatrix`` does): ``ov_copying = Σλ / Σ|λ|`` ∈ [−1, 1].
