@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="update the table in docs/scores.md")
     parser.add_argument("--no-smollm2", dest="smollm2", action="store_false")
-    parser.add_argument("--random-seeds", type=int, default=5)
+    parser.add_argument("--random-seeds", type=int, default=10)
     args = parser.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     text = table(rows(args))
