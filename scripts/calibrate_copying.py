@@ -6,7 +6,7 @@ on heads whose answer is known or expected:
 
 * a hand-built exact-copy head (OV circuit ``+I``) and anti-copy head (``−I``) (tests/handmade.py);
 * random OV circuits: the tiny model with its layer-1 ``W_O`` replaced by Gaussian noise (attention
-  untouched, so prefix matching stays high), five seeds;
+  untouched, so prefix matching stays high), ten seeds;
 * the tiny model's heads (layer 0: previous-token heads; layer 1: induction heads);
 * SmolLM2-135M's ten best prefix matchers.
 
