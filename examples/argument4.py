@@ -26,7 +26,6 @@ CPU in float32.
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -34,6 +33,14 @@ from typing import Any
 import torch
 
 import induction_widgets as iw
+from induction_widgets.compute.choose import (  # noqa: F401  (re-exported for the notebooks)
+    ALIGNMENTS,
+    choose_copying_head,
+    choose_pattern_matching_head,
+    choose_translation_head,
+    repeat_start,
+    translation_targets,
+)
 
 Head = tuple[int, int]
 
@@ -78,8 +85,9 @@ def all_patterns(model: Any, tokens: torch.Tensor) -> torch.Tensor:
 
 
 def heads_table(scores: iw.HeadScores, heads: Sequence[Head], **extra: dict[Head, float]) -> Any:
-    """The paper's table (head, layer depth, copying, prefix matching) for ``heads``, plus the
-    verdict and any extra columns given as ``name={(layer, head): value}``."""
+    """The paper's table (head, layer depth, copying, prefix matching) for ``heads``, with the
+    copying rank of the verdict, OV copying, the verdict and any extra columns given as
+    ``name={(layer, head): value}``."""
     import pandas as pd
 
     rows = []
@@ -89,6 +97,7 @@ def heads_table(scores: iw.HeadScores, heads: Sequence[Head], **extra: dict[Head
             "head": f"L{l}H{h}",
             "layer depth": r.depth,
             "copying": round(r.copying, 2),
+            "copying rank": None if r.copying_rank is None else round(r.copying_rank, 2),
             "prefix matching": round(r.prefix_matching, 2),
             "OV copying": round(r.ov_copying, 2),
         }
@@ -146,130 +155,10 @@ def copying_on_text(
     return out
 
 
-def repeat_start(model: Any, text: str) -> int:
-    """Index of the first token after the blank line of :func:`induction_widgets.copying_text`."""
-    char = text.index("\n\n") + 2
-    return next(i for i, (a, _) in enumerate(token_spans(model, text)[1]) if a >= char)
-
-
 # --- translation --------------------------------------------------------------------------------
 
-#: A hand-made word alignment of :data:`induction_widgets.PARALLEL_SENTENCES`: for each sentence
-#: triple, groups of (English, French, German) words or phrases that translate each other. A phrase
-#: is matched as a whole word in its line (first occurrence, case-sensitive); a tuple lists several
-#: phrases of one language in one group. Words in no group (German "habe", the comma) are ignored.
-ALIGNMENTS: tuple[tuple[tuple[Any, Any, Any], ...], ...] = (
-    (
-        ("This is", "C'est", "Das ist"),
-        ("the", "le", "der"),
-        ("largest", "plus grand", "größte"),
-        ("temple", "temple", "Tempel"),
-        ("that", "que", "den"),
-        ("I've", "j'ai", ("ich", "habe")),
-        ("ever", "jamais", "je"),
-        ("seen", "vu", "gesehen"),
-        (".", ".", "."),
-    ),
-    (
-        ("The", "Le", "Die"),
-        ("cat", "chat", "Katze"),
-        ("is sleeping", "dort", "schläft"),
-        ("on", "sur", "auf"),
-        ("the", "la", "dem"),
-        ("red", "rouge", "roten"),
-        ("chair", "chaise", "Stuhl"),
-        (".", ".", "."),
-    ),
-    (
-        ("My", "Mon", "Mein"),
-        ("brother", "frère", "Bruder"),
-        ("lives", "habite", "wohnt"),
-        ("in", "dans", "in"),
-        ("a", "une", "einem"),
-        ("small", "petite", "kleinen"),
-        ("house", "maison", "Haus"),
-        ("near the", "près de la", "am"),
-        ("sea", "mer", "Meer"),
-        (".", ".", "."),
-    ),
-    (
-        ("We", "Nous", "Wir"),
-        ("will go", "irons", "gehen"),
-        ("to the", "au", "auf den"),
-        ("market", "marché", "Markt"),
-        ("tomorrow", "demain", "morgen"),
-        ("morning", "matin", "früh"),
-        (".", ".", "."),
-    ),
-)
-
-
-def _find_phrase(line: str, phrase: str) -> tuple[int, int]:
-    left = r"(?<!\w)" if phrase[0].isalnum() else ""
-    right = r"(?!\w)" if phrase[-1].isalnum() else ""
-    if phrase == ".":
-        i = line.rindex(".")
-        return i, i + 1
-    m = re.search(left + re.escape(phrase) + right, line)
-    if m is None:
-        raise ValueError(f"{phrase!r} is not a word of {line!r}")
-    return m.span()
-
-
-def translation_targets(
-    model: Any, index: int
-) -> tuple[torch.Tensor, dict[int, list[int]], list[int]]:
-    """``(tokens, targets, line_of_token)`` for sentence triple ``index`` (``iw.translation_text``).
-
-    Every token gets the alignment group of the word it overlaps (or none) and its line (0 = EN,
-    1 = FR, 2 = DE; −1 for BOS). For a destination ``d`` on the FR or DE line whose *next* token
-    ``d + 1`` is on the same line and in a group, the targets are the tokens of that group on the
-    earlier lines: a translation head, like an induction head, should look at the earlier word that
-    says what comes next. Only destinations whose next token starts a new word (begins with a space)
-    count, and not the ``FR:`` / ``DE:`` prefix (where ":" matches the ``EN:`` line's ":" literally).
-    """
-    text = iw.translation_text(index)
-    tokens, spans = token_spans(model, text)
-    has_bos = spans[0] == (0, 0)
-    lines = text.split("\n")
-    starts = [sum(len(x) + 1 for x in lines[:i]) for i in range(len(lines))]
-    prefix = len("EN: ")
-    group_chars: dict[int, list[tuple[int, int, int]]] = {}  # group -> [(line, start, end)]
-    for g, triple in enumerate(ALIGNMENTS[index]):
-        for li, phrases in enumerate(triple):
-            for phrase in (phrases,) if isinstance(phrases, str) else phrases:
-                a, b = _find_phrase(lines[li][prefix:], phrase)
-                off = starts[li] + prefix
-                group_chars.setdefault(g, []).append((li, off + a, off + b))
-
-    line_of, group_of = [], []
-    for i, (a, b) in enumerate(spans):
-        if i == 0 and has_bos:
-            line_of.append(-1)
-            group_of.append(None)
-            continue
-        line_of.append(max(li for li, s in enumerate(starts) if s <= max(a, b - 1)))
-        hit = [
-            g
-            for g, parts in group_chars.items()
-            if any(s < b and a < e and li == line_of[-1] for li, s, e in parts)
-        ]
-        group_of.append(hit[0] if hit else None)
-
-    targets: dict[int, list[int]] = {}
-    for d in range(len(spans) - 1):
-        li, g = line_of[d], group_of[d + 1]
-        if li < 1 or line_of[d + 1] != li or g is None:
-            continue
-        if spans[d][1] <= starts[li] + prefix:  # the "FR:" prefix: literal induction would do
-            continue
-        start = spans[d + 1][0]  # offsets may include the token's leading space or not
-        if not (text[start] == " " or text[start - 1] == " "):
-            continue  # the next token continues the current word (or is punctuation)
-        srcs = [s for s in range(d + 1) if line_of[s] >= 0 and line_of[s] < li and group_of[s] == g]
-        if srcs:
-            targets[d] = srcs
-    return tokens, targets, line_of
+# The hand-made word alignment (ALIGNMENTS) and translation_targets live in the package
+# (induction_widgets.compute.choose), where the report picks its translation head with them.
 
 
 def translation_scores(
@@ -380,7 +269,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     scores = iw.head_scores(model, progress=False)
     top = [(r.layer, r.head) for r in scores.top(10, by="prefix_matching")]
     print(f"random-OV copying baseline (25 tokens): {random_ov_copying_baseline():.2f}")
-    print(f"induction heads (strict verdict): {scores.induction_heads()}")
+    print(f"induction heads (strict verdict, copying rank >= 0.65): {scores.induction_heads()}")
+    old = scores.induction_heads(measure="copying", copying_threshold=-0.4)
+    print(f"induction heads (paper-literal copying >= -0.4, the earlier verdict): {old}")
 
     pm = iw.pattern_matching_score(
         model, n_problems=args.problems, n_lines=args.lines, seed=0, progress=False
@@ -405,9 +296,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
 
     if model.cfg.n_ctx >= 512:  # the copying and translation texts do not fit the tiny model
-        copy_head = max(top, key=lambda lh: float(scores.copying[lh]))
         text = iw.copying_text()
         acts = iw.TextActivations(model, text, progress=False)
+        choice = choose_copying_head(acts, start=repeat_start(model, text))
         cop = copying_on_text(acts, top, repeat_start(model, text))
         print("\n== literal copying on the Pride and Prejudice text (top prefix-matching heads) ==")
         for hd in top:
@@ -416,9 +307,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f"L{hd[0]}H{hd[1]}: attention to the copy {v['attention']:.2f}, logit from it "
                 f"{v['logit']:+.2f}, all sources {v['logit_all']:+.2f}"
             )
-        print(
-            f"best copying head among the top 10 by prefix matching: L{copy_head[0]}H{copy_head[1]}"
-        )
+        print(f"copying head chosen on the text (all heads): {choice.reason}")
+        print("runner-ups: " + ", ".join(f"L{l}H{h} {v:.2f}" for (l, h), v in choice.runners_up))
 
         tr = translation_scores(model)
         ranked = sorted(tr, key=lambda hd: -tr[hd]["aligned"])

@@ -435,7 +435,10 @@ for _name, _call, _msg in [
     row(_name, _call, iw.InputError, _msg)
 
 # Score names.
-UNKNOWN = r"unknown score {}: choose one of prefix_matching, copying, previous_token, ov_copying"
+UNKNOWN = (
+    r"unknown score {}: choose one of prefix_matching, copying, copying_accuracy, copying_rank, "
+    r"copying_source, previous_token, ov_copying"
+)
 for _name, _call, _msg in [
     ("HeadMap-score", lambda c: iw.HeadMap(c.scores, score="nope"), UNKNOWN.format("'nope'")),
     ("HeadMap-score-None", lambda c: iw.HeadMap(c.scores, score=None), UNKNOWN.format("None")),
@@ -807,7 +810,10 @@ def test_same_seed_same_scores_across_interpreters():
         assert proc.returncode == 0, stderr[-2000:]
         results.append(json.loads(stdout.strip().splitlines()[-1]))
     first, second = results
-    names = {"prefix_matching", "copying", "previous_token", "ov_copying", "pattern_matching"}
+    names = {
+        "prefix_matching", "copying", "copying_accuracy", "copying_rank", "copying_source",
+        "previous_token", "ov_copying", "pattern_matching",
+    }  # fmt: skip
     assert set(first["7"]) == names
     assert first["7"] == second["7"]  # two fresh interpreters agree bit for bit
     for name in names - {"ov_copying"}:  # ov_copying reads only the weights: seed-free

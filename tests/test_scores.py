@@ -287,3 +287,39 @@ def test_broken_weights_raise_one_clear_error(poison):
         iw.attention_pattern(model, [0, 1, 2, 3, 4, 5], 0, 0)
     with pytest.raises(iw.ModelWeightsError, match="holds NaN or infinity"):
         iw.TextActivations(model, [0, 1, 2, 3, 4, 5])
+
+
+# --- pattern matching without a repeated template ------------------------------------------------
+
+
+def test_pattern_matching_skips_problems_without_a_repeated_template(tiny):
+    """With 2 lines most problems repeat no template: they contribute nothing (no 0/0), and the
+    score is the plain mean over the lines of the others (a loop over TL's own patterns)."""
+    seed, n = 0, 12
+    problems = [iw.pattern_matching_problem(tiny, 2, seed * 1_000_003 + i) for i in range(n)]
+    with_repeat = [p for p in problems if p.valid.any()]
+    assert 0 < len(with_repeat) < n
+    total = torch.zeros(2, 4)
+    count = 0
+    for p in with_repeat:
+        _, cache = tiny.run_with_cache(p.tokens[None])
+        for d in torch.nonzero(p.valid).flatten().tolist():
+            for l in range(2):
+                pattern = cache[f"blocks.{l}.attn.hook_pattern"][0]  # [head, dst, src]
+                total[l] += pattern[:, d, p.targets[d]].sum(-1)
+            count += 1
+    score = iw.pattern_matching_score(tiny, n_problems=n, n_lines=2, seed=seed, batch_size=3)
+    assert torch.isfinite(score).all()
+    torch.testing.assert_close(score, total / count, atol=1e-5, rtol=1e-4)
+
+
+def test_pattern_matching_without_any_repeat_is_an_input_error(tiny):
+    seed = next(
+        s
+        for s in range(100)
+        if not any(
+            iw.pattern_matching_problem(tiny, 2, s * 1_000_003 + i).valid.any() for i in range(2)
+        )
+    )
+    with pytest.raises(iw.InputError, match="repeats a template, so pattern matching is undefined"):
+        iw.pattern_matching_score(tiny, n_problems=2, n_lines=2, seed=seed)

@@ -93,7 +93,10 @@ def test_head_map(scores):
     hm = iw.HeadMap(scores)
     best = scores.top(1)[0]
     assert hm.selected_head == [best.layer, best.head]
-    assert set(hm.score_names) == {"prefix_matching", "copying", "previous_token", "ov_copying"}
+    assert set(hm.score_names) == {
+        "prefix_matching", "copying", "copying_accuracy", "copying_rank", "copying_source",
+        "previous_token", "ov_copying",
+    }  # fmt: skip
     assert np.allclose(decode(hm.scores["copying"]), scores.copying.numpy())
     assert len(hm.verdicts) == 8
     with pytest.raises(iw.InputError, match="unknown score 'nope'"):
@@ -201,9 +204,10 @@ def test_save_html_heads_argument(tiny, scores, tmp_path):
 @pytest.mark.parametrize("cls", [iw.TokenView, iw.AttentionMatrix, iw.InductionExplorer])
 def test_progress_bar_is_the_callers_choice(tiny, scores, cls, capfd):
     kwargs = {"scores": scores} if cls is iw.InductionExplorer else {}
-    cls(tiny, TEXT, layer=1, head=0, progress=True, **kwargs)
+    text = f"{TEXT} {cls.__name__}"  # a text no other view holds: it is read here
+    cls(tiny, text, layer=1, head=0, progress=True, **kwargs)
     assert "reading activations" in capfd.readouterr().err
-    cls(tiny, TEXT, layer=1, head=0, progress=False, **kwargs)
+    cls(tiny, text + " again", layer=1, head=0, progress=False, **kwargs)
     assert capfd.readouterr().err == ""
 
 

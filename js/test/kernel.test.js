@@ -1,4 +1,5 @@
-// The kernel-lost watch: fires once on ipywidgets' `comm_live_update`, never otherwise.
+// The kernel-lost watch: fires once on ipywidgets' `comm_live_update` or the kernel connection's
+// status turning "dead", never otherwise.
 import { describe, expect, it } from "vitest";
 import { watchKernel } from "../src/shared/controls.js";
 
@@ -51,5 +52,36 @@ describe("watchKernel", () => {
     };
     const dispose = watchKernel(m, () => {});
     expect(() => dispose()).not.toThrow();
+  });
+
+  it("fires once when the manager's kernel goes dead (no restart)", () => {
+    const slots = [];
+    const kernel = {
+      statusChanged: {
+        connect: (f) => slots.push(f),
+        disconnect: (f) => slots.splice(slots.indexOf(f), 1),
+      },
+    };
+    const m = { ...emitter(), widget_manager: { kernel } };
+    let calls = 0;
+    const dispose = watchKernel(m, () => calls++);
+    for (const status of ["busy", "idle", "unknown", "starting"]) slots.forEach((f) => f(kernel, status));
+    expect(calls).toBe(0);
+    slots.forEach((f) => f(kernel, "dead"));
+    slots.forEach((f) => f(kernel, "dead"));
+    expect(calls).toBe(1);
+    dispose();
+    expect(slots.length).toBe(0);
+  });
+
+  it("works without a widget manager or kernel (exported pages)", () => {
+    for (const wm of [undefined, {}, { kernel: null }, { kernel: {} }]) {
+      const m = { ...emitter(), widget_manager: wm };
+      let calls = 0;
+      const dispose = watchKernel(m, () => calls++);
+      m.trigger("comm_live_update");
+      expect(calls).toBe(1);
+      expect(() => dispose()).not.toThrow();
+    }
   });
 });

@@ -28,9 +28,11 @@ from .compute import (
     repeated_random_tokens,
     translation_text,
 )
+from .compute.cache import memory_info, set_memory_budget
 from .export import export_notebook, report, save_html
 from .models import load_model
 from .widgets import AttentionMatrix, HeadMap, InductionExplorer, TokenView
+from .widgets._base import close_all
 
 __version__ = "0.1.0"
 
@@ -51,11 +53,13 @@ __all__ = [
     "TokenView",
     "__version__",
     "attention_pattern",
+    "close_all",
     "copying_text",
     "export_notebook",
     "head_scores",
     "load_model",
     "logit_attribution",
+    "memory_info",
     "ov_copying_score",
     "pattern_matching_problem",
     "pattern_matching_score",
@@ -65,5 +69,6 @@ __all__ = [
     "repeated_random_tokens",
     "report",
     "save_html",
+    "set_memory_budget",
     "translation_text",
 ]

@@ -140,6 +140,11 @@ class Lab:
                 "defaultConfig": {"autoClosingBrackets": False},
             },
         }
+        # A kernel that dies stays dead (status "dead") instead of being restarted by the server,
+        # so tests can see what the views do then (test_lab_restart.py).
+        (config / "jupyter_server_config.json").write_text(
+            json.dumps({"KernelRestarter": {"restart_limit": 0}})
+        )
         for rel, value in user.items():
             path = settings / rel
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,9 @@ tests after it. Expected numbers come from the test process (same model, same te
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 
 import pytest
 from labkit import LabNotebook, expect
@@ -88,7 +90,7 @@ def test_kernel_restart_shows_a_message_and_keeps_the_numbers(nb, acts, artifact
         expect(root).to_be_visible()
         lost = root.locator(".iw-kernel-lost")
         expect(lost).to_be_visible()
-        expect(lost).to_contain_text("The kernel was restarted or shut down")
+        expect(lost).to_contain_text("The kernel was restarted, shut down or died")
         expect(lost).to_contain_text("Re-run the cell to reconnect")
         expect(root).to_have_class(re.compile(r"\biw-disconnected\b"))
     expect(tv.locator(".iw-kernel-lost")).to_contain_text("It still shows L0H2 as last computed")
@@ -126,3 +128,20 @@ def test_rerun_after_restart_reconnects(nb, acts):
     # the old, disconnected views above still say so
     expect(view(nb, TV).locator(".iw-kernel-lost")).to_be_visible()
     nb.problems.assert_clean()
+
+
+def test_kernel_that_dies_shows_the_same_banner(nb, acts):
+    """The kernel process is killed and not restarted (the test Lab's ``restart_limit`` is 0, so
+    the server reports it "dead"): the live view says so, as after a restart, keeps its numbers,
+    and its selects are disabled."""
+    root = nb.notebook.locator(".iw-root.iw-token-view").last  # the re-run's live view
+    expect(root.locator(".iw-kernel-lost")).to_be_hidden()
+    pid = nb.eval("__import__('os').getpid()")
+    os.kill(pid, signal.SIGKILL)
+    lost = root.locator(".iw-kernel-lost")
+    expect(lost).to_be_visible(timeout=30_000)
+    expect(lost).to_contain_text("The kernel was restarted, shut down or died")
+    expect(lost).to_contain_text("It still shows L1H3 as last computed")
+    expect(root).to_have_class(re.compile(r"\biw-disconnected\b"))
+    expect(root.locator(".iw-head-select")).to_be_disabled()
+    hover_shades(nb, root, acts, 1, 3, 40)

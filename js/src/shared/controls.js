@@ -138,7 +138,12 @@ export function maxAbsFinite(data) {
  * `on` straight to that model, so the event reaches the view. The exported-HTML model stand-in
  * never fires it. Until the event, `save_changes` reaches the kernel; after it, ipywidgets drops
  * every change silently — hence the banner and the greyed-out controls.
- * @param {{on: Function, off: Function}} model
+ *
+ * A kernel that dies and is not restarted (the server gives up, status `"dead"`) fires no
+ * `comm_live_update` in ipywidgets 8.1 (its manager disconnects on `"restarting"` only), so the
+ * watch also listens to the kernel connection's `statusChanged` signal, reached through the
+ * widget manager (`model.widget_manager.kernel`, JupyterLab's `IKernelConnection`), for `"dead"`.
+ * @param {{on: Function, off: Function, widget_manager?: any}} model
  * @param {() => void} onLost
  * @returns {() => void} unsubscribe
  */
@@ -150,13 +155,29 @@ export function watchKernel(model, onLost) {
     onLost();
   };
   model.on("comm_live_update", cb);
+  const kernel = kernelOf(model);
+  const onStatus = (_sender, status) => {
+    if (status === "dead") cb();
+  };
+  kernel?.statusChanged.connect(onStatus);
   return () => {
     try {
       model.off("comm_live_update", cb);
+      kernel?.statusChanged.disconnect(onStatus);
     } catch {
       /* model already closed */
     }
   };
+}
+
+/** The widget manager's kernel connection, where it has a `statusChanged` signal; else null. */
+function kernelOf(model) {
+  try {
+    const kernel = model.widget_manager?.kernel;
+    return typeof kernel?.statusChanged?.connect === "function" ? kernel : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -196,4 +217,4 @@ export function headViewKernelLostBanner(model, selects) {
 }
 
 /** First sentence of the kernel-lost banner (the views add what still works for them). */
-export const KERNEL_LOST = "The kernel was restarted or shut down: this view is disconnected.";
+export const KERNEL_LOST = "The kernel was restarted, shut down or died: this view is disconnected.";

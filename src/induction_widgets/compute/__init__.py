@@ -12,6 +12,14 @@ from ..errors import (
 )
 from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
 from .attribution import TextActivations, attention_pattern, logit_attribution
+from .choose import (
+    HeadChoice,
+    choose_copying_head,
+    choose_pattern_matching_head,
+    choose_translation_head,
+    translation_targets,
+    verdict_scatter,
+)
 from .scores import (
     SCORE_NAMES,
     HeadRow,
@@ -25,6 +33,7 @@ from .scores import (
     prefix_matching_score,
     previous_token_score,
 )
+from .sink import sink_share, sink_summary, sink_width, without_sink
 from .tasks import (
     PARALLEL_SENTENCES,
     PRIDE_AND_PREJUDICE,
@@ -41,6 +50,7 @@ __all__ = [
     "PRIDE_AND_PREJUDICE",
     "SCORE_NAMES",
     "TEMPLATES",
+    "HeadChoice",
     "HeadIndexError",
     "HeadRow",
     "HeadScores",
@@ -52,6 +62,9 @@ __all__ = [
     "TextActivations",
     "attention_pattern",
     "check_model",
+    "choose_copying_head",
+    "choose_pattern_matching_head",
+    "choose_translation_head",
     "copying_ratio",
     "copying_text",
     "head_scores",
@@ -66,7 +79,13 @@ __all__ = [
     "prefix_matching_score",
     "previous_token_score",
     "repeated_random_tokens",
+    "sink_share",
+    "sink_summary",
+    "sink_width",
     "str_tokens",
     "to_tokens",
+    "translation_targets",
     "translation_text",
+    "verdict_scatter",
+    "without_sink",
 ]

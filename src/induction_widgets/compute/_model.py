@@ -287,6 +287,11 @@ def run_with_hooks(
         model.run_with_hooks(tokens, fwd_hooks=hooks, return_type=None)
 
 
+def weights_stamp(model: Any) -> tuple[tuple[int, int], ...]:
+    """Changes whenever a parameter is edited in place (its ``_version``) or replaced (its ``id``)."""
+    return tuple((id(p), p._version) for p in model.parameters())
+
+
 def check_weights(model: Any) -> None:
     """Raise :class:`ModelWeightsError` naming the first parameter that holds NaN or infinity.
 
@@ -296,7 +301,7 @@ def check_weights(model: Any) -> None:
     params = list(model.named_parameters())
     # Skip the scan while no parameter changed since the last clean one (in-place edits bump
     # a tensor's _version; replacing a tensor changes its id).
-    stamp = tuple((id(p), p._version) for _, p in params)
+    stamp = weights_stamp(model)
     try:
         if _CHECKED.get(model) == stamp:
             return

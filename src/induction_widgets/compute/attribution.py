@@ -52,6 +52,24 @@ def _single(model: Any, text_or_tokens: Any, truncate: bool) -> torch.Tensor:
     return tokens
 
 
+_STORAGE = {"float32": torch.float32, "float16": torch.float16}
+
+
+def storage_dtype(model: Any, dtype: Any) -> torch.dtype:
+    """The dtype :class:`TextActivations` stores queries/keys/values in: ``"model"`` → the
+    model's own (``W_Q``'s) floating dtype; ``"float32"``/``"float16"`` (or those torch dtypes)."""
+    if dtype == "model":
+        own = model.W_Q.dtype
+        return own if own in (torch.float32, torch.float16, torch.bfloat16) else torch.float32
+    for name, value in _STORAGE.items():
+        if dtype in (name, value):
+            return value
+    raise InputError(
+        f'dtype must be "model", "float32" or "float16" (how queries, keys and values are '
+        f"stored), got {dtype!r}"
+    )
+
+
 def attention_pattern(
     model: Any, text_or_tokens: Any, layer: int, head: int, *, truncate: bool = False
 ) -> torch.Tensor:
@@ -129,6 +147,14 @@ class TextActivations:
     first 256 positions during the pass); if the recomputation does not match (an attention variant
     this does not reproduce), patterns are recaptured by a forward pass instead, keeping at most
     ``max_cached_layers`` layers' patterns. Holds no reference to the model except a weak one.
+
+    ``dtype`` is how the queries, keys and values are stored: ``"model"`` (default; the dtype the
+    model computes in, so a float32 model keeps float32 and a half-precision model its own half
+    values, nothing lost), ``"float32"`` or ``"float16"`` (half the memory of float32; every
+    computation casts back to float32). Float16 keys and queries move SmolLM2's recomputed patterns
+    by up to ~5e-3 from ``hook_pattern`` (1,024 tokens), more than the live view's float16 payload
+    (≤ 2.4e-4) but about the exported page's uint8 step (1/510): hence not the default for float32
+    models. The check against ``hook_pattern`` uses the float32 values, before the cast.
     """
 
     def __init__(
@@ -140,9 +166,12 @@ class TextActivations:
         layers: list[int] | None = None,
         max_cached_layers: int = 2,
         progress: bool | None = None,
+        dtype: Any = "model",
     ) -> None:
         info = model_info(model)
         self.info = info
+        self.storage_dtype_option = dtype
+        self.storage_dtype = storage_dtype(model, dtype)
         self.tokens = _single(model, text_or_tokens, truncate)[0].cpu()  # [pos]
         self.str_tokens = str_tokens(model, self.tokens)
         self.has_bos = info.bos_token_id is not None and int(self.tokens[0]) == info.bos_token_id
@@ -262,6 +291,10 @@ class TextActivations:
         check_finite(self.scale, "the final norm scale")
         for l, post in self.post_scale.items():
             check_finite(post, f"the post-attention norm scale of layer {l}")
+        # verified in float32 above; stored in the storage dtype from here on (cast back where used)
+        for store in (self.q, self.k, self.v):
+            for l in store:
+                store[l] = store[l].to(self.storage_dtype)
 
     def _qk_ready(
         self, layer: int, rot_q: dict[int, torch.Tensor], rot_k: dict[int, torch.Tensor]
@@ -294,7 +327,8 @@ class TextActivations:
         """``softmax(q kᵀ / scale + causal mask)`` for ``heads`` of ``layer``: ``[head, dst, src]``
         (``dst`` = ``rows`` if given, else every position)."""
         q = self.q[layer] if rows is None else self.q[layer][rows]  # [dst, head, d_head]
-        k = self.k[layer]  # [pos, kv_head, d_head]
+        q = q.float()
+        k = self.k[layer].float()  # [pos, kv_head, d_head]
         kv = torch.tensor([kv_index(self.info, k.shape[1], int(h)) for h in heads])
         scores = torch.einsum("phk,shk->hps", q[:, heads], k[:, kv]) / self._attn_scale
         if self._per_layer_scale:
@@ -354,7 +388,7 @@ class TextActivations:
         """The value vectors the head reads, ``[src, d_head]``."""
         layer, head = self._check(layer, head)
         v = self.v[layer]
-        return v[:, kv_index(self.info, v.shape[1], head)]
+        return v[:, kv_index(self.info, v.shape[1], head)].float()
 
     def value_norm(self, layer: int, head: int) -> torch.Tensor:
         """``‖v_s W_O‖`` per source ``[src]``, for value-weighted attention."""

@@ -1,4 +1,5 @@
-r"""Per-head scores: prefix matching, previous token, copying, OV copying, pattern matching.
+r"""Per-head scores: prefix matching, previous token, copying (the paper's and three readable
+measures), OV copying, pattern matching; each with its per-example values where it has them.
 
 All scores are ``[n_layers, n_heads]`` float32 tensors. They are computed in **one forward pass**
 whose hooks reduce each layer's attention pattern ``A`` (``[batch, head, dst, src]``) to scores as
@@ -26,6 +27,13 @@ Notation: batch ``b``, destination ``d``, source ``s``, tokens ``t[b, ·]``.
   scores about ``(3 − n) / (n + 1)`` (−0.85 for the paper's 25). Readings taken: the attended token is
   the argmax source; ``σ_d`` is a positive per-position scalar, so ``r_d`` does not depend on it and
   the hook need not wait for the end of the pass.
+* **Copying rank / accuracy / source-only** — the same direct-path logits ``ℓ_d(x)`` over ``S_b``
+  and attended token ``a``, at destinations with an induction target whose argmax source is not
+  BOS: ``copying_rank = mean_d #{x ≠ a : ℓ_d(x) < ℓ_d(a)} / (|S_b| − 1)`` ∈ [0, 1] (0.5 chance, 1
+  perfect copier, 0 perfect suppressor; the verdict's measure), ``copying_accuracy = mean_d
+  1[argmax_x ℓ_d(x) = a]`` (chance ``1/|S_b|``), and ``copying_source``: the paper's ratio on the
+  attended source's value vector alone, ``v_{s*} W_O W_U`` (``hook_v``), over the paper's
+  destinations. Calibration: docs/scores.md.
 * **OV copying** — over the eigenvalues ``λ`` of the full OV circuit ``W_E W_V W_O W_U``
   (``[vocab, vocab]``, computed as the ``[d_head, d_head]`` product ``W_O W_U W_E W_V`` with the same
   non-zero eigenvalues, as ``FactoredMatrix`` does): ``ov_copying = Σλ / Σ|λ|`` ∈ [−1, 1].
@@ -56,7 +64,16 @@ from ._model import (
 )
 from .tasks import _check_int, _check_seed, pattern_matching_lines, repeated_random_tokens
 
-SCORE_NAMES = ("prefix_matching", "copying", "previous_token", "ov_copying", "pattern_matching")
+SCORE_NAMES = (
+    "prefix_matching",
+    "copying",
+    "copying_accuracy",
+    "copying_rank",
+    "copying_source",
+    "previous_token",
+    "ov_copying",
+    "pattern_matching",
+)
 
 #: Default thresholds of the strict empirical definition (see :meth:`HeadScores.verdict`). The
 #: copying threshold sits clearly above the random-OV baseline ``(3 − n)/(n + 1) ≈ −0.85`` for the
@@ -65,6 +82,14 @@ SCORE_NAMES = ("prefix_matching", "copying", "previous_token", "ov_copying", "pa
 PREFIX_MATCHING_THRESHOLD = 0.3
 COPYING_THRESHOLD = -0.4
 PREVIOUS_TOKEN_THRESHOLD = 0.5
+#: Default threshold of the verdict's measure, copying rank (calibrated in docs/scores.md: random OV
+#: circuits score 0.44–0.59, the weakest direct copier among SmolLM2's prefix matchers 0.70).
+COPYING_RANK_THRESHOLD = 0.65
+#: Threshold when the verdict uses copying accuracy: the attended token ranks first at 40% of the
+#: destinations (10× chance for 25 sample tokens; random OV circuits ≤ 0.08).
+COPYING_ACCURACY_THRESHOLD = 0.4
+#: Threshold when the verdict uses the source-only ratio (on the paper's scale, like ``copying``).
+COPYING_SOURCE_THRESHOLD = -0.4
 
 
 # --- target masks ------------------------------------------------------------------------------
@@ -174,6 +199,20 @@ def copying_ratio(logits: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
     return torch.where(total > 0, 4 * r - 1, torch.full_like(total, float("nan")))
 
 
+class CopyingSums(NamedTuple):
+    """Per-example sums and counts of the three copying measures of one layer, each
+    ``[batch, head]``: the score of example ``b`` is ``sum[b] / count[b]``; pooled over the batch
+    ``sum.sum(0) / count.sum(0)``."""
+
+    copying: torch.Tensor
+    copying_n: torch.Tensor
+    accuracy: torch.Tensor
+    accuracy_n: torch.Tensor
+    rank: torch.Tensor
+    source: torch.Tensor
+    source_n: torch.Tensor
+
+
 def _copying_for_layer(
     z: torch.Tensor,
     argmax_src: torch.Tensor,
@@ -181,16 +220,19 @@ def _copying_for_layer(
     w_o: torch.Tensor,
     w_u: torch.Tensor,
     bos: int | None,
-) -> torch.Tensor:
-    """Copying score of one layer's heads: ``z [batch, pos, head, d_head]`` → ``[head]``.
+    v: torch.Tensor | None = None,
+    valid: torch.Tensor | None = None,
+) -> CopyingSums:
+    """The copying measures of one layer's heads, as per-example sums and counts (:class:`CopyingSums`).
 
-    ``argmax_src`` is ``[batch, head, dst]``; ``w_o`` ``[head, d_head, d_model]``; ``w_u``
-    ``[d_model, vocab]``.
+    ``z [batch, pos, head, d_head]`` (``hook_z``); ``argmax_src [batch, head, dst]``; ``w_o [head,
+    d_head, d_model]``; ``w_u [d_model, vocab]``; ``v [batch, pos, head, d_head]`` (``hook_v``
+    repeated to the query heads; ``None`` skips the source-only measure); ``valid [batch, dst]``
+    marks destinations with an induction target (``None``: all destinations, for copying accuracy).
     """
-    n_heads = z.shape[2]
-    sums = torch.zeros(n_heads)
-    counts = torch.zeros(n_heads)
-    for b in range(tokens.shape[0]):
+    batch, n_heads = tokens.shape[0], z.shape[2]
+    sums = CopyingSums(*(torch.zeros(batch, n_heads) for _ in range(7)))
+    for b in range(batch):
         sample = torch.unique(tokens[b])
         if bos is not None:
             sample = sample[sample != bos]
@@ -202,12 +244,45 @@ def _copying_for_layer(
         index = torch.searchsorted(sample, attended_tok.clamp(min=int(sample[0])))
         index = index.clamp(max=len(sample) - 1)
         in_sample = sample[index] == attended_tok
+        attends = in_sample & (argmax_src[b] != 0)
+        attends[:, 0] = False
         value = copying_ratio(logits, index)
-        keep = in_sample & (argmax_src[b] != 0) & ~value.isnan()
-        keep[:, 0] = False
-        sums += torch.where(keep, value, torch.zeros_like(value)).sum(-1).cpu()
-        counts += keep.sum(-1).cpu()
-    return torch.where(counts > 0, sums / counts.clamp(min=1), torch.zeros_like(sums))
+        keep = attends & ~value.isnan()
+        sums.copying[b] = torch.where(keep, value, torch.zeros_like(value)).sum(-1).cpu()
+        sums.copying_n[b] = keep.sum(-1).cpu()
+        # copying accuracy: the attended token ranks first among the sample tokens
+        scored = attends if valid is None else attends & valid[b].to(attends.device)[None]
+        first = logits.argmax(-1) == index  # [head, dst]
+        sums.accuracy[b] = (first & scored).sum(-1).cpu().float()
+        sums.accuracy_n[b] = scored.sum(-1).cpu().float()
+        # copying rank: the share of the other sample tokens whose logit the attended token's beats
+        own = logits.gather(-1, index[..., None])
+        beaten = (logits < own).sum(-1).float() / (len(sample) - 1)
+        sums.rank[b] = torch.where(scored, beaten, torch.zeros_like(beaten)).sum(-1).cpu()
+        if v is not None:
+            # the attended source's value vector alone through the OV circuit
+            v_src = (
+                v[b].float().gather(0, argmax_src[b].T[:, :, None].expand(-1, -1, v.shape[-1]))
+            )  # [dst, head, d_head]
+            src_logits = torch.einsum("phk,hks->hps", v_src, ou)
+            src_value = copying_ratio(src_logits, index)
+            src_keep = attends & ~src_value.isnan()
+            sums.source[b] = (
+                torch.where(src_keep, src_value, torch.zeros_like(src_value)).sum(-1).cpu()
+            )
+            sums.source_n[b] = src_keep.sum(-1).cpu()
+    return sums
+
+
+def _pooled(total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """``Σ_b total / Σ_b count`` over dim 0, 0 where nothing was counted."""
+    t, c = total.sum(0), count.sum(0)
+    return torch.where(c > 0, t / c.clamp(min=1), torch.zeros_like(t))
+
+
+def _per_example(total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """``total / count`` elementwise, NaN where nothing was counted."""
+    return torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, float("nan")))
 
 
 _GRAM: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], torch.Tensor]] = (
@@ -285,11 +360,29 @@ class HeadRow(NamedTuple):
     ov_copying: float
     pattern_matching: float | None
     verdict: str
+    copying_accuracy: float | None = None
+    copying_source: float | None = None
+    copying_rank: float | None = None
+
+
+#: Measures the verdict may use (``measure=``), with their default thresholds.
+VERDICT_THRESHOLDS = {
+    "copying_rank": COPYING_RANK_THRESHOLD,
+    "copying_accuracy": COPYING_ACCURACY_THRESHOLD,
+    "copying": COPYING_THRESHOLD,
+    "copying_source": COPYING_SOURCE_THRESHOLD,
+}
 
 
 @dataclass
 class HeadScores:
-    """Every head's scores, each ``[n_layers, n_heads]`` float32 (see the module docstring)."""
+    """Every head's scores, each ``[n_layers, n_heads]`` float32 (see the module docstring).
+
+    ``per_example`` maps a score name to its ``[n_examples, n_layers, n_heads]`` values, one per
+    example of the protocol (NaN where an example has no destination the score counts); the score
+    itself is the mean over all counted destinations. :meth:`mean` and :meth:`std` summarise the
+    per-example values.
+    """
 
     prefix_matching: torch.Tensor
     copying: torch.Tensor
@@ -297,6 +390,10 @@ class HeadScores:
     ov_copying: torch.Tensor
     pattern_matching: torch.Tensor | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    copying_accuracy: torch.Tensor | None = None
+    copying_source: torch.Tensor | None = None
+    copying_rank: torch.Tensor | None = None
+    per_example: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def n_layers(self) -> int:
@@ -324,28 +421,67 @@ class HeadScores:
             raise InputError(f"unknown score {name!r}: choose one of {known}{hint}")
         return scores[name]
 
+    def _examples(self, name: str) -> torch.Tensor:
+        self.get(name)  # unknown names: one clear error
+        if name not in self.per_example:
+            raise InputError(
+                f"no per-example values for {name!r}: they come from head_scores (ov_copying has "
+                "one value per head, pattern_matching one per line)"
+            )
+        return self.per_example[name]
+
+    def mean(self, name: str) -> torch.Tensor:
+        """Mean over examples of the per-example values of ``name``: ``[n_layers, n_heads]``
+        (equal to the score itself when every example counts the same destinations, as for
+        prefix matching and previous token on repeated random tokens)."""
+        return self._examples(name).nanmean(0)
+
+    def std(self, name: str) -> torch.Tensor:
+        """Standard deviation over examples (``n − 1`` in the denominator) of the per-example values
+        of ``name``: ``[n_layers, n_heads]``; NaN with fewer than two examples."""
+        x = self._examples(name)
+        n = (~x.isnan()).sum(0)
+        mu = x.nanmean(0)
+        sq = torch.where(x.isnan(), torch.zeros_like(x), (x - mu) ** 2).sum(0)
+        return torch.where(
+            n > 1, (sq / (n - 1).clamp(min=1)).sqrt(), torch.full_like(mu, float("nan"))
+        )
+
     def verdict(
         self,
         layer: int,
         head: int,
         prefix_threshold: float = PREFIX_MATCHING_THRESHOLD,
-        copying_threshold: float = COPYING_THRESHOLD,
+        copying_threshold: float | None = None,
+        measure: str | None = None,
     ) -> str:
         """The strict empirical definition: prefix matching AND copying on repeated random tokens.
 
-        "induction head" when ``prefix_matching >= prefix_threshold`` and ``copying >=
-        copying_threshold``; "prefix matching, not copying" when only the first holds;
-        "previous token" for heads with ``previous_token >= 0.5``; "" otherwise.
+        "induction head" when ``prefix_matching >= prefix_threshold`` and the copying ``measure``
+        (default ``"copying_rank"``, or ``"copying"`` for scores without it; ``"copying"`` is the paper's literal score, the verdict of
+        earlier versions with ``copying_threshold=-0.4``; ``"copying_accuracy"`` the stricter top-1
+        reading; or ``"copying_source"``) is at least
+        ``copying_threshold`` (default: :data:`VERDICT_THRESHOLDS` of the measure); "prefix matching,
+        not copying" when only the first holds; "previous token" for heads with ``previous_token >=
+        0.5``; "" otherwise. Thresholds: docs/scores.md (calibration).
         """
+        if measure is None:  # scores built by hand without the rank fall back to the paper's
+            measure = "copying_rank" if self.copying_rank is not None else "copying"
+        if measure not in VERDICT_THRESHOLDS:
+            raise InputError(
+                f"unknown verdict measure {measure!r}: choose one of {', '.join(VERDICT_THRESHOLDS)}"
+            )
+        if copying_threshold is None:
+            copying_threshold = VERDICT_THRESHOLDS[measure]
         p = float(self.prefix_matching[layer, head])
-        c = float(self.copying[layer, head])
         if p >= prefix_threshold:
+            c = float(self.get(measure)[layer, head])
             return "induction head" if c >= copying_threshold else "prefix matching, not copying"
         if float(self.previous_token[layer, head]) >= PREVIOUS_TOKEN_THRESHOLD:
             return "previous token"
         return ""
 
-    def verdicts(self, **thresholds: float) -> list[str]:
+    def verdicts(self, **thresholds: Any) -> list[str]:
         """:meth:`verdict` of every head, row-major over ``[layer, head]``."""
         return [
             self.verdict(l, h, **thresholds)
@@ -353,8 +489,11 @@ class HeadScores:
             for h in range(self.n_heads)
         ]
 
-    def induction_heads(self, **thresholds: float) -> list[tuple[int, int]]:
-        """``(layer, head)`` of every head whose verdict is "induction head", best prefix matching first."""
+    def induction_heads(self, **thresholds: Any) -> list[tuple[int, int]]:
+        """``(layer, head)`` of every head whose verdict is "induction head", best prefix matching first.
+
+        Keyword arguments go to :meth:`verdict` (``measure="copying", copying_threshold=-0.4`` gives
+        the paper-literal verdict of earlier versions)."""
         heads = [
             (l, h)
             for l in range(self.n_layers)
@@ -364,7 +503,9 @@ class HeadScores:
         return sorted(heads, key=lambda lh: -float(self.prefix_matching[lh]))
 
     def row(self, layer: int, head: int) -> HeadRow:
-        pm = self.pattern_matching
+        def opt(t: torch.Tensor | None) -> float | None:
+            return None if t is None else float(t[layer, head])
+
         return HeadRow(
             layer,
             head,
@@ -373,8 +514,11 @@ class HeadScores:
             float(self.copying[layer, head]),
             float(self.previous_token[layer, head]),
             float(self.ov_copying[layer, head]),
-            None if pm is None else float(pm[layer, head]),
+            opt(self.pattern_matching),
             self.verdict(layer, head),
+            opt(self.copying_accuracy),
+            opt(self.copying_source),
+            opt(self.copying_rank),
         )
 
     def top(self, k: int = 10, by: str = "prefix_matching") -> list[HeadRow]:
@@ -385,15 +529,35 @@ class HeadScores:
         return [self.row(int(i) // self.n_heads, int(i) % self.n_heads) for i in order]
 
     def to_pandas(self) -> Any:
-        """One row per head: layer, head, "layer depth" (1-based, e.g. "17 / 30"), every score, verdict."""
+        """One row per head: layer, head, "layer depth" (1-based, e.g. "17 / 30"), every score,
+        ``<score>_std`` (standard deviation over examples) for the scores with per-example values,
+        and the verdict."""
         import pandas as pd
 
         rows = [self.row(l, h) for l in range(self.n_layers) for h in range(self.n_heads)]
         frame = pd.DataFrame(rows, columns=list(HeadRow._fields))
         frame = frame.rename(columns={"depth": "layer depth"})
-        if self.pattern_matching is None:
-            frame = frame.drop(columns="pattern_matching")
-        return frame
+        order = ["layer", "head", "layer depth"]
+        for name in SCORE_NAMES:
+            if getattr(self, name) is None:
+                continue
+            order.append(name)
+            if name in self.per_example:
+                frame[f"{name}_std"] = self.std(name).flatten().numpy()
+                order.append(f"{name}_std")
+        return frame[[*order, "verdict"]]
+
+
+def target_attention_per_example(
+    pattern: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor
+) -> torch.Tensor:
+    """Like :func:`target_attention`, but the mean within each example: ``[batch, head]`` (NaN for an
+    example without a valid destination)."""
+    mass = torch.einsum("bhds,bds->bhd", pattern.float(), targets.float())
+    weight = valid.float()
+    total = (mass * weight[:, None]).sum(-1)
+    count = weight.sum(-1)[:, None].expand_as(total)
+    return _per_example(total, count)
 
 
 def head_scores(
@@ -407,12 +571,14 @@ def head_scores(
     truncate: bool = False,
     progress: bool | None = None,
 ) -> HeadScores:
-    """Prefix matching, copying, previous token and OV copying of every head, in one forward pass.
+    """Prefix matching, previous token, the copying measures and OV copying of every head, in one
+    forward pass.
 
     The input is :func:`repeated_random_tokens` (``[n_examples, 1 + seq_len * repeats]``: the paper's
     protocol is 10 × (BOS + 25 random tokens × 4)) unless ``tokens`` is given. Each layer's pattern is
     reduced to scores inside its hook; ``progress`` shows a bar over layers (default: models with
     more than 4 layers). ``truncate=True`` keeps the first ``n_ctx`` positions of longer ``tokens``.
+    Per-example values (``[n_examples, n_layers, n_heads]``) are kept in ``per_example``.
     """
     info = model_info(model)
     if tokens is None:
@@ -427,9 +593,13 @@ def head_scores(
         )
     prev_targets, prev_valid = previous_token_targets(tokens)
 
+    batch = int(tokens.shape[0])
+    shape = (batch, info.n_layers, info.n_heads)
     prefix = torch.zeros(info.n_layers, info.n_heads)
     previous = torch.zeros(info.n_layers, info.n_heads)
-    copying = torch.zeros(info.n_layers, info.n_heads)
+    prefix_ex, previous_ex = torch.zeros(shape), torch.zeros(shape)
+    sums = {name: torch.zeros(shape) for name in CopyingSums._fields}
+    values: dict[int, torch.Tensor] = {}
     w_u = model.W_U.detach().float()
     # Direct path of a head through a post-attention norm (Gemma 2/3, OLMo 2): W_O ⊙ g (the
     # per-position scale σ_post is a positive scalar, which copying does not depend on).
@@ -449,9 +619,16 @@ def head_scores(
         w_o = model.W_O[layer].detach().float()
         if gain is not None:
             w_o = w_o * gain[layer].to(w_o.device)
-        copying[layer] = _copying_for_layer(
-            zs.pop(layer), argmax.pop(layer), tokens, w_o, w_u, info.bos_token_id
+        # hook_v fires before hook_z (v is needed to compute z); without it the source-only
+        # measure of the layer is left out (NaN)
+        v = values.pop(layer, None)
+        if v is not None and v.shape[2] != info.n_heads:
+            v = v.repeat_interleave(info.n_heads // v.shape[2], dim=2)
+        layer_sums = _copying_for_layer(
+            zs.pop(layer), argmax.pop(layer), tokens, w_o, w_u, info.bos_token_id, v, valid
         )
+        for name, value in layer_sums._asdict().items():
+            sums[name][:, layer] = value
         done.add(layer)
         bar.update(1)
         if len(done) == info.n_layers:
@@ -462,8 +639,18 @@ def head_scores(
             check_finite(pattern, f"the attention pattern of layer {layer}")
             prefix[layer] = target_attention(pattern, targets, valid).cpu()
             previous[layer] = target_attention(pattern, prev_targets, prev_valid).cpu()
+            prefix_ex[:, layer] = target_attention_per_example(pattern, targets, valid).cpu()
+            previous_ex[:, layer] = target_attention_per_example(
+                pattern, prev_targets, prev_valid
+            ).cpu()
             argmax[layer] = pattern.argmax(-1)  # [batch, head, dst]
             finish(layer)
+
+        return fn
+
+    def v_hook(layer: int) -> Callable[..., None]:
+        def fn(v: torch.Tensor, hook: Any) -> None:
+            values[layer] = v.detach()  # [batch, pos, head or kv_head, d_head]
 
         return fn
 
@@ -477,6 +664,7 @@ def head_scores(
     hooks = []
     for l in range(info.n_layers):
         hooks.append((f"blocks.{l}.attn.hook_pattern", pattern_hook(l)))
+        hooks.append((f"blocks.{l}.attn.hook_v", v_hook(l)))
         hooks.append((f"blocks.{l}.attn.hook_z", z_hook(l)))
     try:
         run_with_hooks(model, tokens, hooks)
@@ -484,10 +672,21 @@ def head_scores(
         bar.close()
     return HeadScores(
         prefix_matching=prefix,
-        copying=copying,
+        copying=_pooled(sums["copying"], sums["copying_n"]),
         previous_token=previous,
         ov_copying=ov_copying_score(model),
-        meta={"n_examples": int(tokens.shape[0]), "n_tokens": int(tokens.shape[1]), "seed": seed},
+        meta={"n_examples": batch, "n_tokens": int(tokens.shape[1]), "seed": seed},
+        copying_accuracy=_pooled(sums["accuracy"], sums["accuracy_n"]),
+        copying_source=_pooled(sums["source"], sums["source_n"]),
+        copying_rank=_pooled(sums["rank"], sums["accuracy_n"]),
+        per_example={
+            "prefix_matching": prefix_ex,
+            "previous_token": previous_ex,
+            "copying": _per_example(sums["copying"], sums["copying_n"]),
+            "copying_accuracy": _per_example(sums["accuracy"], sums["accuracy_n"]),
+            "copying_source": _per_example(sums["source"], sums["source_n"]),
+            "copying_rank": _per_example(sums["rank"], sums["accuracy_n"]),
+        },
     )
 
 
@@ -574,7 +773,8 @@ def pattern_matching_score(
     ``n_problems`` random problems of ``n_lines`` lines (:func:`pattern_matching_text`, problem ``i``
     drawn with seed ``seed * 1_000_003 + i``). For every line whose template appeared earlier, the
     head's attention from the destination (see :func:`pattern_matching_problem`) summed over the label
-    tokens of the earlier lines with the same template; averaged over those lines and problems.
+    tokens of the earlier lines with the same template; averaged over those lines and problems. A problem in which no template repeats
+    contributes nothing; if no problem has one, :class:`InputError`.
     ``[n_layers, n_heads]`` in [0, 1]; the paper reports ~0.65 for its best head at 13B.
     """
     n_problems = _check_int("n_problems", n_problems, 1)
@@ -585,6 +785,15 @@ def pattern_matching_score(
     problems = [
         pattern_matching_problem(model, n_lines, seed * 1_000_003 + i) for i in range(n_problems)
     ]
+    # a problem without a line whose template appeared before has no destination: it contributes
+    # nothing (and would make its batch's mean 0/0)
+    problems = [p for p in problems if bool(p.valid.any())]
+    if not problems:
+        raise InputError(
+            f"none of the {n_problems} problems of {n_lines} lines repeats a template, so pattern "
+            "matching is undefined: raise n_lines (4 templates: 5 lines always repeat one) or "
+            "n_problems"
+        )
     longest = max(len(p.tokens) for p in problems)
     if longest > info.n_ctx:
         raise InputError(
@@ -592,8 +801,8 @@ def pattern_matching_score(
         )
     total = torch.zeros(info.n_layers, info.n_heads)
     count = 0.0
-    show = (info.n_layers > 4 and n_problems > batch_size) if progress is None else progress
-    chunks = range(0, n_problems, batch_size)
+    show = (info.n_layers > 4 and len(problems) > batch_size) if progress is None else progress
+    chunks = range(0, len(problems), batch_size)
     for start in tqdm(chunks, desc="pattern matching", disable=not show, leave=False):
         batch = problems[start : start + batch_size]
         # Right padding never changes earlier positions of a causal model.

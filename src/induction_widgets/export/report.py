@@ -1,14 +1,14 @@
 """``iw.report``: one offline page in the spirit of the paper's Argument 4.
 
 The head table and map, then literal copying, translation and pattern matching, each on the head
-that does it best among the model's induction-like heads, with its token view and matrix.
+that does it most on the text shown (:mod:`induction_widgets.compute.choose`), with the runner-ups,
+one line saying why, its token view and matrix.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,13 @@ from ..compute import (
     translation_text,
 )
 from ..compute._model import check_head
+from ..compute.choose import (
+    HeadChoice,
+    choose_copying_head,
+    choose_pattern_matching_head,
+    choose_translation_head,
+    repeat_start,
+)
 from ..compute.tasks import _check_int
 from ..views import (
     ViewSpec,
@@ -41,6 +48,12 @@ from ..views import (
 )
 
 SECTIONS = ("copying", "translation", "pattern_matching")
+
+
+def _top_head(scores: HeadScores) -> tuple[int, int]:
+    """The head the map opens on: the highest prefix-matching score (as ``HeadMap`` does)."""
+    best = scores.top(1, by="prefix_matching")[0]
+    return (best.layer, best.head)
 
 
 def _head_views(
@@ -74,42 +87,32 @@ def _table(scores: HeadScores, k: int = 12) -> str:
     rows = []
     for r in scores.top(k, by="prefix_matching"):
         pm = "" if r.pattern_matching is None else f"{r.pattern_matching:.2f}"
+        rank = "" if r.copying_rank is None else f"{r.copying_rank:.2f}"
         rows.append(
             f"<tr><td>L{r.layer}H{r.head}</td><td>{html.escape(r.depth)}</td><td>{r.copying:.2f}</td>"
-            f"<td>{r.prefix_matching:.2f}</td><td>{r.previous_token:.2f}</td><td>{r.ov_copying:.2f}</td>"
-            f"<td>{pm}</td><td style='text-align:left'>{html.escape(r.verdict)}</td></tr>"
+            f"<td>{rank}</td><td>{r.prefix_matching:.2f}</td><td>{r.previous_token:.2f}</td>"
+            f"<td>{r.ov_copying:.2f}</td><td>{pm}</td>"
+            f"<td style='text-align:left'>{html.escape(r.verdict)}</td></tr>"
         )
     return (
         "<table class='iw-report'><thead><tr><th>head</th><th>layer depth</th><th>copying</th>"
-        "<th>prefix matching</th><th>previous token</th><th>OV copying</th><th>pattern matching</th>"
-        "<th>verdict</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        "<th>copying rank</th><th>prefix matching</th><th>previous token</th><th>OV copying</th>"
+        "<th>pattern matching</th><th>verdict</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
     )
 
 
-def off_diagonal_mass(
-    acts: TextActivations, layer: int, head: int, line_starts: Sequence[int]
-) -> float:
-    """Mean attention from tokens of the second and later lines to tokens of earlier lines,
-    excluding BOS and the previous token: how much a head looks back across languages."""
-    pattern = acts.attention(layer, head)
-    total, count = 0.0, 0
-    for i in range(1, len(line_starts)):
-        end = line_starts[i + 1] if i + 1 < len(line_starts) else pattern.shape[0]
-        for d in range(line_starts[i], end):
-            row = pattern[d, 1 : line_starts[i]].clone()
-            if d - 1 < line_starts[i] and d - 1 >= 1:
-                row[d - 2] = 0
-            total += float(row.sum())
-            count += 1
-    return total / max(count, 1)
-
-
-def _line_starts(tokens: list[str]) -> list[int]:
-    starts = [1]
-    for i, tok in enumerate(tokens):
-        if "\n" in tok and i + 1 < len(tokens):
-            starts.append(i + 1)
-    return starts
+def _why(choice: HeadChoice | None, fixed: bool) -> str:
+    """One paragraph: why this head (or that the caller fixed it), and the runner-ups."""
+    if fixed or choice is None:
+        return "<p class='iw-why'>Head fixed by the caller (<code>heads=</code>).</p>"
+    runners = ", ".join(f"L{l}H{h} {v:.2f}" for (l, h), v in choice.runners_up)
+    return (
+        f"<p class='iw-why'><b>Why this head:</b> {html.escape(choice.reason)} "
+        f"<span class='iw-runners-up'>Runner-ups by {html.escape(choice.measure)}: "
+        f"{html.escape(runners)}.</span></p>"
+    )
 
 
 def _lines_that_fit(model: Any, most: int) -> int:
@@ -167,7 +170,6 @@ def report(
             ),
         )
     steps.update(1)
-    candidates = [(r.layer, r.head) for r in scores.top(10, by="prefix_matching")]
 
     blocks: list[Any] = [
         f"<h1>{html.escape(title or f'Induction heads in {name}')}</h1>",
@@ -176,17 +178,19 @@ def report(
         "they raise the logit of the token they attend to. Scores on 10 × (BOS + 25 random tokens × 4); "
         f"{info.n_layers} layers × {info.n_heads} heads. Definitions: docs/scores.md.</p>",
         _table(scores),
-        static_spec(ViewSpec("head_map", head_map_state(scores, selected_head=candidates[0]))),
+        static_spec(ViewSpec("head_map", head_map_state(scores, selected_head=_top_head(scores)))),
     ]
 
-    # 1. literal copying: among the top prefix-matching heads, the one that copies best
+    # 1. literal copying: the head with the most attention on the copy x logit raised, on this text
     text = texts.get("copying") or copying_text()
-    layer, head = heads.get("copying") or max(
-        candidates[:5], key=lambda lh: float(scores.copying[lh])
-    )
     acts = TextActivations(model, text, truncate=True, progress=False)
+    choice = (
+        None if "copying" in heads else choose_copying_head(acts, start=repeat_start(model, text))
+    )
+    layer, head = heads.get("copying") or choice.head  # type: ignore[union-attr]
     blocks += [
         f"<h2>Literal copying — L{layer}H{head}</h2>",
+        _why(choice, "copying" in heads),
         "<p>A paragraph followed by its first sentences again. Hover the repeat: in <b>Attention</b> "
         "(red) the head looks back at the token after the earlier occurrence; in <b>Logit attr</b> "
         "(blue) that earlier token raised the logit of the current one.</p>",
@@ -194,33 +198,54 @@ def report(
     ]
     steps.update(1)
 
-    # 2. translation: the candidate head that looks back across languages most
+    # 2. translation: the head with the most aligned-word attention on this text
     text = texts.get("translation") or translation_text()
     acts = TextActivations(model, text, truncate=True, progress=False)
-    starts = _line_starts(acts.str_tokens)
-    layer, head = heads.get("translation") or max(
-        candidates, key=lambda lh: off_diagonal_mass(acts, lh[0], lh[1], starts)
-    )
+    choice = None if "translation" in heads else choose_translation_head(acts)
+    layer, head = heads.get("translation") or choice.head  # type: ignore[union-attr]
     blocks += [
         f"<h2>Translation — L{layer}H{head}</h2>",
+        _why(choice, "translation" in heads),
         "<p>The paper's sentence in English, French and German. A translation head attends to the "
         "word that comes next in an earlier language: an off-diagonal that meanders with word order.</p>",
         *_head_views(acts, scores, layer, head),
     ]
     steps.update(1)
 
-    # 3. pattern matching: the head with the best pattern-matching score
-    text = texts.get("pattern_matching") or pattern_matching_text(min(24, n_lines), seed=0)[0]
+    # 3. pattern matching: the head with the most same-template attention on this text (for a
+    # caller's text, whose templates are unknown: the best pattern-matching score)
+    shown = min(24, n_lines)
+    text = texts.get("pattern_matching") or pattern_matching_text(shown, seed=0)[0]
     assert scores.pattern_matching is not None
-    best = int(torch.argmax(scores.pattern_matching))
-    layer, head = heads.get("pattern_matching") or (best // info.n_heads, best % info.n_heads)
     acts = TextActivations(model, text, truncate=True, progress=False)
+    choice = None
+    if "pattern_matching" not in heads and "pattern_matching" not in texts:
+        problem = pattern_matching_problem(model, shown, seed=0)
+        n = acts.n_tokens
+        if problem.tokens[:n].tolist() == acts.tokens.tolist() and problem.valid[:n].any():
+            choice = choose_pattern_matching_head(acts, problem.targets[:n, :n], problem.valid[:n])
+    if heads.get("pattern_matching"):
+        layer, head = heads["pattern_matching"]
+    elif choice is not None:
+        layer, head = choice.head
+    else:
+        best = int(torch.argmax(scores.pattern_matching))
+        layer, head = best // info.n_heads, best % info.n_heads
     toks = acts.str_tokens
     outputs = [t.strip().isdigit() for t in toks]
     before = [i + 1 < len(toks) and outputs[i + 1] for i in range(len(toks))]
     pm = float(scores.pattern_matching[layer, head])
+    why = (
+        _why(choice, False)
+        if choice is not None
+        else _why(None, True)
+        if "pattern_matching" in heads
+        else "<p class='iw-why'><b>Why this head:</b> the best pattern-matching score over "
+        f"{n_problems} random problems (the templates of this text are not known).</p>"
+    )
     blocks += [
         f"<h2>Pattern matching — L{layer}H{head}</h2>",
+        why,
         f"<p>Lines <code>(month|color) (animal|fruit): label</code>. Attention is masked to the token "
         f"before each label as destination, logit attribution to the label outputs. This head puts "
         f"{pm:.0%} of its attention on the labels of earlier lines of the same template over "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import traitlets
 
 from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import ModelInfo, check_head, to_tokens
+from ..compute.cache import CACHE, ActivationHandle
 from ..views import ViewSpec, check_scores, head_state, static_html, write_html
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -78,7 +80,7 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
 
     _info: ModelInfo
     _scores: HeadScores | None = None
-    _acts: TextActivations
+    _handle: ActivationHandle | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -116,13 +118,18 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         scores: HeadScores | None,
         progress: bool | None = None,
     ) -> TextActivations:
-        """Read (or reuse) the text's activations and remember what the view needs."""
+        """Take a share of the text's activations from the process-wide cache (one copy per model
+        and token ids, see :mod:`~induction_widgets.compute.cache`) and remember what the view
+        needs. The view holds the share, not the activations: they may be evicted under the
+        memory budget and are read again on the next head change."""
         check_scores(scores)
         if activations is None:
-            acts = TextActivations(model, text, truncate=truncate, progress=progress)
+            handle = CACHE.acquire(model, text, truncate=truncate, progress=progress)
         else:
-            acts = check_activations(activations, model, text)
-        self._acts = acts
+            handle = CACHE.adopt(check_activations(activations, model, text))
+        acts = handle.get()
+        self._handle = handle
+        register_view(self)
         self._info = acts.info
         self._scores = scores
         return acts
@@ -131,13 +138,34 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         return ViewSpec(self._kind, state, self._acts, self._scores, {"title": type(self).__name__})
 
     @property
+    def _acts(self) -> TextActivations:
+        if self._handle is None:
+            raise InputError("this view has no activations: it was not opened on a text")
+        return self._handle.get()
+
+    @property
     def activations(self) -> TextActivations:
-        """The cached activations behind this view (shared with linked views)."""
+        """The activations behind this view, shared by every view of the same model and text
+        (read again first if they were evicted under the memory budget)."""
         return self._acts
+
+    def close(self) -> None:
+        """Close the live view and give back its share of the activations (pages already written
+        by ``save_html`` are files and stay as they are)."""
+        if self._handle is not None:
+            self._handle.release()
+        super().close()
 
     @traitlets.observe("layer", "head")
     def _head_changed(self, change: dict[str, Any]) -> None:
         try:
+            handle = self._handle
+            if handle is not None and not handle.resident:
+                # evicted under the memory budget: say so while the one forward pass runs
+                self.message = (
+                    f"reading the text again for L{self.layer}H{self.head} (its activations were "
+                    "evicted under the memory budget, iw.set_memory_budget) …"
+                )
             buffers = head_state(self._acts, self.layer, self.head, self._kind)
         except Exception as exc:  # shown in the view instead of a silent blank cell
             self.message = f"cannot show L{self.layer}H{self.head}: {exc}"
@@ -160,6 +188,26 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         if hasattr(self, "_info"):
             check_head(self._info, 0, value)
         return value
+
+
+#: Every open view of the package (token views, matrices, head maps, explorers), for close_all.
+_OPEN_VIEWS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def register_view(widget: Any) -> None:
+    """Remember ``widget`` for :func:`close_all`."""
+    _OPEN_VIEWS.add(widget)
+
+
+def close_all() -> int:
+    """Close every open view of the package and give back their activations; returns how many
+    were closed. Exported pages already written stay as they are; re-run a cell to open a view
+    again."""
+    views = list(_OPEN_VIEWS)
+    for view in views:
+        view.close()
+    _OPEN_VIEWS.clear()
+    return len(views)
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
@@ -244,6 +292,8 @@ __all__ = [
     "check_activations",
     "check_choice",
     "check_scores",
+    "close_all",
+    "register_view",
     "resolve_mask",
     "static_file",
     "strongest_induction_head",

@@ -7,7 +7,7 @@ from typing import Any
 
 import traitlets
 
-from ..compute import HeadScores, InputError, TextActivations, head_scores
+from ..compute import HeadScores, InputError, head_scores
 from ..compute._model import check_head
 from ..views import ViewSpec, explorer_state
 from ._base import check_scores, static_file
@@ -64,7 +64,8 @@ class InductionExplorer(TokenView):
     ) -> None:
         check_scores(scores)
         check_options(mode, selected_is, layer, head)
-        acts = TextActivations(model, text, truncate=truncate, progress=progress)
+        # one share of the process-wide activations cache, given back by close()
+        acts = self._setup(model, text, None, truncate, scores, progress)
         if layer is not None:
             layer, head = check_head(acts.info, layer, head)
         scores = scores if scores is not None else head_scores(model, progress=progress)
@@ -72,7 +73,7 @@ class InductionExplorer(TokenView):
         if layer is None or head is None:
             best = scores.induction_heads() or [(r.layer, r.head) for r in scores.top(1)]
             layer, head = best[0]
-        self._acts, self._info, self._scores = acts, acts.info, scores
+        self._scores = scores
         self._masks = resolve_masks(acts, dst_mask, src_mask, output_mask)
         state = explorer_state(
             acts,

@@ -11,7 +11,7 @@ import traitlets
 from ..compute import HeadScores, InputError
 from ..compute._model import _index
 from ..views import ViewSpec, head_map_state
-from ._base import Exportable, static_file
+from ._base import Exportable, register_view, static_file
 
 
 class HeadMap(Exportable, anywidget.AnyWidget):
@@ -56,6 +56,7 @@ class HeadMap(Exportable, anywidget.AnyWidget):
                 **kwargs,
             }
         )
+        register_view(self)
 
     def view_spec(self) -> ViewSpec:
         """The current state: score shown and selected head (see :func:`head_map_state`)."""
