@@ -12,10 +12,16 @@ config factory).
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import torch
+
+#: TransformerLens major version of this environment (4: TransformerBridge; 3: HookedTransformer).
+#: Here, not imported from conftest: with tests/browser/conftest.py also on the path, ``conftest``
+#: names whichever was imported first when the whole suite is collected.
+TL_MAJOR = int(version("transformer_lens").split(".")[0])
 
 VOCAB = 128  # >= the tiny tokenizer's 99 ids
 D_MODEL, N_HEADS, N_LAYERS, N_CTX = 64, 4, 2, 256

@@ -28,8 +28,7 @@ from typing import Any
 
 import pytest
 import torch
-from archs import FAMILIES, build
-from conftest import TL_MAJOR
+from archs import FAMILIES, TL_MAJOR, build
 
 RESULTS = Path(__file__).parent / "compat" / "results.json"
 WRITE = os.environ.get("IW_WRITE_COMPAT") == "1"

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from archs import build
-from conftest import TL_MAJOR
+from archs import TL_MAJOR, build
 
 
 @pytest.fixture(scope="module")
