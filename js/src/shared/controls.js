@@ -1,9 +1,11 @@
+// @ts-check
 /**
- * UI pieces shared by the views: Layer/Head selects, message banner, kernel-lost banner,
- * decoded-trait cache.
+ * UI pieces shared by the views: Layer/Head selects, mode buttons, colour legend, message banner,
+ * kernel-lost banner, decoded-trait cache.
  * @module controls
  */
 import { h, setOptions } from "./dom.js";
+import { legend } from "./colour.js";
 import { layerChoices, headChoices, headAfterLayerChange } from "./heads.js";
 import { decodeSync } from "./decode.js";
 
@@ -11,7 +13,7 @@ import { decodeSync } from "./decode.js";
  * Layer and Head <select>s bound to the model traits layer/head (restricted by heads_available).
  * @param {object} model anywidget model
  * @param {AbortSignal} [signal] the view's teardown signal: the selects' listeners go with it
- * @returns {{el: HTMLElement, update: () => void}}
+ * @returns {{el: HTMLElement, update: () => void, disable: (reason: string) => void}}
  */
 export function headSelects(model, signal) {
   const layerSelect = h("select", { class: "iw-layer-select", attrs: { "aria-label": "Layer" } });
@@ -61,6 +63,54 @@ export function headSelects(model, signal) {
     }
   }
   return { el, update, disable };
+}
+
+/**
+ * A row of mode buttons (one pressed at a time) bound to a string trait: a click sets the trait and
+ * saves; `update()` shows the trait's current value (class iw-active, aria-pressed).
+ * @param {{ value: string, label: string, class: string }[]} modes
+ * @param {{ get: () => string, set: (value: string) => void, signal: AbortSignal }} o
+ * @returns {{ el: HTMLElement, update: () => void }}
+ */
+export function modeButtons(modes, { get, set, signal }) {
+  const buttons = modes.map((m) => {
+    const b = h("button", { class: m.class, text: m.label, attrs: { type: "button" } });
+    b.addEventListener("click", () => set(m.value), { signal });
+    return b;
+  });
+  function update() {
+    const current = get();
+    modes.forEach((m, i) => {
+      buttons[i].classList.toggle("iw-active", m.value === current);
+      buttons[i].setAttribute("aria-pressed", String(m.value === current));
+    });
+  }
+  update();
+  return { el: h("span", { class: "iw-buttons" }, buttons), update };
+}
+
+/** The attention / logit-attribution pair of {@link modeButtons} used by the head views. */
+export const HEAD_MODES = [
+  { value: "attention", label: "Attention", class: "iw-mode-attention" },
+  { value: "logit_attr", label: "Logit attr", class: "iw-mode-logit" },
+];
+
+/**
+ * A colour legend (see colour.js `legend`) that redraws only when its kind or range changed.
+ * @returns {{ el: HTMLElement, show: (kind: "attention" | "attribution" | "sequential", vmax?: number, vmin?: number) => void }}
+ */
+export function legendSlot() {
+  const el = h("span", { class: "iw-legend" });
+  let key = "";
+  return {
+    el,
+    show(kind, vmax = 1, vmin = 0) {
+      const k = `${kind}:${vmax}:${vmin}`;
+      if (k === key) return;
+      key = k;
+      legend(el, kind, vmax, vmin);
+    },
+  };
 }
 
 /**

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Tiny DOM helpers. Text always goes through textContent, never innerHTML.
  * @module dom
@@ -5,10 +6,11 @@
 
 /**
  * Create an element.
- * @param {string} tag
- * @param {{class?: string, text?: string, attrs?: Object<string, string>, title?: string}} [o]
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {{class?: string, text?: string, attrs?: Object<string, string | number>, title?: string}} [o]
  * @param {(Node|string)[]} [children] strings become text nodes
- * @returns {HTMLElement}
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function h(tag, o = {}, children = []) {
   const el = document.createElement(tag);
@@ -24,7 +26,7 @@ export function h(tag, o = {}, children = []) {
  * Subscribe to `change:<name>` for several traits; returns a function that unsubscribes all.
  * @param {{on: Function, off: Function}} model
  * @param {string[]} names
- * @param {Function} cb
+ * @param {(...args: any[]) => void} cb
  */
 export function listen(model, names, cb) {
   const events = names.map((n) => `change:${n}`);
