@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Head map: one score per head (e.g. copying, prefix matching) as a layer × head grid plus a
  * sortable table, as in the summary table of Olsson et al. (2022), Argument 4.
@@ -9,9 +10,11 @@
  * n_heads, message, title.
  * @module head_map
  */
-import { formatNumber, injectStyles, legend, rgbString, sequentialColour } from "./shared/colour.js";
-import { h, listen, pixelRatio, setOptions } from "./shared/dom.js";
-import { kernelLostBanner, messageBanner } from "./shared/controls.js";
+import { formatNumber, injectStyles, rgbString, sequentialColour } from "./shared/colour.js";
+import { h, listen, setOptions } from "./shared/dom.js";
+import { kernelLostBanner, legendSlot, messageBanner } from "./shared/controls.js";
+import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
+import { Focus, bindPointer, sameCell } from "./shared/focus.js";
 import { decodeSync } from "./shared/decode.js";
 import { prettyName } from "./shared/text.js";
 
@@ -19,10 +22,21 @@ const GRID_MARGIN = { left: 34, top: 18, right: 4, bottom: 4 };
 const TOP_ROWS = 20;
 
 /**
+ * @typedef {{ scores: Object<string, any>, score: string, score_names: string[], verdicts: string[],
+ *   selected_head: number[], n_layers: number, n_heads: number, message: string, title: string,
+ *   fold_table: boolean, grid_height: number }} HeadMapTraits
+ * @typedef {{ index: number, layer: number, head: number, verdict: string, scores: Object<string, number> }} Row
+ * @typedef {{ key: string, label: string, get: (r: Row) => any, text: (r: Row) => string,
+ *   value?: (r: Row) => number | undefined, dir: "asc" | "desc" }} Column
+ */
+
+/**
  * Sort rows by `key` (a column getter) in `dir`, NaN/missing always last; ties by head index.
- * @param {object[]} rows
- * @param {(row: object) => number|string} get
+ * @template {{ index: number }} R
+ * @param {R[]} rows
+ * @param {(row: R) => any} get
  * @param {"asc"|"desc"} dir
+ * @returns {R[]}
  */
 export function sortRows(rows, get, dir) {
   const sign = dir === "desc" ? -1 : 1;
@@ -38,6 +52,7 @@ export function sortRows(rows, get, dir) {
   });
 }
 
+/** @type {import("@anywidget/types").Render<HeadMapTraits>} */
 function render({ model, el }) {
   // one AbortController per view: every DOM listener goes with it on teardown
   const teardown = new AbortController();
@@ -47,8 +62,8 @@ function render({ model, el }) {
   const root = h("div", { class: "iw-root iw-head-map", attrs: { tabindex: "0" } });
   const title = h("span", { class: "iw-title" });
   const scoreSelect = h("select", { class: "iw-score-select", attrs: { "aria-label": "Score" } });
-  const legendEl = h("span", { class: "iw-legend" });
-  const header = h("div", { class: "iw-header" }, [title, h("label", {}, ["Score", scoreSelect]), legendEl]);
+  const legendEl = legendSlot();
+  const header = h("div", { class: "iw-header" }, [title, h("label", {}, ["Score", scoreSelect]), legendEl.el]);
   const banner = messageBanner(model);
   const lost = kernelLostBanner(
     model,
@@ -67,15 +82,20 @@ function render({ model, el }) {
   root.append(header, banner.el, lost.el, wrap, readout, fold);
   el.append(root);
 
-  const cache = new Map(); // score name → {raw, value}
-  let rows = []; // one per head: {index, layer, head, verdict, scores: {name: number}}
+  /** @type {Map<string, {raw: any, value: {data: Float32Array, shape: number[]} | null}>} score name → decoded */
+  const cache = new Map();
+  /** @type {Row[]} one per head */
+  let rows = [];
   let nL = 0;
   let nH = 0;
   let cell = 16;
   let range = [0, 1];
-  let hover = null; // [layer, head]
-  let sort = null; // {key, dir}
+  /** @type {{key: string, dir: "asc" | "desc"} | null} */
+  let sort = null;
   let expanded = false;
+  // Hover over the grid ([layer, head]); the selection itself lives in the model (selected_head).
+  /** @type {Focus<number[]>} */
+  const focus = new Focus({ equal: sameCell, toggle: false });
 
   const scoreName = () => model.get("score") || "";
   const scoreNames = () => {
@@ -88,6 +108,7 @@ function render({ model, el }) {
     return Array.isArray(s) && s.length === 2 ? s : null;
   };
 
+  /** @param {string} name */
   function decoded(name) {
     const raw = (model.get("scores") || {})[name];
     const hit = cache.get(name);
@@ -109,6 +130,7 @@ function render({ model, el }) {
     nH = model.get("n_heads") | 0 || (first && first.shape.length === 2 ? first.shape[1] : 0);
     const verdicts = model.get("verdicts") || [];
     const names = new Set([...scoreNames(), ...Object.keys(model.get("scores") || {})]);
+    /** @type {Object<string, Float32Array>} */
     const columns = {};
     for (const name of names) {
       const d = decoded(name);
@@ -118,6 +140,7 @@ function render({ model, el }) {
     for (let l = 0; l < nL; l++) {
       for (let hh = 0; hh < nH; hh++) {
         const index = l * nH + hh;
+        /** @type {Object<string, number>} */
         const scores = {};
         for (const name in columns) scores[name] = columns[name][index];
         rows.push({ index, layer: l, head: hh, verdict: String(verdicts[index] ?? ""), scores });
@@ -135,14 +158,16 @@ function render({ model, el }) {
       }
     }
     range = lo <= hi ? [lo, hi] : [0, 1];
-    legend(legendEl, "sequential", range[1], range[0]);
+    legendEl.show("sequential", range[1], range[0]);
   }
 
+  /** @param {number} l @param {number} hh */
   function value(l, hh, name = scoreName()) {
     const r = rows[l * nH + hh];
     const v = r ? r.scores[name] : undefined;
     return v === undefined ? NaN : v;
   }
+  /** @param {number} v */
   function colour(v) {
     const [lo, hi] = range;
     return sequentialColour(hi > lo ? (v - lo) / (hi - lo) : 0.5);
@@ -152,23 +177,15 @@ function render({ model, el }) {
   function layoutGrid() {
     const avail = (root.clientWidth || 600) - GRID_MARGIN.left - GRID_MARGIN.right - 12;
     cell = Math.max(6, Math.min(28, Math.floor(avail / Math.max(nH, 1)), Math.floor((model.get("grid_height") || 560) / Math.max(nL, 1))));
-    const dpr = pixelRatio();
-    const w = GRID_MARGIN.left + nH * cell + GRID_MARGIN.right;
-    const hgt = GRID_MARGIN.top + nL * cell + GRID_MARGIN.bottom;
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(hgt * dpr);
-    canvas.style.width = `${w}px`;
-    canvas.style.height = `${hgt}px`;
-    Object.assign(canvas.dataset, { plotLeft: GRID_MARGIN.left, plotTop: GRID_MARGIN.top, cell, nLayers: nL, nHeads: nH });
+    sizeCanvas(canvas, GRID_MARGIN.left + nH * cell + GRID_MARGIN.right, GRID_MARGIN.top + nL * cell + GRID_MARGIN.bottom);
+    const data = { plotLeft: GRID_MARGIN.left, plotTop: GRID_MARGIN.top, cell, nLayers: nL, nHeads: nH };
+    for (const [k, v] of Object.entries(data)) canvas.dataset[k] = String(v);
   }
 
   function drawGrid() {
-    const ctx = canvas.getContext("2d");
-    const dpr = pixelRatio();
+    const ctx = clearedContext(canvas);
     const fg = getComputedStyle(root).color || "#222";
     const bg = getComputedStyle(root).backgroundColor || "#fff";
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
     for (let l = 0; l < nL; l++) {
       for (let hh = 0; hh < nH; hh++) {
         const v = value(l, hh);
@@ -205,6 +222,7 @@ function render({ model, el }) {
       ctx.strokeStyle = bg;
       ctx.strokeRect(x + 2.5, y + 2.5, cell - 5, cell - 5);
     }
+    const hover = focus.hover;
     if (hover) {
       ctx.lineWidth = 1;
       ctx.strokeStyle = fg;
@@ -214,6 +232,7 @@ function render({ model, el }) {
     }
   }
 
+  /** @param {number} l @param {number} hh */
   function headText(l, hh) {
     const r = rows[l * nH + hh];
     const v = value(l, hh);
@@ -222,6 +241,7 @@ function render({ model, el }) {
   }
 
   function updateReadout() {
+    const hover = focus.hover;
     const target = hover || selectedHead();
     if (!target || target[0] >= nL || target[1] >= nH) {
       readout.textContent = nL ? "hover a head; click to select it" : "no scores";
@@ -233,16 +253,13 @@ function render({ model, el }) {
     Object.assign(readout.dataset, { layer: String(l), head: String(hh), value: String(value(l, hh)) });
   }
 
-  function cellAt(e) {
-    const r = canvas.getBoundingClientRect();
-    const k = r.width ? canvas.offsetWidth / r.width : 1;
-    const x = (e.clientX - r.left) * k - GRID_MARGIN.left;
-    const y = (e.clientY - r.top) * k - GRID_MARGIN.top;
-    const hh = Math.floor(x / cell);
-    const l = Math.floor(y / cell);
-    return x >= 0 && y >= 0 && l < nL && hh < nH ? [l, hh] : null;
+  /** The [layer, head] under the pointer, or null. @param {MouseEvent} e */
+  function headAt(e) {
+    const [x, y] = localPoint(canvas, e);
+    return cellAt(x, y, { left: GRID_MARGIN.left, top: GRID_MARGIN.top, scale: cell, rows: nL, cols: nH });
   }
 
+  /** @param {number} l @param {number} hh */
   function selectHead(l, hh) {
     model.set("selected_head", [l, hh]);
     model.save_changes();
@@ -250,12 +267,15 @@ function render({ model, el }) {
   }
 
   // ---- table -----------------------------------------------------------------------------
+  /** @returns {Column[]} */
   function columns() {
     const s = scoreName();
+    /** @type {Column[]} */
     const cols = [
       { key: "head", label: "head", get: (r) => r.index, text: (r) => `L${r.layer}H${r.head}`, dir: "asc" },
       { key: "depth", label: "layer depth", get: (r) => r.layer, text: (r) => `${r.layer + 1} / ${nL}`, dir: "asc" },
     ];
+    /** @param {string} name @returns {Column} */
     const scoreCol = (name) => ({
       key: `score:${name}`,
       label: prettyName(name),
@@ -274,7 +294,8 @@ function render({ model, el }) {
     const cols = columns();
     if (!sort || !cols.some((c) => c.key === sort.key)) sort = { key: `score:${scoreName()}`, dir: "desc" };
     const col = cols.find((c) => c.key === sort.key) || cols[0];
-    const sorted = sortRows(rows, col.get, sort.dir);
+    const dir = sort.dir;
+    const sorted = sortRows(rows, col.get, dir);
     const shown = expanded ? sorted : sorted.slice(0, TOP_ROWS);
     const sel = selectedHead();
     const thead = h("thead", {}, [
@@ -283,7 +304,7 @@ function render({ model, el }) {
         {},
         cols.map((c) => {
           const th = h("th", { text: c.label, attrs: { "data-key": c.key, scope: "col" } });
-          if (c.key === col.key) th.setAttribute("aria-sort", sort.dir === "desc" ? "descending" : "ascending");
+          if (c.key === col.key) th.setAttribute("aria-sort", dir === "desc" ? "descending" : "ascending");
           return th;
         }),
       ),
@@ -309,47 +330,41 @@ function render({ model, el }) {
   function updateSelectedRow() {
     const sel = selectedHead();
     for (const tr of table.querySelectorAll("tbody tr")) {
+      if (!(tr instanceof HTMLElement)) continue;
       const on = Boolean(sel) && Number(tr.dataset.layer) === sel[0] && Number(tr.dataset.head) === sel[1];
       tr.classList.toggle("iw-selected", on);
     }
   }
 
   // ---- events ----------------------------------------------------------------------------
-  const onMove = (e) => {
-    const c = cellAt(e);
-    if ((c && hover && c[0] === hover[0] && c[1] === hover[1]) || c === hover) return;
-    hover = c;
+  focus.subscribe(() => {
     drawGrid();
     updateReadout();
-  };
-  const onLeave = () => {
-    hover = null;
-    drawGrid();
-    updateReadout();
-  };
-  const onClick = (e) => {
-    const c = cellAt(e);
-    if (c) selectHead(c[0], c[1]);
-  };
+  }, signal);
+  bindPointer(canvas, focus, {
+    signal,
+    itemAt: headAt,
+    onClick: (c) => {
+      if (c) selectHead(c[0], c[1]);
+    },
+  });
+  /** @param {MouseEvent} e */
   const onTableClick = (e) => {
     const th = e.target instanceof Element ? e.target.closest("th") : null;
-    if (th && table.contains(th)) {
-      const key = th.dataset.key;
+    if (th instanceof HTMLElement && table.contains(th)) {
+      const key = th.dataset.key || "";
       const col = columns().find((c) => c.key === key);
       sort = sort && sort.key === key ? { key, dir: sort.dir === "desc" ? "asc" : "desc" } : { key, dir: col ? col.dir : "desc" };
       renderTable();
       return;
     }
     const tr = e.target instanceof Element ? e.target.closest("tbody tr") : null;
-    if (tr && table.contains(tr)) selectHead(Number(tr.dataset.layer), Number(tr.dataset.head));
+    if (tr instanceof HTMLElement && table.contains(tr)) selectHead(Number(tr.dataset.layer), Number(tr.dataset.head));
   };
   const onShowAll = () => {
     expanded = !expanded;
     renderTable();
   };
-  canvas.addEventListener("pointermove", onMove, { signal });
-  canvas.addEventListener("pointerleave", onLeave, { signal });
-  canvas.addEventListener("click", onClick, { signal });
   table.addEventListener("click", onTableClick, { signal });
   showAll.addEventListener("click", onShowAll, { signal });
   scoreSelect.addEventListener(
@@ -388,17 +403,10 @@ function render({ model, el }) {
     updateSelectedRow();
   }
 
-  let observer = null;
-  if (typeof ResizeObserver !== "undefined") {
-    let lastWidth = -1;
-    observer = new ResizeObserver(() => {
-      if (root.clientWidth === lastWidth) return;
-      lastWidth = root.clientWidth;
-      layoutGrid();
-      drawGrid();
-    });
-    observer.observe(root);
-  }
+  const unobserve = onWidthChange(root, () => {
+    layoutGrid();
+    drawGrid();
+  });
 
   const unsubscribe = [
     listen(model, ["scores", "verdicts", "n_layers", "n_heads", "score_names", "title"], onAll),
@@ -412,7 +420,7 @@ function render({ model, el }) {
     teardown.abort();
     unsubscribe.forEach((u) => u());
     lost.dispose();
-    observer?.disconnect();
+    unobserve();
     root.remove();
   };
 }

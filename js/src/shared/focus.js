@@ -25,7 +25,7 @@
  * @typedef {(state: FocusState<T>, cause: FocusCause) => void} FocusListener
  */
 
-/** @param {unknown} a @param {unknown} b */
+/** Cells ([row, col] arrays) compare by value. @param {any} a @param {any} b @returns {boolean} */
 export const sameCell = (a, b) =>
   a === b || (Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]));
 
