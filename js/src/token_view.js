@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Token view: the figure of Olsson et al. (2022), Argument 4. Text is shown token by token;
  * hovering (or locking with a click) one token shades the others
@@ -11,14 +12,33 @@
  * output_mask (uint8 [n] or {}), selected, message, title.
  * @module token_view
  */
-import { attentionColour, attributionColour, formatNumber, injectStyles, legend } from "./shared/colour.js";
+import { attentionColour, attributionColour, formatNumber, injectStyles } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
 import { headDataView, tokenViewNeeds } from "./shared/headdata.js";
-import { bufferCache, headSelects, headViewKernelLostBanner, maskOf, maxAbsFinite, messageBanner } from "./shared/controls.js";
+import {
+  HEAD_MODES,
+  bufferCache,
+  headSelects,
+  headViewKernelLostBanner,
+  legendSlot,
+  maskOf,
+  maxAbsFinite,
+  messageBanner,
+  modeButtons,
+} from "./shared/controls.js";
+import { Focus, bindKeys, bindPointer } from "./shared/focus.js";
 import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
 import { quoteToken } from "./shared/text.js";
 
-/** Fill a token span with the token text: "\n" shows a faint ↵ followed by a real line break. */
+/**
+ * @typedef {{ tokens: string[], bos: boolean, layer: number, head: number, n_layers: number, n_heads: number,
+ *   heads_available: number[][], mode: string, selected_is: string, value_weighted: boolean,
+ *   attention: any, attribution: any, value_norm: any, dst_mask: any, src_mask: any, output_mask: any,
+ *   selected: number, message: string, title: string }} TokenViewTraits
+ */
+
+/** Fill a token span with the token text: "\n" shows a faint ↵ followed by a real line break.
+ * @param {HTMLElement} span @param {unknown} token */
 function fillToken(span, token) {
   const text = String(token ?? "");
   if (text === "") {
@@ -37,8 +57,10 @@ function fillToken(span, token) {
   });
 }
 
+/** @param {number} a @param {number} b */
 const sameValue = (a, b) => a === b || (a !== a && b !== b); // NaN equals NaN here
 
+/** @type {import("@anywidget/types").Render<TokenViewTraits>} */
 function renderView({ model, el }) {
   // one AbortController per view: every DOM listener goes with it on teardown
   const teardown = new AbortController();
@@ -49,19 +71,18 @@ function renderView({ model, el }) {
   const root = h("div", { class: "iw-root iw-token-view", attrs: { tabindex: "0" } });
   const title = h("span", { class: "iw-title" });
   const selects = headSelects(model, signal);
-  const btnAttention = h("button", { class: "iw-mode-attention", text: "Attention", attrs: { type: "button" } });
-  const btnLogit = h("button", { class: "iw-mode-logit", text: "Logit attr", attrs: { type: "button" } });
+  const modes = modeButtons(HEAD_MODES, { get: () => mode(), set: (m) => setTrait("mode", m), signal });
   const toggle = h("button", { class: "iw-toggle-selected", attrs: { type: "button" } });
   const vwBox = h("input", { class: "iw-value-weighted", attrs: { type: "checkbox" } });
   const vwLabel = h("label", { title: "weight attention by the norm of each source's value vector" }, [vwBox, "value-weighted"]);
-  const legendEl = h("span", { class: "iw-legend" });
+  const legendEl = legendSlot();
   const header = h("div", { class: "iw-header" }, [
     title,
     selects.el,
-    h("span", { class: "iw-buttons" }, [btnAttention, btnLogit]),
+    modes.el,
     toggle,
     vwLabel,
-    legendEl,
+    legendEl.el,
   ]);
   const banner = messageBanner(model);
   const lost = headViewKernelLostBanner(model, selects);
@@ -74,26 +95,39 @@ function renderView({ model, el }) {
   const buffer = bufferCache(model);
   /** @type {HTMLSpanElement[]} */
   let spans = [];
+  /** @type {string[]} */
   let tokens = [];
+  /** @type {Float32Array} */
   let painted = new Float32Array(0); // value currently shown per span
   let forceRepaint = true;
-  let hover = -1;
-  let locked = -1;
-  let shownFocus = null; // [focus, epoch] of the last shading
+  // Hovered / locked token (-1: none). The lock is the `selected` trait.
+  /** @type {Focus<number>} */
+  const focus = new Focus({ selectable: (i) => selectable(i) });
+  const hovered = () => focus.hover ?? -1;
+  const locked = () => focus.locked ?? -1;
+  /** @type {number[] | null} [focus, epoch] of the last shading */
+  let shownFocus = null;
   let epoch = 0; // bumped whenever the inputs of the shading change
+  /** @type {Float32Array} */
   let values = new Float32Array(0);
-  let legendKey = "";
-  /** Decoded inputs of the current head (matrices only when their shape matches the tokens). */
+  /**
+   * Decoded inputs of the current head (matrices only when their shape matches the tokens).
+   * @type {{ n: number, attention: Float32Array | null, attribution: Float32Array | null,
+   *   valueNorm: Float32Array | null, dstMask: Uint8Array | null, srcMask: Uint8Array | null,
+   *   outputMask: Uint8Array | null, vmax: number, den: Float64Array | null }}
+   */
   let D = { n: 0, attention: null, attribution: null, valueNorm: null, dstMask: null, srcMask: null, outputMask: null, vmax: 0, den: null };
 
   const mode = () => (model.get("mode") === "logit_attr" ? "logit_attr" : "attention");
   const selectedIs = () => (model.get("selected_is") === "source" ? "source" : "destination");
-  const focusIndex = () => (locked >= 0 ? locked : hover);
+  const focusIndex = () => focus.focused ?? -1;
 
+  /** @param {string} name @param {number} n */
   function matrix(name, n) {
     const m = buffer(name);
     return m && m.shape.length === 2 && m.shape[0] === n && m.shape[1] === n ? m.data : null;
   }
+  /** @param {string} name @param {number} n */
   function vector(name, n) {
     const v = buffer(name);
     return v && v.data.length === n ? v.data : null;
@@ -122,6 +156,7 @@ function renderView({ model, el }) {
     return D.den;
   }
 
+  /** @param {number} i */
   function selectable(i) {
     return canSelect({ mode: mode(), selectedIs: selectedIs(), index: i, n: D.n, dstMask: D.dstMask, srcMask: D.srcMask, outputMask: D.outputMask });
   }
@@ -141,8 +176,9 @@ function renderView({ model, el }) {
     });
     tokensEl.replaceChildren(frag);
     painted = new Float32Array(tokens.length).fill(NaN);
-    hover = -1;
-    if (locked >= tokens.length) locked = -1;
+    // new spans: forget the hover and a lock past the end (painted by the caller)
+    focus.hover = null;
+    if (locked() >= tokens.length) focus.locked = null;
     updateBos();
   }
 
@@ -159,26 +195,20 @@ function renderView({ model, el }) {
   function updateControls() {
     const m = mode();
     title.textContent = model.get("title") || "";
-    btnAttention.classList.toggle("iw-active", m === "attention");
-    btnLogit.classList.toggle("iw-active", m === "logit_attr");
-    btnAttention.setAttribute("aria-pressed", String(m === "attention"));
-    btnLogit.setAttribute("aria-pressed", String(m === "logit_attr"));
+    modes.update();
     root.classList.toggle("iw-mode-is-attention", m === "attention");
     root.classList.toggle("iw-mode-is-logit", m === "logit_attr");
     toggle.textContent = `Selected is ${selectedIs()}`;
     toggle.dataset.selectedIs = selectedIs();
     vwBox.checked = Boolean(model.get("value_weighted"));
     vwBox.disabled = m !== "attention" || D.valueNorm === null;
-    const key = m === "attention" ? "attention" : `attribution:${D.vmax}`;
-    if (key !== legendKey) {
-      if (m === "attention") legend(legendEl, "attention");
-      else legend(legendEl, "attribution", D.vmax);
-      legendKey = key;
-    }
+    if (m === "attention") legendEl.show("attention");
+    else legendEl.show("attribution", D.vmax);
     selects.update();
   }
 
   // ---- painting --------------------------------------------------------------------------
+  /** @param {number} v */
   function colourOf(v) {
     return mode() === "attention" ? attentionColour(v) : attributionColour(v, D.vmax);
   }
@@ -223,26 +253,31 @@ function renderView({ model, el }) {
     updateStatus();
   }
 
+  /** @type {HTMLElement | null} */
   let focusSpan = null;
+  /** @type {HTMLElement | null} */
   let lockedSpan = null;
   function updateHighlights() {
+    const hover = hovered();
     const f = hover >= 0 ? spans[hover] : null;
     if (focusSpan !== f) {
       focusSpan?.classList.remove("iw-focus");
       f?.classList.add("iw-focus");
       focusSpan = f;
     }
-    const l = locked >= 0 ? spans[locked] : null;
+    const l = locked() >= 0 ? spans[locked()] : null;
     if (lockedSpan !== l) {
       lockedSpan?.classList.remove("iw-locked");
       l?.classList.add("iw-locked");
       lockedSpan = l;
     }
-    root.dataset.selected = String(locked);
+    root.dataset.selected = String(locked());
   }
 
+  /** @param {number} i */
   const tok = (i) => `${quoteToken(tokens[i])} [${i}]`;
 
+  /** @param {number} f @param {number} other @param {number} v */
   function pairText(f, other, v) {
     const valueText = v !== v ? "not shaded" : null;
     if (mode() === "attention") {
@@ -285,7 +320,8 @@ function renderView({ model, el }) {
         m === "logit_attr" && role === "output" && f === 0 ? `${tok(f)}: the first token is not predicted` : `${tok(f)} is masked out as ${role}`;
       return;
     }
-    const other = locked >= 0 && hover >= 0 && hover !== locked ? hover : -1;
+    const [hover, lock] = [hovered(), locked()];
+    const other = lock >= 0 && hover >= 0 && hover !== lock ? hover : -1;
     if (other >= 0) {
       status.textContent = pairText(f, other, values[other]);
       if (values[other] === values[other]) status.dataset.value = String(values[other]);
@@ -298,76 +334,45 @@ function renderView({ model, el }) {
       if (v !== v) continue;
       if (best < 0 || (m === "attention" ? v > values[best] : Math.abs(v) > Math.abs(values[best]))) best = i;
     }
-    const head = locked >= 0 ? "locked " : "";
+    const head = lock >= 0 ? "locked " : "";
     status.textContent = best < 0 ? `${head}${tok(f)}: nothing to shade` : `${head}${pairText(f, best, values[best])} (strongest)`;
   }
 
   // ---- interaction -----------------------------------------------------------------------
-  function spanIndex(target) {
-    const span = target instanceof Element ? target.closest(".iw-token") : null;
-    if (!span || !tokensEl.contains(span)) return -1;
+  /** The token index under an event's target, or null. @param {Event} e */
+  function tokenAt(e) {
+    const span = e.target instanceof Element ? e.target.closest(".iw-token") : null;
+    if (!(span instanceof HTMLElement) || !tokensEl.contains(span)) return null;
     return Number(span.dataset.index);
   }
 
-  function setLocked(i, save = true) {
-    locked = i;
-    if (save) {
-      model.set("selected", i);
-      model.save_changes();
-    }
+  // A lock from the page (click, arrows, Escape) is saved as `selected`; one from the kernel is not.
+  focus.subscribe((state, cause) => {
+    if (cause === "lock" || cause === "unlock" || cause === "step") setTrait("selected", state.locked ?? -1);
     paint();
-  }
+  }, signal);
+  bindPointer(tokensEl, focus, {
+    signal,
+    itemAt: tokenAt,
+    move: "mouseover",
+    leave: "mouseleave",
+    onClick: (i) => {
+      if (i === null) return;
+      root.focus({ preventScroll: true });
+      focus.click(i);
+    },
+  });
+  bindKeys(root, focus, {
+    signal,
+    size: () => spans.length,
+    onStep: (i) => spans[i].scrollIntoView?.({ block: "nearest", inline: "nearest" }),
+  });
 
-  const onOver = (e) => {
-    const i = spanIndex(e.target);
-    if (i === hover) return;
-    hover = i;
-    paint();
-  };
-  const onLeave = () => {
-    hover = -1;
-    paint();
-  };
-  const onClick = (e) => {
-    const i = spanIndex(e.target);
-    if (i < 0) return;
-    root.focus({ preventScroll: true });
-    if (i === locked) setLocked(-1);
-    else if (selectable(i)) setLocked(i);
-  };
-  const onKey = (e) => {
-    // Leave keys alone while a form control (the selects, the checkbox) has the focus.
-    if (e.target instanceof Element && e.target !== root && e.target.closest("select, input, textarea")) return;
-    if (e.altKey || e.ctrlKey || e.metaKey) return;
-    if (e.key === "Escape") {
-      if (locked >= 0) {
-        setLocked(-1);
-        e.preventDefault();
-        e.stopPropagation();
-      }
-    } else if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
-      const step = e.key === "ArrowRight" ? 1 : -1;
-      let i = locked >= 0 ? locked + step : step > 0 ? 0 : spans.length - 1;
-      while (i >= 0 && i < spans.length && !selectable(i)) i += step;
-      if (i >= 0 && i < spans.length) {
-        setLocked(i);
-        spans[i].scrollIntoView?.({ block: "nearest", inline: "nearest" });
-      }
-      e.preventDefault();
-      e.stopPropagation();
-    }
-  };
-  tokensEl.addEventListener("mouseover", onOver, { signal });
-  tokensEl.addEventListener("mouseleave", onLeave, { signal });
-  tokensEl.addEventListener("click", onClick, { signal });
-  root.addEventListener("keydown", onKey, { signal });
-
+  /** @param {keyof TokenViewTraits} name @param {any} value */
   const setTrait = (name, value) => {
     model.set(name, value);
     model.save_changes();
   };
-  btnAttention.addEventListener("click", () => setTrait("mode", "attention"), { signal });
-  btnLogit.addEventListener("click", () => setTrait("mode", "logit_attr"), { signal });
   toggle.addEventListener("click", () => setTrait("selected_is", selectedIs() === "source" ? "destination" : "source"), { signal });
   vwBox.addEventListener("change", () => setTrait("value_weighted", vwBox.checked), { signal });
 
@@ -387,10 +392,13 @@ function renderView({ model, el }) {
     buildTokens();
     onData();
   }
-  function onSelected() {
+  /** The `selected` trait as a lock (null: none or out of range). */
+  function lockedFromModel() {
     const s = model.get("selected");
-    locked = Number.isInteger(s) && s >= 0 && s < spans.length ? s : -1;
-    paint();
+    return Number.isInteger(s) && s >= 0 && s < spans.length ? s : null;
+  }
+  function onSelected() {
+    focus.set({ locked: lockedFromModel() }); // the subscriber paints when it changed
   }
 
   const unsubscribe = [
@@ -405,8 +413,7 @@ function renderView({ model, el }) {
 
   buildTokens();
   recomputeData();
-  const s0 = model.get("selected");
-  locked = Number.isInteger(s0) && s0 >= 0 && s0 < spans.length ? s0 : -1;
+  focus.locked = lockedFromModel();
   onSettings();
 
   return () => {

@@ -67,7 +67,8 @@ export function headSelects(model, signal) {
 
 /**
  * A row of mode buttons (one pressed at a time) bound to a string trait: a click sets the trait and
- * saves; `update()` shows the trait's current value (class iw-active, aria-pressed).
+ * saves; `update()` (the view calls it when drawing its controls) shows the trait's current value
+ * (class iw-active, aria-pressed).
  * @param {{ value: string, label: string, class: string }[]} modes
  * @param {{ get: () => string, set: (value: string) => void, signal: AbortSignal }} o
  * @returns {{ el: HTMLElement, update: () => void }}
@@ -85,7 +86,6 @@ export function modeButtons(modes, { get, set, signal }) {
       buttons[i].setAttribute("aria-pressed", String(m.value === current));
     });
   }
-  update();
   return { el: h("span", { class: "iw-buttons" }, buttons), update };
 }
 
