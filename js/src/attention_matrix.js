@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Attention matrix view: the [dst, src] pattern of one head as a heatmap on a canvas.
  * Rows = destinations (top → bottom), columns = sources (left → right). Attention uses the
@@ -11,17 +12,34 @@
  * attribution [n, n], message, title.
  * @module attention_matrix
  */
-import { attributionRGBA, formatNumber, injectStyles, legend, sequentialLUT } from "./shared/colour.js";
-import { h, listen, pixelRatio } from "./shared/dom.js";
+import { attributionRGBA, formatNumber, injectStyles, sequentialLUT } from "./shared/colour.js";
+import { h, listen } from "./shared/dom.js";
 import { headDataView, matrixNeeds } from "./shared/headdata.js";
-import { bufferCache, headSelects, headViewKernelLostBanner, maxAbsFinite, messageBanner } from "./shared/controls.js";
+import {
+  HEAD_MODES,
+  bufferCache,
+  headSelects,
+  headViewKernelLostBanner,
+  legendSlot,
+  maxAbsFinite,
+  messageBanner,
+  modeButtons,
+} from "./shared/controls.js";
+import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
+import { Focus, sameCell } from "./shared/focus.js";
 import { labelToken, quoteToken } from "./shared/text.js";
 
 const MARGIN = { left: 96, top: 84, right: 8, bottom: 8 };
 const LABEL_MIN_CELL = 11; // px per cell from which token labels are drawn
 const MAX_CELL = 64; // px per cell at maximum zoom
 
-/** 1, 2, 5 × 10^k ≥ x. */
+/**
+ * @typedef {{ tokens: string[], layer: number, head: number, n_layers: number, n_heads: number,
+ *   heads_available: number[][], mode: string, attention: any, attribution: any, message: string,
+ *   title: string, max_size: number }} MatrixTraits
+ */
+
+/** 1, 2, 5 × 10^k ≥ x. @param {number} x */
 function niceStep(x) {
   const p = 10 ** Math.floor(Math.log10(Math.max(x, 1)));
   for (const m of [1, 2, 5, 10]) if (m * p >= x) return m * p;
@@ -32,7 +50,11 @@ function niceStep(x) {
  * RGBA pixels (one per cell) of an n×n [dst, src] matrix.
  * attention: viridis(clamp(v, 0, 1)); cells above the diagonal that are exactly 0 (causal mask)
  * and NaN cells are transparent. logit_attr: diverging map with ±vmax.
- * @returns {Uint8ClampedArray} n*n*4
+ * @param {ArrayLike<number>} data
+ * @param {number} n
+ * @param {string} mode
+ * @param {number} vmax
+ * @returns {Uint8ClampedArray<ArrayBuffer>} n*n*4
  */
 export function matrixPixels(data, n, mode, vmax) {
   const px = new Uint8ClampedArray(n * n * 4);
@@ -71,6 +93,7 @@ export function matrixPixels(data, n, mode, vmax) {
   return px;
 }
 
+/** @type {import("@anywidget/types").Render<MatrixTraits>} */
 function renderView({ model, el }) {
   // one AbortController per view: every DOM listener goes with it on teardown
   const teardown = new AbortController();
@@ -80,10 +103,14 @@ function renderView({ model, el }) {
   const root = h("div", { class: "iw-root iw-attention-matrix", attrs: { tabindex: "0" } });
   const title = h("span", { class: "iw-title" });
   const selects = headSelects(model, signal);
-  const btnAttention = h("button", { class: "iw-mode-attention", text: "Attention", attrs: { type: "button" } });
-  const btnLogit = h("button", { class: "iw-mode-logit", text: "Logit attr", attrs: { type: "button" } });
-  const legendEl = h("span", { class: "iw-legend" });
-  const header = h("div", { class: "iw-header" }, [title, selects.el, h("span", { class: "iw-buttons" }, [btnAttention, btnLogit]), legendEl]);
+  /** @param {string} m */
+  const setMode = (m) => {
+    model.set("mode", m);
+    model.save_changes();
+  };
+  const modes = modeButtons(HEAD_MODES, { get: () => mode(), set: setMode, signal });
+  const legendEl = legendSlot();
+  const header = h("div", { class: "iw-header" }, [title, selects.el, modes.el, legendEl.el]);
   const banner = messageBanner(model);
   const lost = headViewKernelLostBanner(model, selects);
   const canvas = h("canvas", { class: "iw-plot" });
@@ -97,16 +124,20 @@ function renderView({ model, el }) {
   const buffer = bufferCache(model);
   const offscreen = document.createElement("canvas");
   let n = 0;
-  let data = null; // Float32Array [n, n] of the shown matrix
+  /** @type {Float32Array | null} [n, n] of the shown matrix */
+  let data = null;
   let vmax = 0;
   let size = 480; // plot size in CSS px
   let zoom = 1; // CSS px per cell
   let ox = 0; // cell coordinates at the plot's top-left corner
   let oy = 0;
-  let hoverCell = null; // [d, s]
+  /** @type {{ x: number, y: number, ox: number, oy: number, id: number } | null} */
   let drag = null;
-  let legendKey = "";
-  let pixelsOf = { data: undefined, mode: "" }; // inputs of the offscreen image
+  /** @type {{ data: Float32Array | null | undefined, mode: string }} inputs of the offscreen image */
+  let pixelsOf = { data: undefined, mode: "" };
+  // The hovered cell [d, s] (no lock in this view)
+  /** @type {Focus<number[]>} */
+  const focus = new Focus({ equal: sameCell });
 
   const mode = () => (model.get("mode") === "logit_attr" ? "logit_attr" : "attention");
   const tokens = () => (Array.isArray(model.get("tokens")) ? model.get("tokens") : []);
@@ -131,23 +162,15 @@ function renderView({ model, el }) {
       zoom *= newSize / size;
       size = newSize;
     }
-    const dpr = pixelRatio();
-    const w = MARGIN.left + size + MARGIN.right;
-    const hgt = MARGIN.top + size + MARGIN.bottom;
-    for (const c of [canvas, overlay]) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(hgt * dpr);
-      c.style.width = `${w}px`;
-      c.style.height = `${hgt}px`;
-    }
-    Object.assign(canvas.dataset, { plotLeft: MARGIN.left, plotTop: MARGIN.top, plotSize: size });
+    for (const c of [canvas, overlay]) sizeCanvas(c, MARGIN.left + size + MARGIN.right, MARGIN.top + size + MARGIN.bottom);
+    Object.assign(canvas.dataset, { plotLeft: String(MARGIN.left), plotTop: String(MARGIN.top), plotSize: String(size) });
     clampView();
   }
 
   function loadData() {
     const name = mode() === "logit_attr" ? "attribution" : "attention";
     const m = buffer(name);
-    const ok = m && m.shape.length === 2 && m.shape[0] === m.shape[1];
+    const ok = m !== null && m.shape.length === 2 && m.shape[0] === m.shape[1];
     const newN = ok ? m.shape[0] : 0;
     data = ok ? m.data : null;
     if (newN !== n) {
@@ -159,25 +182,18 @@ function renderView({ model, el }) {
     vmax = mode() === "logit_attr" ? maxAbsFinite(data) : 1;
     offscreen.width = Math.max(n, 1);
     offscreen.height = Math.max(n, 1);
-    if (n > 0) {
+    if (n > 0 && data) {
       const img = new ImageData(matrixPixels(data, n, mode(), vmax), n, n);
-      offscreen.getContext("2d").putImageData(img, 0, 0);
+      offscreen.getContext("2d")?.putImageData(img, 0, 0);
     }
     canvas.dataset.n = String(n);
-    const key = mode() === "logit_attr" ? `a:${vmax}` : "s";
-    if (key !== legendKey) {
-      if (mode() === "logit_attr") legend(legendEl, "attribution", vmax);
-      else legend(legendEl, "sequential", 1, 0);
-      legendKey = key;
-    }
+    if (mode() === "logit_attr") legendEl.show("attribution", vmax);
+    else legendEl.show("sequential", 1, 0);
   }
 
   function draw() {
-    const ctx = canvas.getContext("2d");
-    const dpr = pixelRatio();
+    const ctx = clearedContext(canvas);
     const fg = getComputedStyle(root).color || "#222";
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
     Object.assign(canvas.dataset, { zoom: String(zoom), ox: String(ox), oy: String(oy) });
     ctx.fillStyle = fg;
     ctx.strokeStyle = fg;
@@ -203,6 +219,7 @@ function renderView({ model, el }) {
     drawAxes(ctx);
   }
 
+  /** @param {CanvasRenderingContext2D} ctx */
   function drawAxes(ctx) {
     const c0 = Math.floor(ox);
     const c1 = Math.min(n, Math.ceil(ox + size / zoom));
@@ -240,10 +257,8 @@ function renderView({ model, el }) {
   }
 
   function drawOverlay() {
-    const ctx = overlay.getContext("2d");
-    const dpr = pixelRatio();
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    const ctx = clearedContext(overlay);
+    const hoverCell = focus.hover;
     if (!hoverCell) return;
     const [d, s] = hoverCell;
     const x = MARGIN.left + (s - ox) * zoom;
@@ -279,6 +294,7 @@ function renderView({ model, el }) {
   }
 
   function updateReadout() {
+    const hoverCell = focus.hover;
     if (!hoverCell || !data) {
       readout.textContent = n ? "hover a cell" : "";
       for (const k of ["dst", "src", "value"]) delete readout.dataset[k];
@@ -287,6 +303,7 @@ function renderView({ model, el }) {
     const [d, s] = hoverCell;
     const v = data[d * n + s];
     const toks = tokens();
+    /** @param {number} i */
     const tok = (i) => `${i < toks.length ? quoteToken(toks[i]) : "?"} [${i}]`;
     const val = v !== v ? "NaN" : formatNumber(v);
     readout.textContent =
@@ -301,38 +318,24 @@ function renderView({ model, el }) {
   function updateControls() {
     title.textContent = model.get("title") || "";
     const m = mode();
-    btnAttention.classList.toggle("iw-active", m === "attention");
-    btnLogit.classList.toggle("iw-active", m === "logit_attr");
-    btnAttention.setAttribute("aria-pressed", String(m === "attention"));
-    btnLogit.setAttribute("aria-pressed", String(m === "logit_attr"));
+    modes.update();
     selects.update();
   }
 
   // ---- interaction -----------------------------------------------------------------------
-  function localPoint(e) {
-    const r = canvas.getBoundingClientRect();
-    const sx = r.width ? canvas.offsetWidth / r.width : 1; // CSS zoom/transform
-    return [(e.clientX - r.left) * sx, (e.clientY - r.top) * sx];
-  }
-  function cellAt(mx, my) {
-    const px = mx - MARGIN.left;
-    const py = my - MARGIN.top;
-    if (n === 0 || px < 0 || py < 0 || px >= size || py >= size) return null;
-    const s = Math.floor(ox + px / zoom);
-    const d = Math.floor(oy + py / zoom);
-    return s >= 0 && s < n && d >= 0 && d < n ? [d, s] : null;
-  }
-  function setHover(cell) {
-    if (cell === hoverCell || (cell && hoverCell && cell[0] === hoverCell[0] && cell[1] === hoverCell[1])) return;
-    hoverCell = cell;
+  /** The [d, s] cell at CSS pixel (mx, my) of the zoomed, panned plot, or null. @param {number} mx @param {number} my */
+  const cellAtPoint = (mx, my) =>
+    cellAt(mx, my, { left: MARGIN.left, top: MARGIN.top, scale: zoom, rows: n, cols: n, originCol: ox, originRow: oy, width: size, height: size });
+  focus.subscribe(() => {
     drawOverlay();
     updateReadout();
-  }
+  }, signal);
 
+  /** @param {WheelEvent} e */
   const onWheel = (e) => {
     if (n === 0) return;
-    const [mx, my] = localPoint(e);
-    if (!cellAt(mx, my)) return;
+    const [mx, my] = localPoint(canvas, e);
+    if (!cellAtPoint(mx, my)) return;
     e.preventDefault();
     const unit = e.deltaMode === 1 ? 0.05 : e.deltaMode === 2 ? 1 : 0.002;
     const factor = Math.exp(-e.deltaY * unit);
@@ -344,19 +347,21 @@ function renderView({ model, el }) {
     oy = cy - (my - MARGIN.top) / zoom;
     clampView();
     draw();
-    setHover(cellAt(mx, my));
+    focus.setHover(cellAtPoint(mx, my));
     drawOverlay();
   };
+  /** @param {PointerEvent} e */
   const onDown = (e) => {
     if (e.button !== 0) return;
-    const [mx, my] = localPoint(e);
-    if (!cellAt(mx, my)) return;
+    const [mx, my] = localPoint(canvas, e);
+    if (!cellAtPoint(mx, my)) return;
     drag = { x: mx, y: my, ox, oy, id: e.pointerId };
     canvas.setPointerCapture?.(e.pointerId);
     canvas.classList.add("iw-dragging");
   };
+  /** @param {PointerEvent} e */
   const onMove = (e) => {
-    const [mx, my] = localPoint(e);
+    const [mx, my] = localPoint(canvas, e);
     if (drag) {
       ox = drag.ox - (mx - drag.x) / zoom;
       oy = drag.oy - (my - drag.y) / zoom;
@@ -364,8 +369,9 @@ function renderView({ model, el }) {
       draw();
       drawOverlay();
     }
-    setHover(cellAt(mx, my));
+    focus.setHover(cellAtPoint(mx, my));
   };
+  /** @param {PointerEvent} e */
   const onUp = (e) => {
     if (!drag) return;
     canvas.releasePointerCapture?.(drag.id);
@@ -374,7 +380,7 @@ function renderView({ model, el }) {
     onMove(e);
   };
   const onLeaveCanvas = () => {
-    if (!drag) setHover(null);
+    if (!drag) focus.setHover(null);
   };
   const onDbl = () => {
     resetView();
@@ -388,33 +394,20 @@ function renderView({ model, el }) {
   canvas.addEventListener("pointercancel", onUp, { signal });
   canvas.addEventListener("pointerleave", onLeaveCanvas, { signal });
   canvas.addEventListener("dblclick", onDbl, { signal });
-  const setMode = (m) => {
-    model.set("mode", m);
-    model.save_changes();
-  };
-  btnAttention.addEventListener("click", () => setMode("attention"), { signal });
-  btnLogit.addEventListener("click", () => setMode("logit_attr"), { signal });
 
-  let observer = null;
-  if (typeof ResizeObserver !== "undefined") {
-    let lastWidth = -1;
-    observer = new ResizeObserver(() => {
-      const w = root.clientWidth;
-      if (w === lastWidth) return;
-      lastWidth = w;
-      layout();
-      draw();
-      drawOverlay();
-    });
-    observer.observe(root);
-  }
+  const unobserve = onWidthChange(root, () => {
+    layout();
+    draw();
+    drawOverlay();
+  });
 
   // ---- model events ----------------------------------------------------------------------
   function onData() {
     loadData();
     updateControls();
     clampView();
-    if (hoverCell && (hoverCell[0] >= n || hoverCell[1] >= n)) hoverCell = null;
+    const hoverCell = focus.hover;
+    if (hoverCell && (hoverCell[0] >= n || hoverCell[1] >= n)) focus.hover = null; // drawn just below
     draw();
     drawOverlay();
     updateReadout();
@@ -436,7 +429,7 @@ function renderView({ model, el }) {
     teardown.abort();
     unsubscribe.forEach((u) => u());
     lost.dispose();
-    observer?.disconnect();
+    unobserve();
     root.remove();
   };
 }
