@@ -81,7 +81,7 @@ lint: $(STAMPS)/venv
 typecheck: $(STAMPS)/venv
 	$(VENV)/bin/mypy
 
-# vitest, then tsc --noEmit over js/src (files marked // @ts-check, typed with @anywidget/types)
+# vitest, then tsc --noEmit over js/src (checkJs: every file, typed with JSDoc and @anywidget/types)
 test-js: $(STAMPS)/npm
 	cd js && npm test --silent
 	cd js && npm run typecheck --silent

@@ -93,7 +93,7 @@ export function matrixPixels(data, n, mode, vmax) {
   return px;
 }
 
-/** @type {import("@anywidget/types").Render<MatrixTraits>} */
+/** @type {import("./shared/types.js").View<MatrixTraits>} */
 function renderView({ model, el }) {
   // one AbortController per view: every DOM listener goes with it on teardown
   const teardown = new AbortController();
@@ -435,7 +435,10 @@ function renderView({ model, el }) {
 }
 
 /** The view over a model whose head buffers come on request (see shared/headdata.js). */
+/** @type {import("./shared/types.js").View<MatrixTraits>} */
 const render = headDataView(renderView, matrixNeeds);
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<MatrixTraits>} */
+const widget = { render };
+export default widget;
 export { render };

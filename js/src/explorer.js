@@ -44,7 +44,7 @@ function injectStyle(el) {
 
 /**
  * @typedef {{ layer: number, head: number, show_matrix: boolean }} ExplorerTraits
- * @type {import("@anywidget/types").Render<ExplorerTraits>}
+ * @type {import("./shared/types.js").View<ExplorerTraits>}
  */
 async function render({ model, el }) {
   injectStyle(el);
@@ -99,4 +99,6 @@ async function render({ model, el }) {
   };
 }
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<ExplorerTraits>} */
+const widget = { render };
+export default widget;

@@ -52,7 +52,7 @@ export function sortRows(rows, get, dir) {
   });
 }
 
-/** @type {import("@anywidget/types").Render<HeadMapTraits>} */
+/** @type {import("./shared/types.js").View<HeadMapTraits>} */
 function render({ model, el }) {
   // one AbortController per view: every DOM listener goes with it on teardown
   const teardown = new AbortController();
@@ -425,5 +425,7 @@ function render({ model, el }) {
   };
 }
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<HeadMapTraits>} */
+const widget = { render };
+export default widget;
 export { render };

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Runtime for exported HTML: renders the same view modules without a kernel or widget manager.
  *
@@ -45,6 +46,8 @@ export class StandaloneModel {
     this._swap = 0;
     this._pendingHead = null;
     this._idle = Promise.resolve();
+    /** Removes the view mounted over this model (set by {@link mount}). */
+    this.destroy = () => {};
     const key = this.headKey();
     if (key && HEAD_TRAITS.some((t) => t in this._state)) {
       const own = {};
@@ -207,7 +210,7 @@ export async function mount(el, kind, state, store = {}) {
   const view = VIEWS[kind];
   if (!view) throw new Error(`unknown widget kind ${JSON.stringify(kind)}`);
   const model = new StandaloneModel(await decodeState(state || {}), store);
-  const cleanup = await view.render({ model, el });
+  const cleanup = await view.render({ model: /** @type {any} */ (model), el });
   model.destroy = () => {
     if (typeof cleanup === "function") cleanup();
     model.off();

@@ -60,7 +60,7 @@ function fillToken(span, token) {
 /** @param {number} a @param {number} b */
 const sameValue = (a, b) => a === b || (a !== a && b !== b); // NaN equals NaN here
 
-/** @type {import("@anywidget/types").Render<TokenViewTraits>} */
+/** @type {import("./shared/types.js").View<TokenViewTraits>} */
 function renderView({ model, el }) {
   // one AbortController per view: every DOM listener goes with it on teardown
   const teardown = new AbortController();
@@ -425,7 +425,10 @@ function renderView({ model, el }) {
 }
 
 /** The view over a model whose head buffers come on request (see shared/headdata.js). */
+/** @type {import("./shared/types.js").View<TokenViewTraits>} */
 const render = headDataView(renderView, tokenViewNeeds);
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<TokenViewTraits>} */
+const widget = { render };
+export default widget;
 export { render };

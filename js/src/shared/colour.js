@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Colour scales (colour-blind safe) and the shared stylesheet of all views.
  *
@@ -293,11 +294,12 @@ export const CSS = `
  */
 export function injectStyles(target = typeof document !== "undefined" ? document : null) {
   if (!target) return null;
-  const doc = target.nodeType === 9 ? target : target.ownerDocument;
+  const doc = /** @type {Document} */ (target.nodeType === 9 ? target : target.ownerDocument);
   const rootNode = target.nodeType === 9 ? target : target.getRootNode();
   const inShadow = typeof ShadowRoot !== "undefined" && rootNode instanceof ShadowRoot;
   const scope = inShadow ? rootNode : doc;
-  let style = scope.getElementById ? scope.getElementById(STYLE_ID) : scope.querySelector(`#${STYLE_ID}`);
+  /** @type {HTMLStyleElement | null} */
+  let style = /** @type {any} */ (scope.getElementById ? scope.getElementById(STYLE_ID) : scope.querySelector(`#${STYLE_ID}`));
   if (style && style.dataset.version === STYLE_VERSION) return style;
   if (!style) {
     style = doc.createElement("style");

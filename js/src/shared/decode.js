@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Decoding of the buffer dicts described in docs/payload.md.
  *
@@ -61,7 +62,8 @@ export function toDataView(v) {
   if (typeof SharedArrayBuffer !== "undefined" && v instanceof SharedArrayBuffer) return new DataView(v);
   if (ArrayBuffer.isView(v)) return new DataView(v.buffer, v.byteOffset, v.byteLength);
   // Some transports hand over {buffer: ArrayBuffer} wrappers.
-  if (v && typeof v === "object" && v.buffer instanceof ArrayBuffer) return toDataView(v.buffer);
+  const wrapped = /** @type {any} */ (v);
+  if (wrapped && typeof wrapped === "object" && wrapped.buffer instanceof ArrayBuffer) return toDataView(wrapped.buffer);
   throw new TypeError("buffer payload is not binary data");
 }
 
@@ -240,22 +242,22 @@ export function base64ToBytes(s) {
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return out;
   }
-  // eslint-disable-next-line no-undef
-  const b = Buffer.from(s, "base64");
+  // Node without atob (tests): its Buffer
+  const b = /** @type {any} */ (globalThis).Buffer.from(s, "base64");
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**
  * Inflate a zlib ("deflate") stream with the native DecompressionStream.
  * @param {Uint8Array} bytes
- * @param {string} [format] "deflate" (zlib wrapper), "deflate-raw" or "gzip"
+ * @param {CompressionFormat} [format] "deflate" (zlib wrapper), "deflate-raw" or "gzip"
  * @returns {Promise<Uint8Array>}
  */
 export async function inflate(bytes, format = "deflate") {
   if (typeof DecompressionStream === "undefined") {
     throw new Error("this browser has no DecompressionStream: cannot read compressed buffers");
   }
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream(format));
+  const stream = new Blob([/** @type {Uint8Array<ArrayBuffer>} */ (bytes)]).stream().pipeThrough(new DecompressionStream(format));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 

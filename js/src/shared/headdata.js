@@ -246,14 +246,15 @@ export const matrixNeeds = (m) => (m.get("mode") === "logit_attr" ? ["attributio
 
 /**
  * Wrap a view's render so that it sees its head buffers through {@link withHeadData}.
- * @param {(ctx: { model: any, el: HTMLElement }) => any} renderView
+ * @template {Record<string, any>} T
+ * @param {import("./types.js").View<T>} renderView a synchronous render
  * @param {(m: any) => string[]} needed
+ * @returns {import("./types.js").View<T>}
  */
 export function headDataView(renderView, needed) {
-  /** @param {{ model: any, el: HTMLElement }} ctx */
   return ({ model, el }) => {
-    const data = withHeadData(model, model.__iwReal || model, needed);
-    const cleanup = renderView({ model: data, el });
+    const data = withHeadData(model, /** @type {any} */ (model).__iwReal || model, needed);
+    const cleanup = renderView({ model: /** @type {any} */ (data), el });
     return () => {
       if (typeof cleanup === "function") cleanup();
       data.off();

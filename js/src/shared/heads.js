@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Layer/head choice logic shared by the views. Pure.
  * `heads_available` is a list of [layer, head] pairs; empty = every head of the model.

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Which value each token gets when one token is hovered/locked in the token view. Pure, no DOM.
  *

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Formatting of token strings for status lines, readouts and canvas labels. Pure.
  * @module text
