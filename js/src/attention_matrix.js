@@ -12,7 +12,7 @@
  * attribution [n, n], message, title.
  * @module attention_matrix
  */
-import { attributionRGBA, formatNumber, injectStyles, sequentialLUT } from "./shared/colour.js";
+import { attributionRGBA, formatNumber, sequentialLUT } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
 import { headDataView, matrixNeeds } from "./shared/headdata.js";
 import {
@@ -24,6 +24,7 @@ import {
   maxAbsFinite,
   messageBanner,
   modeButtons,
+  viewShell,
 } from "./shared/controls.js";
 import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { Focus, sameCell } from "./shared/focus.js";
@@ -95,12 +96,10 @@ export function matrixPixels(data, n, mode, vmax) {
 
 /** @type {import("./shared/types.js").View<MatrixTraits>} */
 function renderView({ model, el }) {
-  // one AbortController per view: every DOM listener goes with it on teardown
-  const teardown = new AbortController();
-  const { signal } = teardown;
-  injectStyles(el);
+  // one AbortController per view (viewShell): every listener goes with its signal on teardown
+  const view = viewShell(el, "iw-attention-matrix");
+  const { root, signal } = view;
 
-  const root = h("div", { class: "iw-root iw-attention-matrix", attrs: { tabindex: "0" } });
   const title = h("span", { class: "iw-title" });
   const selects = headSelects(model, signal);
   /** @param {string} m */
@@ -395,11 +394,15 @@ function renderView({ model, el }) {
   canvas.addEventListener("pointerleave", onLeaveCanvas, { signal });
   canvas.addEventListener("dblclick", onDbl, { signal });
 
-  const unobserve = onWidthChange(root, () => {
-    layout();
-    draw();
-    drawOverlay();
-  });
+  onWidthChange(
+    root,
+    () => {
+      layout();
+      draw();
+      drawOverlay();
+    },
+    signal,
+  );
 
   // ---- model events ----------------------------------------------------------------------
   function onData() {
@@ -412,26 +415,24 @@ function renderView({ model, el }) {
     drawOverlay();
     updateReadout();
   }
-  const unsubscribe = [
-    listen(model, ["attention", "attribution", "mode"], onData),
-    listen(model, ["tokens"], () => {
+  listen(model, ["attention", "attribution", "mode"], onData, signal);
+  listen(
+    model,
+    ["tokens"],
+    () => {
       draw();
       updateReadout();
-    }),
-    listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls),
-    listen(model, ["message"], banner.update),
-  ];
+    },
+    signal,
+  );
+  listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls, signal);
+  listen(model, ["message"], banner.update, signal);
+  signal.addEventListener("abort", lost.dispose, { once: true });
 
   layout();
   onData();
 
-  return () => {
-    teardown.abort();
-    unsubscribe.forEach((u) => u());
-    lost.dispose();
-    unobserve();
-    root.remove();
-  };
+  return view.dispose;
 }
 
 /** The view over a model whose head buffers come on request (see shared/headdata.js). */

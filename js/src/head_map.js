@@ -10,9 +10,9 @@
  * n_heads, message, title.
  * @module head_map
  */
-import { formatNumber, injectStyles, rgbString, sequentialColour } from "./shared/colour.js";
+import { formatNumber, rgbString, sequentialColour } from "./shared/colour.js";
 import { h, listen, setOptions } from "./shared/dom.js";
-import { kernelLostBanner, legendSlot, messageBanner } from "./shared/controls.js";
+import { kernelLostBanner, legendSlot, messageBanner, viewShell } from "./shared/controls.js";
 import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { Focus, bindPointer, sameCell } from "./shared/focus.js";
 import { decodeSync } from "./shared/decode.js";
@@ -54,12 +54,10 @@ export function sortRows(rows, get, dir) {
 
 /** @type {import("./shared/types.js").View<HeadMapTraits>} */
 function render({ model, el }) {
-  // one AbortController per view: every DOM listener goes with it on teardown
-  const teardown = new AbortController();
-  const { signal } = teardown;
-  injectStyles(el);
+  // one AbortController per view (viewShell): every listener goes with its signal on teardown
+  const view = viewShell(el, "iw-head-map");
+  const { root, signal } = view;
 
-  const root = h("div", { class: "iw-root iw-head-map", attrs: { tabindex: "0" } });
   const title = h("span", { class: "iw-title" });
   const scoreSelect = h("select", { class: "iw-score-select", attrs: { "aria-label": "Score" } });
   const legendEl = legendSlot();
@@ -403,26 +401,23 @@ function render({ model, el }) {
     updateSelectedRow();
   }
 
-  const unobserve = onWidthChange(root, () => {
-    layoutGrid();
-    drawGrid();
-  });
+  onWidthChange(
+    root,
+    () => {
+      layoutGrid();
+      drawGrid();
+    },
+    signal,
+  );
 
-  const unsubscribe = [
-    listen(model, ["scores", "verdicts", "n_layers", "n_heads", "score_names", "title"], onAll),
-    listen(model, ["score"], onScore),
-    listen(model, ["selected_head"], onSelected),
-    listen(model, ["message"], banner.update),
-  ];
+  listen(model, ["scores", "verdicts", "n_layers", "n_heads", "score_names", "title"], onAll, signal);
+  listen(model, ["score"], onScore, signal);
+  listen(model, ["selected_head"], onSelected, signal);
+  listen(model, ["message"], banner.update, signal);
+  signal.addEventListener("abort", lost.dispose, { once: true });
   onAll();
 
-  return () => {
-    teardown.abort();
-    unsubscribe.forEach((u) => u());
-    lost.dispose();
-    unobserve();
-    root.remove();
-  };
+  return view.dispose;
 }
 
 /** @satisfies {import("@anywidget/types").AnyWidget<HeadMapTraits>} */

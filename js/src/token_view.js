@@ -12,7 +12,7 @@
  * output_mask (uint8 [n] or {}), selected, message, title.
  * @module token_view
  */
-import { attentionColour, attributionColour, formatNumber, injectStyles } from "./shared/colour.js";
+import { attentionColour, attributionColour, formatNumber } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
 import { headDataView, tokenViewNeeds } from "./shared/headdata.js";
 import {
@@ -25,6 +25,7 @@ import {
   maxAbsFinite,
   messageBanner,
   modeButtons,
+  viewShell,
 } from "./shared/controls.js";
 import { Focus, bindKeys, bindPointer } from "./shared/focus.js";
 import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
@@ -62,13 +63,11 @@ const sameValue = (a, b) => a === b || (a !== a && b !== b); // NaN equals NaN h
 
 /** @type {import("./shared/types.js").View<TokenViewTraits>} */
 function renderView({ model, el }) {
-  // one AbortController per view: every DOM listener goes with it on teardown
-  const teardown = new AbortController();
-  const { signal } = teardown;
-  injectStyles(el);
+  // one AbortController per view (viewShell): every listener goes with its signal on teardown
+  const view = viewShell(el, "iw-token-view");
+  const { root, signal } = view;
 
   // ---- DOM -------------------------------------------------------------------------------
-  const root = h("div", { class: "iw-root iw-token-view", attrs: { tabindex: "0" } });
   const title = h("span", { class: "iw-title" });
   const selects = headSelects(model, signal);
   const modes = modeButtons(HEAD_MODES, { get: () => mode(), set: (m) => setTrait("mode", m), signal });
@@ -401,27 +400,21 @@ function renderView({ model, el }) {
     focus.set({ locked: lockedFromModel() }); // the subscriber paints when it changed
   }
 
-  const unsubscribe = [
-    listen(model, ["tokens"], onTokens),
-    listen(model, ["bos"], updateBos),
-    listen(model, ["attention", "attribution", "value_norm", "dst_mask", "src_mask", "output_mask"], onData),
-    listen(model, ["mode", "selected_is", "value_weighted"], onSettings),
-    listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls),
-    listen(model, ["message"], banner.update),
-    listen(model, ["selected"], onSelected),
-  ];
+  listen(model, ["tokens"], onTokens, signal);
+  listen(model, ["bos"], updateBos, signal);
+  listen(model, ["attention", "attribution", "value_norm", "dst_mask", "src_mask", "output_mask"], onData, signal);
+  listen(model, ["mode", "selected_is", "value_weighted"], onSettings, signal);
+  listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls, signal);
+  listen(model, ["message"], banner.update, signal);
+  listen(model, ["selected"], onSelected, signal);
+  signal.addEventListener("abort", lost.dispose, { once: true });
 
   buildTokens();
   recomputeData();
   focus.locked = lockedFromModel();
   onSettings();
 
-  return () => {
-    teardown.abort();
-    unsubscribe.forEach((u) => u());
-    lost.dispose();
-    root.remove();
-  };
+  return view.dispose;
 }
 
 /** The view over a model whose head buffers come on request (see shared/headdata.js). */

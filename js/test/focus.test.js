@@ -164,3 +164,20 @@ describe("pointer to cell", () => {
     expect(cellAt(200, 10, g)).toBe(null);
   });
 });
+
+describe("model subscriptions go with the view's signal", () => {
+  it("listen(…, signal): a trait change after abort reaches no callback", async () => {
+    const { StandaloneModel } = await import("../src/standalone.js");
+    const { listen } = await import("../src/shared/dom.js");
+    const model = new StandaloneModel({ mode: "attention", layer: 0 });
+    const ctrl = new AbortController();
+    const seen = [];
+    listen(model, ["mode", "layer"], () => seen.push([model.get("mode"), model.get("layer")]), ctrl.signal);
+    model.set("mode", "logit_attr");
+    expect(seen).toEqual([["logit_attr", 0]]);
+    ctrl.abort();
+    model.set("layer", 3);
+    model.set("mode", "attention");
+    expect(seen).toEqual([["logit_attr", 0]]);
+  });
+});

@@ -74,9 +74,10 @@ export function cellAt(x, y, g) {
  * Call `onWidth(width)` whenever `el`'s client width changes (not on height-only changes).
  * @param {HTMLElement} el
  * @param {(width: number) => void} onWidth
+ * @param {AbortSignal} [signal] disconnects on abort
  * @returns {() => void} disconnect
  */
-export function onWidthChange(el, onWidth) {
+export function onWidthChange(el, onWidth, signal) {
   if (typeof ResizeObserver === "undefined") return () => {};
   let last = -1;
   const observer = new ResizeObserver(() => {
@@ -86,5 +87,7 @@ export function onWidthChange(el, onWidth) {
     onWidth(w);
   });
   observer.observe(el);
-  return () => observer.disconnect();
+  const disconnect = () => observer.disconnect();
+  signal?.addEventListener("abort", disconnect, { once: true });
+  return disconnect;
 }

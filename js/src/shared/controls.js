@@ -5,7 +5,29 @@
  * @module controls
  */
 import { h, setOptions } from "./dom.js";
-import { legend } from "./colour.js";
+import { injectStyles, legend } from "./colour.js";
+
+/**
+ * The frame every view starts from: the stylesheet, a focusable root `div.iw-root.<cls>`, and ONE
+ * AbortController per view. Its signal carries every DOM listener, model subscription (dom.js
+ * `listen`), focus subscription and observer of the view; `dispose()` aborts it and removes the root.
+ * @param {HTMLElement} el
+ * @param {string} cls the view's class, e.g. "iw-token-view"
+ * @returns {{ root: HTMLElement, signal: AbortSignal, dispose: () => void }}
+ */
+export function viewShell(el, cls) {
+  const controller = new AbortController();
+  injectStyles(el);
+  const root = h("div", { class: `iw-root ${cls}`, attrs: { tabindex: "0" } });
+  return {
+    root,
+    signal: controller.signal,
+    dispose() {
+      controller.abort();
+      root.remove();
+    },
+  };
+}
 import { layerChoices, headChoices, headAfterLayerChange } from "./heads.js";
 import { decodeSync } from "./decode.js";
 

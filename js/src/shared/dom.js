@@ -23,15 +23,17 @@ export function h(tag, o = {}, children = []) {
 }
 
 /**
- * Subscribe to `change:<name>` for several traits; returns a function that unsubscribes all.
+ * Subscribe to `change:<name>` for several traits; returns a function that unsubscribes all, which
+ * `signal` (the view's teardown) also calls on abort.
  * @param {{on: Function, off: Function}} model
  * @param {string[]} names
  * @param {(...args: any[]) => void} cb
+ * @param {AbortSignal} [signal]
  */
-export function listen(model, names, cb) {
+export function listen(model, names, cb, signal) {
   const events = names.map((n) => `change:${n}`);
   for (const e of events) model.on(e, cb);
-  return () => {
+  const off = () => {
     for (const e of events) {
       try {
         model.off(e, cb);
@@ -40,6 +42,8 @@ export function listen(model, names, cb) {
       }
     }
   };
+  signal?.addEventListener("abort", off, { once: true });
+  return off;
 }
 
 /**
