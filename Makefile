@@ -54,7 +54,9 @@ $(STATIC): $(STAMPS)/npm $(JS_SRC)
 js: $(STATIC)
 
 # The pinned CPU torch goes in first, or a looser requirement pulls a multi-GB CUDA build.
-$(STAMPS)/venv: pyproject.toml $(STATIC) | $(STAMPS)
+# The bundles are order-only prerequisites: the editable install reads them from src/ where they lie,
+# so a rebuilt bundle (vitest's build test rebuilds them) must not make the venvs reinstall.
+$(STAMPS)/venv: pyproject.toml | $(STAMPS) $(STATIC)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q $(TORCH)
@@ -63,7 +65,7 @@ $(STAMPS)/venv: pyproject.toml $(STATIC) | $(STAMPS)
 	@touch $@
 
 # A second environment with TransformerLens 3.9 (HookedTransformer) for the adapter and score tests.
-$(STAMPS)/venv-tl3: pyproject.toml $(STATIC) | $(STAMPS)
+$(STAMPS)/venv-tl3: pyproject.toml | $(STAMPS) $(STATIC)
 	@test -x $(PY3) || $(PYTHON) -m venv $(VENV3)
 	$(VENV3)/bin/pip install -q --upgrade pip
 	$(VENV3)/bin/pip install -q $(TORCH)
