@@ -14,6 +14,7 @@ from .spec import (
     head_map_state,
     head_state,
     token_view_state,
+    verdict_scatter_state,
 )
 from .static import (
     CSP,
@@ -42,5 +43,6 @@ __all__ = [
     "static_html",
     "static_spec",
     "token_view_state",
+    "verdict_scatter_state",
     "write_html",
 ]

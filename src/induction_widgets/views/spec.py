@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compute import SCORE_NAMES, HeadScores, InputError, TextActivations
+from ..compute import SCORE_NAMES, HeadScores, InputError, TextActivations, verdict_scatter
 from ..payload import encode, head_payloads, mask_payload
 
 #: The per-head buffers each view kind shows (a subset of :func:`head_payloads`' keys).
@@ -21,6 +21,7 @@ HEAD_BUFFERS: dict[str, tuple[str, ...]] = {
     "attention_matrix": ("attention", "attribution"),
     "explorer": ("attention", "attribution", "value_norm"),
     "head_map": (),
+    "verdict_scatter": (),
 }
 
 
@@ -167,3 +168,39 @@ def explorer_state(
     state.update(token_view_state(acts, layer, head, title=title, **token_view))
     state.update({"show_matrix": bool(matrix), "matrix_mode": matrix_mode})
     return state
+
+
+def verdict_scatter_state(
+    scores: HeadScores,
+    *,
+    measure: str | None = None,
+    selected_head: Sequence[int] = (),
+    title: str = "",
+) -> dict[str, Any]:
+    """The verdict scatter's state (:func:`~induction_widgets.compute.verdict_scatter`): every head
+    as a point, prefix matching ``x`` against the verdict's copying ``measure`` ``y``, coloured by
+    layer depth ``depth = layer / (n_layers − 1)``.
+
+    ``x``, ``y``, ``depth``: float32 buffers ``[n_layers * n_heads]``, heads row-major over
+    ``[layer, head]`` (point ``i`` is ``L{i // n_heads}H{i % n_heads}``); ``verdicts`` (one str per
+    head); ``x_threshold`` / ``y_threshold`` (the lines drawn); ``x_name`` / ``y_name``;
+    ``x_range`` (prefix matching's ``[0, 1]``) and ``y_range`` (the measure's possible range);
+    ``selected_head`` (``[layer, head]`` or ``[]``).
+    """
+    data = verdict_scatter(scores, measure=measure)
+    return {
+        "x": encode(data["x"], "float32"),
+        "y": encode(data["y"], "float32"),
+        "depth": encode(data["depth"], "float32"),
+        "verdicts": list(data["verdicts"]),
+        "x_threshold": float(data["x_threshold"]),
+        "y_threshold": float(data["y_threshold"]),
+        "x_name": str(data["x_name"]),
+        "y_name": str(data["y_name"]),
+        "x_range": [0.0, 1.0],
+        "y_range": [float(v) for v in data["y_range"]],
+        "selected_head": [int(v) for v in selected_head],
+        "n_layers": scores.n_layers,
+        "n_heads": scores.n_heads,
+        "title": title,
+    }
