@@ -8,7 +8,10 @@
  *
  * Traits: tokens, bos, layer, head, n_layers, n_heads, heads_available, mode, selected_is,
  * value_weighted, attention [n, n], attribution [n, n], value_norm [n], dst_mask, src_mask,
- * output_mask (uint8 [n] or {}), selected, message, title.
+ * output_mask (uint8 [n] or {}), selected, message, title, sink_scale ("auto" | "without sink" |
+ * "all sources": the attention scale; "without sink" leaves the head's sink — BOS, or the first k
+ * positions — out and renormalises each row over the other sources, computed here from the
+ * attention buffer, see shared/sink.js).
  * @module token_view
  */
 import { attentionColour, attributionColour, formatNumber, injectStyles, legend } from "./shared/colour.js";
@@ -17,6 +20,7 @@ import { headDataView, tokenViewNeeds } from "./shared/headdata.js";
 import { bufferCache, headSelects, headViewKernelLostBanner, maskOf, maxAbsFinite, messageBanner } from "./shared/controls.js";
 import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
 import { quoteToken } from "./shared/text.js";
+import { scaleMeaning, scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
 
 /** Fill a token span with the token text: "\n" shows a faint ↵ followed by a real line break. */
 function fillToken(span, token) {
@@ -55,13 +59,18 @@ function renderView({ model, el }) {
   const vwBox = h("input", { class: "iw-value-weighted", attrs: { type: "checkbox" } });
   const vwLabel = h("label", { title: "weight attention by the norm of each source's value vector" }, [vwBox, "value-weighted"]);
   const legendEl = h("span", { class: "iw-legend" });
+  const scaleSelect = h("select", { class: "iw-sink-scale", attrs: { "aria-label": "Attention scale" } });
+  const scaleLabel = h("label", { title: "leave the attention sink out of the colour scale (each row renormalised over the other sources), or show every source" }, ["scale", scaleSelect]);
+  const legendNote = h("span", { class: "iw-legend-note" });
   const header = h("div", { class: "iw-header" }, [
     title,
     selects.el,
     h("span", { class: "iw-buttons" }, [btnAttention, btnLogit]),
     toggle,
     vwLabel,
+    scaleLabel,
     legendEl,
+    legendNote,
   ]);
   const banner = messageBanner(model);
   const lost = headViewKernelLostBanner(model, selects);
@@ -84,7 +93,7 @@ function renderView({ model, el }) {
   let values = new Float32Array(0);
   let legendKey = "";
   /** Decoded inputs of the current head (matrices only when their shape matches the tokens). */
-  let D = { n: 0, attention: null, attribution: null, valueNorm: null, dstMask: null, srcMask: null, outputMask: null, vmax: 0, den: null };
+  let D = { n: 0, attention: null, attentionAll: null, sink: null, scale: "all sources", attribution: null, valueNorm: null, dstMask: null, srcMask: null, outputMask: null, vmax: 0, den: null };
 
   const mode = () => (model.get("mode") === "logit_attr" ? "logit_attr" : "attention");
   const selectedIs = () => (model.get("selected_is") === "source" ? "source" : "destination");
@@ -102,9 +111,13 @@ function renderView({ model, el }) {
   function recomputeData() {
     const n = tokens.length;
     const attribution = matrix("attribution", n);
+    const attentionAll = matrix("attention", n);
     D = {
       n,
-      attention: matrix("attention", n),
+      attention: attentionAll,
+      attentionAll,
+      sink: attentionAll ? sinkSummary(attentionAll, n) : null,
+      scale: "all sources",
       attribution,
       valueNorm: vector("value_norm", n),
       dstMask: maskOf(buffer("dst_mask")),
@@ -113,8 +126,16 @@ function renderView({ model, el }) {
       vmax: maxAbsFinite(attribution),
       den: null,
     };
+    applyScale();
     epoch++;
     forceRepaint = true;
+  }
+
+  /** The attention on screen: the raw pattern, or the pattern without the sink (rows renormalised). */
+  function applyScale() {
+    D.scale = scaleOnScreen(model.get("sink_scale"), D.sink);
+    D.attention = D.scale === "without sink" && D.sink ? D.sink.without() : D.attentionAll;
+    D.den = null;
   }
 
   function denominators() {
@@ -169,12 +190,30 @@ function renderView({ model, el }) {
     toggle.dataset.selectedIs = selectedIs();
     vwBox.checked = Boolean(model.get("value_weighted"));
     vwBox.disabled = m !== "attention" || D.valueNorm === null;
-    const key = m === "attention" ? "attention" : `attribution:${D.vmax}`;
+    const key = m === "attention" ? `attention:${D.scale}:${D.sink ? D.sink.first : 0}` : `attribution:${D.vmax}`;
     if (key !== legendKey) {
       if (m === "attention") legend(legendEl, "attention");
       else legend(legendEl, "attribution", D.vmax);
       legendKey = key;
     }
+    const meaning = m === "attention" ? scaleMeaning(D.scale, D.sink ? D.sink.first : 1, Boolean(model.get("bos"))) : "";
+    if (m === "attention") legendEl.title = meaning;
+    legendNote.textContent = m === "attention" ? (D.scale === "without sink" ? `1 = row outside ${sinkName(D.sink ? D.sink.first : 1, Boolean(model.get("bos")))}` : "1 = whole row") : "";
+    legendNote.title = meaning;
+    legendNote.dataset.scale = m === "attention" ? D.scale : "";
+    const choice = String(model.get("sink_scale") || "auto");
+    const auto = D.sink ? D.sink.defaultScale : "all sources";
+    const opts = [
+      ["auto", `auto (${auto})`],
+      ["without sink", "without sink"],
+      ["all sources", "all sources"],
+    ];
+    if (scaleSelect.options.length !== 3 || scaleSelect.options[0].textContent !== opts[0][1]) {
+      scaleSelect.replaceChildren(...opts.map(([v, t]) => h("option", { text: t, attrs: { value: v } })));
+    }
+    scaleSelect.value = choice;
+    scaleSelect.disabled = m !== "attention" || !D.attentionAll;
+    root.dataset.scale = D.scale;
     selects.update();
   }
 
@@ -243,12 +282,21 @@ function renderView({ model, el }) {
 
   const tok = (i) => `${quoteToken(tokens[i])} [${i}]`;
 
+  /** The scale on screen and, for row d, its sink share — said on every attention status line. */
+  function scaleText(d) {
+    if (!D.sink) return "";
+    const sink = sinkName(D.sink.first, Boolean(model.get("bos")));
+    const scale = D.scale === "without sink" ? `scale: without sink (${sink} left out, row renormalised)` : "scale: all sources";
+    const share = d >= 0 && d < D.n ? ` · ${sink} share of this row ${formatNumber(D.sink.share[d], 3)}` : "";
+    return ` · ${scale}${share}`;
+  }
+
   function pairText(f, other, v) {
     const valueText = v !== v ? "not shaded" : null;
     if (mode() === "attention") {
       const [d, s] = selectedIs() === "destination" ? [f, other] : [other, f];
       const what = model.get("value_weighted") && D.valueNorm ? "value-weighted attention" : "attention";
-      return `dst ${tok(d)} → src ${tok(s)}: ${what} ${valueText ?? formatNumber(v)}`;
+      return `dst ${tok(d)} → src ${tok(s)}: ${what} ${valueText ?? formatNumber(v)}${scaleText(d)}`;
     }
     const [p, s] = selectedIs() === "destination" ? [f, other] : [other, f];
     const sign = v > 0 ? "+" : "";
@@ -260,6 +308,14 @@ function renderView({ model, el }) {
     const f = focusIndex();
     const m = mode();
     status.removeAttribute("data-value");
+    status.removeAttribute("data-sink-share");
+    status.dataset.scale = m === "attention" ? D.scale : "";
+    if (m === "attention" && D.sink && f >= 0 && f < D.n) {
+      // the row of the status line: the focus as destination, or the other token's row
+      const other = locked >= 0 && hover >= 0 && hover !== locked ? hover : -1;
+      const d = selectedIs() === "destination" ? f : other;
+      if (d >= 0) status.dataset.sinkShare = String(D.sink.share[d]);
+    }
     if (spans.length === 0) {
       status.textContent = "no tokens";
       return;
@@ -275,7 +331,7 @@ function renderView({ model, el }) {
     if (f < 0) {
       status.textContent =
         m === "attention"
-          ? `Hover a token to see where this head attends (${selectedIs()}); click to lock, ←/→ to move, Esc to unlock.`
+          ? `Hover a token to see where this head attends (${selectedIs()}); click to lock, ←/→ to move, Esc to unlock.${scaleText(-1)}`
           : `Hover a token to see which tokens raised (blue) or lowered (orange) its logit (${selectedIs()}); click to lock.`;
       return;
     }
@@ -370,6 +426,7 @@ function renderView({ model, el }) {
   btnLogit.addEventListener("click", () => setTrait("mode", "logit_attr"), { signal });
   toggle.addEventListener("click", () => setTrait("selected_is", selectedIs() === "source" ? "destination" : "source"), { signal });
   vwBox.addEventListener("change", () => setTrait("value_weighted", vwBox.checked), { signal });
+  scaleSelect.addEventListener("change", () => setTrait("sink_scale", scaleSelect.value), { signal });
 
   // ---- model events ----------------------------------------------------------------------
   function onSettings() {
@@ -381,6 +438,10 @@ function renderView({ model, el }) {
   }
   function onData() {
     recomputeData();
+    onSettings();
+  }
+  function onScale() {
+    applyScale();
     onSettings();
   }
   function onTokens() {
@@ -401,6 +462,7 @@ function renderView({ model, el }) {
     listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls),
     listen(model, ["message"], banner.update),
     listen(model, ["selected"], onSelected),
+    listen(model, ["sink_scale"], onScale),
   ];
 
   buildTokens();

@@ -7,9 +7,11 @@ fields plus binary buffers — shared by the live widgets and the exported pages
 
 from .spec import (
     HEAD_BUFFERS,
+    SINK_SCALES,
     ViewSpec,
     attention_matrix_state,
     check_scores,
+    check_sink_scale,
     explorer_state,
     head_map_state,
     head_state,
@@ -30,9 +32,11 @@ from .static import (
 __all__ = [
     "CSP",
     "HEAD_BUFFERS",
+    "SINK_SCALES",
     "ViewSpec",
     "attention_matrix_state",
     "check_scores",
+    "check_sink_scale",
     "explorer_state",
     "head_map_state",
     "head_state",

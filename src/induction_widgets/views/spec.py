@@ -24,6 +24,20 @@ HEAD_BUFFERS: dict[str, tuple[str, ...]] = {
     "verdict_scatter": (),
 }
 
+#: The attention scales a view offers: ``"auto"`` (each head's ``sink_summary`` default: "without
+#: sink" when its rows put >= 0.3 of their attention on the sink on average), ``"without sink"``
+#: (the sink's columns left out, each row renormalised over the other sources) and ``"all
+#: sources"`` (the raw pattern). The browser applies it to the attention buffer it already has.
+SINK_SCALES = ("auto", "without sink", "all sources")
+
+
+def check_sink_scale(value: Any) -> str:
+    """``value`` if it is one of :data:`SINK_SCALES`, else an :class:`InputError` naming them."""
+    if not isinstance(value, str) or value not in SINK_SCALES:
+        options = ", ".join(repr(c) for c in SINK_SCALES)
+        raise InputError(f"sink_scale must be one of {options}, got {value!r}")
+    return value
+
 
 @dataclass
 class ViewSpec:
@@ -96,12 +110,14 @@ def token_view_state(
     selected: int = -1,
     title: str = "",
     tokens: Sequence[str] | None = None,
+    sink_scale: str = "auto",
 ) -> dict[str, Any]:
     """The token view's state: tokens, the head's attention/attribution/value norms, the options;
     masks are one bool per token (``None`` = no mask); ``tokens``: labels shown instead of the
-    text's token strings (one per token)."""
+    text's token strings (one per token); ``sink_scale``: one of :data:`SINK_SCALES`."""
     return {
         **_text_state(acts, layer, head, "token_view", tokens),
+        "sink_scale": check_sink_scale(sink_scale),
         "mode": mode,
         "selected_is": selected_is,
         "value_weighted": bool(value_weighted),
@@ -119,10 +135,13 @@ def attention_matrix_state(
     mode: str = "attention",
     title: str = "",
     tokens: Sequence[str] | None = None,
+    sink_scale: str = "auto",
 ) -> dict[str, Any]:
-    """The attention matrix's state: tokens and the head's ``[dst, src]`` attention/attribution."""
+    """The attention matrix's state: tokens and the head's ``[dst, src]`` attention/attribution;
+    ``sink_scale``: one of :data:`SINK_SCALES`."""
     return {
         **_text_state(acts, layer, head, "attention_matrix", tokens),
+        "sink_scale": check_sink_scale(sink_scale),
         "mode": mode,
         "title": title,
     }
@@ -162,9 +181,16 @@ def explorer_state(
     **token_view: Any,
 ) -> dict[str, Any]:
     """The explorer's state: the head map's fields and the token view's (one head, shared by the
-    token view and the matrix), ``show_matrix`` and ``matrix_mode``."""
+    token view and the matrix), ``show_matrix`` and ``matrix_mode``, and the verdict scatter's
+    fields (:func:`verdict_scatter_state`, its ``x`` / ``y`` / ``depth`` as ``scatter_x`` /
+    ``scatter_y`` / ``scatter_depth``)."""
     state = head_map_state(scores, score=score, selected_head=(layer, head))
     state.pop("selected_head")  # the explorer's selection is its layer/head
+    scatter = verdict_scatter_state(scores)
+    for name in ("x", "y", "depth"):
+        state[f"scatter_{name}"] = scatter[name]
+    for name in ("x_threshold", "y_threshold", "x_name", "y_name", "x_range", "y_range"):
+        state[name] = scatter[name]
     state.update(token_view_state(acts, layer, head, title=title, **token_view))
     state.update({"show_matrix": bool(matrix), "matrix_mode": matrix_mode})
     return state
