@@ -2,7 +2,7 @@
 and a hand-built ``HeadScores``; the ``VerdictScatter`` widget and its exported page.
 
 The browser half (pixel position and colour of a known head, hover, click) is in
-``tests/browser/test_verdict_scatter.py``.
+``tests/browser/test_scatter_page.py``.
 """
 
 from __future__ import annotations

@@ -101,3 +101,41 @@ def test_scatter_point_colour_hover_click(offline, scatter):
     assert offline.request_log == []
     problems.assert_clean()
     page.close()
+
+
+def test_explorer_scatter_click_selects_the_head(offline, tmp_path, tiny_model):
+    """In the explorer the scatter sits under the map; clicking a point switches the explorer's
+    head (map selection, token view selects) like a click in the map."""
+    import induction_widgets as iw
+    from induction_widgets.compute import verdict_scatter
+
+    scores = iw.head_scores(tiny_model, progress=False)
+    data = verdict_scatter(scores)
+    ex = iw.InductionExplorer(
+        tiny_model, "the cat sat. the cat sat.", scores=scores, layer=1, head=1
+    )
+    path = ex.save_html(tmp_path / "explorer.html", heads="all")
+    page = offline.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    page.goto(path.resolve().as_uri())
+    expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
+    canvas = page.locator(".iw-explorer .iw-verdict-scatter canvas.iw-scatter")
+    g = {k: float(v) for k, v in canvas.evaluate("c => Object.assign({}, c.dataset)").items()}
+    x, y = data["x"].numpy(), data["y"].numpy()
+    px = g["plotLeft"] + (x - g["xMin"]) / (g["xMax"] - g["xMin"]) * g["plotWidth"]
+    py = g["plotTop"] + (1 - (y - g["yMin"]) / (g["yMax"] - g["yMin"])) * g["plotHeight"]
+    dist = np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :]) + np.eye(len(px)) * 1e9
+    i = next(i for i in range(len(px)) if dist[i].min() > 12 and data["labels"][i] != "L1H1")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    page.mouse.click(box["x"] + float(px[i]), box["y"] + float(py[i]))
+    layer, head = int(data["layer"][i]), int(data["head"][i])
+    page.wait_for_function(
+        "([l, h]) => globalThis.iwModels[0].get('layer') === l && globalThis.iwModels[0].get('head') === h",
+        arg=[layer, head],
+    )
+    readout = page.locator(".iw-explorer .iw-head-map .iw-readout")
+    expect(readout).to_contain_text(f"selected L{layer}H{head}")
+    problems.assert_clean()
+    page.close()
