@@ -74,8 +74,12 @@ def test_paper_measure_and_its_range():
         verdict_scatter_state(handmade(), measure="nope")
 
 
-def test_widget_traits_and_errors(tiny):
-    scores = iw.head_scores(tiny, n_examples=2, progress=False)
+@pytest.fixture(scope="module")
+def scores(tiny):
+    return iw.head_scores(tiny, n_examples=2, progress=False)
+
+
+def test_widget_traits_and_errors(scores):
     w = iw.VerdictScatter(scores, selected_head=(1, 1), title="verdict")
     ref = verdict_scatter(scores)
     np.testing.assert_array_equal(decode(w.y), ref["y"].numpy())
@@ -90,8 +94,7 @@ def test_widget_traits_and_errors(tiny):
         iw.VerdictScatter(scores, selected_head=(1,))
 
 
-def test_save_html_embeds_the_points(tiny, tmp_path):
-    scores = iw.head_scores(tiny, n_examples=2, progress=False)
+def test_save_html_embeds_the_points(scores, tmp_path):
     path = iw.VerdictScatter(scores).save_html(tmp_path / "scatter.html")
     text = path.read_text(encoding="utf-8")
     blob = re.search(r'<script type="application/json" id="iw-data-0">(.*?)</script>', text, re.S)

@@ -36,11 +36,17 @@ def viridis(t: float) -> tuple[int, int, int]:
 
 
 @pytest.fixture(scope="module")
-def scatter(tmp_path_factory, tiny_model):
+def scores(tiny_model):
+    import induction_widgets as iw
+
+    return iw.head_scores(tiny_model, progress=False)
+
+
+@pytest.fixture(scope="module")
+def scatter(tmp_path_factory, scores):
     import induction_widgets as iw
     from induction_widgets.compute import verdict_scatter
 
-    scores = iw.head_scores(tiny_model, progress=False)
     path = iw.VerdictScatter(scores, title="verdict").save_html(
         tmp_path_factory.mktemp("scatter") / "scatter.html"
     )
@@ -103,13 +109,12 @@ def test_scatter_point_colour_hover_click(offline, scatter):
     page.close()
 
 
-def test_explorer_scatter_click_selects_the_head(offline, tmp_path, tiny_model):
+def test_explorer_scatter_click_selects_the_head(offline, tmp_path, tiny_model, scores):
     """In the explorer the scatter sits under the map; clicking a point switches the explorer's
     head (map selection, token view selects) like a click in the map."""
     import induction_widgets as iw
     from induction_widgets.compute import verdict_scatter
 
-    scores = iw.head_scores(tiny_model, progress=False)
     data = verdict_scatter(scores)
     ex = iw.InductionExplorer(
         tiny_model, "the cat sat. the cat sat.", scores=scores, layer=1, head=1
