@@ -482,6 +482,41 @@ row(
     r"HeadMap needs HeadScores \(from induction_widgets\.head_scores\(model\)\), got dict",
 )
 
+# VerdictScatter's inputs (the same selected_head rules as the map) and the sink scale.
+for _name, _sel in [("out-of-range", (5, 0)), ("one-number", (1,)), ("str", ("a", 0)), ("int", 3)]:
+    row(
+        f"VerdictScatter-selected_head-{_name}",
+        lambda c, s=_sel: iw.VerdictScatter(c.scores, selected_head=s),
+        iw.InputError,
+        SELECTED,
+    )
+row(
+    "VerdictScatter-not-scores",
+    lambda c: iw.VerdictScatter({"prefix_matching": torch.zeros(2, 4)}),
+    iw.InputError,
+    r"VerdictScatter needs HeadScores \(from induction_widgets\.head_scores\(model\)\), got dict",
+)
+row(
+    "VerdictScatter-measure",
+    lambda c: iw.VerdictScatter(c.scores, measure="rank"),
+    iw.InputError,
+    r"unknown verdict measure 'rank': choose one of .*copying_rank",
+)
+SINK_SCALE = r"sink_scale must be one of 'auto', 'without sink', 'all sources', got "
+for _name, _call in [
+    ("TokenView", lambda c: iw.TokenView(c.tiny, TEXT, 1, 0, sink_scale="no sink")),
+    ("AttentionMatrix", lambda c: iw.AttentionMatrix(c.tiny, TEXT, 1, 0, sink_scale=None)),
+    (
+        "InductionExplorer",
+        lambda c: iw.InductionExplorer(c.tiny, TEXT, scores=c.scores, sink_scale="BOS"),
+    ),
+    (
+        "TokenView-trait",
+        lambda c: setattr(iw.TokenView(c.tiny, TEXT, 1, 0), "sink_scale", "all"),
+    ),
+]:
+    row(f"{_name}-sink_scale", _call, iw.InputError, SINK_SCALE)
+
 # View options: masks, modes, reused scores / activations.
 NO_MATCH = r"{} matches no token of the text, so nothing could be shown: check the predicate against view\.tokens"
 for _name, _kw, _msg in [
@@ -662,7 +697,7 @@ def test_the_matrix_covers_every_public_entry_point():
         "head_scores", "prefix_matching_score", "previous_token_score", "ov_copying_score",
         "attention_pattern", "logit_attribution", "TextActivations", "pattern_matching_score",
         "pattern_matching_problem", "repeated_random_tokens", "TokenView", "AttentionMatrix",
-        "HeadMap", "InductionExplorer", "save_html", "report", "load_model",
+        "HeadMap", "InductionExplorer", "save_html", "report", "load_model", "VerdictScatter",
     ):  # fmt: skip
         assert name in iw.__all__, name
         assert re.search(rf"(^| ){re.escape(name)}[-.]", ids), name

@@ -9,7 +9,9 @@
  * (.iw-readout with data-dst / data-src / data-value) follow the cursor.
  *
  * Traits: tokens, layer, head, n_layers, n_heads, heads_available, mode, attention [n, n],
- * attribution [n, n], message, title.
+ * attribution [n, n], message, title, sink_scale ("auto" | "without sink" | "all sources": with
+ * "without sink" the sink's columns are 0 and each row is renormalised over the other sources, so
+ * 1.0 means all of the row's attention outside the sink; computed here, see shared/sink.js).
  * @module attention_matrix
  */
 import { attributionRGBA, formatNumber, sequentialLUT } from "./shared/colour.js";
@@ -29,6 +31,7 @@ import {
 import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { Focus, sameCell } from "./shared/focus.js";
 import { labelToken, quoteToken } from "./shared/text.js";
+import { scaleMeaning, scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
 
 const MARGIN = { left: 96, top: 84, right: 8, bottom: 8 };
 const LABEL_MIN_CELL = 11; // px per cell from which token labels are drawn
@@ -37,7 +40,7 @@ const MAX_CELL = 64; // px per cell at maximum zoom
 /**
  * @typedef {{ tokens: string[], layer: number, head: number, n_layers: number, n_heads: number,
  *   heads_available: number[][], mode: string, attention: any, attribution: any, message: string,
- *   title: string, max_size: number }} MatrixTraits
+ *   title: string, max_size: number, sink_scale: string, bos: boolean }} MatrixTraits
  */
 
 /** 1, 2, 5 × 10^k ≥ x. @param {number} x */
@@ -109,7 +112,10 @@ function renderView({ model, el }) {
   };
   const modes = modeButtons(HEAD_MODES, { get: () => mode(), set: setMode, signal });
   const legendEl = legendSlot();
-  const header = h("div", { class: "iw-header" }, [title, selects.el, modes.el, legendEl.el]);
+  const scaleSelect = h("select", { class: "iw-sink-scale", attrs: { "aria-label": "Attention scale" } });
+  const scaleLabel = h("label", { title: "leave the attention sink out of the colour scale (each row renormalised over the other sources), or show every source" }, ["scale", scaleSelect]);
+  const legendNote = h("span", { class: "iw-legend-note" });
+  const header = h("div", { class: "iw-header" }, [title, selects.el, modes.el, scaleLabel, legendEl.el, legendNote]);
   const banner = messageBanner(model);
   const lost = headViewKernelLostBanner(model, selects);
   const canvas = h("canvas", { class: "iw-plot" });
@@ -137,6 +143,9 @@ function renderView({ model, el }) {
   // The hovered cell [d, s] (no lock in this view)
   /** @type {Focus<number[]>} */
   const focus = new Focus({ equal: sameCell });
+  /** @type {{ raw: Float32Array | null | undefined, summary: any }} the sink summary of the attention buffer */
+  let sinkOf = { raw: undefined, summary: null };
+  let scale = "all sources";
 
   const mode = () => (model.get("mode") === "logit_attr" ? "logit_attr" : "attention");
   const tokens = () => (Array.isArray(model.get("tokens")) ? model.get("tokens") : []);
@@ -172,11 +181,19 @@ function renderView({ model, el }) {
     const ok = m !== null && m.shape.length === 2 && m.shape[0] === m.shape[1];
     const newN = ok ? m.shape[0] : 0;
     data = ok ? m.data : null;
+    if (mode() === "attention") {
+      if (sinkOf.raw !== data) sinkOf = { raw: data, summary: data ? sinkSummary(data, newN) : null };
+      scale = scaleOnScreen(model.get("sink_scale"), sinkOf.summary);
+      if (scale === "without sink" && sinkOf.summary) data = sinkOf.summary.without();
+    }
     if (newN !== n) {
       n = newN;
       resetView();
     }
-    if (pixelsOf.data === data && pixelsOf.mode === mode()) return; // nothing new to draw
+    if (pixelsOf.data === data && pixelsOf.mode === mode()) {
+      updateScaleControls();
+      return; // nothing new to draw
+    }
     pixelsOf = { data, mode: mode() };
     vmax = mode() === "logit_attr" ? maxAbsFinite(data) : 1;
     offscreen.width = Math.max(n, 1);
@@ -188,6 +205,30 @@ function renderView({ model, el }) {
     canvas.dataset.n = String(n);
     if (mode() === "logit_attr") legendEl.show("attribution", vmax);
     else legendEl.show("sequential", 1, 0);
+    updateScaleControls();
+  }
+
+  function updateScaleControls() {
+    const att = mode() === "attention";
+    const first = sinkOf.summary ? sinkOf.summary.first : 1;
+    const bos = Boolean(model.get("bos"));
+    const meaning = att ? scaleMeaning(scale, first, bos) : "";
+    if (att) legendEl.el.title = meaning;
+    legendNote.textContent = att ? (scale === "without sink" ? `1 = row outside ${sinkName(first, bos)}` : "1 = whole row") : "";
+    legendNote.title = meaning;
+    legendNote.dataset.scale = att ? scale : "";
+    const auto = sinkOf.summary ? sinkOf.summary.defaultScale : "all sources";
+    const opts = [
+      ["auto", `auto (${auto})`],
+      ["without sink", "without sink"],
+      ["all sources", "all sources"],
+    ];
+    if (scaleSelect.options.length !== 3 || scaleSelect.options[0].textContent !== opts[0][1]) {
+      scaleSelect.replaceChildren(...opts.map(([v, t]) => h("option", { text: t, attrs: { value: v } })));
+    }
+    scaleSelect.value = String(model.get("sink_scale") || "auto");
+    scaleSelect.disabled = !att || !sinkOf.summary;
+    root.dataset.scale = att ? scale : "";
   }
 
   function draw() {
@@ -292,10 +333,21 @@ function renderView({ model, el }) {
     ctx.restore();
   }
 
+  /** The scale on screen and row d's sink share, said with every attention readout. */
+  function sinkText(d, s) {
+    const sum = sinkOf.summary;
+    if (!sum) return "";
+    const sink = sinkName(sum.first, Boolean(model.get("bos")));
+    const left = scale === "without sink" && s < sum.first ? " (the sink, left out)" : "";
+    const sc = scale === "without sink" ? `scale: without sink (${sink} left out, row renormalised)` : "scale: all sources";
+    return `${left} · ${sc} · ${sink} share of this row ${formatNumber(sum.share[d], 3)}`;
+  }
+
   function updateReadout() {
     const hoverCell = focus.hover;
     if (!hoverCell || !data) {
-      readout.textContent = n ? "hover a cell" : "";
+      readout.textContent = n ? "hover a cell" + (mode() === "attention" && sinkOf.summary ? ` · scale: ${scale}` : "") : "";
+      readout.dataset.scale = mode() === "attention" ? scale : "";
       for (const k of ["dst", "src", "value"]) delete readout.dataset[k];
       return;
     }
@@ -308,7 +360,10 @@ function renderView({ model, el }) {
     readout.textContent =
       mode() === "logit_attr"
         ? `dst ${tok(d)} → src ${tok(s)}: logit attr ${v > 0 ? "+" : ""}${val}` + (d + 1 < toks.length ? ` (to the logit of ${tok(d + 1)})` : "")
-        : `dst ${tok(d)} → src ${tok(s)}: attention ${val}`;
+        : `dst ${tok(d)} → src ${tok(s)}: attention ${val}` + sinkText(d, s);
+    readout.dataset.scale = mode() === "attention" ? scale : "";
+    if (mode() === "attention" && sinkOf.summary) readout.dataset.sinkShare = String(sinkOf.summary.share[d]);
+    else delete readout.dataset.sinkShare;
     readout.dataset.dst = String(d);
     readout.dataset.src = String(s);
     readout.dataset.value = String(v);
@@ -393,6 +448,14 @@ function renderView({ model, el }) {
   canvas.addEventListener("pointercancel", onUp, { signal });
   canvas.addEventListener("pointerleave", onLeaveCanvas, { signal });
   canvas.addEventListener("dblclick", onDbl, { signal });
+  scaleSelect.addEventListener(
+    "change",
+    () => {
+      model.set("sink_scale", scaleSelect.value);
+      model.save_changes();
+    },
+    { signal },
+  );
 
   onWidthChange(
     root,
@@ -415,7 +478,7 @@ function renderView({ model, el }) {
     drawOverlay();
     updateReadout();
   }
-  listen(model, ["attention", "attribution", "mode"], onData, signal);
+  listen(model, ["attention", "attribution", "mode", "sink_scale", "bos"], onData, signal);
   listen(
     model,
     ["tokens"],

@@ -16,8 +16,9 @@ import tokenView from "./token_view.js";
 import attentionMatrix from "./attention_matrix.js";
 import headMap from "./head_map.js";
 import explorer from "./explorer.js";
+import verdictScatter from "./verdict_scatter.js";
 
-export const VIEWS = { token_view: tokenView, attention_matrix: attentionMatrix, head_map: headMap, explorer };
+export const VIEWS = { token_view: tokenView, attention_matrix: attentionMatrix, head_map: headMap, explorer, verdict_scatter: verdictScatter };
 
 /** Traits swapped in from the store when layer/head change. */
 const HEAD_TRAITS = ["attention", "attribution", "value_norm"];
@@ -201,7 +202,7 @@ export class StandaloneModel {
 /**
  * Render a view into `el` from an exported state.
  * @param {HTMLElement} el
- * @param {"token_view"|"attention_matrix"|"head_map"|"explorer"} kind
+ * @param {"token_view"|"attention_matrix"|"head_map"|"explorer"|"verdict_scatter"} kind
  * @param {object} state initial traits (buffer dicts with b64/compression or view)
  * @param {Object<string, object>} [store] "L.H" → {attention, attribution, value_norm}
  * @returns {Promise<StandaloneModel>} the model stand-in (its `destroy()` removes the view)

@@ -9,7 +9,10 @@
  *
  * Traits: tokens, bos, layer, head, n_layers, n_heads, heads_available, mode, selected_is,
  * value_weighted, attention [n, n], attribution [n, n], value_norm [n], dst_mask, src_mask,
- * output_mask (uint8 [n] or {}), selected, message, title.
+ * output_mask (uint8 [n] or {}), selected, message, title, sink_scale ("auto" | "without sink" |
+ * "all sources": the attention scale; "without sink" leaves the head's sink — BOS, or the first k
+ * positions — out and renormalises each row over the other sources, computed here from the
+ * attention buffer, see shared/sink.js).
  * @module token_view
  */
 import { attentionColour, attributionColour, formatNumber } from "./shared/colour.js";
@@ -30,12 +33,13 @@ import {
 import { Focus, bindKeys, bindPointer } from "./shared/focus.js";
 import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
 import { quoteToken } from "./shared/text.js";
+import { scaleMeaning, scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
 
 /**
  * @typedef {{ tokens: string[], bos: boolean, layer: number, head: number, n_layers: number, n_heads: number,
  *   heads_available: number[][], mode: string, selected_is: string, value_weighted: boolean,
  *   attention: any, attribution: any, value_norm: any, dst_mask: any, src_mask: any, output_mask: any,
- *   selected: number, message: string, title: string }} TokenViewTraits
+ *   selected: number, message: string, title: string, sink_scale: string }} TokenViewTraits
  */
 
 /** Fill a token span with the token text: "\n" shows a faint ↵ followed by a real line break.
@@ -75,13 +79,18 @@ function renderView({ model, el }) {
   const vwBox = h("input", { class: "iw-value-weighted", attrs: { type: "checkbox" } });
   const vwLabel = h("label", { title: "weight attention by the norm of each source's value vector" }, [vwBox, "value-weighted"]);
   const legendEl = legendSlot();
+  const scaleSelect = h("select", { class: "iw-sink-scale", attrs: { "aria-label": "Attention scale" } });
+  const scaleLabel = h("label", { title: "leave the attention sink out of the colour scale (each row renormalised over the other sources), or show every source" }, ["scale", scaleSelect]);
+  const legendNote = h("span", { class: "iw-legend-note" });
   const header = h("div", { class: "iw-header" }, [
     title,
     selects.el,
     modes.el,
     toggle,
     vwLabel,
+    scaleLabel,
     legendEl.el,
+    legendNote,
   ]);
   const banner = messageBanner(model);
   const lost = headViewKernelLostBanner(model, selects);
@@ -111,11 +120,12 @@ function renderView({ model, el }) {
   let values = new Float32Array(0);
   /**
    * Decoded inputs of the current head (matrices only when their shape matches the tokens).
-   * @type {{ n: number, attention: Float32Array | null, attribution: Float32Array | null,
+   * @type {{ n: number, attention: Float32Array | null, attentionAll: Float32Array | null, sink: any,
+   *   scale: string, attribution: Float32Array | null,
    *   valueNorm: Float32Array | null, dstMask: Uint8Array | null, srcMask: Uint8Array | null,
    *   outputMask: Uint8Array | null, vmax: number, den: Float64Array | null }}
    */
-  let D = { n: 0, attention: null, attribution: null, valueNorm: null, dstMask: null, srcMask: null, outputMask: null, vmax: 0, den: null };
+  let D = { n: 0, attention: null, attentionAll: null, sink: null, scale: "all sources", attribution: null, valueNorm: null, dstMask: null, srcMask: null, outputMask: null, vmax: 0, den: null };
 
   const mode = () => (model.get("mode") === "logit_attr" ? "logit_attr" : "attention");
   const selectedIs = () => (model.get("selected_is") === "source" ? "source" : "destination");
@@ -135,9 +145,13 @@ function renderView({ model, el }) {
   function recomputeData() {
     const n = tokens.length;
     const attribution = matrix("attribution", n);
+    const attentionAll = matrix("attention", n);
     D = {
       n,
-      attention: matrix("attention", n),
+      attention: attentionAll,
+      attentionAll,
+      sink: attentionAll ? sinkSummary(attentionAll, n) : null,
+      scale: "all sources",
       attribution,
       valueNorm: vector("value_norm", n),
       dstMask: maskOf(buffer("dst_mask")),
@@ -146,8 +160,16 @@ function renderView({ model, el }) {
       vmax: maxAbsFinite(attribution),
       den: null,
     };
+    applyScale();
     epoch++;
     forceRepaint = true;
+  }
+
+  /** The attention on screen: the raw pattern, or the pattern without the sink (rows renormalised). */
+  function applyScale() {
+    D.scale = scaleOnScreen(model.get("sink_scale"), D.sink);
+    D.attention = D.scale === "without sink" && D.sink ? D.sink.without() : D.attentionAll;
+    D.den = null;
   }
 
   function denominators() {
@@ -203,6 +225,24 @@ function renderView({ model, el }) {
     vwBox.disabled = m !== "attention" || D.valueNorm === null;
     if (m === "attention") legendEl.show("attention");
     else legendEl.show("attribution", D.vmax);
+    const meaning = m === "attention" ? scaleMeaning(D.scale, D.sink ? D.sink.first : 1, Boolean(model.get("bos"))) : "";
+    if (m === "attention") legendEl.el.title = meaning;
+    legendNote.textContent = m === "attention" ? (D.scale === "without sink" ? `1 = row outside ${sinkName(D.sink ? D.sink.first : 1, Boolean(model.get("bos")))}` : "1 = whole row") : "";
+    legendNote.title = meaning;
+    legendNote.dataset.scale = m === "attention" ? D.scale : "";
+    const choice = String(model.get("sink_scale") || "auto");
+    const auto = D.sink ? D.sink.defaultScale : "all sources";
+    const opts = [
+      ["auto", `auto (${auto})`],
+      ["without sink", "without sink"],
+      ["all sources", "all sources"],
+    ];
+    if (scaleSelect.options.length !== 3 || scaleSelect.options[0].textContent !== opts[0][1]) {
+      scaleSelect.replaceChildren(...opts.map(([v, t]) => h("option", { text: t, attrs: { value: v } })));
+    }
+    scaleSelect.value = choice;
+    scaleSelect.disabled = m !== "attention" || !D.attentionAll;
+    root.dataset.scale = D.scale;
     selects.update();
   }
 
@@ -276,13 +316,23 @@ function renderView({ model, el }) {
   /** @param {number} i */
   const tok = (i) => `${quoteToken(tokens[i])} [${i}]`;
 
+  /** The scale on screen and, for row d, its sink share — said on every attention status line.
+   * @param {number} d */
+  function scaleText(d) {
+    if (!D.sink) return "";
+    const sink = sinkName(D.sink.first, Boolean(model.get("bos")));
+    const scale = D.scale === "without sink" ? `scale: without sink (${sink} left out, row renormalised)` : "scale: all sources";
+    const share = d >= 0 && d < D.n ? ` · ${sink} share of this row ${formatNumber(D.sink.share[d], 3)}` : "";
+    return ` · ${scale}${share}`;
+  }
+
   /** @param {number} f @param {number} other @param {number} v */
   function pairText(f, other, v) {
     const valueText = v !== v ? "not shaded" : null;
     if (mode() === "attention") {
       const [d, s] = selectedIs() === "destination" ? [f, other] : [other, f];
       const what = model.get("value_weighted") && D.valueNorm ? "value-weighted attention" : "attention";
-      return `dst ${tok(d)} → src ${tok(s)}: ${what} ${valueText ?? formatNumber(v)}`;
+      return `dst ${tok(d)} → src ${tok(s)}: ${what} ${valueText ?? formatNumber(v)}${scaleText(d)}`;
     }
     const [p, s] = selectedIs() === "destination" ? [f, other] : [other, f];
     const sign = v > 0 ? "+" : "";
@@ -294,6 +344,15 @@ function renderView({ model, el }) {
     const f = focusIndex();
     const m = mode();
     status.removeAttribute("data-value");
+    status.removeAttribute("data-sink-share");
+    status.dataset.scale = m === "attention" ? D.scale : "";
+    if (m === "attention" && D.sink && f >= 0 && f < D.n) {
+      // the row of the status line: the focus as destination, or the other token's row
+      const [hov, lck] = [hovered(), locked()];
+      const other = lck >= 0 && hov >= 0 && hov !== lck ? hov : -1;
+      const d = selectedIs() === "destination" ? f : other;
+      if (d >= 0) status.dataset.sinkShare = String(D.sink.share[d]);
+    }
     if (spans.length === 0) {
       status.textContent = "no tokens";
       return;
@@ -309,7 +368,7 @@ function renderView({ model, el }) {
     if (f < 0) {
       status.textContent =
         m === "attention"
-          ? `Hover a token to see where this head attends (${selectedIs()}); click to lock, ←/→ to move, Esc to unlock.`
+          ? `Hover a token to see where this head attends (${selectedIs()}); click to lock, ←/→ to move, Esc to unlock.${scaleText(-1)}`
           : `Hover a token to see which tokens raised (blue) or lowered (orange) its logit (${selectedIs()}); click to lock.`;
       return;
     }
@@ -374,6 +433,7 @@ function renderView({ model, el }) {
   };
   toggle.addEventListener("click", () => setTrait("selected_is", selectedIs() === "source" ? "destination" : "source"), { signal });
   vwBox.addEventListener("change", () => setTrait("value_weighted", vwBox.checked), { signal });
+  scaleSelect.addEventListener("change", () => setTrait("sink_scale", scaleSelect.value), { signal });
 
   // ---- model events ----------------------------------------------------------------------
   function onSettings() {
@@ -385,6 +445,10 @@ function renderView({ model, el }) {
   }
   function onData() {
     recomputeData();
+    onSettings();
+  }
+  function onScale() {
+    applyScale();
     onSettings();
   }
   function onTokens() {
@@ -407,6 +471,7 @@ function renderView({ model, el }) {
   listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls, signal);
   listen(model, ["message"], banner.update, signal);
   listen(model, ["selected"], onSelected, signal);
+  listen(model, ["sink_scale"], onScale, signal);
   signal.addEventListener("abort", lost.dispose, { once: true });
 
   buildTokens();

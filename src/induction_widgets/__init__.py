@@ -31,7 +31,7 @@ from .compute import (
 from .compute.cache import memory_info, set_memory_budget
 from .export import export_notebook, report, save_html
 from .models import load_model
-from .widgets import AttentionMatrix, HeadMap, InductionExplorer, TokenView
+from .widgets import AttentionMatrix, HeadMap, InductionExplorer, TokenView, VerdictScatter
 from .widgets._base import close_all
 
 __version__ = "0.1.0"
@@ -51,6 +51,7 @@ __all__ = [
     "NotAModelError",
     "TextActivations",
     "TokenView",
+    "VerdictScatter",
     "__version__",
     "attention_pattern",
     "close_all",

@@ -41,6 +41,7 @@ def test_report_cli_on_tiny(offline, tmp_path):
     page, problems, log = open_clean(offline, path)
     expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
     expect(page.locator(".iw-head-map")).to_have_count(1)
+    expect(page.locator(".iw-verdict-scatter")).to_have_count(1)
     expect(page.locator(".iw-token-view")).to_have_count(3)
     expect(page.locator(".iw-attention-matrix")).to_have_count(3)
     assert page.locator("h2").all_text_contents()[0].startswith("Literal copying")

@@ -33,7 +33,7 @@ from viewcheck import (
 pytestmark = [pytest.mark.browser, pytest.mark.lab]
 
 # notebook cells (index → what it shows)
-SETUP, TV, AM, HM, EX, MASKED, HOSTILE_CELL = range(7)
+SETUP, TV, AM, HM, EX, MASKED, HOSTILE_CELL, SCATTER = range(8)
 CELLS = [
     *VIEW_CELLS,
     "ex = iw.InductionExplorer(model, text, scores=scores, layer=1, head=1, title='explorer')\nex",
@@ -42,6 +42,7 @@ CELLS = [
     "                   output_mask=lambda t: t.isdigit(), title='masked')\ntvm",
     "tvh = iw.TokenView(model, text, 1, 0, title='hostile')\n"
     "tvh.tokens = json.load(open('hostile.json', encoding='utf-8'))\ntvh",
+    "vs = iw.VerdictScatter(scores, title='scatter')\nvs",
 ]
 
 
@@ -442,6 +443,62 @@ def test_screenshots(nb, artifacts):
     for name in ("token_view", "attention_matrix", "head_map", "explorer"):
         assert (artifacts / f"{name}.png").stat().st_size > 2000
     nb.run("tv.selected = -1")
+    nb.problems.assert_clean()
+
+
+def test_sink_scale_live(nb, acts):
+    """The scale control, live: kernel → browser (the trait) and browser → kernel (the select);
+    "without sink" shades the row as ``without_sink`` of the float16 buffer the view got."""
+    import torch
+
+    from induction_widgets.compute import without_sink
+
+    root = view(nb, TV)
+    reset(nb, "tv", root)
+    A, _ = head_of(acts, 1, 0)
+    d = 40
+    nb.run("tv.sink_scale = 'without sink'")
+    expect(root.locator(".iw-sink-scale")).to_have_value("without sink")
+    W = without_sink(torch.from_numpy(A).float(), 1).double().numpy()
+    token(root, d).hover()
+    wait_shading(nb.page, root, attention_dst(W, d), rel=1e-4, abs_tol=1e-6)
+    assert_shading(read_tokens(root), attention_dst(W, d), kind="attention", rel=1e-4)
+    status = root.locator(".iw-status")
+    expect(status).to_contain_text("scale: without sink (BOS left out, row renormalised)")
+    assert float(status.get_attribute("data-sink-share")) == pytest.approx(A[d, 0], abs=1e-6)
+    root.locator(".iw-sink-scale").select_option("all sources")
+    expect(status).to_contain_text("scale: all sources")
+    assert nb.eval("tv.sink_scale") == "all sources"
+    nb.run("tv.sink_scale = 'auto'")
+    expect(root.locator(".iw-sink-scale")).to_have_value("auto")
+    nb.problems.assert_clean()
+
+
+def test_verdict_scatter_live(nb):
+    """A click on a point sets ``selected_head`` in the kernel."""
+    root = view(nb, SCATTER, "verdict-scatter")
+    canvas = root.locator("canvas.iw-scatter")
+    expect(canvas).to_have_attribute("data-n-points", "8")
+    x, y = nb.eval("[vs.x_threshold, vs.y_threshold]")
+    assert x == pytest.approx(0.3) and y == pytest.approx(0.65)
+    # a point no other point overlaps, at the page's own geometry (its position is checked in
+    # test_scatter_page.py): a click selects that head in the kernel
+    g = {k: float(v) for k, v in canvas.evaluate("c => Object.assign({}, c.dataset)").items()}
+    xs, ys = (
+        np.array(v)
+        for v in nb.eval(
+            "[scores.prefix_matching.flatten().tolist(), scores.copying_rank.flatten().tolist()]"
+        )
+    )
+    cx = g["plotLeft"] + (xs - g["xMin"]) / (g["xMax"] - g["xMin"]) * g["plotWidth"]
+    cy = g["plotTop"] + (1 - (ys - g["yMin"]) / (g["yMax"] - g["yMin"])) * g["plotHeight"]
+    dist = np.hypot(cx[:, None] - cx[None, :], cy[:, None] - cy[None, :]) + np.eye(8) * 1e9
+    i = int(np.argmax(dist.min(1)))
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    nb.page.mouse.click(box["x"] + float(cx[i]), box["y"] + float(cy[i]))
+    expect(root.locator(".iw-readout")).to_contain_text(f"L{i // 4}H{i % 4} (layer")
+    assert nb.eval("vs.selected_head") == [i // 4, i % 4]
     nb.problems.assert_clean()
 
 

@@ -280,3 +280,28 @@ def point_at_cell(page, plot, d: int, s: int) -> None:
         box["x"] + float(ds["plotLeft"]) + (s - ox + 0.5) * zoom,
         box["y"] + float(ds["plotTop"]) + (d - oy + 0.5) * zoom,
     )
+
+
+# ---- the sequential (viridis) map of colour.js, for canvas pixels ----------------------------
+
+VIRIDIS_PY = [
+    (68, 1, 84),
+    (71, 44, 122),
+    (59, 81, 139),
+    (44, 113, 142),
+    (33, 144, 141),
+    (39, 173, 129),
+    (92, 200, 99),
+    (170, 220, 50),
+    (253, 231, 37),
+]
+
+
+def viridis_rgb(v: float) -> tuple[int, int, int]:
+    """The attention matrix's pixel for value ``v``: ``sequentialLUT()[round(clamp(v) * 255)]``."""
+    t = _js_round(min(max(v, 0.0), 1.0) * 255) / 255
+    x = t * (len(VIRIDIS_PY) - 1)
+    i = min(math.floor(x), len(VIRIDIS_PY) - 2)
+    f = x - i
+    a, b = VIRIDIS_PY[i], VIRIDIS_PY[i + 1]
+    return tuple(int(_js_round(a[k] + (b[k] - a[k]) * f)) for k in range(3))  # type: ignore[return-value]

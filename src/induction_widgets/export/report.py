@@ -45,6 +45,7 @@ from ..views import (
     page,
     static_spec,
     token_view_state,
+    verdict_scatter_state,
 )
 
 SECTIONS = ("copying", "translation", "pattern_matching")
@@ -179,6 +180,11 @@ def report(
         f"{info.n_layers} layers × {info.n_heads} heads. Definitions: docs/scores.md.</p>",
         _table(scores),
         static_spec(ViewSpec("head_map", head_map_state(scores, selected_head=_top_head(scores)))),
+        "<p>The verdict as a picture: every head, prefix matching against the copying measure the "
+        "verdict uses, the thresholds dashed — heads right of and above both lines are induction "
+        "heads. Points are coloured by layer depth; hover one to name it, click it (or a head in the "
+        "map) to show it in the literal-copying views below.</p>",
+        static_spec(ViewSpec("verdict_scatter", verdict_scatter_state(scores))),
     ]
 
     # 1. literal copying: the head with the most attention on the copy x logit raised, on this text
@@ -255,7 +261,11 @@ def report(
     steps.update(1)
     steps.close()
     out.write_text(
-        page(blocks, title=title or f"Induction heads in {name}", links=[(0, 1), (0, 2)]),
+        page(
+            blocks,
+            title=title or f"Induction heads in {name}",
+            links=[(0, 2), (0, 3), (1, 2), (1, 3)],
+        ),
         encoding="utf-8",
     )
     return out

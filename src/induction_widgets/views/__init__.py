@@ -7,13 +7,16 @@ fields plus binary buffers — shared by the live widgets and the exported pages
 
 from .spec import (
     HEAD_BUFFERS,
+    SINK_SCALES,
     ViewSpec,
     attention_matrix_state,
     check_scores,
+    check_sink_scale,
     explorer_state,
     head_map_state,
     head_state,
     token_view_state,
+    verdict_scatter_state,
 )
 from .static import (
     CSP,
@@ -29,9 +32,11 @@ from .static import (
 __all__ = [
     "CSP",
     "HEAD_BUFFERS",
+    "SINK_SCALES",
     "ViewSpec",
     "attention_matrix_state",
     "check_scores",
+    "check_sink_scale",
     "explorer_state",
     "head_map_state",
     "head_state",
@@ -42,5 +47,6 @@ __all__ = [
     "static_html",
     "static_spec",
     "token_view_state",
+    "verdict_scatter_state",
     "write_html",
 ]

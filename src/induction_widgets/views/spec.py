@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compute import SCORE_NAMES, HeadScores, InputError, TextActivations
+from ..compute import SCORE_NAMES, HeadScores, InputError, TextActivations, verdict_scatter
 from ..payload import encode, head_payloads, mask_payload
 
 #: The per-head buffers each view kind shows (a subset of :func:`head_payloads`' keys).
@@ -21,7 +21,22 @@ HEAD_BUFFERS: dict[str, tuple[str, ...]] = {
     "attention_matrix": ("attention", "attribution"),
     "explorer": ("attention", "attribution", "value_norm"),
     "head_map": (),
+    "verdict_scatter": (),
 }
+
+#: The attention scales a view offers: ``"auto"`` (each head's ``sink_summary`` default: "without
+#: sink" when its rows put >= 0.3 of their attention on the sink on average), ``"without sink"``
+#: (the sink's columns left out, each row renormalised over the other sources) and ``"all
+#: sources"`` (the raw pattern). The browser applies it to the attention buffer it already has.
+SINK_SCALES = ("auto", "without sink", "all sources")
+
+
+def check_sink_scale(value: Any) -> str:
+    """``value`` if it is one of :data:`SINK_SCALES`, else an :class:`InputError` naming them."""
+    if not isinstance(value, str) or value not in SINK_SCALES:
+        options = ", ".join(repr(c) for c in SINK_SCALES)
+        raise InputError(f"sink_scale must be one of {options}, got {value!r}")
+    return value
 
 
 @dataclass
@@ -95,12 +110,14 @@ def token_view_state(
     selected: int = -1,
     title: str = "",
     tokens: Sequence[str] | None = None,
+    sink_scale: str = "auto",
 ) -> dict[str, Any]:
     """The token view's state: tokens, the head's attention/attribution/value norms, the options;
     masks are one bool per token (``None`` = no mask); ``tokens``: labels shown instead of the
-    text's token strings (one per token)."""
+    text's token strings (one per token); ``sink_scale``: one of :data:`SINK_SCALES`."""
     return {
         **_text_state(acts, layer, head, "token_view", tokens),
+        "sink_scale": check_sink_scale(sink_scale),
         "mode": mode,
         "selected_is": selected_is,
         "value_weighted": bool(value_weighted),
@@ -118,10 +135,13 @@ def attention_matrix_state(
     mode: str = "attention",
     title: str = "",
     tokens: Sequence[str] | None = None,
+    sink_scale: str = "auto",
 ) -> dict[str, Any]:
-    """The attention matrix's state: tokens and the head's ``[dst, src]`` attention/attribution."""
+    """The attention matrix's state: tokens and the head's ``[dst, src]`` attention/attribution;
+    ``sink_scale``: one of :data:`SINK_SCALES`."""
     return {
         **_text_state(acts, layer, head, "attention_matrix", tokens),
+        "sink_scale": check_sink_scale(sink_scale),
         "mode": mode,
         "title": title,
     }
@@ -161,9 +181,52 @@ def explorer_state(
     **token_view: Any,
 ) -> dict[str, Any]:
     """The explorer's state: the head map's fields and the token view's (one head, shared by the
-    token view and the matrix), ``show_matrix`` and ``matrix_mode``."""
+    token view and the matrix), ``show_matrix`` and ``matrix_mode``, and the verdict scatter's
+    fields (:func:`verdict_scatter_state`, its ``x`` / ``y`` / ``depth`` as ``scatter_x`` /
+    ``scatter_y`` / ``scatter_depth``)."""
     state = head_map_state(scores, score=score, selected_head=(layer, head))
     state.pop("selected_head")  # the explorer's selection is its layer/head
+    scatter = verdict_scatter_state(scores)
+    for name in ("x", "y", "depth"):
+        state[f"scatter_{name}"] = scatter[name]
+    for name in ("x_threshold", "y_threshold", "x_name", "y_name", "x_range", "y_range"):
+        state[name] = scatter[name]
     state.update(token_view_state(acts, layer, head, title=title, **token_view))
     state.update({"show_matrix": bool(matrix), "matrix_mode": matrix_mode})
     return state
+
+
+def verdict_scatter_state(
+    scores: HeadScores,
+    *,
+    measure: str | None = None,
+    selected_head: Sequence[int] = (),
+    title: str = "",
+) -> dict[str, Any]:
+    """The verdict scatter's state (:func:`~induction_widgets.compute.verdict_scatter`): every head
+    as a point, prefix matching ``x`` against the verdict's copying ``measure`` ``y``, coloured by
+    layer depth ``depth = layer / (n_layers − 1)``.
+
+    ``x``, ``y``, ``depth``: float32 buffers ``[n_layers * n_heads]``, heads row-major over
+    ``[layer, head]`` (point ``i`` is ``L{i // n_heads}H{i % n_heads}``); ``verdicts`` (one str per
+    head); ``x_threshold`` / ``y_threshold`` (the lines drawn); ``x_name`` / ``y_name``;
+    ``x_range`` (prefix matching's ``[0, 1]``) and ``y_range`` (the measure's possible range);
+    ``selected_head`` (``[layer, head]`` or ``[]``).
+    """
+    data = verdict_scatter(scores, measure=measure)
+    return {
+        "x": encode(data["x"], "float32"),
+        "y": encode(data["y"], "float32"),
+        "depth": encode(data["depth"], "float32"),
+        "verdicts": list(data["verdicts"]),
+        "x_threshold": float(data["x_threshold"]),
+        "y_threshold": float(data["y_threshold"]),
+        "x_name": str(data["x_name"]),
+        "y_name": str(data["y_name"]),
+        "x_range": [0.0, 1.0],
+        "y_range": [float(v) for v in data["y_range"]],
+        "selected_head": [int(v) for v in selected_head],
+        "n_layers": scores.n_layers,
+        "n_heads": scores.n_heads,
+        "title": title,
+    }

@@ -4,5 +4,6 @@ from .attention_matrix import AttentionMatrix
 from .explorer import InductionExplorer
 from .head_map import HeadMap
 from .token_view import TokenView
+from .verdict_scatter import VerdictScatter
 
-__all__ = ["AttentionMatrix", "HeadMap", "InductionExplorer", "TokenView"]
+__all__ = ["AttentionMatrix", "HeadMap", "InductionExplorer", "TokenView", "VerdictScatter"]

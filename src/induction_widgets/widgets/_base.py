@@ -15,7 +15,7 @@ import traitlets
 from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import ModelInfo, check_head, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
-from ..views import ViewSpec, check_scores, head_state, static_html, write_html
+from ..views import ViewSpec, check_scores, check_sink_scale, head_state, static_html, write_html
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -77,6 +77,8 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
     bos = traitlets.Bool(False).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
+    #: the attention scale: "auto" (the head's sink_summary default), "without sink", "all sources"
+    sink_scale = traitlets.Unicode("auto").tag(sync=True)
 
     _info: ModelInfo
     _scores: HeadScores | None = None
@@ -174,6 +176,10 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
             self.set_trait("message", "")
             for name, value in buffers.items():
                 self.set_trait(name, value)
+
+    @traitlets.validate("sink_scale")
+    def _valid_sink_scale(self, proposal: dict[str, Any]) -> str:
+        return check_sink_scale(proposal["value"])
 
     @traitlets.validate("layer")
     def _valid_layer(self, proposal: dict[str, Any]) -> int:

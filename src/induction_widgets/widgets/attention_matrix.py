@@ -17,7 +17,9 @@ class AttentionMatrix(HeadWidget):
 
     ``mode="logit_attr"`` shows the logit attribution ``[dst, src]`` instead, on a diverging scale.
     Wheel to zoom, drag to pan, double-click to reset; the crosshair names both tokens and the value.
-    A translation head shows an off-diagonal that meanders with word order.
+    A translation head shows an off-diagonal that meanders with word order. ``sink_scale`` as in
+    :class:`TokenView`: "auto" leaves a head's attention sink out of the colour scale (rows
+    renormalised over the other sources) when it holds ≥ 0.3 of the rows' attention on average.
     """
 
     _esm = static_file("attention_matrix.js")
@@ -35,6 +37,7 @@ class AttentionMatrix(HeadWidget):
         head: int = 0,
         *,
         mode: str = "attention",
+        sink_scale: str = "auto",
         activations: TextActivations | None = None,
         scores: HeadScores | None = None,
         truncate: bool = False,
@@ -46,7 +49,12 @@ class AttentionMatrix(HeadWidget):
         acts = self._setup(model, text, activations, truncate, scores, progress)
         layer, head = check_head(acts.info, layer, head)
         super().__init__(
-            **{**attention_matrix_state(acts, layer, head, mode=mode, title=title), **kwargs}
+            **{
+                **attention_matrix_state(
+                    acts, layer, head, mode=mode, title=title, sink_scale=sink_scale
+                ),
+                **kwargs,
+            }
         )
 
     def view_spec(self) -> ViewSpec:
@@ -59,5 +67,6 @@ class AttentionMatrix(HeadWidget):
                 mode=self.mode,
                 title=self.title,
                 tokens=self.tokens,
+                sink_scale=self.sink_scale,
             )
         )

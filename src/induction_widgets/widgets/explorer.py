@@ -20,8 +20,10 @@ class InductionExplorer(TokenView):
     composes the three views on a workbench grid), so it renders wherever anywidget does: JupyterLab,
     Notebook 7, VS Code, Colab, marimo (``mo.ui.anywidget(ex)``), exported notebooks, ``save_html``.
 
-    Traits: everything a :class:`TokenView` has (``layer``, ``head``, ``mode``, ``selected``, …)
-    plus the map's ``scores`` / ``score`` / ``verdicts``, ``show_matrix`` and ``matrix_mode``.
+    Traits: everything a :class:`TokenView` has (``layer``, ``head``, ``mode``, ``selected``,
+    ``sink_scale`` …) plus the map's ``scores`` / ``score`` / ``verdicts``, ``show_matrix`` and
+    ``matrix_mode``, and the verdict scatter's points (``scatter_x`` …; a click there selects the
+    head too).
     ``ex.selected_head`` is ``[layer, head]``. ``ex.token_view``, ``ex.matrix`` and ``ex.head_map``
     are the explorer itself (``ex.matrix`` is ``None`` with ``matrix=False``), kept so code written
     for the earlier three-widget explorer still reads ``ex.token_view.layer`` and
@@ -40,6 +42,16 @@ class InductionExplorer(TokenView):
     verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
     show_matrix = traitlets.Bool(True).tag(sync=True)
     matrix_mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
+    # the verdict scatter (views.verdict_scatter_state): x, y, depth as scatter_x/_y/_depth
+    scatter_x = traitlets.Dict().tag(sync=True)
+    scatter_y = traitlets.Dict().tag(sync=True)
+    scatter_depth = traitlets.Dict().tag(sync=True)
+    x_threshold = traitlets.Float(0.0).tag(sync=True)
+    y_threshold = traitlets.Float(0.0).tag(sync=True)
+    x_name = traitlets.Unicode("prefix_matching").tag(sync=True)
+    y_name = traitlets.Unicode("").tag(sync=True)
+    x_range = traitlets.List(traitlets.Float()).tag(sync=True)
+    y_range = traitlets.List(traitlets.Float()).tag(sync=True)
 
     def __init__(
         self,
@@ -59,6 +71,7 @@ class InductionExplorer(TokenView):
         dst_mask: Any = None,
         src_mask: Any = None,
         output_mask: Any = None,
+        sink_scale: str = "auto",
         title: str = "",
         **kwargs: Any,
     ) -> None:
@@ -86,6 +99,7 @@ class InductionExplorer(TokenView):
             selected_is=selected_is,
             value_weighted=value_weighted,
             title=title,
+            sink_scale=sink_scale,
             **self._masks,
         )
         super(TokenView, self).__init__(**{**state, **kwargs})

@@ -28,6 +28,11 @@ class TokenView(HeadWidget):
       ``attr[p − 1, s]``, their direct-path contribution to the logit of ``p``.
     * ``selected_is="source"`` flips the roles. Hover to focus, click to lock, click again or Escape to
       unlock, arrow keys move the locked token.
+    * ``sink_scale``: ``"auto"`` (default: the head's :func:`~induction_widgets.compute.sink_summary`
+      default — "without sink" when its rows put ≥ 0.3 of their attention on the sink), ``"without
+      sink"`` (the sink's sources left out of the red scale, each row renormalised over the others:
+      ``A[d, s] / (1 − share[d])``) or ``"all sources"``. The status line names the scale on screen
+      and the hovered row's sink share.
 
     Masks (a predicate on token strings, a regex, or one bool per token): ``dst_mask`` restricts the
     attention destinations, ``output_mask`` the logit-attribution outputs, ``src_mask`` the sources —
@@ -65,6 +70,7 @@ class TokenView(HeadWidget):
         dst_mask: MaskSpec = None,
         src_mask: MaskSpec = None,
         output_mask: MaskSpec = None,
+        sink_scale: str = "auto",
         scores: HeadScores | None = None,
         activations: TextActivations | None = None,
         truncate: bool = False,
@@ -86,6 +92,7 @@ class TokenView(HeadWidget):
             selected_is=selected_is,
             value_weighted=value_weighted,
             title=title,
+            sink_scale=sink_scale,
             **self._masks,
         )
         super().__init__(**{**state, **kwargs})
@@ -105,6 +112,7 @@ class TokenView(HeadWidget):
             "selected": self.selected,
             "title": self.title,
             "tokens": self.tokens,
+            "sink_scale": self.sink_scale,
             **self._masks,
         }
 

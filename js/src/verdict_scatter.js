@@ -1,0 +1,358 @@
+/**
+ * Verdict scatter: every head as a point, prefix matching (x) against the copying measure the
+ * strict-definition verdict uses (y), the two thresholds as dashed lines — the heads right of and
+ * above both lines are the "induction head" verdicts — points coloured by layer depth (viridis,
+ * layer 1 → layer N). Hovering a point names the head with its scores; clicking it sets
+ * `selected_head` = [layer, head].
+ *
+ * Traits: x, y, depth (float32 buffers [n_layers * n_heads], heads row-major), verdicts
+ * (string[]), x_threshold, y_threshold, x_name, y_name, x_range, y_range ([lo, hi]),
+ * selected_head ([layer, head] or []), n_layers, n_heads, message, title.
+ * @module verdict_scatter
+ */
+import { formatNumber, injectStyles, legend, rgbString, sequentialColour } from "./shared/colour.js";
+import { h, listen, pixelRatio } from "./shared/dom.js";
+import { kernelLostBanner, messageBanner } from "./shared/controls.js";
+import { decodeSync } from "./shared/decode.js";
+import { prettyName } from "./shared/text.js";
+
+export const MARGIN = Object.freeze({ left: 46, top: 10, right: 12, bottom: 38 });
+export const RADIUS = 4.5;
+const HIT = 8;
+
+/**
+ * The plotted ranges: the trait range widened to cover every finite value.
+ * @param {Iterable<number>} values
+ * @param {number[]} range [lo, hi]
+ */
+export function axisRange(values, range) {
+  let lo = Array.isArray(range) && range.length === 2 ? Number(range[0]) : Infinity;
+  let hi = Array.isArray(range) && range.length === 2 ? Number(range[1]) : -Infinity;
+  for (const v of values) {
+    if (Number.isFinite(v)) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  }
+  if (!(lo < hi)) return Number.isFinite(lo) ? [lo - 0.5, lo + 0.5] : [0, 1];
+  return [lo, hi];
+}
+
+/**
+ * Point i's centre in CSS pixels of the canvas: x left → right over [xr0, xr1], y bottom → top.
+ * @param {{left: number, top: number, width: number, height: number, xr: number[], yr: number[]}} g
+ */
+export function toPixel(g, x, y) {
+  return [
+    g.left + ((x - g.xr[0]) / (g.xr[1] - g.xr[0])) * g.width,
+    g.top + (1 - (y - g.yr[0]) / (g.yr[1] - g.yr[0])) * g.height,
+  ];
+}
+
+/**
+ * The point nearest (px, py) within `radius` CSS pixels (index, or -1); ties: the one drawn last.
+ * @param {Float64Array|number[]} xs pixel x of each point (NaN = not drawn)
+ * @param {Float64Array|number[]} ys pixel y of each point
+ */
+export function nearestPoint(xs, ys, px, py, radius = HIT) {
+  let best = -1;
+  let bestD = radius * radius;
+  for (let i = 0; i < xs.length; i++) {
+    const dx = xs[i] - px;
+    const dy = ys[i] - py;
+    const d = dx * dx + dy * dy;
+    if (d <= bestD) {
+      best = i;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+function ticks(lo, hi) {
+  const span = hi - lo;
+  const step = span <= 0.6 ? 0.1 : span <= 1.2 ? 0.2 : span <= 3 ? 0.5 : Math.pow(10, Math.floor(Math.log10(span)));
+  const out = [];
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + 1e-9; t += step) out.push(Math.round(t * 1e6) / 1e6);
+  return out;
+}
+
+function render({ model, el }) {
+  const teardown = new AbortController();
+  const { signal } = teardown;
+  injectStyles(el);
+
+  const root = h("div", { class: "iw-root iw-verdict-scatter", attrs: { tabindex: "0" } });
+  const title = h("span", { class: "iw-title" });
+  const legendEl = h("span", { class: "iw-legend" });
+  const header = h("div", { class: "iw-header" }, [title, h("span", { text: "layer depth" }), legendEl]);
+  const banner = messageBanner(model);
+  const lost = kernelLostBanner(
+    model,
+    () => "The points stay readable, but selecting a head no longer reaches the kernel or the linked views. Re-run the cell to reconnect.",
+  );
+  const canvas = h("canvas", { class: "iw-scatter", attrs: { role: "img" } });
+  const wrap = h("div", { class: "iw-canvas-wrap" }, [canvas]);
+  const readout = h("div", { class: "iw-readout" });
+  root.append(header, banner.el, lost.el, wrap, readout);
+  el.append(root);
+
+  /** @type {Float32Array<ArrayBufferLike>} */
+  let X = new Float32Array(0);
+  /** @type {Float32Array<ArrayBufferLike>} */
+  let Y = new Float32Array(0);
+  /** @type {Float32Array<ArrayBufferLike>} */
+  let D = new Float32Array(0);
+  let nL = 0;
+  let nH = 0;
+  let px = new Float64Array(0);
+  let py = new Float64Array(0);
+  let geom = null;
+  let hover = -1;
+
+  const selectedIndex = () => {
+    const s = model.get("selected_head");
+    return Array.isArray(s) && s.length === 2 && s[0] < nL && s[1] < nH ? s[0] * nH + s[1] : -1;
+  };
+  const buf = (name) => {
+    try {
+      const d = decodeSync(model.get(name));
+      return d ? d.data : new Float32Array(0);
+    } catch (err) {
+      console.error(`induction_widgets: cannot decode ${name}`, err);
+      return new Float32Array(0);
+    }
+  };
+
+  function loadData() {
+    X = buf("x");
+    Y = buf("y");
+    D = buf("depth");
+    nL = model.get("n_layers") | 0;
+    nH = model.get("n_heads") | 0;
+    title.textContent = model.get("title") || "";
+    legend(legendEl, "sequential", nL, 1);
+    legendEl.title = "layer depth: layer 1 (dark purple) to layer " + nL + " (yellow)";
+    legendEl.dataset.min = "layer 1";
+    legendEl.dataset.max = `layer ${nL}`;
+    legendEl.querySelector(".iw-legend-min").textContent = "layer 1";
+    legendEl.querySelector(".iw-legend-max").textContent = `layer ${nL}`;
+  }
+
+  function layout() {
+    const w = Math.max(260, Math.min(560, (root.clientWidth || 560) - 8));
+    const hgt = Math.round(w * 0.72);
+    const dpr = pixelRatio();
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(hgt * dpr);
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${hgt}px`;
+    geom = {
+      left: MARGIN.left,
+      top: MARGIN.top,
+      width: w - MARGIN.left - MARGIN.right,
+      height: hgt - MARGIN.top - MARGIN.bottom,
+      xr: axisRange(X, model.get("x_range")),
+      yr: axisRange(Y, model.get("y_range")),
+    };
+    px = new Float64Array(X.length);
+    py = new Float64Array(X.length);
+    for (let i = 0; i < X.length; i++) {
+      if (Number.isFinite(X[i]) && Number.isFinite(Y[i])) [px[i], py[i]] = toPixel(geom, X[i], Y[i]);
+      else px[i] = py[i] = NaN;
+    }
+    Object.assign(canvas.dataset, {
+      plotLeft: geom.left,
+      plotTop: geom.top,
+      plotWidth: geom.width,
+      plotHeight: geom.height,
+      xMin: geom.xr[0],
+      xMax: geom.xr[1],
+      yMin: geom.yr[0],
+      yMax: geom.yr[1],
+      nPoints: X.length,
+    });
+    canvas.setAttribute(
+      "aria-label",
+      `${X.length} heads: ${prettyName(model.get("x_name") || "x")} against ${prettyName(model.get("y_name") || "y")}`,
+    );
+  }
+
+  function point(ctx, i, fg, bg, r = RADIUS) {
+    ctx.beginPath();
+    ctx.arc(px[i], py[i], r, 0, 2 * Math.PI);
+    ctx.fillStyle = rgbString(sequentialColour(D[i]));
+    ctx.fill();
+    ctx.lineWidth = 0.75;
+    ctx.strokeStyle = bg;
+    ctx.stroke();
+  }
+
+  function draw() {
+    if (!geom) return;
+    const ctx = canvas.getContext("2d");
+    const dpr = pixelRatio();
+    const style = getComputedStyle(root);
+    const fg = style.color || "#222";
+    const bg = style.backgroundColor && style.backgroundColor !== "rgba(0, 0, 0, 0)" ? style.backgroundColor : "#fff";
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    const { left, top, width, height, xr, yr } = geom;
+    // axes, ticks
+    ctx.strokeStyle = fg;
+    ctx.globalAlpha = 0.5;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(left + 0.5, top + 0.5, width, height);
+    ctx.globalAlpha = 1;
+    ctx.fillStyle = fg;
+    ctx.font = "10px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    for (const t of ticks(xr[0], xr[1])) ctx.fillText(formatNumber(t, 3), toPixel(geom, t, yr[0])[0], top + height + 3);
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    for (const t of ticks(yr[0], yr[1])) ctx.fillText(formatNumber(t, 3), left - 4, toPixel(geom, xr[0], t)[1]);
+    ctx.textAlign = "center";
+    ctx.textBaseline = "bottom";
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillText(prettyName(model.get("x_name") || ""), left + width / 2, top + height + MARGIN.bottom - 2);
+    ctx.save();
+    ctx.translate(11, top + height / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textBaseline = "middle";
+    ctx.fillText(prettyName(model.get("y_name") || ""), 0, 0);
+    ctx.restore();
+    // thresholds
+    const [tx] = toPixel(geom, model.get("x_threshold"), yr[0]);
+    const [, ty] = toPixel(geom, xr[0], model.get("y_threshold"));
+    ctx.setLineDash([4, 3]);
+    ctx.globalAlpha = 0.7;
+    ctx.beginPath();
+    ctx.moveTo(Math.round(tx) + 0.5, top);
+    ctx.lineTo(Math.round(tx) + 0.5, top + height);
+    ctx.moveTo(left, Math.round(ty) + 0.5);
+    ctx.lineTo(left + width, Math.round(ty) + 0.5);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.globalAlpha = 1;
+    Object.assign(canvas.dataset, { xThresholdPx: tx, yThresholdPx: ty });
+    // points (the selected and the hovered last, on top)
+    const sel = selectedIndex();
+    for (let i = 0; i < px.length; i++) if (i !== sel && i !== hover && Number.isFinite(px[i])) point(ctx, i, fg, bg);
+    for (const i of [sel, hover]) {
+      if (i < 0 || !Number.isFinite(px[i])) continue;
+      point(ctx, i, fg, bg);
+      ctx.beginPath();
+      ctx.arc(px[i], py[i], RADIUS + 2.5, 0, 2 * Math.PI);
+      ctx.lineWidth = i === sel ? 2 : 1;
+      ctx.strokeStyle = fg;
+      ctx.stroke();
+    }
+  }
+
+  function headText(i) {
+    const l = Math.floor(i / nH);
+    const hh = i % nH;
+    const v = String((model.get("verdicts") || [])[i] || "");
+    return (
+      `L${l}H${hh} (layer ${l + 1} / ${nL}): ${prettyName(model.get("x_name") || "x")} ${formatNumber(X[i], 3)}, ` +
+      `${prettyName(model.get("y_name") || "y")} ${formatNumber(Y[i], 3)}` +
+      (v ? ` — ${v}` : " — not an induction head")
+    );
+  }
+
+  function updateReadout() {
+    const i = hover >= 0 ? hover : selectedIndex();
+    if (i < 0 || i >= X.length) {
+      readout.textContent = X.length
+        ? `hover a head; click to select it. Heads right of the dashed ${prettyName(model.get("x_name") || "")} line ` +
+          `(${formatNumber(model.get("x_threshold"), 3)}) and above the ${prettyName(model.get("y_name") || "")} line ` +
+          `(${formatNumber(model.get("y_threshold"), 3)}) are induction heads.`
+        : "no scores";
+      for (const k of ["layer", "head", "x", "y"]) delete readout.dataset[k];
+      return;
+    }
+    readout.textContent = (hover >= 0 ? "" : "selected ") + headText(i);
+    Object.assign(readout.dataset, { layer: String(Math.floor(i / nH)), head: String(i % nH), x: String(X[i]), y: String(Y[i]) });
+  }
+
+  function at(e) {
+    const r = canvas.getBoundingClientRect();
+    const k = r.width ? canvas.offsetWidth / r.width : 1;
+    return nearestPoint(px, py, (e.clientX - r.left) * k, (e.clientY - r.top) * k);
+  }
+
+  canvas.addEventListener(
+    "pointermove",
+    (e) => {
+      const i = at(e);
+      if (i === hover) return;
+      hover = i;
+      canvas.style.cursor = i >= 0 ? "pointer" : "";
+      draw();
+      updateReadout();
+    },
+    { signal },
+  );
+  canvas.addEventListener(
+    "pointerleave",
+    () => {
+      hover = -1;
+      draw();
+      updateReadout();
+    },
+    { signal },
+  );
+  canvas.addEventListener(
+    "click",
+    (e) => {
+      const i = at(e);
+      if (i < 0) return;
+      model.set("selected_head", [Math.floor(i / nH), i % nH]);
+      model.save_changes();
+      draw();
+      updateReadout();
+    },
+    { signal },
+  );
+
+  function onAll() {
+    loadData();
+    layout();
+    draw();
+    updateReadout();
+  }
+  const onSelected = () => {
+    draw();
+    updateReadout();
+  };
+
+  let observer = null;
+  if (typeof ResizeObserver !== "undefined") {
+    let lastWidth = -1;
+    observer = new ResizeObserver(() => {
+      if (root.clientWidth === lastWidth) return;
+      lastWidth = root.clientWidth;
+      layout();
+      draw();
+    });
+    observer.observe(root);
+  }
+  const unsubscribe = [
+    listen(model, ["x", "y", "depth", "verdicts", "n_layers", "n_heads", "x_threshold", "y_threshold", "x_name", "y_name", "x_range", "y_range", "title"], onAll),
+    listen(model, ["selected_head"], onSelected),
+    listen(model, ["message"], banner.update),
+  ];
+  onAll();
+
+  return () => {
+    teardown.abort();
+    unsubscribe.forEach((u) => u());
+    lost.dispose();
+    observer?.disconnect();
+    root.remove();
+  };
+}
+
+export default { render };
+export { render };

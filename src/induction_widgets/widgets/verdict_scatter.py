@@ -1,0 +1,93 @@
+"""``VerdictScatter``: the strict-definition verdict as a picture — every head a point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anywidget
+import traitlets
+
+from ..compute import HeadScores, InputError
+from ..views import ViewSpec, verdict_scatter_state
+from ._base import Exportable, static_file
+from .head_map import _head_pair
+
+
+class VerdictScatter(Exportable, anywidget.AnyWidget):
+    """Every head as a point: prefix matching (x) against the copying measure the verdict uses
+    (y, default copying rank), the two thresholds drawn as lines (heads right of and above both are
+    the "induction head" verdicts), points coloured by layer depth ``layer / (n_layers − 1)``.
+    Hovering a point names the head with its scores; clicking it sets ``selected_head``.
+
+    ``measure``: the y measure (``None`` = the verdict's; see
+    :func:`~induction_widgets.compute.verdict_scatter`).
+    """
+
+    _esm = static_file("verdict_scatter.js")
+    _kind = "verdict_scatter"
+
+    x = traitlets.Dict().tag(sync=True)
+    y = traitlets.Dict().tag(sync=True)
+    depth = traitlets.Dict().tag(sync=True)
+    verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    x_threshold = traitlets.Float(0.0).tag(sync=True)
+    y_threshold = traitlets.Float(0.0).tag(sync=True)
+    x_name = traitlets.Unicode("prefix_matching").tag(sync=True)
+    y_name = traitlets.Unicode("").tag(sync=True)
+    x_range = traitlets.List(traitlets.Float()).tag(sync=True)
+    y_range = traitlets.List(traitlets.Float()).tag(sync=True)
+    selected_head = traitlets.List(traitlets.Int()).tag(sync=True)
+    n_layers = traitlets.Int(1).tag(sync=True)
+    n_heads = traitlets.Int(1).tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        scores: HeadScores,
+        *,
+        measure: str | None = None,
+        selected_head: tuple[int, int] | list[int] | None = None,
+        title: str = "",
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(scores, HeadScores):
+            raise InputError(
+                "VerdictScatter needs HeadScores (from induction_widgets.head_scores(model)), "
+                f"got {type(scores).__name__}"
+            )
+        self._head_scores = scores
+        self._measure = measure
+        pair = [] if selected_head is None else _head_pair(selected_head, scores)
+        super().__init__(
+            **{
+                **verdict_scatter_state(scores, measure=measure, selected_head=pair, title=title),
+                **kwargs,
+            }
+        )
+
+    def view_spec(self) -> ViewSpec:
+        """The current state: the points and the selected head (see :func:`verdict_scatter_state`)."""
+        state = verdict_scatter_state(
+            self._head_scores,
+            measure=self._measure,
+            selected_head=self.selected_head,
+            title=self.title,
+        )
+        return ViewSpec(self._kind, state, None, self._head_scores, {"title": "VerdictScatter"})
+
+    @traitlets.validate("selected_head")
+    def _valid_selected(self, proposal: dict[str, Any]) -> list[int]:
+        value = list(proposal["value"])
+        if value and (
+            len(value) != 2 or not 0 <= value[0] < self.n_layers or not 0 <= value[1] < self.n_heads
+        ):
+            raise InputError(
+                f"selected_head must be [layer, head] with layer in 0..{self.n_layers - 1} and "
+                f"head in 0..{self.n_heads - 1}, got {value}"
+            )
+        return value
+
+    @property
+    def head_scores(self) -> HeadScores:
+        return self._head_scores
