@@ -47,8 +47,9 @@ SIZES: dict[str, dict[str, int]] = {
 }
 
 
-def build(shape: dict[str, int]) -> Any:
-    """A random-init Llama-style TransformerLens model of ``shape`` (no files, no hub)."""
+def build(shape: dict[str, int]) -> tuple[Any, int]:
+    """A random-init Llama-style TransformerLens model of ``shape`` (no files, no hub), and the
+    Hugging Face model's parameter count (the bridge also holds processed copies of some weights)."""
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig
 
@@ -67,9 +68,11 @@ def build(shape: dict[str, int]) -> Any:
     torch.manual_seed(0)
     with _quiet():
         hf = AutoModelForCausalLM.from_config(config, attn_implementation="eager").eval()
-        return backend().from_hf_model(
+        n_params = sum(p.numel() for p in hf.parameters())
+        model = backend().from_hf_model(
             hf, tiny_tokenizer(), None, "random-llama", Placement(), _Steps("", 3, False)
         )
+    return model, n_params
 
 
 def run(ctx: Any) -> CaseResult:
@@ -84,8 +87,7 @@ def run(ctx: Any) -> CaseResult:
     sizes = dict(list(SIZES.items())[:2]) if ctx.quick else SIZES
     for label, shape in sizes.items():
         ctx.log(f"  building {label}")
-        model = build(shape)
-        n_params = sum(p.numel() for p in model.parameters())
+        model, n_params = build(shape)
         tokens = iw.repeated_random_tokens(model, 10, 25, 4, seed=0)
 
         def forward(model: Any = model, tokens: Any = tokens) -> Any:
