@@ -16,6 +16,7 @@ cores, so 1.1B is the largest run here.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .common import CaseResult, Row, interleaved, ratio_text
@@ -85,6 +86,13 @@ def run(ctx: Any) -> CaseResult:
     rows: list[Row] = []
     notes: list[str] = []
     sizes = dict(list(SIZES.items())[:2]) if ctx.quick else SIZES
+    only = os.environ.get("IW_SCALE_SIZES")  # e.g. "~100M,~450M": a shorter run, said in the notes
+    if only:
+        sizes = {k: v for k, v in sizes.items() if k in only.split(",")}
+        notes.append(
+            f"Sizes run: {', '.join(sizes)} (IW_SCALE_SIZES); not run: "
+            f"{', '.join(k for k in SIZES if k not in sizes)}."
+        )
     for label, shape in sizes.items():
         ctx.log(f"  building {label}")
         model, n_params = build(shape)
