@@ -302,6 +302,8 @@ class TextActivations:
             self._qk_ready(l, rot_q, rot_k)
         for l, theirs in late.items():
             self.exact[l] = self._verify(l, self._check_rows(), theirs)
+        self._cos.clear()  # only needed while q/k were being rotated
+        self._sin.clear()
         if 0 in final:
             self.scale = final[0]
         check_finite(self.scale, "the final norm scale")
