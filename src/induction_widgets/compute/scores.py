@@ -344,9 +344,12 @@ def ov_copying_score(model: Any) -> torch.Tensor:
             if gain is not None:
                 w_o = w_o * gain[layer].to(w_o.device)
             w_v = attn.W_V.detach().float()  # [head or kv_head, d_model, d_head]
-            if w_v.shape[0] != info.n_heads:
-                w_v = w_v.repeat_interleave(info.n_heads // w_v.shape[0], dim=0)
-            circuits.append(w_o @ gram @ w_v)  # [head, d_head, d_head]
+            # (W_U W_E) W_V first, on the key/value heads: d_model² · d_head per KV head instead
+            # of per query head (8× fewer flops on a 32-query / 4-KV-head model)
+            gram_v = gram @ w_v  # [head or kv_head, d_model, d_head]
+            if gram_v.shape[0] != info.n_heads:
+                gram_v = gram_v.repeat_interleave(info.n_heads // gram_v.shape[0], dim=0)
+            circuits.append(w_o @ gram_v)  # [head, d_head, d_head]
         circuit = torch.stack(circuits)  # [layer, head, d_head, d_head]
         check_finite(circuit, "the OV circuit")
         eig = torch.linalg.eigvals(circuit.double())
