@@ -136,8 +136,7 @@ def run(ctx: Any) -> CaseResult:
     notes.append(
         "head_scores does one hooked forward pass that stops after the last layer's attention "
         "(no last MLP, final norm or unembedding), reduces each layer's pattern to prefix matching "
-        "and previous token inside its hook, computes copying for all examples of a layer at once "
-        "(one W_O·W_U[:, sample tokens] product per layer), and the OV eigenvalues of every head "
-        "(d_head × d_head each, W_U·W_E cached per model)."
+        "and previous token inside its hook, computes the copying measures per example, "
+        "and the OV eigenvalues of every head (d_head × d_head each, W_U·W_E cached per model)."
     )
     return CaseResult("scoring_scale", TITLE, rows, notes)
