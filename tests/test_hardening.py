@@ -3,7 +3,7 @@
 The matrix below is the one place where (callable, bad input, exception type, message) is visible.
 Each row asserts
 
-* the exact exception type (one of ``compute/errors.py``; each also subclasses the builtin a Python
+* the exact exception type (one of ``errors.py``; each also subclasses the builtin a Python
   user would catch: ``ValueError``, ``TypeError`` or ``IndexError``),
 * the message, including the words that name the fix,
 * that the innermost traceback frame is a file of this package, not torch / TransformerLens /

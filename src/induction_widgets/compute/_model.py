@@ -318,9 +318,15 @@ def check_weights(model: Any) -> None:
         _CHECKED[model] = stamp
 
 
-def check_finite(x: torch.Tensor, what: str) -> None:
-    """Raise :class:`ModelWeightsError` if ``x`` holds NaN or infinity."""
-    if not torch.isfinite(x).all():
+def check_finite(x: torch.Tensor, what: str, *, bounded: bool = False) -> None:
+    """Raise :class:`ModelWeightsError` if ``x`` holds NaN or infinity.
+
+    ``bounded=True`` (values known to be small, e.g. attention probabilities) checks the sum
+    instead: NaN and ±inf propagate through it and a finite sum cannot overflow, at one reduction
+    instead of a boolean tensor the size of ``x``.
+    """
+    bad = not torch.isfinite(x.sum()) if bounded else not torch.isfinite(x).all()
+    if bad:
         raise ModelWeightsError(
             f"{what} holds NaN or infinity, so the model's weights (or its input scale) are "
             "broken: check the model with torch.isfinite(p).all() for each parameter and reload it"

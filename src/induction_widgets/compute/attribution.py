@@ -137,6 +137,15 @@ def logit_attribution(
     return acts.logit_attribution(layer, head)
 
 
+def _rotate_half(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """NeoX-style rotary on the first ``r`` dims of ``x [pos, head, d_head]`` (``cos``/``sin``
+    ``[pos, r]``): ``x_r cos + rotate_half(x_r) sin``, the other dims unchanged."""
+    r = cos.shape[-1]
+    xr, rest = x[..., :r], x[..., r:]
+    rotated = torch.cat([-xr[..., r // 2 :], xr[..., : r // 2]], -1)
+    return torch.cat([xr * cos[:, None] + rotated * sin[:, None], rest], -1)
+
+
 class TextActivations:
     """One forward pass over one text, kept small enough to answer any head quickly.
 
@@ -228,6 +237,8 @@ class TextActivations:
         )
         rot_q: dict[int, torch.Tensor] = {}
         rot_k: dict[int, torch.Tensor] = {}
+        self._cos: dict[int, torch.Tensor] = {}
+        self._sin: dict[int, torch.Tensor] = {}
         late: dict[int, torch.Tensor] = {}  # patterns seen before their q/k: rows to verify
 
         def grab(store: dict[int, torch.Tensor], layer: int) -> Any:
@@ -270,6 +281,11 @@ class TextActivations:
                     (prefix + "hook_rot_q", grab(rot_q, l)),
                     (prefix + "hook_rot_k", grab(rot_k, l)),
                 ]
+            if prefix + "hook_cos" in hook_names and prefix + "hook_sin" in hook_names:
+                hooks += [
+                    (prefix + "hook_cos", grab(self._cos, l)),
+                    (prefix + "hook_sin", grab(self._sin, l)),
+                ]
             if info.post_attn_norm:
                 hooks.append((f"blocks.{l}.ln1_post.hook_scale", grab_scale(self.post_scale, l)))
         stop_at = None
@@ -286,6 +302,8 @@ class TextActivations:
             self._qk_ready(l, rot_q, rot_k)
         for l, theirs in late.items():
             self.exact[l] = self._verify(l, self._check_rows(), theirs)
+        self._cos.clear()  # only needed while q/k were being rotated
+        self._sin.clear()
         if 0 in final:
             self.scale = final[0]
         check_finite(self.scale, "the final norm scale")
@@ -303,7 +321,16 @@ class TextActivations:
         if layer in rot_q and layer in rot_k:
             self.q[layer], self.k[layer] = rot_q.pop(layer), rot_k.pop(layer)
             self._rotated.add(layer)
-        return layer in self.q and layer in self.k
+        ready = layer in self.q and layer in self.k
+        if ready and layer not in self._rotated and layer in self._cos and layer in self._sin:
+            # rotary applied inside a joint QKV module (GPT-NeoX, Falcon, Phi-3): only cos/sin
+            # fire. Rotate the first cos.shape[-1] dimensions the NeoX way (rotate_half); whether
+            # that is this model's rotary is decided by _verify, like everything else.
+            cos, sin = self._cos.pop(layer), self._sin.pop(layer)
+            self.q[layer] = _rotate_half(self.q[layer], cos, sin)
+            self.k[layer] = _rotate_half(self.k[layer], cos, sin)
+            self._rotated.add(layer)
+        return ready
 
     def _check_rows(self) -> torch.Tensor:
         """Destinations checked against ``hook_pattern``: the first 256 and the last 64.
