@@ -161,6 +161,31 @@ def test_per_head_ablation_scores_match_single_ablations_and_induction_heads_mat
     assert comparison.random_icl == (comparison.random_icl_changes[0], 0.0)
 
 
+# --- 3. Previous-token partner ------------------------------------------------------------------
+
+
+def test_k_composition_is_transformer_lens_and_ranks_the_previous_token_head_first(tiny):
+    scores = iw.head_scores(tiny)
+    theirs = tiny.all_composition_scores("K")
+    theirs = getattr(theirs, "scores", theirs).detach()  # [l1, h1, l2, h2]
+    induction = scores.induction_heads()
+    assert sorted(induction) == [(1, 0), (1, 1), (1, 2), (1, 3)]
+    for layer, head in induction:
+        partners = iw.previous_token_partners(
+            tiny, layer, head, previous_token=scores.previous_token
+        )
+        torch.testing.assert_close(
+            partners.k_composition[0], theirs[0, :, layer, head].float(), atol=1e-5, rtol=1e-4
+        )
+        assert partners.k_composition[1].isnan().all()  # no earlier head in its own layer
+        best = partners.ranked[0]
+        assert (best.layer, best.head) == (0, 3)
+        assert best.previous_token > 0.9  # and it is a previous-token head by attention
+    measured = iw.previous_token_partners(tiny, 1, 0)  # attention check measured afresh
+    torch.testing.assert_close(measured.previous_token, scores.previous_token, atol=1e-5, rtol=0)
+    assert iw.k_composition_scores(tiny, 0, 2).isnan().all()
+
+
 @pytest.mark.smollm2
 def test_icl_score_on_smollm2_uses_the_papers_indices(smollm2):
     tokens = iw.corpus_contexts(smollm2, 2)

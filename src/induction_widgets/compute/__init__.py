@@ -30,6 +30,12 @@ from .choose import (
     translation_targets,
     verdict_scatter,
 )
+from .composition import (
+    PartnerRow,
+    Partners,
+    k_composition_scores,
+    previous_token_partners,
+)
 from .icl import (
     ICLScore,
     copy_task_tokens,
@@ -85,6 +91,8 @@ __all__ = [
     "ModelInfo",
     "ModelWeightsError",
     "NotAModelError",
+    "PartnerRow",
+    "Partners",
     "TextActivations",
     "ablate",
     "ablation_effect",
@@ -104,6 +112,7 @@ __all__ = [
     "icl_indices",
     "icl_score",
     "induction_targets",
+    "k_composition_scores",
     "logit_attribution",
     "losses_at",
     "model_info",
@@ -114,6 +123,7 @@ __all__ = [
     "pattern_matching_text",
     "per_token_loss",
     "prefix_matching_score",
+    "previous_token_partners",
     "previous_token_score",
     "repeated_random_tokens",
     "repeated_tokens_loss",
