@@ -186,6 +186,55 @@ def test_k_composition_is_transformer_lens_and_ranks_the_previous_token_head_fir
     assert iw.k_composition_scores(tiny, 0, 2).isnan().all()
 
 
+# --- 4. Phase change ----------------------------------------------------------------------------
+
+
+def test_shipped_checkpoints_and_their_loader():
+    from safetensors.torch import load_file
+
+    from induction_widgets.compute.checkpoints import (
+        TINY_CHECKPOINTS,
+        load_tiny_checkpoints,
+        tiny_model_from_weights,
+    )
+    from induction_widgets.models import TINY_DIR
+
+    assert TINY_CHECKPOINTS.stat().st_size < 3_000_000  # 23 float16 checkpoints in one file
+    checkpoints = load_tiny_checkpoints()
+    steps = [s for s, _ in checkpoints]
+    assert steps[0] == 0 and steps[-1] == 1900 and len(steps) == 23 and steps == sorted(steps)
+    # the loader builds exactly what load_model("tiny") builds from the shipped weights
+    shipped = tiny_model_from_weights(load_file(str(TINY_DIR / "model.safetensors")))
+    reference = iw.load_model("tiny")
+    tokens = torch.tensor([[0, *range(5, 70)]])
+    with torch.no_grad():
+        torch.testing.assert_close(shipped(tokens), reference(tokens), atol=1e-5, rtol=0)
+    # ICL on the training distribution (first 201 tokens of 256): ~0 at init, clearly < 0 at the end
+    first, last = (tiny_model_from_weights(checkpoints[i][1]) for i in (0, -1))
+    tokens = iw.copy_task_tokens(reference, 256, n_tokens=201, seed=1)
+    init = iw.icl_score(first, tokens, curve=False)
+    trained = iw.icl_score(last, tokens, curve=False)
+    assert abs(init.score) < 0.2 and abs(init.score) < 3 * init.sem
+    assert trained.score < -1.0 and trained.score + 4 * trained.sem < 0
+
+
+def test_checkpoint_scores_show_the_phase_change():
+    result = iw.score_checkpoints("tiny", steps=range(0, 801, 100), progress=False)
+    assert result.steps == list(range(0, 801, 100))
+    assert result.prefix_matching.shape == (9, 2, 4) and result.icl.shape == (9,)
+    prefix = result.top("prefix_matching")
+    assert prefix[0] < 0.1 and prefix[-1] > 0.8  # no induction head at init, four at the end
+    before, after = result.jump()
+    assert before > 0 and after < 800  # the jump happens inside the saved range
+    i = result.steps.index(before)
+    # the ICL score has barely moved before the jump and is far below zero soon after it
+    assert result.icl[: i + 1].min() > -0.5
+    assert result.icl[i + 2 :].max() < -1.0
+    # the previous-token head forms alongside (layer 0), the induction heads in layer 1
+    assert result.previous_token[-1, 0].max() > 0.75
+    assert result.prefix_matching[-1, 1].min() > 0.7
+
+
 @pytest.mark.smollm2
 def test_icl_score_on_smollm2_uses_the_papers_indices(smollm2):
     tokens = iw.corpus_contexts(smollm2, 2)

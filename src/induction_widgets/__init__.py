@@ -10,6 +10,7 @@ from .compute import (
     AblationComparison,
     AblationEffect,
     AblationScores,
+    CheckpointScores,
     HeadIndexError,
     HeadRow,
     HeadScores,
@@ -43,6 +44,7 @@ from .compute import (
     previous_token_score,
     repeated_random_tokens,
     repeated_tokens_loss,
+    score_checkpoints,
     translation_text,
 )
 from .compute.cache import memory_info, set_memory_budget
@@ -60,6 +62,7 @@ __all__ = [
     "AblationEffect",
     "AblationScores",
     "AttentionMatrix",
+    "CheckpointScores",
     "HeadIndexError",
     "HeadMap",
     "HeadRow",
@@ -103,6 +106,7 @@ __all__ = [
     "repeated_tokens_loss",
     "report",
     "save_html",
+    "score_checkpoints",
     "set_memory_budget",
     "translation_text",
 ]

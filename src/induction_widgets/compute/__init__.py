@@ -22,6 +22,13 @@ from .ablation import (
     head_means,
 )
 from .attribution import TextActivations, attention_pattern, logit_attribution
+from .checkpoints import (
+    TINY_CHECKPOINTS,
+    CheckpointScores,
+    load_tiny_checkpoints,
+    score_checkpoints,
+    tiny_model_from_weights,
+)
 from .choose import (
     HeadChoice,
     choose_copying_head,
@@ -78,9 +85,11 @@ __all__ = [
     "PRIDE_AND_PREJUDICE",
     "SCORE_NAMES",
     "TEMPLATES",
+    "TINY_CHECKPOINTS",
     "AblationComparison",
     "AblationEffect",
     "AblationScores",
+    "CheckpointScores",
     "HeadChoice",
     "HeadIndexError",
     "HeadRow",
@@ -113,6 +122,7 @@ __all__ = [
     "icl_score",
     "induction_targets",
     "k_composition_scores",
+    "load_tiny_checkpoints",
     "logit_attribution",
     "losses_at",
     "model_info",
@@ -127,10 +137,12 @@ __all__ = [
     "previous_token_score",
     "repeated_random_tokens",
     "repeated_tokens_loss",
+    "score_checkpoints",
     "sink_share",
     "sink_summary",
     "sink_width",
     "str_tokens",
+    "tiny_model_from_weights",
     "to_tokens",
     "translation_targets",
     "translation_text",
