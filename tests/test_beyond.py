@@ -120,6 +120,28 @@ def test_mean_ablation_writes_the_heads_mean_output():
     torch.testing.assert_close(_centred(got), _centred(expected), atol=1e-5, rtol=0)
 
 
+def _tl_patched_logits(model, tokens, layer, head):
+    """Zero-ablation through TransformerLens's own hook machinery (a TL hook returning new z)."""
+
+    def zero(z, hook):
+        z = z.clone()
+        z[:, :, head] = 0
+        return z
+
+    with torch.no_grad():
+        return model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", zero)])
+
+
+def test_zero_ablation_equals_transformer_lens_patching(tiny):
+    tokens = iw.copy_task_tokens(tiny, 2, n_tokens=40)
+    for layer, head in [(0, 3), (1, 2)]:
+        with torch.no_grad(), iw.ablate(tiny, (layer, head), kind="zero"):
+            ours = tiny(tokens)
+        torch.testing.assert_close(
+            ours, _tl_patched_logits(tiny, tokens, layer, head), atol=1e-5, rtol=0
+        )
+
+
 def test_ablate_removes_its_hooks_after_an_error(tiny):
     tokens = torch.tensor([[0, 40, 41, 42, 40, 41]])
     with torch.no_grad():
@@ -245,3 +267,11 @@ def test_icl_score_on_smollm2_uses_the_papers_indices(smollm2):
         theirs = smollm2(tokens[:1], return_type="loss", loss_per_token=True)[0]
     pair = icl_mod.losses_at(smollm2, tokens[:1], [50, 500])[0]
     torch.testing.assert_close(pair, theirs[[49, 499]].float(), atol=2e-3, rtol=1e-3)
+    # ablation under grouped-query attention (9 query heads, 3 key/value heads) on a short input
+    short = tokens[:1, :48]
+    with torch.no_grad():
+        clean = smollm2(short)
+        with iw.ablate(smollm2, (23, 2), kind="zero"):
+            ours = smollm2(short)
+    torch.testing.assert_close(ours, _tl_patched_logits(smollm2, short, 23, 2), atol=2e-3, rtol=0)
+    assert (ours - clean).abs().max() > 1e-3
