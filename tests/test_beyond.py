@@ -57,6 +57,18 @@ def test_per_token_loss_is_transformer_lens_loss(tiny):
     torch.testing.assert_close(pair, ours[:, [7, 79]], atol=1e-5, rtol=1e-5)
 
 
+def test_losses_at_without_a_final_norm_reads_the_full_logits():
+    model = handmade.build()  # no normalisation at all
+    tokens = torch.randint(
+        0, handmade.V, (2, handmade.P), generator=torch.Generator().manual_seed(3)
+    )
+    with torch.no_grad():
+        theirs = model(tokens, return_type="loss", loss_per_token=True)
+    torch.testing.assert_close(
+        icl_mod.losses_at(model, tokens, [3, 15]), theirs[:, [2, 14]].float()
+    )
+
+
 def test_icl_indices_follow_the_paper_or_say_why_not(tiny):
     assert icl_mod.icl_indices(512) == (50, 500, "")
     early, late, note = icl_mod.icl_indices(256)

@@ -179,15 +179,12 @@ def _auto_batch(info: Any, n_tokens: int, replicas: int = 1) -> int:
     return max(1, (64 << 20) // per)
 
 
-def _final_hook(model: Any) -> str:
-    """The hook holding the final normalised residual (what ``W_U`` reads)."""
+def _final_hook(model: Any) -> str | None:
+    """The hook holding the final normalised residual (what ``W_U`` reads); None without one."""
     for name in ("ln_final.hook_normalized", "ln_final.hook_out"):
         if name in model.hook_dict:
             return name
-    raise InputError(  # pragma: no cover - every TL model with a final norm has one
-        "this model has no ln_final.hook_normalized hook, so losses cannot be read at chosen "
-        "positions: use per_token_loss instead"
-    )
+    return None
 
 
 def losses_at(
@@ -207,6 +204,8 @@ def losses_at(
     if (idx < 1).any() or (idx >= tokens.shape[1]).any():
         raise InputError(f"loss indices must be in 1..{tokens.shape[1] - 1}, got {list(indices)}")
     name = _final_hook(model)
+    if name is None:  # no final norm (e.g. a hand-built model): read the full logits
+        return per_token_loss(model, tokens, hooks=hooks)[:, idx.cpu()]
     grabbed: dict[str, torch.Tensor] = {}
 
     def grab(x: torch.Tensor, hook: Any) -> None:
