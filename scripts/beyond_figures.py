@@ -19,10 +19,15 @@ import induction_widgets as iw
 
 
 def icl_and_ablation(
-    model, tokens, n_draws: int, per_head: bool, kinds: tuple[str, ...] = ("mean", "zero")
+    model,
+    tokens,
+    n_draws: int,
+    per_head: bool,
+    kinds: tuple[str, ...] = ("mean", "zero"),
+    window: int = 0,
 ) -> None:
     t0 = time.time()
-    score = iw.icl_score(model, tokens)
+    score = iw.icl_score(model, tokens, window=window)
     print(f"ICL score: {score!r}")
     curve = score.curve
     marks = [i for i in (1, 2, 5, 10, 20, 50, 100, 200, 500) if i < len(curve)]
@@ -32,13 +37,19 @@ def icl_and_ablation(
     print(f"strict induction heads ({len(heads)}):", " ".join(f"L{l}H{h}" for l, h in heads))
     for kind in kinds:
         result = iw.ablation_scores(
-            model, tokens, kind=kind, per_head=per_head, induction_heads=heads, n_draws=n_draws
+            model,
+            tokens,
+            kind=kind,
+            per_head=per_head,
+            induction_heads=heads,
+            n_draws=n_draws,
+            window=window,
         )
         c = result.comparison
         m_icl, sd_icl = c.random_icl
         m_rep, sd_rep = c.random_repeated_loss
         print(
-            f"{kind}-ablation: induction heads dICL {c.icl_change:+.3f}, d repeated-token loss "
+            f"{kind}-ablation (base {result.base!r}): induction heads dICL {c.icl_change:+.3f}, d repeated-token loss "
             f"{c.repeated_loss_change:+.3f}; {len(c.draws)} random sets of {len(heads)}: dICL "
             f"{m_icl:+.3f} ± {sd_icl:.3f}, d repeated-token loss {m_rep:+.3f} ± {sd_rep:.3f}"
         )
@@ -82,7 +93,7 @@ def main() -> None:
         print("corpus:", iw.icl_score(model, n_contexts=64))
     else:
         tokens = iw.corpus_contexts(model, args.contexts)
-        icl_and_ablation(model, tokens, n_draws=3, per_head=False, kinds=("mean",))
+        icl_and_ablation(model, tokens, n_draws=3, per_head=False, kinds=("mean",), window=10)
 
 
 if __name__ == "__main__":

@@ -89,6 +89,21 @@ def test_icl_score_of_trained_tiny_model_is_clearly_negative(tiny):
     # the curve is the mean of per-context losses at each index
     assert score.curve is not None and score.curve[0].isnan()
     assert score.curve[200] == pytest.approx(score.loss_late, abs=1e-5)
+    # window=w: each context's loss averaged over index ± w (plain loop over the curve's rows)
+    wide = iw.icl_score(tiny, tokens[:32], window=3)
+    losses = iw.per_token_loss(tiny, tokens[:32])
+    assert (wide.early, wide.late, wide.window) == (20, 197, 3)  # late + 3 must fit
+    by_hand = [
+        sum(losses[b, i] for i in range(194, 201)) / 7
+        - sum(losses[b, i] for i in range(17, 24)) / 7
+        for b in range(32)
+    ]
+    assert wide.score == pytest.approx(float(sum(by_hand) / 32), abs=1e-4)
+    assert iw.icl_score(tiny, tokens[:32], window=3, curve=False).score == pytest.approx(
+        wide.score, abs=1e-4
+    )
+    with pytest.raises(iw.InputError, match="window=60"):
+        iw.icl_score(tiny, tokens[:4], window=60)
     assert iw.repeated_tokens_loss(tiny) < 0.5
 
 
@@ -178,12 +193,12 @@ def test_ablation_bad_arguments(tiny):
 
 def test_per_head_ablation_scores_match_single_ablations_and_induction_heads_matter(tiny):
     tokens = iw.copy_task_tokens(tiny, 16, n_tokens=56, seed=2, length=64)
-    result = iw.ablation_scores(tiny, tokens, kind="zero", n_draws=3, progress=False)
-    base = iw.icl_score(tiny, tokens, curve=False)
+    result = iw.ablation_scores(tiny, tokens, kind="zero", n_draws=3, window=2, progress=False)
+    base = iw.icl_score(tiny, tokens, curve=False, window=2)
     assert result.base.score == pytest.approx(base.score, abs=1e-5)
     for layer, head in [(0, 3), (1, 1), (1, 2)]:
         with iw.ablate(tiny, (layer, head), kind="zero"):
-            alone = iw.icl_score(tiny, tokens, curve=False).score
+            alone = iw.icl_score(tiny, tokens, curve=False, window=2).score
         assert float(result.icl_change[layer, head]) == pytest.approx(alone - base.score, abs=1e-4)
     comparison = result.comparison
     assert comparison.heads == iw.head_scores(tiny).induction_heads()

@@ -46,8 +46,11 @@ from .icl import (
     icl_indices,
     icl_score,
     losses_at,
+    pair_from,
+    pair_losses,
     per_token_loss,
     repeated_tokens_loss,
+    window_indices,
 )
 from .tasks import _check_int, _check_seed
 
@@ -311,6 +314,7 @@ def _per_head_icl(
     early: int,
     late: int,
     base_pair: torch.Tensor,
+    window: int,
     kind: str,
     means: torch.Tensor | None,
     batch_size: int | None,
@@ -319,8 +323,9 @@ def _per_head_icl(
     """``Δicl[l, h]``: one pass per layer over ``n_heads`` replicas of the contexts."""
     info = model_info(model)
     n_ctx, H = tokens.shape[0], info.n_heads
-    tokens = tokens[:, : late + 1]
-    size = max(1, _auto_batch(info, late + 1) // H) if batch_size is None else batch_size
+    indices = window_indices(early, late, window, tokens.shape[1])
+    tokens = tokens[:, : max(indices) + 1]
+    size = max(1, _auto_batch(info, tokens.shape[1]) // H) if batch_size is None else batch_size
     out = torch.zeros(info.n_layers, H)
     show = info.n_layers > 4 if progress is None else progress
     for layer in tqdm(range(info.n_layers), desc="ablating heads", disable=not show, leave=False):
@@ -340,7 +345,7 @@ def _per_head_icl(
                 return z
 
             with _z_hooks(model, {layer: edit}):
-                pair = losses_at(model, replicas, [early, late])  # [H * b, 2]
+                pair = pair_from(losses_at(model, replicas, indices), window)  # [H * b, 2]
             pairs.append(pair.view(H, b, 2))
         pair_all = torch.cat(pairs, dim=1)  # [H, n_ctx, 2]
         diff = (pair_all[..., 1] - pair_all[..., 0]).mean(1)
@@ -359,6 +364,7 @@ def ablation_scores(
     compare: bool = True,
     induction_heads: Any = None,
     n_draws: int = 5,
+    window: int = 0,
     batch_size: int | None = None,
     progress: bool | None = None,
 ) -> AblationScores:
@@ -369,7 +375,8 @@ def ablation_scores(
     contexts, ``progress`` bar over layers). ``compare``: ablate ``induction_heads`` together
     (default ``head_scores(model).induction_heads()``, the strict empirical definition) and
     ``n_draws`` sets of as many heads drawn at random (seeded) from the other heads; for each, the
-    change of the ICL score and of :func:`repeated_tokens_loss`.
+    change of the ICL score and of :func:`repeated_tokens_loss`. ``window``: as in
+    :func:`icl_score` (losses averaged over index ± window).
     """
     info = model_info(model)
     kind = _check_kind(kind)
@@ -379,16 +386,16 @@ def ablation_scores(
         tokens, source = _default_contexts(model, n_contexts, seed)
     else:
         tokens, source = to_tokens(model, tokens), "given"
-    early, late, note = icl_indices(tokens.shape[1])
+    early, late, note = icl_indices(tokens.shape[1], _check_int("window", window, 0))
     means = head_means(model) if kind == "mean" else None
-    size = _auto_batch(info, late + 1) if batch_size is None else batch_size
-    short = tokens[:, : late + 1]
-    base_pair = torch.cat(
-        [losses_at(model, short[s : s + size], [early, late]) for s in range(0, len(short), size)]
-    )
+    indices = window_indices(early, late, window, tokens.shape[1])
+    base_pair = pair_losses(model, tokens, indices, window, batch_size)
     base = _icl_from_pair(base_pair, early, late, None, tokens.shape[1], note, source)
+    base.window = window
     change = (
-        _per_head_icl(model, tokens, early, late, base_pair, kind, means, batch_size, progress)
+        _per_head_icl(
+            model, tokens, early, late, base_pair, window, kind, means, batch_size, progress
+        )
         if per_head
         else None
     )
@@ -399,7 +406,7 @@ def ablation_scores(
 
             induction_heads = head_scores(model, progress=False).induction_heads()
         heads = _as_heads(info, list(induction_heads))
-        comparison = _compare(model, tokens, heads, kind, means, n_draws, seed, base)
+        comparison = _compare(model, tokens, heads, kind, means, n_draws, seed, base, window)
     return AblationScores(change, base, kind, comparison, meta={"contexts": source})
 
 
@@ -412,6 +419,7 @@ def _compare(
     n_draws: int,
     seed: int,
     base: ICLScore,
+    window: int,
 ) -> AblationComparison:
     info = model_info(model)
     rep_base = repeated_tokens_loss(model)
@@ -431,7 +439,7 @@ def _compare(
 
     def effect(hs: list[Head]) -> tuple[float, float]:
         with ablate(model, hs, kind, means=means):
-            icl = icl_score(model, tokens, curve=False)
+            icl = icl_score(model, tokens, curve=False, window=window)
             rep = repeated_tokens_loss(model)
         return icl.score - base.score, rep - rep_base
 
