@@ -24,6 +24,13 @@ It writes, into ``src/induction_widgets/data/tiny/`` by default:
   ``layers.{i}.attn.{q,k,v,o}.{weight,bias}``, ``ln_out.{weight,bias}``, ``head.weight``);
   ``induction_widgets.models`` converts them for TL3's ``HookedTransformer``.
 * ``config.json``         - the TransformerLens config fields plus the measured scores.
+* ``checkpoints.safetensors`` - the weights every 50 steps up to step 800 (the induction
+  circuit forms in the first phase, around step 450-500), every 200 steps after, and the
+  last step: 23 checkpoints, each parameter stacked ``[n, ...]`` in float16, plus ``step``
+  (``--checkpoint-every 0`` skips it). ``induction_widgets.score_checkpoints("tiny")``
+  scores them. The shipped file comes from a rerun of this script whose final weights differ
+  from the shipped ``model.safetensors`` in the 3rd digit (torch does not reproduce the
+  run bit for bit across machines); its scores match (see docs/beyond.md).
 * ``reference_logits.pt`` - tokens and expected compatibility-mode logits for a fixed
   text (``REFERENCE_TEXT``), used by ``tests/test_models.py`` to check that TL3 and TL4
   load the weights identically.  Compat-mode logits equal the raw logits minus their mean
@@ -272,17 +279,35 @@ position embeddings to take part in the existing previous-token head at a fracti
 the cost of full-length sequences; a last full-length phase polishes everything."""
 
 
+def checkpoint_steps(
+    total: int, every: int = 50, dense_until: int = 800, sparse: int = 200
+) -> list[int]:
+    """Steps whose weights are kept: every ``every`` steps up to ``dense_until`` (the induction
+    circuit forms in the first phase), then every ``sparse`` steps, and the last step."""
+    steps = set(range(0, min(total, dense_until) + 1, every))
+    steps |= set(range(dense_until, total + 1, sparse))
+    steps.add(total)
+    return sorted(s for s in steps if s <= total)
+
+
 def train(
     phases: list[tuple[int, int, int, bool]],
     seed: int,
     log_every: int,
     lr: float = 3e-3,
     copy_weight: float = 3.0,
+    keep: set[int] | None = None,
+    kept: dict[int, dict[str, torch.Tensor]] | None = None,
 ) -> TinyAttnOnly:
     """Train with AdamW; loss = mean next-token CE + copy_weight * mean CE on copyable targets.
 
     LR: 50-step warmup, constant, then cosine decay to 10% over the last 40% of steps.
+    ``keep``: steps (number of optimizer updates done; 0 = the initialisation) whose weights are
+    copied into ``kept`` (float32 state dicts); copying consumes no randomness, so the trained
+    weights are the same with or without checkpoints.
     """
+    keep = keep or set()
+    kept = {} if kept is None else kept
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = TinyAttnOnly(CONFIG)
@@ -302,6 +327,12 @@ def train(
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
     eval_gen = torch.Generator().manual_seed(seed + 1)
+
+    def snapshot(done: int) -> None:
+        if done in keep:
+            kept[done] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    snapshot(0)
     n_heads = int(CONFIG["n_heads"])  # type: ignore[call-overload]
     t0 = time.time()
     n_ctx = int(CONFIG["n_ctx"])  # type: ignore[call-overload]
@@ -323,6 +354,7 @@ def train(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
+        snapshot(step + 1)
         if log_every and (step % log_every == 0 or step == steps - 1):
             sc = measure_scores(model, eval_gen, n_seq=16)
             print(
@@ -346,6 +378,23 @@ def reference_logits(model: TinyAttnOnly) -> dict[str, torch.Tensor]:
     return {"tokens": tokens, "logits": logits - logits.mean(-1, keepdim=True)}
 
 
+def write_checkpoints(
+    kept: dict[int, dict[str, torch.Tensor]],
+    phases: list[tuple[int, int, int, bool]],
+    path: Path,
+) -> None:
+    """All kept checkpoints in one file: each parameter stacked ``[n_checkpoints, ...]`` in
+    float16 (half the bytes; the scores read from them differ from float32 in the 3rd digit),
+    ``step`` ``[n_checkpoints]`` int64, and the curriculum in the metadata."""
+    steps = sorted(kept)
+    names = list(kept[steps[0]])
+    tensors = {n: torch.stack([kept[s][n] for s in steps]).half().contiguous() for n in names}
+    tensors["step"] = torch.tensor(steps, dtype=torch.int64)
+    meta = {"format": "pt", "phases": json.dumps([list(p) for p in phases])}
+    path.write_bytes(save(tensors, metadata=meta))
+    print(f"wrote {len(steps)} checkpoints ({path.stat().st_size / 1e6:.2f} MB) to {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -358,6 +407,13 @@ def main() -> None:
     parser.add_argument("--log-every", type=int, default=100)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--copy-weight", type=float, default=3.0)
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=50,
+        help="keep the weights every N steps up to step 800, then every 200 steps, and the "
+        "last (0: no checkpoints.safetensors; default %(default)s)",
+    )
     args = parser.parse_args()
 
     torch.set_num_threads(2)
@@ -366,7 +422,10 @@ def main() -> None:
         (int(n), int(b), int(s_.rstrip("s")), s_.endswith("s"))
         for n, b, s_ in (p.split("x") for p in args.phases.split(","))
     ]
-    model = train(phases, args.seed, args.log_every, args.lr, args.copy_weight)
+    total = sum(p[0] for p in phases)
+    keep = set(checkpoint_steps(total, args.checkpoint_every)) if args.checkpoint_every else set()
+    kept: dict[int, dict[str, torch.Tensor]] = {}
+    model = train(phases, args.seed, args.log_every, args.lr, args.copy_weight, keep, kept)
     model.eval()
     train_time = time.time() - t0
 
@@ -403,6 +462,8 @@ def main() -> None:
     }
     (args.out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     torch.save(reference_logits(model), args.out / "reference_logits.pt")
+    if kept:
+        write_checkpoints(kept, phases, args.out / "checkpoints.safetensors")
     print(f"wrote {args.out}/model.safetensors, config.json, reference_logits.pt")
 
 

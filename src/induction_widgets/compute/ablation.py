@@ -1,0 +1,455 @@
+r"""Head ablation: switch heads off and measure what changes.
+
+A head's contribution to the residual stream at position ``p`` is ``z[p, h] W_O[h]`` with
+``z = A v`` its attention-weighted values (``blocks.{l}.attn.hook_z``, ``[batch, pos, head,
+d_head]``). Ablating head ``(l, h)`` replaces ``z[b, p, h]`` at every position by
+
+* ``kind="zero"``: ``0`` (the head writes only ``b_O``'s share, which is not per head);
+* ``kind="mean"``: ``μ[l, h] = mean_{b, p} z[b, p, h]`` over reference contexts
+  (:func:`head_means`; default 8 corpus contexts, or copy-task contexts without a tokenizer), so
+  the head writes its average output regardless of the input.
+
+The replacement is a plain PyTorch forward hook on the ``hook_z`` hook point, so it survives the
+``reset_hooks`` that TransformerLens runs after every ``run_with_hooks`` and works the same under
+TransformerLens 4 (where the hook point carries ``[batch, pos, head·d_head]``) and 3.9
+(``[batch, pos, head, d_head]``).
+
+:func:`ablation_scores` gives, per head, the change of the ICL score (:mod:`.icl`) when that head
+alone is ablated, ``Δicl[l, h] = icl(ablate (l, h)) − icl(model)``, computed one forward pass per
+layer (the contexts are repeated once per head of the layer, replica ``r`` ablating head ``r``),
+and the paper's comparison: all strict induction heads ablated at once vs the same number of
+random other heads (``n_draws`` draws, mean ± sd), for the ICL score and the loss on the repeated
+half of repeated random tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ._model import ModelInfo, check_head, check_weights, model_info, to_tokens
+from .errors import HeadIndexError, InputError
+from .icl import (
+    ICLScore,
+    _auto_batch,
+    _default_contexts,
+    _icl_from_pair,
+    copy_task_tokens,
+    corpus_contexts,
+    icl_indices,
+    icl_score,
+    losses_at,
+    pair_from,
+    pair_losses,
+    per_token_loss,
+    repeated_tokens_loss,
+    window_indices,
+)
+from .tasks import _check_int, _check_seed
+
+ABLATION_KINDS = ("mean", "zero")
+
+Head = tuple[int, int]
+
+
+def _as_heads(info: ModelInfo, heads: Any) -> list[Head]:
+    """``(layer, head)``, a list of them, or ``[]`` → checked, de-duplicated ``[(l, h), ...]``."""
+    if isinstance(heads, tuple) and len(heads) == 2 and not isinstance(heads[0], (tuple, list)):
+        heads = [heads]
+    if isinstance(heads, (str, bytes)) or not isinstance(heads, (list, tuple)):
+        raise HeadIndexError(
+            f"heads must be a (layer, head) pair or a list of them, got {type(heads).__name__} "
+            f"{heads!r}: e.g. ablate(model, [(1, 0), (1, 2)])"
+        )
+    out: list[Head] = []
+    for item in heads:
+        if not isinstance(item, (tuple, list)) or len(item) < 2:
+            raise HeadIndexError(
+                f"each head must be a (layer, head) pair, got {item!r}: e.g. [(1, 0), (1, 2)]"
+            )
+        pair = check_head(info, item[0], item[1])
+        if pair not in out:
+            out.append(pair)
+    return out
+
+
+def _check_kind(kind: Any) -> str:
+    if kind not in ABLATION_KINDS:
+        raise InputError(
+            f"kind must be one of {ABLATION_KINDS}, got {kind!r}: use 'mean' or 'zero'"
+        )
+    return str(kind)
+
+
+def _reference_tokens(model: Any, reference: Any) -> torch.Tensor:
+    if reference is not None:
+        return to_tokens(model, reference)
+    if getattr(model, "tokenizer", None) is not None:
+        return corpus_contexts(model, 8, seed=12345)
+    return copy_task_tokens(model, 8, seed=12345)
+
+
+def head_means(model: Any, reference: Any = None) -> torch.Tensor:
+    """``μ[l, h] = mean_{b, p} z[b, p, h]`` over ``reference`` contexts: ``[n_layers, n_heads, d_head]``.
+
+    ``reference``: text or ``[batch, pos]`` token ids; default 8 contexts of the shipped corpus
+    (models with a tokenizer) or of :func:`copy_task_tokens`. One forward pass.
+    """
+    info = model_info(model)
+    tokens = _reference_tokens(model, reference)
+    out = torch.zeros(info.n_layers, info.n_heads, info.d_head)
+
+    def grab(layer: int) -> Callable[..., None]:
+        def fn(z: torch.Tensor, hook: Any) -> None:
+            out[layer] = z.float().mean((0, 1)).cpu()
+
+        return fn
+
+    hooks = [(f"blocks.{l}.attn.hook_z", grab(l)) for l in range(info.n_layers)]
+    size = _auto_batch(info, tokens.shape[1])
+    total = torch.zeros_like(out)
+    check_weights(model)
+    for start in range(0, tokens.shape[0], size):
+        chunk = tokens[start : start + size]
+        with torch.no_grad():
+            model.run_with_hooks(chunk, fwd_hooks=hooks, return_type=None)
+        total += out * chunk.shape[0]
+    return total / tokens.shape[0]
+
+
+def _z_forward_hook(
+    info: ModelInfo, edit: Callable[[torch.Tensor], torch.Tensor]
+) -> Callable[..., torch.Tensor]:
+    """A torch forward hook for a ``hook_z`` hook point: views its output as ``[..., head, d_head]``
+    (TL 4 passes ``[batch, pos, head·d_head]``), applies ``edit`` to a copy, returns it in the
+    hook point's own shape."""
+
+    def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        shape = output.shape
+        z = output.reshape(*shape[:2], info.n_heads, info.d_head).clone()
+        return edit(z).reshape(shape)
+
+    return hook
+
+
+@contextlib.contextmanager
+def _z_hooks(
+    model: Any, edits: dict[int, Callable[[torch.Tensor], torch.Tensor]]
+) -> Iterator[None]:
+    """Register ``edits[layer]`` on ``blocks.{layer}.attn.hook_z`` for the duration of the block."""
+    info = model_info(model)
+    handles = []
+    try:
+        for layer, edit in edits.items():
+            point = model.hook_dict[f"blocks.{layer}.attn.hook_z"]
+            handles.append(point.register_forward_hook(_z_forward_hook(info, edit)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _replacement(
+    info: ModelInfo, heads: Sequence[Head], kind: str, means: torch.Tensor | None
+) -> dict[int, Callable[[torch.Tensor], torch.Tensor]]:
+    by_layer: dict[int, list[int]] = {}
+    for l, h in heads:
+        by_layer.setdefault(l, []).append(h)
+    edits: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {}
+    for layer, hs in by_layer.items():
+        idx = torch.tensor(hs)
+
+        def edit(z: torch.Tensor, layer: int = layer, idx: torch.Tensor = idx) -> torch.Tensor:
+            if kind == "zero" or means is None:
+                z[:, :, idx] = 0
+            else:
+                z[:, :, idx] = means[layer, idx].to(z.device, z.dtype)
+            return z
+
+        edits[layer] = edit
+    return edits
+
+
+@contextlib.contextmanager
+def ablate(
+    model: Any,
+    heads: Any,
+    kind: str = "mean",
+    *,
+    means: torch.Tensor | None = None,
+    reference: Any = None,
+) -> Iterator[list[Head]]:
+    """Ablate ``heads`` of ``model`` inside a ``with`` block; yields the checked head list.
+
+    ``heads``: ``(layer, head)`` or a list of pairs. ``kind``: ``"mean"`` (replace the head's
+    ``z`` by its mean over ``reference`` contexts, :func:`head_means`; pass ``means=`` to reuse
+    them) or ``"zero"``. Every forward pass inside the block sees the ablated model — the
+    package's own functions (:func:`icl_score`, :func:`per_token_loss`, :func:`head_scores`, …)
+    and ``model(tokens)`` alike; the hooks are removed on exit, also after an error::
+
+        with iw.ablate(model, [(1, 0), (1, 2)], kind="zero"):
+            print(iw.icl_score(model))
+    """
+    info = model_info(model)
+    kind = _check_kind(kind)
+    checked = _as_heads(info, heads)
+    if kind == "mean" and means is None and checked:
+        means = head_means(model, reference)
+    with _z_hooks(model, _replacement(info, checked, kind, means)):
+        yield checked
+
+
+# --- measured effects ----------------------------------------------------------------------------
+
+
+@dataclass
+class AblationEffect:
+    """What one ablation changes: ICL score, repeated-tokens loss and (optionally) a text's losses."""
+
+    heads: list[Head]
+    kind: str
+    icl_before: ICLScore
+    icl_after: ICLScore
+    repeated_loss_before: float
+    repeated_loss_after: float
+    text_loss_before: torch.Tensor | None = None  # [pos], NaN at 0
+    text_loss_after: torch.Tensor | None = None
+
+    @property
+    def icl_change(self) -> float:
+        return self.icl_after.score - self.icl_before.score
+
+    @property
+    def repeated_loss_change(self) -> float:
+        return self.repeated_loss_after - self.repeated_loss_before
+
+
+def ablation_effect(
+    model: Any,
+    heads: Any,
+    kind: str = "mean",
+    *,
+    tokens: Any = None,
+    text: Any = None,
+    n_contexts: int = 32,
+    seed: int = 0,
+    means: torch.Tensor | None = None,
+) -> AblationEffect:
+    """Measure ``model`` with and without ``heads`` ablated: the ICL score on ``tokens`` (default
+    :func:`icl_score`'s contexts), the loss on the repeated half of repeated random tokens
+    (:func:`repeated_tokens_loss`) and, if ``text`` is given, its per-token loss ``[pos]``."""
+    info = model_info(model)
+    kind = _check_kind(kind)
+    checked = _as_heads(info, heads)
+    if tokens is None:
+        tokens, _ = _default_contexts(model, n_contexts, _check_seed(seed))
+    if kind == "mean" and means is None:
+        means = head_means(model)
+
+    def measure() -> tuple[ICLScore, float, torch.Tensor | None]:
+        icl = icl_score(model, tokens, curve=False)
+        rep = repeated_tokens_loss(model)
+        txt = None if text is None else per_token_loss(model, text)[0]
+        return icl, rep, txt
+
+    before = measure()
+    with ablate(model, checked, kind, means=means):
+        after = measure()
+    return AblationEffect(
+        checked, kind, before[0], after[0], before[1], after[1], before[2], after[2]
+    )
+
+
+@dataclass
+class AblationComparison:
+    """The paper's comparison: the strict induction heads ablated together vs random head sets."""
+
+    heads: list[Head]
+    draws: list[list[Head]]
+    icl_change: float  # Δ ICL score with ``heads`` ablated
+    repeated_loss_change: float  # Δ loss on the repeated half of repeated random tokens
+    random_icl_changes: list[float]  # one per draw
+    random_repeated_loss_changes: list[float]
+
+    @staticmethod
+    def _mean_sd(values: list[float]) -> tuple[float, float]:
+        if not values:
+            return float("nan"), float("nan")
+        mean = sum(values) / len(values)
+        var = sum((v - mean) ** 2 for v in values) / max(1, len(values) - 1)
+        return mean, math.sqrt(var) if len(values) > 1 else 0.0
+
+    @property
+    def random_icl(self) -> tuple[float, float]:
+        """``(mean, sd)`` of the ICL-score change over the random draws."""
+        return self._mean_sd(self.random_icl_changes)
+
+    @property
+    def random_repeated_loss(self) -> tuple[float, float]:
+        """``(mean, sd)`` of the repeated-tokens loss change over the random draws."""
+        return self._mean_sd(self.random_repeated_loss_changes)
+
+
+@dataclass
+class AblationScores:
+    """Per-head ICL-score change (``[n_layers, n_heads]``) and the induction-vs-random comparison."""
+
+    icl_change: torch.Tensor | None  # [n_layers, n_heads]; None when per_head=False
+    base: ICLScore
+    kind: str
+    comparison: AblationComparison | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _per_head_icl(
+    model: Any,
+    tokens: torch.Tensor,
+    early: int,
+    late: int,
+    base_pair: torch.Tensor,
+    window: int,
+    kind: str,
+    means: torch.Tensor | None,
+    batch_size: int | None,
+    progress: bool | None,
+) -> torch.Tensor:
+    """``Δicl[l, h]``: one pass per layer over ``n_heads`` replicas of the contexts."""
+    info = model_info(model)
+    n_ctx, H = tokens.shape[0], info.n_heads
+    indices = window_indices(early, late, window, tokens.shape[1])
+    tokens = tokens[:, : max(indices) + 1]
+    size = max(1, _auto_batch(info, tokens.shape[1]) // H) if batch_size is None else batch_size
+    out = torch.zeros(info.n_layers, H)
+    show = info.n_layers > 4 if progress is None else progress
+    for layer in tqdm(range(info.n_layers), desc="ablating heads", disable=not show, leave=False):
+        pairs = []
+        for start in range(0, n_ctx, size):
+            chunk = tokens[start : start + size]
+            b = chunk.shape[0]
+            replicas = chunk.repeat(H, 1)  # [H * b, pos]: replica r = rows r*b .. r*b + b - 1
+
+            def edit(z: torch.Tensor, b: int = b, layer: int = layer) -> torch.Tensor:
+                zr = z.view(H, b, *z.shape[1:])  # [replica, b, pos, head, d_head]
+                for r in range(H):
+                    if kind == "zero" or means is None:
+                        zr[r, :, :, r] = 0
+                    else:
+                        zr[r, :, :, r] = means[layer, r].to(z.device, z.dtype)
+                return z
+
+            with _z_hooks(model, {layer: edit}):
+                pair = pair_from(losses_at(model, replicas, indices), window)  # [H * b, 2]
+            pairs.append(pair.view(H, b, 2))
+        pair_all = torch.cat(pairs, dim=1)  # [H, n_ctx, 2]
+        diff = (pair_all[..., 1] - pair_all[..., 0]).mean(1)
+        out[layer] = diff - (base_pair[:, 1] - base_pair[:, 0]).mean()
+    return out
+
+
+def ablation_scores(
+    model: Any,
+    tokens: Any = None,
+    *,
+    kind: str = "mean",
+    n_contexts: int = 16,
+    seed: int = 0,
+    per_head: bool = True,
+    compare: bool = True,
+    induction_heads: Any = None,
+    n_draws: int = 5,
+    window: int = 0,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+) -> AblationScores:
+    """Per-head ICL-score change under ablation, and strict induction heads vs random heads.
+
+    ``tokens``: ICL contexts (default ``n_contexts`` corpus windows, see :func:`icl_score`).
+    ``per_head``: compute ``icl_change[l, h]`` (one pass per layer, ``n_heads`` replicas of the
+    contexts, ``progress`` bar over layers). ``compare``: ablate ``induction_heads`` together
+    (default ``head_scores(model).induction_heads()``, the strict empirical definition) and
+    ``n_draws`` sets of as many heads drawn at random (seeded) from the other heads; for each, the
+    change of the ICL score and of :func:`repeated_tokens_loss`. ``window``: as in
+    :func:`icl_score` (losses averaged over index ± window).
+    """
+    info = model_info(model)
+    kind = _check_kind(kind)
+    seed = _check_seed(seed)
+    n_draws = _check_int("n_draws", n_draws, 1)
+    if tokens is None:
+        tokens, source = _default_contexts(model, n_contexts, seed)
+    else:
+        tokens, source = to_tokens(model, tokens), "given"
+    early, late, note = icl_indices(tokens.shape[1], _check_int("window", window, 0))
+    means = head_means(model) if kind == "mean" else None
+    indices = window_indices(early, late, window, tokens.shape[1])
+    base_pair = pair_losses(model, tokens, indices, window, batch_size)
+    base = _icl_from_pair(base_pair, early, late, None, tokens.shape[1], note, source)
+    base.window = window
+    change = (
+        _per_head_icl(
+            model, tokens, early, late, base_pair, window, kind, means, batch_size, progress
+        )
+        if per_head
+        else None
+    )
+    comparison = None
+    if compare:
+        if induction_heads is None:
+            from .scores import head_scores
+
+            induction_heads = head_scores(model, progress=False).induction_heads()
+        heads = _as_heads(info, list(induction_heads))
+        comparison = _compare(model, tokens, heads, kind, means, n_draws, seed, base, window)
+    return AblationScores(change, base, kind, comparison, meta={"contexts": source})
+
+
+def _compare(
+    model: Any,
+    tokens: torch.Tensor,
+    heads: list[Head],
+    kind: str,
+    means: torch.Tensor | None,
+    n_draws: int,
+    seed: int,
+    base: ICLScore,
+    window: int,
+) -> AblationComparison:
+    info = model_info(model)
+    rep_base = repeated_tokens_loss(model)
+    others = [
+        (l, h) for l in range(info.n_layers) for h in range(info.n_heads) if (l, h) not in heads
+    ]
+    k = len(heads)
+    possible = math.comb(len(others), k) if k <= len(others) else 0
+    rng = random.Random(seed)
+    draws: list[list[Head]] = []
+    seen: set[tuple[Head, ...]] = set()
+    while k and len(draws) < min(n_draws, possible):
+        draw = tuple(sorted(rng.sample(others, k)))
+        if draw not in seen:
+            seen.add(draw)
+            draws.append(list(draw))
+
+    def effect(hs: list[Head]) -> tuple[float, float]:
+        with ablate(model, hs, kind, means=means):
+            icl = icl_score(model, tokens, curve=False, window=window)
+            rep = repeated_tokens_loss(model)
+        return icl.score - base.score, rep - rep_base
+
+    icl_c, rep_c = effect(heads) if heads else (0.0, 0.0)
+    random_effects = [effect(d) for d in draws]
+    return AblationComparison(
+        heads,
+        draws,
+        icl_c,
+        rep_c,
+        [e[0] for e in random_effects],
+        [e[1] for e in random_effects],
+    )
