@@ -111,6 +111,40 @@ def test_head_map(scores):
         iw.HeadMap({"prefix_matching": torch.zeros(2, 4)})
 
 
+def test_head_map_state_carries_the_spread(tiny, scores):
+    """scores_std / scores_n: float32 [layer, head] buffers equal to HeadScores.std and the count of
+    examples, for exactly the scores with per-example values; none for hand-made scores."""
+    from induction_widgets.views import head_map_state
+
+    state = head_map_state(scores)
+    assert set(state["scores_std"]) == set(scores.per_example) == set(state["scores_n"])
+    assert "ov_copying" not in state["scores_std"]  # weights only: no examples
+    for name in scores.per_example:
+        assert state["scores_std"][name]["dtype"] == "float32"
+        assert state["scores_std"][name]["shape"] == [scores.n_layers, scores.n_heads]
+        np.testing.assert_array_equal(
+            decode(state["scores_std"][name]), scores.std(name).numpy().astype(np.float32)
+        )
+        x = scores.per_example[name].numpy()
+        want_n = np.isfinite(x).sum(0)
+        np.testing.assert_array_equal(decode(state["scores_n"][name]), want_n)
+    assert decode(state["scores_n"]["prefix_matching"]).max() == 4  # n_examples=4
+    # the widgets sync them; the explorer carries the map's
+    hm = iw.HeadMap(scores)
+    np.testing.assert_array_equal(
+        decode(hm.scores_std["copying"]), scores.std("copying").numpy().astype(np.float32)
+    )
+    ex = iw.InductionExplorer(tiny, TEXT, scores=scores, layer=1, head=0)
+    assert set(ex.scores_std) == set(scores.per_example)
+    assert set(ex.view_spec().state["scores_n"]) == set(scores.per_example)
+    # hand-made scores (no per-example values): no spread, no error
+    z = torch.zeros(2, 4)
+    made = iw.HeadScores(prefix_matching=z + 0.5, copying=z, previous_token=z, ov_copying=z)
+    state = head_map_state(made)
+    assert state["scores_std"] == {} and state["scores_n"] == {}
+    assert iw.HeadMap(made).scores_std == {}
+
+
 def test_explorer_links_map_and_views(tiny, scores):
     ex = iw.InductionExplorer(tiny, TEXT, scores=scores)
     ex.head_map.selected_head = [0, 3]

@@ -5,12 +5,14 @@
  * Grid rows = layers (top → bottom), columns = heads. Clicking a cell or a table row sets
  * `selected_head` = [layer, head].
  *
- * Traits: scores ({name: buffer [n_layers, n_heads]}), score, score_names, verdicts
+ * Traits: scores ({name: buffer [n_layers, n_heads]}), scores_std and scores_n (the spread over
+ * examples, {name: buffer [n_layers, n_heads]}, only for scores with per-example values: the grid's
+ * readout and the table show "score ± sd"), score, score_names, verdicts
  * (string[n_layers * n_heads], row-major), selected_head ([layer, head] or []), n_layers,
  * n_heads, message, title.
  * @module head_map
  */
-import { formatNumber, rgbString, sequentialColour } from "./shared/colour.js";
+import { formatNumber, formatSpread, rgbString, sequentialColour, spreadNote } from "./shared/colour.js";
 import { h, listen, setOptions } from "./shared/dom.js";
 import { kernelLostBanner, legendSlot, messageBanner, viewShell } from "./shared/controls.js";
 import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
@@ -22,12 +24,13 @@ const GRID_MARGIN = { left: 34, top: 18, right: 4, bottom: 4 };
 const TOP_ROWS = 20;
 
 /**
- * @typedef {{ scores: Object<string, any>, score: string, score_names: string[], verdicts: string[],
+ * @typedef {{ scores: Object<string, any>, scores_std: Object<string, any>, scores_n: Object<string, any>, score: string, score_names: string[], verdicts: string[],
  *   selected_head: number[], n_layers: number, n_heads: number, message: string, title: string,
  *   fold_table: boolean, grid_height: number }} HeadMapTraits
- * @typedef {{ index: number, layer: number, head: number, verdict: string, scores: Object<string, number> }} Row
+ * @typedef {{ index: number, layer: number, head: number, verdict: string, scores: Object<string, number>,
+ *   std: Object<string, number>, n: Object<string, number> }} Row
  * @typedef {{ key: string, label: string, get: (r: Row) => any, text: (r: Row) => string,
- *   value?: (r: Row) => number | undefined, dir: "asc" | "desc" }} Column
+ *   value?: (r: Row) => number | undefined, sd?: (r: Row) => number | undefined, dir: "asc" | "desc" }} Column
  */
 
 /**
@@ -80,7 +83,7 @@ function render({ model, el }) {
   root.append(header, banner.el, lost.el, wrap, readout, fold);
   el.append(root);
 
-  /** @type {Map<string, {raw: any, value: {data: Float32Array, shape: number[]} | null}>} score name → decoded */
+  /** @type {Map<string, {raw: any, value: {data: Float32Array, shape: number[]} | null}>} "trait:name" → decoded */
   const cache = new Map();
   /** @type {Row[]} one per head */
   let rows = [];
@@ -106,18 +109,20 @@ function render({ model, el }) {
     return Array.isArray(s) && s.length === 2 ? s : null;
   };
 
-  /** @param {string} name */
-  function decoded(name) {
-    const raw = (model.get("scores") || {})[name];
-    const hit = cache.get(name);
+  /** @param {string} name @param {"scores" | "scores_std" | "scores_n"} [trait] */
+  function decoded(name, trait = "scores") {
+    const raw = (model.get(trait) || {})[name];
+    if (raw == null && trait !== "scores") return null; // no spread for this score: nothing to decode
+    const key = `${trait}:${name}`;
+    const hit = cache.get(key);
     if (hit && hit.raw === raw) return hit.value;
     let value = null;
     try {
       value = decodeSync(raw);
     } catch (err) {
-      console.error(`induction_widgets: cannot decode score ${name}`, err);
+      console.error(`induction_widgets: cannot decode ${trait} ${name}`, err);
     }
-    cache.set(name, { raw, value });
+    cache.set(key, { raw, value });
     return value;
   }
 
@@ -130,9 +135,17 @@ function render({ model, el }) {
     const names = new Set([...scoreNames(), ...Object.keys(model.get("scores") || {})]);
     /** @type {Object<string, Float32Array>} */
     const columns = {};
+    /** @type {Object<string, Float32Array>} */
+    const stds = {};
+    /** @type {Object<string, Float32Array>} */
+    const counts = {};
     for (const name of names) {
       const d = decoded(name);
       if (d && d.data.length === nL * nH) columns[name] = d.data;
+      const sd = decoded(name, "scores_std");
+      if (sd && sd.data.length === nL * nH) stds[name] = sd.data;
+      const n = decoded(name, "scores_n");
+      if (n && n.data.length === nL * nH) counts[name] = n.data;
     }
     rows = [];
     for (let l = 0; l < nL; l++) {
@@ -141,7 +154,13 @@ function render({ model, el }) {
         /** @type {Object<string, number>} */
         const scores = {};
         for (const name in columns) scores[name] = columns[name][index];
-        rows.push({ index, layer: l, head: hh, verdict: String(verdicts[index] ?? ""), scores });
+        /** @type {Object<string, number>} */
+        const std = {};
+        for (const name in stds) std[name] = stds[name][index];
+        /** @type {Object<string, number>} */
+        const n = {};
+        for (const name in counts) n[name] = counts[name][index];
+        rows.push({ index, layer: l, head: hh, verdict: String(verdicts[index] ?? ""), scores, std, n });
       }
     }
     const current = columns[scoreName()];
@@ -234,8 +253,11 @@ function render({ model, el }) {
   function headText(l, hh) {
     const r = rows[l * nH + hh];
     const v = value(l, hh);
+    const name = scoreName();
     const verdict = r && r.verdict ? ` — ${r.verdict}` : "";
-    return `L${l}H${hh} (layer ${l + 1} / ${nL}): ${prettyName(scoreName())} ${formatNumber(v)}${verdict}`;
+    const note = r ? spreadNote(r.n[name]) : "";
+    const shown = formatSpread(v, r ? r.std[name] : undefined);
+    return `L${l}H${hh} (layer ${l + 1} / ${nL}): ${prettyName(name)} ${shown}${note ? ` (${note})` : ""}${verdict}`;
   }
 
   function updateReadout() {
@@ -243,12 +265,18 @@ function render({ model, el }) {
     const target = hover || selectedHead();
     if (!target || target[0] >= nL || target[1] >= nH) {
       readout.textContent = nL ? "hover a head; click to select it" : "no scores";
-      for (const k of ["layer", "head", "value"]) delete readout.dataset[k];
+      for (const k of ["layer", "head", "value", "sd", "n"]) delete readout.dataset[k];
       return;
     }
     const [l, hh] = target;
     readout.textContent = (hover ? "" : "selected ") + headText(l, hh);
     Object.assign(readout.dataset, { layer: String(l), head: String(hh), value: String(value(l, hh)) });
+    const r = rows[l * nH + hh];
+    const name = scoreName();
+    if (r && r.std[name] !== undefined) readout.dataset.sd = String(r.std[name]);
+    else delete readout.dataset.sd;
+    if (r && r.n[name] !== undefined) readout.dataset.n = String(r.n[name]);
+    else delete readout.dataset.n;
   }
 
   /** The [layer, head] under the pointer, or null. @param {MouseEvent} e */
@@ -274,12 +302,14 @@ function render({ model, el }) {
       { key: "depth", label: "layer depth", get: (r) => r.layer, text: (r) => `${r.layer + 1} / ${nL}`, dir: "asc" },
     ];
     /** @param {string} name @returns {Column} */
+    // cells "0.912 ± 0.021" (score ± sd over examples) where the spread came; sorted by the score
     const scoreCol = (name) => ({
       key: `score:${name}`,
       label: prettyName(name),
       get: (r) => r.scores[name],
-      text: (r) => (r.scores[name] === undefined ? "—" : formatNumber(r.scores[name], 3)),
+      text: (r) => (r.scores[name] === undefined ? "—" : formatSpread(r.scores[name], r.std[name], 3)),
       value: (r) => r.scores[name],
+      sd: (r) => r.std[name],
       dir: "desc",
     });
     cols.push(scoreCol("copying"), scoreCol("prefix_matching"));
@@ -302,6 +332,8 @@ function render({ model, el }) {
         {},
         cols.map((c) => {
           const th = h("th", { text: c.label, attrs: { "data-key": c.key, scope: "col" } });
+          if (c.sd && rows.some((r) => c.sd && c.sd(r) !== undefined))
+            th.title = "score ± standard deviation over the examples (sorted by the score)";
           if (c.key === col.key) th.setAttribute("aria-sort", dir === "desc" ? "descending" : "ascending");
           return th;
         }),
@@ -315,6 +347,8 @@ function render({ model, el }) {
       for (const c of cols) {
         const td = h("td", { text: c.text(r) });
         if (c.value && c.value(r) !== undefined) td.dataset.value = String(c.value(r));
+        const sd = c.sd ? c.sd(r) : undefined;
+        if (sd !== undefined) td.dataset.sd = String(sd);
         tr.append(td);
       }
       frag.append(tr);
@@ -410,7 +444,7 @@ function render({ model, el }) {
     signal,
   );
 
-  listen(model, ["scores", "verdicts", "n_layers", "n_heads", "score_names", "title"], onAll, signal);
+  listen(model, ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title"], onAll, signal);
   listen(model, ["score"], onScore, signal);
   listen(model, ["selected_head"], onSelected, signal);
   listen(model, ["message"], banner.update, signal);

@@ -9,8 +9,10 @@ import {
   attributionLevel,
   attributionRGBA,
   formatNumber,
+  formatSpread,
   sequentialColour,
   sequentialLUT,
+  spreadNote,
 } from "../src/shared/colour.js";
 
 /** [r, g, b, a] of an "rgba(...)" string. */
@@ -108,6 +110,26 @@ describe("formatNumber", () => {
     expect(formatNumber(NaN)).toBe("NaN");
     expect(formatNumber(-Infinity)).toBe("-inf");
     expect(formatNumber(1.5e-5)).toBe("1.500e-5");
+  });
+});
+
+describe("formatSpread / spreadNote", () => {
+  it("shows value ± sd (sd to 2 significant digits)", () => {
+    expect(formatSpread(0.91234, 0.021456, 3)).toBe("0.912 ± 0.021");
+    expect(formatSpread(-0.5, 0.1234)).toBe("-0.5 ± 0.12");
+    expect(formatSpread(0.7, 0)).toBe("0.7 ± 0");
+  });
+  it("shows no ± without a usable sd", () => {
+    expect(formatSpread(0.91234, undefined, 3)).toBe("0.912");
+    expect(formatSpread(0.91234, NaN, 3)).toBe("0.912");
+    expect(formatSpread(NaN, 0.1)).toBe("NaN");
+  });
+  it("says what the ± is over", () => {
+    expect(spreadNote(10)).toBe("sd over 10 examples");
+    expect(spreadNote(1)).toBe("1 example, no sd");
+    expect(spreadNote(0)).toBe("0 examples, no sd");
+    expect(spreadNote(undefined)).toBe("");
+    expect(spreadNote(NaN)).toBe("");
   });
 });
 

@@ -121,6 +121,31 @@ export function formatNumber(v, digits = 4) {
 }
 
 /**
+ * A score with its spread over examples: "0.912 ± 0.021" (the sd to 2 significant digits). Without
+ * a usable sd (none sent — scores made by hand —, NaN with fewer than two examples, or a NaN value)
+ * just the value: no ± is ever shown for a spread that does not exist.
+ * @param {number} value
+ * @param {number | undefined} sd
+ * @param {number} [digits] significant digits of the value
+ */
+export function formatSpread(value, sd, digits = 4) {
+  const v = formatNumber(value, digits);
+  if (sd == null || !Number.isFinite(sd) || Number.isNaN(value)) return v;
+  return `${v} ± ${formatNumber(sd, 2)}`;
+}
+
+/**
+ * What the ± means, for a readout: "sd over 10 examples"; "1 example, no sd" below two; "" when
+ * no per-example values came (n undefined or NaN).
+ * @param {number | undefined} n examples that count for this head
+ */
+export function spreadNote(n) {
+  if (n == null || !Number.isFinite(n)) return "";
+  if (n < 2) return `${n} example${n === 1 ? "" : "s"}, no sd`;
+  return `sd over ${n} examples`;
+}
+
+/**
  * Draw a small colour bar with labels into `el` (replacing its children).
  * @param {HTMLElement} el container (gets class iw-legend)
  * @param {"attention" | "attribution" | "sequential"} kind

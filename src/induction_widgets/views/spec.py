@@ -154,10 +154,23 @@ def head_map_state(
     selected_head: Sequence[int] = (),
     title: str = "",
 ) -> dict[str, Any]:
-    """The head map's state: every score ``[layer, head]`` as float32, the verdicts, the selection."""
+    """The head map's state: every score ``[layer, head]`` as float32, the verdicts, the selection.
+
+    The spread over examples, for the scores with per-example values (``scores.per_example``;
+    absent for hand-made :class:`HeadScores`, ``ov_copying`` and ``pattern_matching``):
+    ``scores_std[name]`` = :meth:`HeadScores.std` (sample standard deviation over examples, NaN with
+    fewer than two) and ``scores_n[name]`` = the number of examples that count for each head, both
+    float32 ``[layer, head]``. The views show ``score ± std`` (the score itself is the mean over all
+    counted destinations, as in ``to_pandas``'s ``<score>`` / ``<score>_std`` columns).
+    """
     available = scores.as_dict()
+    spread = [name for name in available if name in scores.per_example]
     return {
         "scores": {name: encode(value, "float32") for name, value in available.items()},
+        "scores_std": {name: encode(scores.std(name), "float32") for name in spread},
+        "scores_n": {
+            name: encode((~scores.per_example[name].isnan()).sum(0), "float32") for name in spread
+        },
         "score_names": [n for n in SCORE_NAMES if n in available],
         "score": score,
         "verdicts": scores.verdicts(),

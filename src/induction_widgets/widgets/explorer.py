@@ -37,6 +37,8 @@ class InductionExplorer(TokenView):
     _kind = "explorer"
 
     scores = traitlets.Dict().tag(sync=True)
+    scores_std = traitlets.Dict().tag(sync=True)  # spread over examples (head_map_state)
+    scores_n = traitlets.Dict().tag(sync=True)
     score_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     score = traitlets.Unicode("prefix_matching").tag(sync=True)
     verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
