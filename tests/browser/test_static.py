@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
+import torch
 from labkit import PageProblems, expect
 from viewcheck import (
     TEXT,
@@ -60,6 +62,10 @@ def pages(tmp_path_factory, tiny_model, acts, scores):
     tv = iw.TokenView(tiny_model, TEXT, 1, 0, activations=acts, title="static token view")
     am = iw.AttentionMatrix(tiny_model, TEXT, 1, 0, activations=acts)
     hm = iw.HeadMap(scores)
+    z = torch.zeros(scores.n_layers, scores.n_heads)  # made by hand: no per-example values
+    made = iw.HeadScores(
+        prefix_matching=scores.prefix_matching, copying=z, previous_token=z, ov_copying=z
+    )
     ex = iw.InductionExplorer(tiny_model, TEXT, scores=scores, layer=1, head=1)
     hostile = iw.TokenView(tiny_model, TEXT, 1, 0, activations=acts).view_spec()
     hostile.state["tokens"] = hostile_tokens(acts.n_tokens)
@@ -67,6 +73,7 @@ def pages(tmp_path_factory, tiny_model, acts, scores):
         "token_view": tv.save_html(out / "token_view.html", heads=TV_HEADS),
         "attention_matrix": am.save_html(out / "attention_matrix.html"),
         "head_map": hm.save_html(out / "head_map.html"),
+        "head_map_made": iw.HeadMap(made).save_html(out / "head_map_made.html"),
         "explorer": ex.save_html(out / "explorer.html"),
         "hostile": iw.save_html(hostile, out / "hostile.html"),
     }
@@ -210,6 +217,38 @@ def test_static_head_map(open_page, pages, scores):
     expect(readout).to_have_attribute("data-head", "2")
     want = scores.get("prefix_matching")[0, 2].item()
     assert abs(float(readout.get_attribute("data-value")) - want) <= 1e-6 + 1e-6 * abs(want)
+    # the spread over examples: "score ± sd (sd over n examples)", sd = HeadScores.std
+    n = int(np.isfinite(scores.per_example["prefix_matching"][:, 0, 2].numpy()).sum())
+    sd = scores.std("prefix_matching")[0, 2].item()
+    assert abs(float(readout.get_attribute("data-sd")) - sd) <= 1e-6 + 1e-6 * sd
+    m = re.search(r"prefix matching (\S+) ± (\S+) \(sd over (\d+) examples\)", readout.inner_text())
+    assert m, readout.inner_text()
+    assert abs(float(m[1]) - want) <= 5e-4 * abs(want) + 1e-9  # 4 significant digits
+    assert abs(float(m[2]) - sd) <= 0.05 * sd and int(m[3]) == n  # sd to 2 digits
+    # the table: the first row (best prefix matching) shows "score ± sd" in every score column
+    first = scores.top(1, by="prefix_matching")[0]
+    row = hm.locator("table.iw-head-table tbody tr").first
+    expect(row).to_have_attribute("data-layer", str(first.layer))
+    expect(row).to_have_attribute("data-head", str(first.head))
+    keys = hm.locator("table.iw-head-table th").evaluate_all("ths => ths.map(t => t.dataset.key)")
+    for name in ("prefix_matching", "copying"):
+        cell = row.locator("td").nth(keys.index(f"score:{name}"))
+        m = re.fullmatch(r"(\S+) ± (\S+)", cell.inner_text())
+        assert m, cell.inner_text()
+        sd = scores.std(name)[first.layer, first.head].item()
+        assert abs(float(m[2]) - sd) <= 0.05 * sd
+        assert abs(float(cell.get_attribute("data-sd")) - sd) <= 1e-6 + 1e-6 * sd
+    o.check_clean()
+    # scores made by hand (no per-example values): the value alone, no ±, no error
+    o = open_page(pages["head_map_made"])
+    hm = o.page.locator(".iw-root.iw-head-map")
+    grid_click(o.page, hm, 0, 2)
+    readout = hm.locator(".iw-readout")
+    expect(readout).to_have_attribute("data-head", "2")
+    assert "±" not in readout.inner_text() and readout.get_attribute("data-sd") is None
+    expect(hm.locator("table.iw-head-table tbody tr").first.locator("td").nth(2)).not_to_have_text(
+        re.compile("±")
+    )
     o.check_clean()
 
 
@@ -240,6 +279,7 @@ def test_static_explorer(open_page, pages, acts):
     expect(hm.locator("details.iw-table-fold")).not_to_have_attribute("open", "")
     tv.locator(".iw-head-select").select_option("3")
     expect(hm.locator(".iw-readout")).to_have_attribute("data-head", "3")
+    expect(hm.locator(".iw-readout")).to_contain_text("±")  # the map's spread over examples
     d = 44
     for layer, head in [(0, 3), (1, 2)]:
         grid_click(page, hm, layer, head)
