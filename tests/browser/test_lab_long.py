@@ -42,7 +42,10 @@ CELLS = [
     "with torch.no_grad():\n"
     "    model.run_with_hooks(tokens, fwd_hooks=[\n"
     f"        (f'blocks.{{l}}.attn.hook_pattern', grab) for l, _ in {HEADS!r}])",
-    "ex = iw.InductionExplorer(model, tokens, scores=scores, layer=18, head=6, title='2,048')\nex",
+    # the raw scale ("all sources"): these tests compare with hook_pattern rows as they are; the
+    # sink-aware default ("auto") is checked against the tensors in test_sink_display.py
+    "ex = iw.InductionExplorer(model, tokens, scores=scores, layer=18, head=6, title='2,048',\n"
+    "                          sink_scale='all sources')\nex",
 ]
 LONGTASKS = """() => {
   window.__iwLong = [];

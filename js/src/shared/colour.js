@@ -265,7 +265,9 @@ export const CSS = `
   font-family: var(--jp-code-font-family, ui-monospace, SFMono-Regular, Menlo, monospace);
   font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere;
 }
-/* token view */
+/* token view: room for three status lines, so a hover never changes the view's height (in a
+   notebook scrolled to its end that would move the tokens under the pointer) */
+.iw-token-view .iw-status { min-height: 4.2em; }
 .iw-tokens {
   font-family: var(--jp-content-font-family, system-ui, sans-serif);
   font-size: var(--jp-content-font-size1, 14px);
