@@ -26,12 +26,13 @@ import {
   maxAbsFinite,
   messageBanner,
   modeButtons,
+  sinkScaleControl,
   viewShell,
 } from "./shared/controls.js";
 import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { Focus, sameCell } from "./shared/focus.js";
 import { labelToken, quoteToken } from "./shared/text.js";
-import { scaleMeaning, scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
+import { scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
 
 const MARGIN = { left: 96, top: 84, right: 8, bottom: 8 };
 const LABEL_MIN_CELL = 11; // px per cell from which token labels are drawn
@@ -112,10 +113,8 @@ function renderView({ model, el }) {
   };
   const modes = modeButtons(HEAD_MODES, { get: () => mode(), set: setMode, signal });
   const legendEl = legendSlot();
-  const scaleSelect = h("select", { class: "iw-sink-scale", attrs: { "aria-label": "Attention scale" } });
-  const scaleLabel = h("label", { title: "leave the attention sink out of the colour scale (each row renormalised over the other sources), or show every source" }, ["scale", scaleSelect]);
-  const legendNote = h("span", { class: "iw-legend-note" });
-  const header = h("div", { class: "iw-header" }, [title, selects.el, modes.el, scaleLabel, legendEl.el, legendNote]);
+  const scaleControl = sinkScaleControl(model, legendEl, signal);
+  const header = h("div", { class: "iw-header" }, [title, selects.el, modes.el, scaleControl.el, legendEl.el, scaleControl.note]);
   const banner = messageBanner(model);
   const lost = headViewKernelLostBanner(model, selects);
   const canvas = h("canvas", { class: "iw-plot" });
@@ -210,24 +209,7 @@ function renderView({ model, el }) {
 
   function updateScaleControls() {
     const att = mode() === "attention";
-    const first = sinkOf.summary ? sinkOf.summary.first : 1;
-    const bos = Boolean(model.get("bos"));
-    const meaning = att ? scaleMeaning(scale, first, bos) : "";
-    if (att) legendEl.el.title = meaning;
-    legendNote.textContent = att ? (scale === "without sink" ? `1 = row outside ${sinkName(first, bos)}` : "1 = whole row") : "";
-    legendNote.title = meaning;
-    legendNote.dataset.scale = att ? scale : "";
-    const auto = sinkOf.summary ? sinkOf.summary.defaultScale : "all sources";
-    const opts = [
-      ["auto", `auto (${auto})`],
-      ["without sink", "without sink"],
-      ["all sources", "all sources"],
-    ];
-    if (scaleSelect.options.length !== 3 || scaleSelect.options[0].textContent !== opts[0][1]) {
-      scaleSelect.replaceChildren(...opts.map(([v, t]) => h("option", { text: t, attrs: { value: v } })));
-    }
-    scaleSelect.value = String(model.get("sink_scale") || "auto");
-    scaleSelect.disabled = !att || !sinkOf.summary;
+    scaleControl.update(scale, sinkOf.summary, att);
     root.dataset.scale = att ? scale : "";
   }
 
@@ -448,14 +430,6 @@ function renderView({ model, el }) {
   canvas.addEventListener("pointercancel", onUp, { signal });
   canvas.addEventListener("pointerleave", onLeaveCanvas, { signal });
   canvas.addEventListener("dblclick", onDbl, { signal });
-  scaleSelect.addEventListener(
-    "change",
-    () => {
-      model.set("sink_scale", scaleSelect.value);
-      model.save_changes();
-    },
-    { signal },
-  );
 
   onWidthChange(
     root,

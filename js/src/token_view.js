@@ -28,12 +28,13 @@ import {
   maxAbsFinite,
   messageBanner,
   modeButtons,
+  sinkScaleControl,
   viewShell,
 } from "./shared/controls.js";
 import { Focus, bindKeys, bindPointer } from "./shared/focus.js";
 import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
 import { quoteToken } from "./shared/text.js";
-import { scaleMeaning, scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
+import { scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
 
 /**
  * @typedef {{ tokens: string[], bos: boolean, layer: number, head: number, n_layers: number, n_heads: number,
@@ -79,18 +80,16 @@ function renderView({ model, el }) {
   const vwBox = h("input", { class: "iw-value-weighted", attrs: { type: "checkbox" } });
   const vwLabel = h("label", { title: "weight attention by the norm of each source's value vector" }, [vwBox, "value-weighted"]);
   const legendEl = legendSlot();
-  const scaleSelect = h("select", { class: "iw-sink-scale", attrs: { "aria-label": "Attention scale" } });
-  const scaleLabel = h("label", { title: "leave the attention sink out of the colour scale (each row renormalised over the other sources), or show every source" }, ["scale", scaleSelect]);
-  const legendNote = h("span", { class: "iw-legend-note" });
+  const scaleControl = sinkScaleControl(model, legendEl, signal);
   const header = h("div", { class: "iw-header" }, [
     title,
     selects.el,
     modes.el,
     toggle,
     vwLabel,
-    scaleLabel,
+    scaleControl.el,
     legendEl.el,
-    legendNote,
+    scaleControl.note,
   ]);
   const banner = messageBanner(model);
   const lost = headViewKernelLostBanner(model, selects);
@@ -225,23 +224,8 @@ function renderView({ model, el }) {
     vwBox.disabled = m !== "attention" || D.valueNorm === null;
     if (m === "attention") legendEl.show("attention");
     else legendEl.show("attribution", D.vmax);
-    const meaning = m === "attention" ? scaleMeaning(D.scale, D.sink ? D.sink.first : 1, Boolean(model.get("bos"))) : "";
-    if (m === "attention") legendEl.el.title = meaning;
-    legendNote.textContent = m === "attention" ? (D.scale === "without sink" ? `1 = row outside ${sinkName(D.sink ? D.sink.first : 1, Boolean(model.get("bos")))}` : "1 = whole row") : "";
-    legendNote.title = meaning;
-    legendNote.dataset.scale = m === "attention" ? D.scale : "";
-    const choice = String(model.get("sink_scale") || "auto");
-    const auto = D.sink ? D.sink.defaultScale : "all sources";
-    const opts = [
-      ["auto", `auto (${auto})`],
-      ["without sink", "without sink"],
-      ["all sources", "all sources"],
-    ];
-    if (scaleSelect.options.length !== 3 || scaleSelect.options[0].textContent !== opts[0][1]) {
-      scaleSelect.replaceChildren(...opts.map(([v, t]) => h("option", { text: t, attrs: { value: v } })));
-    }
-    scaleSelect.value = choice;
-    scaleSelect.disabled = m !== "attention" || !D.attentionAll;
+    // D.sink is null exactly when there is no attention buffer (D.attentionAll null)
+    scaleControl.update(D.scale, D.sink, m === "attention");
     root.dataset.scale = D.scale;
     selects.update();
   }
@@ -433,7 +417,6 @@ function renderView({ model, el }) {
   };
   toggle.addEventListener("click", () => setTrait("selected_is", selectedIs() === "source" ? "destination" : "source"), { signal });
   vwBox.addEventListener("change", () => setTrait("value_weighted", vwBox.checked), { signal });
-  scaleSelect.addEventListener("change", () => setTrait("sink_scale", scaleSelect.value), { signal });
 
   // ---- model events ----------------------------------------------------------------------
   function onSettings() {

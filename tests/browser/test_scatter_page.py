@@ -5,34 +5,12 @@ with its scores, clicking selects it. Expected positions and colours come from t
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from labkit import PageProblems, expect
+from viewcheck import viridis
 
 pytestmark = pytest.mark.browser
-
-VIRIDIS = [
-    (68, 1, 84),
-    (71, 44, 122),
-    (59, 81, 139),
-    (44, 113, 142),
-    (33, 144, 141),
-    (39, 173, 129),
-    (92, 200, 99),
-    (170, 220, 50),
-    (253, 231, 37),
-]
-
-
-def viridis(t: float) -> tuple[int, int, int]:
-    x = min(max(t, 0.0), 1.0) * (len(VIRIDIS) - 1)
-    i = min(math.floor(x), len(VIRIDIS) - 2)
-    f = x - i
-    return tuple(  # type: ignore[return-value]
-        math.floor(VIRIDIS[i][k] + (VIRIDIS[i + 1][k] - VIRIDIS[i][k]) * f + 0.5) for k in range(3)
-    )
 
 
 @pytest.fixture(scope="module")

@@ -297,11 +297,16 @@ VIRIDIS_PY = [
 ]
 
 
-def viridis_rgb(v: float) -> tuple[int, int, int]:
-    """The attention matrix's pixel for value ``v``: ``sequentialLUT()[round(clamp(v) * 255)]``."""
-    t = _js_round(min(max(v, 0.0), 1.0) * 255) / 255
-    x = t * (len(VIRIDIS_PY) - 1)
+def viridis(t: float) -> tuple[int, int, int]:
+    """colour.js ``sequentialColour(t)``: viridis at ``t`` clamped to [0, 1], interpolated linearly
+    between the 9 stops, each channel rounded (the verdict scatter's points)."""
+    x = min(max(t, 0.0), 1.0) * (len(VIRIDIS_PY) - 1)
     i = min(math.floor(x), len(VIRIDIS_PY) - 2)
     f = x - i
     a, b = VIRIDIS_PY[i], VIRIDIS_PY[i + 1]
     return tuple(int(_js_round(a[k] + (b[k] - a[k]) * f)) for k in range(3))  # type: ignore[return-value]
+
+
+def viridis_rgb(v: float) -> tuple[int, int, int]:
+    """The attention matrix's pixel for value ``v``: ``sequentialLUT()[round(clamp(v) * 255)]``."""
+    return viridis(_js_round(min(max(v, 0.0), 1.0) * 255) / 255)

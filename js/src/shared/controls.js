@@ -1,11 +1,12 @@
 // @ts-check
 /**
  * UI pieces shared by the views: Layer/Head selects, mode buttons, colour legend, message banner,
- * kernel-lost banner, decoded-trait cache.
+ * attention-scale (sink) control, kernel-lost banner, decoded-trait cache.
  * @module controls
  */
 import { h, setOptions } from "./dom.js";
 import { injectStyles, legend } from "./colour.js";
+import { scaleMeaning, sinkName } from "./sink.js";
 
 /**
  * The frame every view starts from: the stylesheet, a focusable root `div.iw-root.<cls>`, and ONE
@@ -133,6 +134,56 @@ export function legendSlot() {
       legend(el, kind, vmax, vmin);
     },
   };
+}
+
+/**
+ * The attention-scale control of the head views (attention matrix, token view): a labelled
+ * `select.iw-sink-scale` bound to the `sink_scale` trait ("auto (<the head's default>)",
+ * "without sink", "all sources"), and the legend note saying what 1.0 means on the scale on screen
+ * ("1 = whole row" / "1 = row outside BOS"; the full sentence is the note's and the legend's tooltip).
+ * `update(scale, summary, attention)`: `scale` the scale on screen (shared/sink.js `scaleOnScreen`),
+ * `summary` the sink summary of the attention buffer (`sinkSummary`; null: no attention), `attention`
+ * whether the view shows attention (otherwise the note is empty and the select disabled).
+ * @param {{ get: (name: string) => any, set: (name: string, value: any) => void, save_changes: () => void }} model
+ * @param {{ el: HTMLElement }} legendEl the view's legend ({@link legendSlot}): its tooltip gets the meaning
+ * @param {AbortSignal} signal the view's teardown signal
+ * @returns {{ el: HTMLElement, note: HTMLElement,
+ *   update: (scale: string, summary: { first: number, defaultScale: string } | null, attention: boolean) => void }}
+ */
+export function sinkScaleControl(model, legendEl, signal) {
+  const select = h("select", { class: "iw-sink-scale", attrs: { "aria-label": "Attention scale" } });
+  const el = h("label", { title: "leave the attention sink out of the colour scale (each row renormalised over the other sources), or show every source" }, ["scale", select]);
+  const note = h("span", { class: "iw-legend-note" });
+  select.addEventListener(
+    "change",
+    () => {
+      model.set("sink_scale", select.value);
+      model.save_changes();
+    },
+    { signal },
+  );
+  /** @type {(scale: string, summary: { first: number, defaultScale: string } | null, attention: boolean) => void} */
+  function update(scale, summary, attention) {
+    const first = summary ? summary.first : 1;
+    const bos = Boolean(model.get("bos"));
+    const meaning = attention ? scaleMeaning(scale, first, bos) : "";
+    if (attention) legendEl.el.title = meaning;
+    note.textContent = attention ? (scale === "without sink" ? `1 = row outside ${sinkName(first, bos)}` : "1 = whole row") : "";
+    note.title = meaning;
+    note.dataset.scale = attention ? scale : "";
+    const auto = summary ? summary.defaultScale : "all sources";
+    const opts = [
+      ["auto", `auto (${auto})`],
+      ["without sink", "without sink"],
+      ["all sources", "all sources"],
+    ];
+    if (select.options.length !== 3 || select.options[0].textContent !== opts[0][1]) {
+      select.replaceChildren(...opts.map(([v, t]) => h("option", { text: t, attrs: { value: v } })));
+    }
+    select.value = String(model.get("sink_scale") || "auto");
+    select.disabled = !attention || !summary;
+  }
+  return { el, note, update };
 }
 
 /**

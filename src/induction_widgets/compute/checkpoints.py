@@ -19,12 +19,9 @@ the circuit forms: 64-token sequences, so the head scores use ``BOS + 25 random 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,98 +59,18 @@ def load_tiny_checkpoints(
     return [(s, {k: v[i].float() for k, v in stacked.items()}) for i, s in enumerate(steps)]
 
 
-def _hooked_state_dict(
-    weights: dict[str, torch.Tensor], cfg: dict[str, Any]
-) -> dict[str, torch.Tensor]:
-    """Native (``tok_embed.weight``, ``layers.{l}.attn.q.weight`` …) → TL3 HookedTransformer names
-    (the same conversion as ``models.py`` applies to the shipped weights)."""
-    n_heads, d_head, d_model = cfg["n_heads"], cfg["d_head"], cfg["d_model"]
-    sd = {
-        "embed.W_E": weights["tok_embed.weight"],
-        "pos_embed.W_pos": weights["pos.weight"],
-        "ln_final.w": weights["ln_out.weight"],
-        "ln_final.b": weights["ln_out.bias"],
-        "unembed.W_U": weights["head.weight"].T.contiguous(),
-        "unembed.b_U": torch.zeros(cfg["d_vocab_out"]),
-    }
-    for layer in range(cfg["n_layers"]):
-        src, dst = f"layers.{layer}.", f"blocks.{layer}."
-        sd[dst + "ln1.w"] = weights[src + "ln1.weight"]
-        sd[dst + "ln1.b"] = weights[src + "ln1.bias"]
-        for name in "qkv":
-            w = weights[src + f"attn.{name}.weight"]  # [n_heads*d_head, d_model]
-            sd[dst + f"attn.W_{name.upper()}"] = (
-                w.T.reshape(d_model, n_heads, d_head).permute(1, 0, 2).contiguous()
-            )
-            sd[dst + f"attn.b_{name.upper()}"] = weights[src + f"attn.{name}.bias"].reshape(
-                n_heads, d_head
-            )
-        sd[dst + "attn.W_O"] = (
-            weights[src + "attn.o.weight"].T.reshape(n_heads, d_head, d_model).contiguous()
-        )
-        sd[dst + "attn.b_O"] = weights[src + "attn.o.bias"]
-    return sd
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    with (
-        warnings.catch_warnings(),
-        contextlib.redirect_stdout(io.StringIO()),
-        contextlib.redirect_stderr(io.StringIO()),
-    ):
-        warnings.simplefilter("ignore")
-        yield
-
-
 def tiny_model_from_weights(weights: dict[str, torch.Tensor], device: Any = None) -> Any:
     """The tiny model's architecture with ``weights`` (native names, as in ``model.safetensors``),
     processed like :func:`load_model` ``("tiny")``: a ``TransformerBridge`` in compatibility mode
-    (TransformerLens 4) or a ``HookedTransformer`` with fold_ln / centring (3.9)."""
-    from ..models import TINY_CONFIG, tiny_tokenizer
+    (TransformerLens 4) or a ``HookedTransformer`` with fold_ln / centring (3.9).
 
-    cfg = dict(TINY_CONFIG)
-    with _quiet():
-        try:
-            from transformer_lens import TransformerBridge, TransformerBridgeConfig
-        except ImportError:
-            from transformer_lens import HookedTransformer, HookedTransformerConfig
+    Built by :func:`induction_widgets.models.tiny.tiny_model_from_weights` (the loader of the
+    shipped model); imported here, lazily like every use of ``models`` in ``compute``, so that
+    importing ``compute`` does not import the loaders.
+    """
+    from ..models.tiny import tiny_model_from_weights as build
 
-            hooked = HookedTransformer(
-                HookedTransformerConfig(
-                    **cfg,
-                    model_name="induction-widgets/tiny-char",
-                    tokenizer_prepends_bos=True,
-                    device=str(device) if device is not None else "cpu",
-                ),
-                tokenizer=tiny_tokenizer(),
-                move_to_device=False,
-            )
-            hooked.load_and_process_state_dict(
-                _hooked_state_dict(weights, cfg),
-                fold_ln=True,
-                center_writing_weights=True,
-                center_unembed=True,
-                fold_value_biases=True,
-            )
-            return hooked.eval()
-        bridge = TransformerBridge.boot_native(
-            TransformerBridgeConfig(**cfg, init_weights=False),
-            tokenizer=tiny_tokenizer(),
-            device=device,
-            model_name="induction-widgets/tiny-char",
-        )
-        with torch.no_grad():
-            for key, tensor in bridge.original_model.state_dict(keep_vars=True).items():
-                clean = key.replace("._original_component", "").replace("_original_component.", "")
-                if clean in weights:
-                    tensor.copy_(weights[clean].to(tensor.device, tensor.dtype))
-                elif clean == "head.bias":
-                    tensor.zero_()
-                else:
-                    raise InputError(f"the checkpoint has no weight for {clean!r}")
-        bridge.enable_compatibility_mode(disable_warnings=True)
-        return bridge.eval()
+    return build(weights, device)
 
 
 @dataclass

@@ -56,7 +56,10 @@ class Backend:
             classes.append(HookedTransformer)
         return tuple(classes)
 
-    def tiny(self, device: str | torch.device | None) -> Any:
+    def tiny(
+        self, device: str | torch.device | None, weights: dict[str, torch.Tensor] | None = None
+    ) -> Any:
+        """The tiny model with its shipped weights, or ``weights`` (a training checkpoint)."""
         raise NotImplementedError
 
     def from_hf_model(
@@ -80,10 +83,12 @@ class BridgeBackend(Backend):
 
     name = "TransformerBridge"
 
-    def tiny(self, device: str | torch.device | None) -> Any:
+    def tiny(
+        self, device: str | torch.device | None, weights: dict[str, torch.Tensor] | None = None
+    ) -> Any:
         from .tiny import load_tiny_bridge
 
-        return load_tiny_bridge(device)
+        return load_tiny_bridge(device, weights)
 
     def from_hf_model(
         self, hf_model: Any, tokenizer: Any, hf_dir: Path, name: str, place: Placement, steps: Any
@@ -120,10 +125,12 @@ class HookedBackend(Backend):
 
     name = "HookedTransformer"
 
-    def tiny(self, device: str | torch.device | None) -> Any:
+    def tiny(
+        self, device: str | torch.device | None, weights: dict[str, torch.Tensor] | None = None
+    ) -> Any:
         from .tiny import load_tiny_hooked
 
-        return load_tiny_hooked(device)
+        return load_tiny_hooked(device, weights)
 
     def from_hf_model(
         self, hf_model: Any, tokenizer: Any, hf_dir: Path, name: str, place: Placement, steps: Any

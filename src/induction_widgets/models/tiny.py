@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..errors import InputError
+
 if TYPE_CHECKING:
     from transformer_lens import HookedTransformer  # TL3 only
     from transformer_lens.model_bridge import TransformerBridge
@@ -96,11 +98,16 @@ def _tiny_weights() -> dict[str, torch.Tensor]:
     return load_file(str(path))
 
 
-def load_tiny_bridge(device: str | torch.device | None) -> TransformerBridge:
-    """Boot the TL-native architecture, copy the shipped weights in, enable compat mode."""
+def load_tiny_bridge(
+    device: str | torch.device | None, weights: dict[str, torch.Tensor] | None = None
+) -> TransformerBridge:
+    """Boot the TL-native architecture, copy the shipped weights in (or ``weights``, named like
+    them: a training checkpoint), enable compat mode."""
     from transformer_lens import TransformerBridge, TransformerBridgeConfig
 
-    weights = _tiny_weights()
+    shipped = weights is None
+    if weights is None:
+        weights = _tiny_weights()
     cfg = TransformerBridgeConfig(**TINY_CONFIG, init_weights=False)
     bridge = TransformerBridge.boot_native(
         cfg, tokenizer=tiny_tokenizer(), device=device, model_name=TINY_NAME
@@ -116,10 +123,12 @@ def load_tiny_bridge(device: str | torch.device | None) -> TransformerBridge:
                 used.add(clean)
             elif clean == "head.bias":  # added by the unembedding wrapper; the model has none
                 tensor.zero_()
-            else:
+            elif shipped:
                 raise RuntimeError(f"tiny model: no shipped weight for bridge parameter {key!r}")
+            else:
+                raise InputError(f"the checkpoint has no weight for {clean!r}")
     missing = set(weights) - used
-    if missing:
+    if shipped and missing:
         raise RuntimeError(f"tiny model: shipped weights not loaded: {sorted(missing)}")
     bridge.enable_compatibility_mode(disable_warnings=True)
     bridge.eval()
@@ -160,8 +169,11 @@ def _tiny_hooked_state_dict(weights: dict[str, torch.Tensor]) -> dict[str, torch
     return sd
 
 
-def load_tiny_hooked(device: str | torch.device | None) -> HookedTransformer:
-    """TL3 path: a ``HookedTransformer`` processed like ``from_pretrained`` (and TL4 compat)."""
+def load_tiny_hooked(
+    device: str | torch.device | None, weights: dict[str, torch.Tensor] | None = None
+) -> HookedTransformer:
+    """TL3 path: a ``HookedTransformer`` processed like ``from_pretrained`` (and TL4 compat), with
+    the shipped weights or ``weights`` (named like them: a training checkpoint)."""
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
     cfg = HookedTransformerConfig(
@@ -172,7 +184,7 @@ def load_tiny_hooked(device: str | torch.device | None) -> HookedTransformer:
     )
     model = HookedTransformer(cfg, tokenizer=tiny_tokenizer(), move_to_device=False)
     model.load_and_process_state_dict(
-        _tiny_hooked_state_dict(_tiny_weights()),
+        _tiny_hooked_state_dict(_tiny_weights() if weights is None else weights),
         fold_ln=True,
         center_writing_weights=True,
         center_unembed=True,
@@ -182,3 +194,17 @@ def load_tiny_hooked(device: str | torch.device | None) -> HookedTransformer:
         model.to(device)
     model.eval()
     return model
+
+
+def tiny_model_from_weights(
+    weights: dict[str, torch.Tensor], device: str | torch.device | None = None
+) -> Any:
+    """The tiny model's architecture with ``weights`` (native names, as in ``model.safetensors``:
+    a training checkpoint), built like :func:`load_model` ``("tiny")`` with the installed
+    TransformerLens: a ``TransformerBridge`` in compatibility mode (TL 4) or a ``HookedTransformer``
+    with fold_ln / centring (TL 3.9). Loader output (warnings, prints) is silenced."""
+    from ._util import _quiet
+    from .backend import backend
+
+    with _quiet():
+        return backend().tiny(device, weights)

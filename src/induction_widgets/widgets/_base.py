@@ -65,6 +65,33 @@ class Exportable:
         return bundle
 
 
+class HeadScoresWidget(Exportable, anywidget.AnyWidget):
+    """Base of the views of a :class:`HeadScores` (``HeadMap``, ``VerdictScatter``): the scores, and
+    a synced ``selected_head`` — ``[layer, head]`` within ``n_layers`` × ``n_heads``, or ``[]``."""
+
+    selected_head = traitlets.List(traitlets.Int()).tag(sync=True)
+    n_layers = traitlets.Int(1).tag(sync=True)
+    n_heads = traitlets.Int(1).tag(sync=True)
+
+    _head_scores: HeadScores
+
+    @traitlets.validate("selected_head")
+    def _valid_selected(self, proposal: dict[str, Any]) -> list[int]:
+        value = list(proposal["value"])
+        if value and (
+            len(value) != 2 or not 0 <= value[0] < self.n_layers or not 0 <= value[1] < self.n_heads
+        ):
+            raise InputError(
+                f"selected_head must be [layer, head] with layer in 0..{self.n_layers - 1} and "
+                f"head in 0..{self.n_heads - 1}, got {value}"
+            )
+        return value
+
+    @property
+    def head_scores(self) -> HeadScores:
+        return self._head_scores
+
+
 class HeadWidget(Exportable, anywidget.AnyWidget):
     """Base of the views that show one head: synced ``layer``/``head`` with range checks."""
 

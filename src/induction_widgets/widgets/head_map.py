@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import anywidget
 import numpy as np
 import traitlets
 
 from ..compute import HeadScores, InputError
 from ..compute._model import _index
 from ..views import ViewSpec, head_map_state
-from ._base import Exportable, register_view, static_file
+from ._base import HeadScoresWidget, register_view, static_file
 
 
-class HeadMap(Exportable, anywidget.AnyWidget):
+class HeadMap(HeadScoresWidget):
     """Every head coloured by a chosen score, plus a sortable table (head, layer depth, copying,
     prefix matching, verdict). Clicking a head sets ``selected_head = [layer, head]``."""
 
@@ -27,9 +26,6 @@ class HeadMap(Exportable, anywidget.AnyWidget):
     score_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
     score = traitlets.Unicode("prefix_matching").tag(sync=True)
     verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    selected_head = traitlets.List(traitlets.Int()).tag(sync=True)
-    n_layers = traitlets.Int(1).tag(sync=True)
-    n_heads = traitlets.Int(1).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
 
@@ -72,22 +68,6 @@ class HeadMap(Exportable, anywidget.AnyWidget):
         if hasattr(self, "_head_scores"):
             self._head_scores.get(proposal["value"])
         return proposal["value"]
-
-    @traitlets.validate("selected_head")
-    def _valid_selected(self, proposal: dict[str, Any]) -> list[int]:
-        value = list(proposal["value"])
-        if value and (
-            len(value) != 2 or not 0 <= value[0] < self.n_layers or not 0 <= value[1] < self.n_heads
-        ):
-            raise InputError(
-                f"selected_head must be [layer, head] with layer in 0..{self.n_layers - 1} and "
-                f"head in 0..{self.n_heads - 1}, got {value}"
-            )
-        return value
-
-    @property
-    def head_scores(self) -> HeadScores:
-        return self._head_scores
 
 
 def _head_pair(value: Any, scores: HeadScores) -> list[int]:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import anywidget
 import traitlets
 
 from ..compute import HeadScores, InputError
 from ..views import ViewSpec, verdict_scatter_state
-from ._base import Exportable, static_file
+from ._base import HeadScoresWidget, static_file
 from .head_map import _head_pair
 
 
-class VerdictScatter(Exportable, anywidget.AnyWidget):
+class VerdictScatter(HeadScoresWidget):
     """Every head as a point: prefix matching (x) against the copying measure the verdict uses
     (y, default copying rank), the two thresholds drawn as lines (heads right of and above both are
     the "induction head" verdicts), points coloured by layer depth ``layer / (n_layers − 1)``.
@@ -36,9 +35,6 @@ class VerdictScatter(Exportable, anywidget.AnyWidget):
     y_name = traitlets.Unicode("").tag(sync=True)
     x_range = traitlets.List(traitlets.Float()).tag(sync=True)
     y_range = traitlets.List(traitlets.Float()).tag(sync=True)
-    selected_head = traitlets.List(traitlets.Int()).tag(sync=True)
-    n_layers = traitlets.Int(1).tag(sync=True)
-    n_heads = traitlets.Int(1).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
 
@@ -75,19 +71,3 @@ class VerdictScatter(Exportable, anywidget.AnyWidget):
             title=self.title,
         )
         return ViewSpec(self._kind, state, None, self._head_scores, {"title": "VerdictScatter"})
-
-    @traitlets.validate("selected_head")
-    def _valid_selected(self, proposal: dict[str, Any]) -> list[int]:
-        value = list(proposal["value"])
-        if value and (
-            len(value) != 2 or not 0 <= value[0] < self.n_layers or not 0 <= value[1] < self.n_heads
-        ):
-            raise InputError(
-                f"selected_head must be [layer, head] with layer in 0..{self.n_layers - 1} and "
-                f"head in 0..{self.n_heads - 1}, got {value}"
-            )
-        return value
-
-    @property
-    def head_scores(self) -> HeadScores:
-        return self._head_scores
