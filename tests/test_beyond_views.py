@@ -17,9 +17,9 @@ import pytest
 import torch
 
 import induction_widgets as iw
-from induction_widgets.compute import ICLScore, InputError
+from induction_widgets.compute import ICLScore, InputError, Partners
 from induction_widgets.payload import decode
-from induction_widgets.views import loss_curve_state
+from induction_widgets.views import loss_curve_state, partners_state
 
 
 def _page_state(path):
@@ -82,3 +82,49 @@ def test_loss_curve_widget_and_page(icl, tmp_path):
         iw.LossCurve(ICLScore(0.0, 0.0, 1, 2, 0.0, 0.0, None, 1, 3))
     with pytest.raises(InputError, match="ICLScore"):
         iw.LossCurve([1.0, 2.0])
+
+
+# --- partners ---------------------------------------------------------------------------------
+
+
+def handmade_partners() -> Partners:
+    """Head (2, 1) of a 3 × 2 model: K-composition ``(10 l + h) / 40`` for layers 0–1, NaN after."""
+    k = torch.full((3, 2), float("nan"))
+    k[:2] = (torch.arange(2)[:, None] * 10 + torch.arange(2)[None, :]).float() / 40
+    prev = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.0, 0.0]])
+    return Partners(2, 1, k, prev)
+
+
+def test_partners_state_round_trips_the_scores():
+    p = handmade_partners()
+    state = partners_state(p, selected_head=(0, 1), top=3, title="p")
+    np.testing.assert_array_equal(decode(state["k_composition"]), p.k_composition.numpy())
+    np.testing.assert_array_equal(decode(state["previous_token"]), p.previous_token.numpy())
+    assert decode(state["k_composition"]).shape == (3, 2)
+    assert (state["layer"], state["head"], state["n_layers"], state["n_heads"]) == (2, 1, 3, 2)
+    assert state["top"] == 3 and state["selected_head"] == [0, 1]
+    _no_nested_numbers(state, ["k_composition", "previous_token"])
+    # the ranking the browser makes (js rankPartners) is Partners.ranked: L1H1, L1H0, L0H1, L0H0
+    assert [(r.layer, r.head) for r in p.ranked] == [(1, 1), (1, 0), (0, 1), (0, 0)]
+
+
+def test_partners_widget_selected_head_and_link(tiny, tmp_path):
+    import traitlets
+
+    p = iw.previous_token_partners(tiny, 1, 1)
+    w = iw.PartnersView(p, selected_head=(0, 3))
+    np.testing.assert_array_equal(decode(w.k_composition), p.k_composition.numpy())
+    assert w.selected_head == [0, 3]
+    hm = iw.HeadMap(iw.head_scores(tiny, n_examples=2, progress=False))
+    link = traitlets.link((w, "selected_head"), (hm, "selected_head"))
+    w.selected_head = [0, 1]  # what a click in the browser does
+    assert hm.selected_head == [0, 1]
+    link.unlink()
+    with pytest.raises(InputError, match="earlier head"):
+        w.selected_head = [1, 0]  # not earlier than L1H1
+    spec = _page_state(w.save_html(tmp_path / "partners.html"))
+    assert spec["kind"] == "partners" and spec["state"]["selected_head"] == [0, 1]
+    with pytest.raises(InputError, match="Partners"):
+        iw.PartnersView(p.k_composition)
+    with pytest.raises(InputError, match="top must be a positive int"):
+        iw.PartnersView(p, top=0)

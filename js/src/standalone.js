@@ -18,8 +18,9 @@ import headMap from "./head_map.js";
 import explorer from "./explorer.js";
 import verdictScatter from "./verdict_scatter.js";
 import lossCurve from "./loss_curve.js";
+import partners from "./partners.js";
 
-export const VIEWS = { token_view: tokenView, attention_matrix: attentionMatrix, head_map: headMap, explorer, verdict_scatter: verdictScatter, loss_curve: lossCurve };
+export const VIEWS = { token_view: tokenView, attention_matrix: attentionMatrix, head_map: headMap, explorer, verdict_scatter: verdictScatter, loss_curve: lossCurve, partners };
 
 /** Traits swapped in from the store when layer/head change. */
 const HEAD_TRAITS = ["attention", "attribution", "value_norm"];
@@ -203,7 +204,7 @@ export class StandaloneModel {
 /**
  * Render a view into `el` from an exported state.
  * @param {HTMLElement} el
- * @param {"token_view"|"attention_matrix"|"head_map"|"explorer"|"verdict_scatter"|"loss_curve"} kind
+ * @param {"token_view"|"attention_matrix"|"head_map"|"explorer"|"verdict_scatter"|"loss_curve"|"partners"} kind
  * @param {object} state initial traits (buffer dicts with b64/compression or view)
  * @param {Object<string, object>} [store] "L.H" → {attention, attribution, value_norm}
  * @returns {Promise<StandaloneModel>} the model stand-in (its `destroy()` removes the view)

@@ -89,3 +89,40 @@ def test_loss_curve_log_axis_marks_and_hover(offline, tmp_path, icl):
     assert offline.request_log == []
     problems.assert_clean()
     page.close()
+
+
+def test_partners_bars_hover_and_click(offline, tmp_path, tiny_model):
+    import induction_widgets as iw
+
+    p = iw.previous_token_partners(tiny_model, 1, 1)
+    path = iw.PartnersView(p, title="partners").save_html(tmp_path / "partners.html")
+    page, problems = _open(offline, path)
+    rows = page.locator(".iw-partners .iw-partner-row")
+    ranked = p.ranked
+    expect(rows).to_have_count(len(ranked))
+    # rows in Partners.ranked order, bars as wide as the scores (track 0 … 1)
+    got = rows.evaluate_all(
+        """rs => rs.map(r => { const w = (c) => r.querySelector(c).getBoundingClientRect().width;
+        return [Number(r.dataset.layer), Number(r.dataset.head),
+                w('.iw-bar-k') / w('.iw-bar-track'), w('.iw-bar-prev') / w('.iw-bar-track')]; })"""
+    )
+    for (layer, head, wk, wp), r in zip(got, ranked, strict=True):
+        assert (layer, head) == (r.layer, r.head)
+        assert wk == pytest.approx(r.k_composition, abs=0.01)
+        assert wp == pytest.approx(min(1.0, r.previous_token), abs=0.01)
+    # hover the best partner: its scores; click the second: selected_head
+    best = rows.nth(0)
+    best.hover()
+    readout = page.locator(".iw-partners .iw-readout")
+    expect(readout).to_contain_text(
+        f"L{ranked[0].layer}H{ranked[0].head} → L1H1: K-composition {ranked[0].k_composition:.3g}"
+    )
+    rows.nth(1).click()
+    want = [ranked[1].layer, ranked[1].head]
+    assert page.evaluate("globalThis.iwModels[0].get('selected_head')") == want
+    expect(rows.nth(1)).to_have_attribute("aria-current", "true")
+    page.mouse.move(0, 0)
+    expect(readout).to_contain_text(f"selected L{want[0]}H{want[1]}")
+    assert offline.request_log == []
+    problems.assert_clean()
+    page.close()
