@@ -17,9 +17,9 @@ import pytest
 import torch
 
 import induction_widgets as iw
-from induction_widgets.compute import ICLScore, InputError, Partners
+from induction_widgets.compute import CheckpointScores, ICLScore, InputError, Partners
 from induction_widgets.payload import decode
-from induction_widgets.views import loss_curve_state, partners_state
+from induction_widgets.views import loss_curve_state, partners_state, phase_change_state
 
 
 def _page_state(path):
@@ -128,3 +128,60 @@ def test_partners_widget_selected_head_and_link(tiny, tmp_path):
         iw.PartnersView(p.k_composition)
     with pytest.raises(InputError, match="top must be a positive int"):
         iw.PartnersView(p, top=0)
+
+
+# --- phase change -----------------------------------------------------------------------------
+
+
+def handmade_checkpoints() -> CheckpointScores:
+    """4 checkpoints of a 2 × 2 model; head (1, 0)'s prefix matching jumps between steps 100 and
+    200 (0.1 → 0.8), the ICL score falls most between 200 and 400."""
+    n = 4
+    pm = torch.zeros(n, 2, 2)
+    pm[:, 1, 0] = torch.tensor([0.05, 0.1, 0.8, 0.9])
+    pm[:, 0, 1] = 0.2  # another head, best only before the jump
+    return CheckpointScores(
+        steps=[0, 100, 200, 400],
+        prefix_matching=pm,
+        copying=pm * 0.5,
+        previous_token=torch.full((n, 2, 2), 0.3),
+        ov_copying=torch.zeros(n, 2, 2),
+        icl=torch.tensor([-0.1, -0.2, -0.5, -1.4]),
+        icl_sem=torch.full((n,), 0.05),
+        early=6,
+        late=55,
+        note="short contexts",
+    )
+
+
+def test_phase_change_state_from_handmade_checkpoints():
+    cs = handmade_checkpoints()
+    state = phase_change_state(cs, title="phase")
+    np.testing.assert_array_equal(decode(state["steps"]), [0, 100, 200, 400])
+    assert state["steps"]["dtype"] == "int32"
+    # the best head's score per checkpoint: max over [layer, head]
+    np.testing.assert_allclose(decode(state["prefix_matching"]), [0.2, 0.2, 0.8, 0.9])
+    np.testing.assert_allclose(decode(state["copying"]), [0.1, 0.1, 0.4, 0.45])
+    np.testing.assert_allclose(decode(state["icl"]), cs.icl.numpy())
+    assert state["jump"] == [100, 200] and state["jump_measure"] == "prefix_matching"
+    assert phase_change_state(cs, jump="icl")["jump"] == [200, 400]
+    assert (state["early"], state["late"], state["note"]) == (6, 55, "short contexts")
+    _no_nested_numbers(
+        state, ["steps", "prefix_matching", "copying", "previous_token", "icl", "icl_sem"]
+    )
+    with pytest.raises(InputError, match="jump must be one of"):
+        phase_change_state(cs, jump="ov")
+
+
+def test_phase_change_widget_on_the_shipped_checkpoints(tmp_path):
+    cs = iw.score_checkpoints("tiny", steps=[0, 400, 600], n_examples=2, progress=False)
+    w = iw.PhaseChangeView(cs, title="tiny run")
+    np.testing.assert_array_equal(decode(w.steps), cs.steps)
+    for name in ("prefix_matching", "copying", "previous_token"):
+        np.testing.assert_allclose(decode(getattr(w, name)), cs.top(name).numpy())
+    np.testing.assert_allclose(decode(w.icl), cs.icl.numpy())
+    assert w.jump == list(cs.jump())
+    spec = _page_state(w.save_html(tmp_path / "phase.html"))
+    assert spec["kind"] == "phase_change" and "b64" in spec["state"]["icl"]
+    with pytest.raises(InputError, match="CheckpointScores"):
+        iw.PhaseChangeView(cs.to_pandas())

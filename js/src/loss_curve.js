@@ -125,7 +125,9 @@ function render({ model, el }) {
       ctx.moveTo(p, box.top);
       ctx.lineTo(p, box.top + box.height);
       ctx.stroke();
-      ctx.fillText(String(i), p + 3, box.top + 2);
+      const right = p + 30 > box.left + box.width; // near the right edge: label left of the mark
+      ctx.textAlign = right ? "right" : "left";
+      ctx.fillText(String(i), right ? p - 3 : p + 3, box.top + 2);
     }
     ctx.restore();
     // the curve

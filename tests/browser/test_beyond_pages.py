@@ -126,3 +126,37 @@ def test_partners_bars_hover_and_click(offline, tmp_path, tiny_model):
     assert offline.request_log == []
     problems.assert_clean()
     page.close()
+
+
+def test_phase_change_jump_and_hover(offline, tmp_path):
+    from test_beyond_views import handmade_checkpoints  # tests/ is on sys.path (its conftest)
+
+    import induction_widgets as iw
+
+    cs = handmade_checkpoints()
+    path = iw.PhaseChangeView(cs, title="phase").save_html(tmp_path / "phase.html")
+    page, problems = _open(offline, path)
+    canvas = page.locator(".iw-phase-change canvas.iw-plot")
+    g = _dataset(canvas)
+    assert int(g["nPoints"]) == 4 and (g["xMin"], g["xMax"]) == (0, 400)
+
+    def px(step):
+        return g["plotLeft"] + step / 400 * g["plotWidth"]
+
+    # the biggest rise of the best prefix matching (0.2 → 0.8) is shaded: steps 100 → 200
+    assert g["jumpLeftPx"] == pytest.approx(px(100)) and g["jumpRightPx"] == pytest.approx(px(200))
+    expect(page.locator(".iw-phase-change .iw-jump")).to_contain_text("step 100 → 200")
+    # the best prefix matching at step 200 (0.8) is a blue point in the top panel
+    y = g["topTop"] + (1 - (0.8 - g["topMin"]) / (g["topMax"] - g["topMin"])) * g["panelHeight"]
+    assert _near_colour(canvas, px(200), y, LINE, reach=2)
+    # the ICL score at step 400 (−1.4) is a red point in the bottom panel
+    y = g["lowTop"] + (1 - (-1.4 - g["lowMin"]) / (g["lowMax"] - g["lowMin"])) * g["panelHeight"]
+    assert _near_colour(canvas, px(400) - 1, y, (214, 39, 40), reach=2)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + px(200) + 3, box["y"] + 40)
+    readout = page.locator(".iw-phase-change .iw-readout")
+    expect(readout).to_contain_text("step 200: best head's prefix matching 0.8, copying 0.4")
+    expect(readout).to_contain_text("ICL score -0.5 ± 0.05 nats")
+    assert offline.request_log == []
+    problems.assert_clean()
+    page.close()
