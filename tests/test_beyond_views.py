@@ -120,10 +120,17 @@ def test_partners_widget_selected_head_and_link(tiny, tmp_path):
     w.selected_head = [0, 1]  # what a click in the browser does
     assert hm.selected_head == [0, 1]
     link.unlink()
+    # the explorer's selected_head is a property: follow the partners view with observe
+    ex = iw.InductionExplorer(
+        tiny, "the cat sat. the cat sat.", scores=hm.head_scores, layer=1, head=1
+    )
+    w.observe(lambda change: setattr(ex, "selected_head", change["new"]), "selected_head")
+    w.selected_head = [0, 3]
+    assert (ex.layer, ex.head) == (0, 3)
     with pytest.raises(InputError, match="earlier head"):
         w.selected_head = [1, 0]  # not earlier than L1H1
     spec = _page_state(w.save_html(tmp_path / "partners.html"))
-    assert spec["kind"] == "partners" and spec["state"]["selected_head"] == [0, 1]
+    assert spec["kind"] == "partners" and spec["state"]["selected_head"] == [0, 3]
     with pytest.raises(InputError, match="Partners"):
         iw.PartnersView(p.k_composition)
     with pytest.raises(InputError, match="top must be a positive int"):
