@@ -29,6 +29,13 @@ def _page_state(path):
     return json.loads(blob.group(1))
 
 
+def _static_copy(widget) -> str:
+    """The ``text/html`` copy a notebook exported without a widget manager shows."""
+    bundle = widget._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    return data["text/html"]
+
+
 def _no_nested_numbers(state, buffers):
     json.dumps({k: v for k, v in state.items() if k not in buffers}, allow_nan=False)
     for name in buffers:
@@ -78,6 +85,7 @@ def test_loss_curve_widget_and_page(icl, tmp_path):
     assert (w.early, w.late) == (26, 255) and w.score == pytest.approx(icl.score)
     spec = _page_state(w.save_html(tmp_path / "loss.html"))
     assert spec["kind"] == "loss_curve" and spec["store"] == {} and "b64" in spec["state"]["loss"]
+    assert "&quot;kind&quot;:&quot;loss_curve&quot;" in _static_copy(w)
     with pytest.raises(InputError, match="curve=True"):
         iw.LossCurve(ICLScore(0.0, 0.0, 1, 2, 0.0, 0.0, None, 1, 3))
     with pytest.raises(InputError, match="ICLScore"):
@@ -131,6 +139,7 @@ def test_partners_widget_selected_head_and_link(tiny, tmp_path):
         w.selected_head = [1, 0]  # not earlier than L1H1
     spec = _page_state(w.save_html(tmp_path / "partners.html"))
     assert spec["kind"] == "partners" and spec["state"]["selected_head"] == [0, 3]
+    assert "&quot;kind&quot;:&quot;partners&quot;" in _static_copy(w)
     with pytest.raises(InputError, match="Partners"):
         iw.PartnersView(p.k_composition)
     with pytest.raises(InputError, match="top must be a positive int"):
@@ -190,5 +199,6 @@ def test_phase_change_widget_on_the_shipped_checkpoints(tmp_path):
     assert w.jump == list(cs.jump())
     spec = _page_state(w.save_html(tmp_path / "phase.html"))
     assert spec["kind"] == "phase_change" and "b64" in spec["state"]["icl"]
+    assert "&quot;kind&quot;:&quot;phase_change&quot;" in _static_copy(w)
     with pytest.raises(InputError, match="CheckpointScores"):
         iw.PhaseChangeView(cs.to_pandas())
