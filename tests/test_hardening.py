@@ -502,6 +502,83 @@ row(
     iw.InputError,
     r"unknown verdict measure 'rank': choose one of .*copying_rank",
 )
+# The views of the "beyond" measures (issue 15 item 5): what they show, and their options.
+row(
+    "LossCurve-not-a-result",
+    lambda c: iw.LossCurve("the cat sat"),
+    iw.InputError,
+    r"LossCurve needs an ICLScore \(from induction_widgets\.icl_score\(model\)\) or a "
+    r"per_token_loss tensor \[batch, pos\] of floats, got str",
+)
+row(
+    "LossCurve-int-tensor",
+    lambda c: iw.LossCurve(torch.zeros(2, 40, dtype=torch.long)),
+    iw.InputError,
+    r"per_token_loss tensor \[batch, pos\] of floats, got a 2-d torch\.int64 tensor",
+)
+row(
+    "LossCurve-no-curve",
+    lambda c: iw.LossCurve(iw.icl_score(c.tiny, n_contexts=2, curve=False, progress=False)),
+    iw.InputError,
+    r"no loss curve \(computed with curve=False\): rerun induction_widgets\.icl_score\(model, curve=True\)",
+)
+row(
+    "LossCurve-too-short",
+    lambda c: iw.LossCurve(torch.ones(2, 2)),
+    iw.InputError,
+    r"contexts of 2 tokens are too short for an ICL score",
+)
+row(
+    "PartnersView-not-partners",
+    lambda c: iw.PartnersView(c.scores),
+    iw.InputError,
+    r"PartnersView needs Partners \(from induction_widgets\.previous_token_partners\(model, "
+    r"layer, head\)\), got HeadScores",
+)
+row(
+    "PartnersView-top",
+    lambda c: iw.PartnersView(iw.previous_token_partners(c.tiny, 1, 1), top=0),
+    iw.InputError,
+    r"top must be a positive int \(how many heads to show\), got 0",
+)
+for _name, _sel in [("not-earlier", (1, 0)), ("one-number", (0,)), ("str", ("a", 0)), ("int", 3)]:
+    row(
+        f"PartnersView-selected_head-{_name}",
+        lambda c, s=_sel: iw.PartnersView(
+            iw.previous_token_partners(c.tiny, 1, 1), selected_head=s
+        ),
+        iw.InputError,
+        r"selected_head must be an earlier head \[layer, head\] with layer in 0\.\.0 and head "
+        r"in 0\.\.3, got ",
+    )
+row(
+    "PhaseChangeView-not-checkpoint-scores",
+    lambda c: iw.PhaseChangeView([c.scores, c.scores]),
+    iw.InputError,
+    r"PhaseChangeView needs CheckpointScores \(from induction_widgets\.score_checkpoints\(\)\), "
+    r"got list",
+)
+
+
+def _checkpoints(n: int) -> Any:
+    z = torch.zeros(n, 2, 4)
+    return iw.CheckpointScores(
+        list(range(n)), z, z, z, z, torch.zeros(n), torch.zeros(n), early=6, late=55
+    )
+
+
+row(
+    "PhaseChangeView-jump",
+    lambda c: iw.PhaseChangeView(_checkpoints(3), jump="ov_copying"),
+    iw.InputError,
+    r"jump must be one of 'prefix_matching', 'copying', 'previous_token', 'icl', got 'ov_copying'",
+)
+row(
+    "PhaseChangeView-one-checkpoint",
+    lambda c: iw.PhaseChangeView(_checkpoints(1)),
+    iw.InputError,
+    r"a phase change needs at least two checkpoints, got 1",
+)
 SINK_SCALE = r"sink_scale must be one of 'auto', 'without sink', 'all sources', got "
 for _name, _call in [
     ("TokenView", lambda c: iw.TokenView(c.tiny, TEXT, 1, 0, sink_scale="no sink")),
@@ -698,6 +775,7 @@ def test_the_matrix_covers_every_public_entry_point():
         "attention_pattern", "logit_attribution", "TextActivations", "pattern_matching_score",
         "pattern_matching_problem", "repeated_random_tokens", "TokenView", "AttentionMatrix",
         "HeadMap", "InductionExplorer", "save_html", "report", "load_model", "VerdictScatter",
+        "LossCurve", "PartnersView", "PhaseChangeView",
     ):  # fmt: skip
         assert name in iw.__all__, name
         assert re.search(rf"(^| ){re.escape(name)}[-.]", ids), name

@@ -89,6 +89,6 @@ describe("StandaloneModel", () => {
   });
 
   it("exposes the three views", () => {
-    for (const kind of ["token_view", "attention_matrix", "head_map", "verdict_scatter"]) expect(typeof VIEWS[kind].render).toBe("function");
+    for (const kind of ["token_view", "attention_matrix", "head_map", "verdict_scatter", "loss_curve", "partners", "phase_change"]) expect(typeof VIEWS[kind].render).toBe("function");
   });
 });

@@ -50,7 +50,16 @@ from .compute import (
 from .compute.cache import memory_info, set_memory_budget
 from .export import export_notebook, report, save_html
 from .models import load_model
-from .widgets import AttentionMatrix, HeadMap, InductionExplorer, TokenView, VerdictScatter
+from .widgets import (
+    AttentionMatrix,
+    HeadMap,
+    InductionExplorer,
+    LossCurve,
+    PartnersView,
+    PhaseChangeView,
+    TokenView,
+    VerdictScatter,
+)
 from .widgets._base import close_all
 
 __version__ = "0.1.0"
@@ -71,9 +80,12 @@ __all__ = [
     "InductionExplorer",
     "InductionWidgetsError",
     "InputError",
+    "LossCurve",
     "ModelWeightsError",
     "NotAModelError",
     "Partners",
+    "PartnersView",
+    "PhaseChangeView",
     "TextActivations",
     "TokenView",
     "VerdictScatter",

@@ -2,7 +2,8 @@
 package, the same notebook cells as the JupyterLab tests) and marimo (``marimo run`` of a small app
 whose views are wrapped in ``mo.ui.anywidget``), driven by real Chromium.
 
-Each host must render the four views and link the explorer in the browser: a click on the map's
+Each host must render the four views (and the loss curve, partners and phase-change views) and
+link the explorer in the browser: a click on the map's
 cell switches the token view and the matrix, and the kernel sees the new head.
 """
 
@@ -26,6 +27,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.lab]
 EXPLORER = (
     "ex = iw.InductionExplorer(model, text, scores=scores, layer=1, head=1, title='explorer')\nex"
 )
+#: The views of the "beyond" measures (loss curve, partners, phase change): they render here too.
+BEYOND_CELLS = [
+    "lc = iw.LossCurve(iw.icl_score(model, n_contexts=4, progress=False), title='loss')\nlc",
+    "pv = iw.PartnersView(iw.previous_token_partners(model, 1, 1), title='partners')\npv",
+    "pc = iw.PhaseChangeView(iw.score_checkpoints('tiny', steps=[0, 500], n_examples=2,\n"
+    "                                             progress=False), title='phase')\npc",
+]
 NB7_OWN_ERROR = "Cannot read properties of undefined (reading 'schema')"
 TITLES = ("token view", "attention matrix", "head map")
 
@@ -53,6 +61,18 @@ def check_views(page, scope) -> None:
         expect(part.locator(".iw-head-select")).to_have_value("2")
 
 
+def check_beyond(scope) -> None:
+    """The loss curve, the partners view and the phase-change view draw: their canvases hold the
+    data the kernel sent (256 token indices, 2 checkpoints) and the partners list its 4 heads."""
+    lc = scope.locator(".iw-root.iw-loss-curve")
+    expect(lc.locator("canvas.iw-plot")).to_have_attribute("data-n-points", "256")
+    expect(lc.locator(".iw-icl-score")).to_contain_text("loss[255] − loss[26]")
+    expect(scope.locator(".iw-root.iw-partners .iw-partner-row")).to_have_count(4)
+    pc = scope.locator(".iw-root.iw-phase-change")
+    expect(pc.locator("canvas.iw-plot")).to_have_attribute("data-n-points", "2")
+    expect(pc.locator(".iw-jump")).to_contain_text("step 0 → 500")
+
+
 # ---------------------------------------------------------------------------------------------
 # Notebook 7
 
@@ -68,11 +88,12 @@ def notebook7(tmp_path_factory):
 def test_notebook7_views_and_explorer(notebook7, browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     ctx.set_default_timeout(30_000)
-    nb = LabNotebook(notebook7, ctx, "hosts", [*VIEW_CELLS, EXPLORER])
+    nb = LabNotebook(notebook7, ctx, "hosts", [*VIEW_CELLS, EXPLORER, *BEYOND_CELLS])
     try:
         nb.open()
         assert nb.errors() == []
         check_views(nb.page, nb.notebook)
+        check_beyond(nb.notebook)
         assert nb.eval("[ex.layer, ex.head, ex.selected_head]") == [0, 2, [0, 2]]
         # Notebook 7.6 itself throws this while loading its settings, also for a notebook holding
         # only `1+1` (stack in notebook_core.js): not ours, so it alone is let through
@@ -111,6 +132,17 @@ def _(iw, mo, model, scores, text):
     ex = mo.ui.anywidget(iw.InductionExplorer(model, text, scores=scores, layer=1, head=1))
     mo.vstack([tv, am, hm, ex])
     return (ex,)
+
+
+@app.cell
+def _(iw, mo, model):
+    lc = mo.ui.anywidget(iw.LossCurve(iw.icl_score(model, n_contexts=4, progress=False), title="loss"))
+    pv = mo.ui.anywidget(iw.PartnersView(iw.previous_token_partners(model, 1, 1), title="partners"))
+    pc = mo.ui.anywidget(iw.PhaseChangeView(
+        iw.score_checkpoints("tiny", steps=[0, 500], n_examples=2, progress=False), title="phase"
+    ))
+    mo.vstack([lc, pv, pc])
+    return
 
 
 @app.cell
@@ -176,6 +208,7 @@ def test_marimo_views_and_explorer(marimo_app, browser):
         page.goto(marimo_app)
         page.locator(".iw-explorer").wait_for(timeout=120_000)
         check_views(page, page.locator("body"))
+        check_beyond(page.locator("body"))
         # the kernel (the widget's traits and mo.ui.anywidget's value) follows the click
         expect(page.get_by_text("kernel head: L0H2 / value L0H2")).to_be_visible()
         problems.assert_clean()

@@ -33,7 +33,7 @@ from viewcheck import (
 pytestmark = [pytest.mark.browser, pytest.mark.lab]
 
 # notebook cells (index → what it shows)
-SETUP, TV, AM, HM, EX, MASKED, HOSTILE_CELL, SCATTER = range(8)
+SETUP, TV, AM, HM, EX, MASKED, HOSTILE_CELL, SCATTER, LOSS, PARTNERS, PHASE = range(11)
 CELLS = [
     *VIEW_CELLS,
     "ex = iw.InductionExplorer(model, text, scores=scores, layer=1, head=1, title='explorer')\nex",
@@ -43,6 +43,10 @@ CELLS = [
     "tvh = iw.TokenView(model, text, 1, 0, title='hostile')\n"
     "tvh.tokens = json.load(open('hostile.json', encoding='utf-8'))\ntvh",
     "vs = iw.VerdictScatter(scores, title='scatter')\nvs",
+    "lc = iw.LossCurve(iw.icl_score(model, n_contexts=4, progress=False), title='loss')\nlc",
+    "pv = iw.PartnersView(iw.previous_token_partners(model, 1, 1), title='partners')\npv",
+    "pc = iw.PhaseChangeView(iw.score_checkpoints('tiny', steps=[0, 450, 500], n_examples=2,\n"
+    "                                             progress=False), title='phase')\npc",
 ]
 
 
@@ -499,6 +503,31 @@ def test_verdict_scatter_live(nb):
     nb.page.mouse.click(box["x"] + float(cx[i]), box["y"] + float(cy[i]))
     expect(root.locator(".iw-readout")).to_contain_text(f"L{i // 4}H{i % 4} (layer")
     assert nb.eval("vs.selected_head") == [i // 4, i % 4]
+    nb.problems.assert_clean()
+
+
+def test_beyond_views_live(nb):
+    """The loss curve, partners and phase-change views draw in the lab; a click on a partner sets
+    ``selected_head`` in the kernel."""
+    lc = view(nb, LOSS, "loss-curve")
+    expect(lc.locator("canvas.iw-plot")).to_have_attribute("data-n-points", "256")
+    expect(lc.locator(".iw-icl-score")).to_contain_text("loss[255] − loss[26]")
+    pv = view(nb, PARTNERS, "partners")
+    rows = pv.locator(".iw-partner-row")
+    expect(rows).to_have_count(4)
+    ranked = nb.eval("[[r.layer, r.head] for r in iw.previous_token_partners(model, 1, 1).ranked]")
+    rows.nth(1).scroll_into_view_if_needed()
+    rows.nth(1).click()
+    expect(rows.nth(1)).to_have_attribute("aria-current", "true")
+    deadline = 50  # the trait reaches the kernel asynchronously: poll it
+    while nb.eval("pv.selected_head") != ranked[1] and deadline:
+        nb.page.wait_for_timeout(100)
+        deadline -= 1
+    assert nb.eval("pv.selected_head") == ranked[1]
+    pc = view(nb, PHASE, "phase-change")
+    expect(pc.locator("canvas.iw-plot")).to_have_attribute("data-n-points", "3")
+    a, b = nb.eval("list(pc._scores.jump())")  # the compute's biggest rise, marked in the view
+    expect(pc.locator(".iw-jump")).to_contain_text(f"step {a} → {b}")
     nb.problems.assert_clean()
 
 

@@ -8,9 +8,12 @@ Shapes: attention and attribution ``[dst, src]``, value norms ``[src]``, scores 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from ..compute import SCORE_NAMES, HeadScores, InputError, TextActivations, verdict_scatter
 from ..payload import encode, head_payloads, mask_payload
@@ -22,6 +25,9 @@ HEAD_BUFFERS: dict[str, tuple[str, ...]] = {
     "explorer": ("attention", "attribution", "value_norm"),
     "head_map": (),
     "verdict_scatter": (),
+    "loss_curve": (),
+    "partners": (),
+    "phase_change": (),
 }
 
 #: The attention scales a view offers: ``"auto"`` (each head's ``sink_summary`` default: "without
@@ -241,5 +247,148 @@ def verdict_scatter_state(
         "selected_head": [int(v) for v in selected_head],
         "n_layers": scores.n_layers,
         "n_heads": scores.n_heads,
+        "title": title,
+    }
+
+
+def loss_curve_state(result: Any, *, title: str = "") -> dict[str, Any]:
+    """The loss curve's state: the mean per-token loss ``L[i] = mean_b −log p(t[b, i] | t[b, <i])``
+    against token index ``i`` (a float32 buffer ``loss`` ``[pos]``, NaN at index 0), the two indices
+    the ICL score reads (``early`` / ``late``: the paper's 50 and 500, or the 1 : 10 pair that fits a
+    short context, said in ``note``), and the score ``L[late] − L[early]`` with its standard error.
+
+    ``result``: an :class:`~induction_widgets.compute.ICLScore` computed with ``curve=True``, or a
+    :func:`~induction_widgets.compute.per_token_loss` tensor ``[batch, pos]`` (or ``[pos]``), whose
+    score is then computed here with :func:`~induction_widgets.compute.icl.icl_indices`.
+    """
+    import torch
+
+    from ..compute import ICLScore
+    from ..compute.icl import icl_indices
+
+    if isinstance(result, ICLScore):
+        if result.curve is None:
+            raise InputError(
+                "this ICLScore has no loss curve (computed with curve=False): rerun "
+                "induction_widgets.icl_score(model, curve=True)"
+            )
+        curve = result.curve.detach().float().cpu()
+        score, sem, early, late = result.score, result.sem, result.early, result.late
+        note, n_contexts, window = result.note, result.n_contexts, result.window
+    elif isinstance(result, torch.Tensor) and result.ndim in (1, 2) and result.is_floating_point():
+        losses = result.detach().float().cpu()
+        losses = losses[None] if losses.ndim == 1 else losses
+        early, late, note = icl_indices(losses.shape[1])
+        diff = losses[:, late] - losses[:, early]
+        score = float(diff.mean())
+        sem = float(diff.std() / diff.numel() ** 0.5) if diff.numel() > 1 else float("nan")
+        curve, n_contexts, window = losses.mean(0), losses.shape[0], 0
+    else:
+        what = (
+            f"a {result.ndim}-d {result.dtype} tensor"
+            if isinstance(result, torch.Tensor)
+            else type(result).__name__
+        )
+        raise InputError(
+            "LossCurve needs an ICLScore (from induction_widgets.icl_score(model)) or a "
+            f"per_token_loss tensor [batch, pos] of floats, got {what}"
+        )
+    return {
+        "loss": encode(curve, "float32"),
+        "early": int(early),
+        "late": int(late),
+        "score": _finite(score),
+        "sem": _finite(sem),
+        "note": str(note),
+        "window": int(window),
+        "n_contexts": int(n_contexts),
+        "title": title,
+    }
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float, or ``None`` (JSON null) when it is NaN or infinite."""
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def partners_state(
+    partners: Any, *, selected_head: Sequence[int] = (), top: int = 12, title: str = ""
+) -> dict[str, Any]:
+    """The partners view's state (:func:`~induction_widgets.compute.previous_token_partners`): the
+    K-composition of every earlier head into the induction head ``(layer, head)`` and each head's
+    previous-token score, as float32 buffers ``[n_layers, n_heads]`` (``k_composition`` NaN for
+    layers ``>= layer``; the browser ranks the earlier heads, highest K-composition first, and
+    shows the ``top`` of them as bars); ``selected_head`` (``[layer, head]`` or ``[]``).
+    """
+    from ..compute import Partners
+
+    if not isinstance(partners, Partners):
+        raise InputError(
+            "PartnersView needs Partners (from induction_widgets.previous_token_partners(model, "
+            f"layer, head)), got {type(partners).__name__}"
+        )
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise InputError(f"top must be a positive int (how many heads to show), got {top!r}")
+    n_layers, n_heads = partners.k_composition.shape
+    return {
+        "k_composition": encode(partners.k_composition.float(), "float32"),
+        "previous_token": encode(partners.previous_token.float(), "float32"),
+        "layer": int(partners.layer),
+        "head": int(partners.head),
+        "n_layers": int(n_layers),
+        "n_heads": int(n_heads),
+        "top": int(top),
+        "selected_head": [int(v) for v in selected_head],
+        "title": title,
+    }
+
+
+#: The series of the phase-change view: (CheckpointScores field, label); head scores are the best
+#: head's per checkpoint (``CheckpointScores.top``).
+PHASE_SERIES = (
+    ("prefix_matching", "prefix matching"),
+    ("copying", "copying"),
+    ("previous_token", "previous token"),
+)
+
+
+def phase_change_state(
+    checkpoints: Any, *, jump: str = "prefix_matching", title: str = ""
+) -> dict[str, Any]:
+    """The phase-change view's state (:func:`~induction_widgets.compute.score_checkpoints`): per
+    checkpoint (int32 buffer ``steps`` ``[n]``), the best head's prefix matching, copying and
+    previous-token scores (float32 buffers ``[n]``, ``max`` over ``[layer, head]``) and the ICL
+    score ``icl`` ``[n]`` (with ``icl_sem``), and ``jump``: the consecutive checkpoints
+    ``[step_before, step_after]`` between which ``jump_measure`` changes most
+    (:meth:`CheckpointScores.jump`: the best prefix-matching score rises most, or the ICL score
+    falls most for ``"icl"``).
+    """
+    from ..compute import CheckpointScores
+
+    if not isinstance(checkpoints, CheckpointScores):
+        raise InputError(
+            "PhaseChangeView needs CheckpointScores (from induction_widgets.score_checkpoints()), "
+            f"got {type(checkpoints).__name__}"
+        )
+    names = [n for n, _ in PHASE_SERIES] + ["icl"]
+    if jump not in names:
+        raise InputError(f"jump must be one of {', '.join(map(repr, names))}, got {jump!r}")
+    if len(checkpoints.steps) < 2:
+        raise InputError(
+            f"a phase change needs at least two checkpoints, got {len(checkpoints.steps)}"
+        )
+    before, after = checkpoints.jump(jump)
+    return {
+        "steps": encode(np.asarray(checkpoints.steps, dtype=np.int32), "int32"),
+        **{name: encode(checkpoints.top(name).float(), "float32") for name, _ in PHASE_SERIES},
+        "icl": encode(checkpoints.icl.float(), "float32"),
+        "icl_sem": encode(checkpoints.icl_sem.float(), "float32"),
+        "series_labels": [label for _, label in PHASE_SERIES],
+        "jump_measure": jump,
+        "jump": [int(before), int(after)],
+        "early": int(checkpoints.early),
+        "late": int(checkpoints.late),
+        "note": str(checkpoints.note),
         "title": title,
     }

@@ -3,7 +3,19 @@
 from .attention_matrix import AttentionMatrix
 from .explorer import InductionExplorer
 from .head_map import HeadMap
+from .loss_curve import LossCurve
+from .partners import PartnersView
+from .phase_change import PhaseChangeView
 from .token_view import TokenView
 from .verdict_scatter import VerdictScatter
 
-__all__ = ["AttentionMatrix", "HeadMap", "InductionExplorer", "TokenView", "VerdictScatter"]
+__all__ = [
+    "AttentionMatrix",
+    "HeadMap",
+    "InductionExplorer",
+    "LossCurve",
+    "PartnersView",
+    "PhaseChangeView",
+    "TokenView",
+    "VerdictScatter",
+]

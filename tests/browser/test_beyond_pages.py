@@ -1,0 +1,162 @@
+"""The views of the "beyond" measures in Chromium, from ``save_html`` pages (no kernel, no network):
+the loss curve's point at a known index sits where a log x axis puts it and hovering reads its
+loss; the partners view's bars are in K-composition order with the widths of their scores and a
+click sets ``selected_head``; the phase-change view marks the biggest jump and hovering reads the
+checkpoint. Expected places and texts come from the compute results in the test process."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from labkit import PageProblems, expect
+
+pytestmark = pytest.mark.browser
+
+LINE = (31, 119, 180)
+
+
+def _open(offline, path):
+    page = offline.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    offline.request_log.clear()
+    page.goto(path.resolve().as_uri())
+    expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
+    return page, problems
+
+
+def _dataset(locator):
+    return {k: float(v) for k, v in locator.evaluate("c => Object.assign({}, c.dataset)").items()}
+
+
+def _near_colour(canvas, x, y, rgb, reach=3, tol=40):
+    """Whether some pixel within ``reach`` CSS px of (x, y) has colour ``rgb`` (± tol)."""
+    pixels = canvas.evaluate(
+        """(c, [x, y, r]) => { const d = window.devicePixelRatio || 1;
+        const s = Math.round(2 * r * d) + 1;
+        return Array.from(c.getContext('2d').getImageData(Math.round((x - r) * d), Math.round((y - r) * d), s, s).data); }""",
+        [x, y, reach],
+    )
+    a = np.asarray(pixels, dtype=float).reshape(-1, 4)
+    return bool(((np.abs(a[:, :3] - np.asarray(rgb)).max(1) <= tol) & (a[:, 3] > 200)).any())
+
+
+@pytest.fixture(scope="module")
+def icl(tiny_model):
+    import induction_widgets as iw
+
+    return iw.icl_score(tiny_model, n_contexts=6, progress=False)
+
+
+def test_loss_curve_log_axis_marks_and_hover(offline, tmp_path, icl):
+    import induction_widgets as iw
+
+    path = iw.LossCurve(icl, title="loss").save_html(tmp_path / "loss.html")
+    page, problems = _open(offline, path)
+    canvas = page.locator(".iw-loss-curve canvas.iw-plot")
+    g = _dataset(canvas)
+    curve = icl.curve.numpy()
+    n = len(curve)
+    assert int(g["nPoints"]) == n and g["xMin"] == 1 and g["xMax"] == n - 1
+
+    def px(i):  # log10 x axis from index 1 to the last
+        return g["plotLeft"] + math.log10(i) / math.log10(n - 1) * g["plotWidth"]
+
+    def py(v):
+        return g["plotTop"] + (1 - (v - g["yMin"]) / (g["yMax"] - g["yMin"])) * g["plotHeight"]
+
+    # the marks at the indices the short context allows (26 and 255), the score in the header
+    assert g["earlyPx"] == pytest.approx(px(icl.early)) and g["latePx"] == pytest.approx(
+        px(icl.late)
+    )
+    expect(page.locator(".iw-loss-curve .iw-icl-score")).to_contain_text(
+        f"loss[{icl.late}] − loss[{icl.early}]"
+    )
+    expect(page.locator(".iw-loss-curve .iw-note")).to_contain_text("500 and 50 do not fit")
+    # the curve passes through (index 10, its loss); index 0 (NaN) is not drawn
+    i = 10
+    assert _near_colour(canvas, px(i), py(float(curve[i])), LINE)
+    box = canvas.bounding_box()
+    # hovering the early mark reads its index and loss (indices there are ~3 px apart)
+    page.mouse.move(box["x"] + px(icl.early), box["y"] + py(float(curve[icl.early])))
+    readout = page.locator(".iw-loss-curve .iw-readout")
+    expect(readout).to_contain_text(f"token index {icl.early} (early index): mean loss")
+    assert float(readout.text_content().split("mean loss ")[1].split(" ")[0]) == pytest.approx(
+        float(curve[icl.early]), rel=1e-3
+    )
+    assert offline.request_log == []
+    problems.assert_clean()
+    page.close()
+
+
+def test_partners_bars_hover_and_click(offline, tmp_path, tiny_model):
+    import induction_widgets as iw
+
+    p = iw.previous_token_partners(tiny_model, 1, 1)
+    path = iw.PartnersView(p, title="partners").save_html(tmp_path / "partners.html")
+    page, problems = _open(offline, path)
+    rows = page.locator(".iw-partners .iw-partner-row")
+    ranked = p.ranked
+    expect(rows).to_have_count(len(ranked))
+    # rows in Partners.ranked order, bars as wide as the scores (track 0 … 1)
+    got = rows.evaluate_all(
+        """rs => rs.map(r => { const w = (c) => r.querySelector(c).getBoundingClientRect().width;
+        return [Number(r.dataset.layer), Number(r.dataset.head),
+                w('.iw-bar-k') / w('.iw-bar-track'), w('.iw-bar-prev') / w('.iw-bar-track')]; })"""
+    )
+    for (layer, head, wk, wp), r in zip(got, ranked, strict=True):
+        assert (layer, head) == (r.layer, r.head)
+        assert wk == pytest.approx(r.k_composition, abs=0.01)
+        assert wp == pytest.approx(min(1.0, r.previous_token), abs=0.01)
+    # hover the best partner: its scores; click the second: selected_head
+    best = rows.nth(0)
+    best.hover()
+    readout = page.locator(".iw-partners .iw-readout")
+    expect(readout).to_contain_text(
+        f"L{ranked[0].layer}H{ranked[0].head} → L1H1: K-composition {ranked[0].k_composition:.3g}"
+    )
+    rows.nth(1).click()
+    want = [ranked[1].layer, ranked[1].head]
+    assert page.evaluate("globalThis.iwModels[0].get('selected_head')") == want
+    expect(rows.nth(1)).to_have_attribute("aria-current", "true")
+    page.mouse.move(0, 0)
+    expect(readout).to_contain_text(f"selected L{want[0]}H{want[1]}")
+    assert offline.request_log == []
+    problems.assert_clean()
+    page.close()
+
+
+def test_phase_change_jump_and_hover(offline, tmp_path):
+    from test_beyond_views import handmade_checkpoints  # tests/ is on sys.path (its conftest)
+
+    import induction_widgets as iw
+
+    cs = handmade_checkpoints()
+    path = iw.PhaseChangeView(cs, title="phase").save_html(tmp_path / "phase.html")
+    page, problems = _open(offline, path)
+    canvas = page.locator(".iw-phase-change canvas.iw-plot")
+    g = _dataset(canvas)
+    assert int(g["nPoints"]) == 4 and (g["xMin"], g["xMax"]) == (0, 400)
+
+    def px(step):
+        return g["plotLeft"] + step / 400 * g["plotWidth"]
+
+    # the biggest rise of the best prefix matching (0.2 → 0.8) is shaded: steps 100 → 200
+    assert g["jumpLeftPx"] == pytest.approx(px(100)) and g["jumpRightPx"] == pytest.approx(px(200))
+    expect(page.locator(".iw-phase-change .iw-jump")).to_contain_text("step 100 → 200")
+    # the best prefix matching at step 200 (0.8) is a blue point in the top panel
+    y = g["topTop"] + (1 - (0.8 - g["topMin"]) / (g["topMax"] - g["topMin"])) * g["panelHeight"]
+    assert _near_colour(canvas, px(200), y, LINE, reach=2)
+    # the ICL score at step 400 (−1.4) is a red point in the bottom panel
+    y = g["lowTop"] + (1 - (-1.4 - g["lowMin"]) / (g["lowMax"] - g["lowMin"])) * g["panelHeight"]
+    assert _near_colour(canvas, px(400) - 1, y, (214, 39, 40), reach=2)
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + px(200) + 3, box["y"] + 40)
+    readout = page.locator(".iw-phase-change .iw-readout")
+    expect(readout).to_contain_text("step 200: best head's prefix matching 0.8, copying 0.4")
+    expect(readout).to_contain_text("ICL score -0.5 ± 0.05 nats")
+    assert offline.request_log == []
+    problems.assert_clean()
+    page.close()
