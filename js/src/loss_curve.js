@@ -14,6 +14,7 @@ import { h, listen } from "./shared/dom.js";
 import { messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { decodeSync } from "./shared/decode.js";
+import { Focus, bindPointer } from "./shared/focus.js";
 import { drawFrame, extent, logTicks, nearestX, niceTicks, scale, themeColours } from "./shared/plot.js";
 
 export const MARGIN = Object.freeze({ left: 46, top: 10, right: 14, bottom: 34 });
@@ -170,27 +171,23 @@ function render({ model, el }) {
     readout.dataset.index = String(hover);
   }
 
-  canvas.addEventListener(
-    "pointermove",
-    (e) => {
+  // the hovered sample (the kit's Focus: hover only, no lock in this view)
+  /** @type {Focus<number>} */
+  const focus = new Focus();
+  bindPointer(canvas, focus, {
+    signal,
+    onClick: null,
+    itemAt: (e) => {
       const [cx] = localPoint(canvas, e);
       const i = geom && cx >= geom.box.left && cx <= geom.box.left + geom.box.width ? nearestX(px, cx) : -1;
-      if (i === hover) return;
-      hover = i;
-      draw();
-      updateReadout();
+      return i >= 0 ? i : null;
     },
-    { signal },
-  );
-  canvas.addEventListener(
-    "pointerleave",
-    () => {
-      hover = -1;
-      draw();
-      updateReadout();
-    },
-    { signal },
-  );
+  });
+  focus.subscribe((state) => {
+    hover = state.hover ?? -1;
+    draw();
+    updateReadout();
+  }, signal);
 
   function onAll() {
     load();

@@ -16,6 +16,7 @@ import { h, listen } from "./shared/dom.js";
 import { messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { decodeSync } from "./shared/decode.js";
+import { Focus, bindPointer } from "./shared/focus.js";
 import { drawFrame, extent, nearestX, niceTicks, scale, themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
 
@@ -224,27 +225,23 @@ function render({ model, el }) {
     readout.dataset.step = String(data.steps[hover]);
   }
 
-  canvas.addEventListener(
-    "pointermove",
-    (e) => {
+  // the hovered sample (the kit's Focus: hover only, no lock in this view)
+  /** @type {Focus<number>} */
+  const focus = new Focus();
+  bindPointer(canvas, focus, {
+    signal,
+    onClick: null,
+    itemAt: (e) => {
       const [cx] = localPoint(canvas, e);
       const i = geom && cx >= geom.topBox.left - 4 && cx <= geom.topBox.left + geom.topBox.width + 4 ? nearestX(px, cx) : -1;
-      if (i === hover) return;
-      hover = i;
-      draw();
-      updateReadout();
+      return i >= 0 ? i : null;
     },
-    { signal },
-  );
-  canvas.addEventListener(
-    "pointerleave",
-    () => {
-      hover = -1;
-      draw();
-      updateReadout();
-    },
-    { signal },
-  );
+  });
+  focus.subscribe((state) => {
+    hover = state.hover ?? -1;
+    draw();
+    updateReadout();
+  }, signal);
 
   function onAll() {
     load();
