@@ -10,9 +10,11 @@
  * selected_head ([layer, head] or []), n_layers, n_heads, message, title.
  * @module verdict_scatter
  */
-import { formatNumber, injectStyles, legend, rgbString, sequentialColour } from "./shared/colour.js";
-import { h, listen, pixelRatio } from "./shared/dom.js";
-import { kernelLostBanner, messageBanner } from "./shared/controls.js";
+import { formatNumber, legend, rgbString, sequentialColour } from "./shared/colour.js";
+import { h, listen } from "./shared/dom.js";
+import { kernelLostBanner, messageBanner, viewShell } from "./shared/controls.js";
+import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
+import { Focus, bindPointer } from "./shared/focus.js";
 import { decodeSync } from "./shared/decode.js";
 import { prettyName } from "./shared/text.js";
 
@@ -78,11 +80,10 @@ function ticks(lo, hi) {
 }
 
 function render({ model, el }) {
-  const teardown = new AbortController();
-  const { signal } = teardown;
-  injectStyles(el);
+  // one AbortController per view (viewShell): every listener goes with its signal on teardown
+  const shell = viewShell(el, "iw-verdict-scatter");
+  const { root, signal } = shell;
 
-  const root = h("div", { class: "iw-root iw-verdict-scatter", attrs: { tabindex: "0" } });
   const title = h("span", { class: "iw-title" });
   const legendEl = h("span", { class: "iw-legend" });
   const header = h("div", { class: "iw-header" }, [title, h("span", { text: "layer depth" }), legendEl]);
@@ -142,11 +143,7 @@ function render({ model, el }) {
   function layout() {
     const w = Math.max(260, Math.min(560, (root.clientWidth || 560) - 8));
     const hgt = Math.round(w * 0.72);
-    const dpr = pixelRatio();
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(hgt * dpr);
-    canvas.style.width = `${w}px`;
-    canvas.style.height = `${hgt}px`;
+    sizeCanvas(canvas, w, hgt);
     geom = {
       left: MARGIN.left,
       top: MARGIN.top,
@@ -190,13 +187,10 @@ function render({ model, el }) {
 
   function draw() {
     if (!geom) return;
-    const ctx = canvas.getContext("2d");
-    const dpr = pixelRatio();
+    const ctx = clearedContext(canvas);
     const style = getComputedStyle(root);
     const fg = style.color || "#222";
     const bg = style.backgroundColor && style.backgroundColor !== "rgba(0, 0, 0, 0)" ? style.backgroundColor : "#fff";
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, canvas.width, canvas.height);
     const { left, top, width, height, xr, yr } = geom;
     // axes, ticks
     ctx.strokeStyle = fg;
@@ -276,45 +270,35 @@ function render({ model, el }) {
     Object.assign(readout.dataset, { layer: String(Math.floor(i / nH)), head: String(i % nH), x: String(X[i]), y: String(Y[i]) });
   }
 
+  /** The point under the pointer (-1: none). @param {{ clientX: number, clientY: number }} e */
   function at(e) {
-    const r = canvas.getBoundingClientRect();
-    const k = r.width ? canvas.offsetWidth / r.width : 1;
-    return nearestPoint(px, py, (e.clientX - r.left) * k, (e.clientY - r.top) * k);
+    const [x, y] = localPoint(canvas, e);
+    return nearestPoint(px, py, x, y);
   }
 
-  canvas.addEventListener(
-    "pointermove",
-    (e) => {
+  // the hovered point (the kit's Focus); a click selects the head through the model, not a lock
+  /** @type {Focus<number>} */
+  const focus = new Focus();
+  bindPointer(canvas, focus, {
+    signal,
+    itemAt: (e) => {
       const i = at(e);
-      if (i === hover) return;
-      hover = i;
-      canvas.style.cursor = i >= 0 ? "pointer" : "";
-      draw();
-      updateReadout();
+      return i >= 0 ? i : null;
     },
-    { signal },
-  );
-  canvas.addEventListener(
-    "pointerleave",
-    () => {
-      hover = -1;
-      draw();
-      updateReadout();
-    },
-    { signal },
-  );
-  canvas.addEventListener(
-    "click",
-    (e) => {
-      const i = at(e);
-      if (i < 0) return;
+    onClick: (i) => {
+      if (i === null) return;
       model.set("selected_head", [Math.floor(i / nH), i % nH]);
       model.save_changes();
       draw();
       updateReadout();
     },
-    { signal },
-  );
+  });
+  focus.subscribe((state) => {
+    hover = state.hover ?? -1;
+    canvas.style.cursor = hover >= 0 ? "pointer" : "";
+    draw();
+    updateReadout();
+  }, signal);
 
   function onAll() {
     loadData();
@@ -327,31 +311,21 @@ function render({ model, el }) {
     updateReadout();
   };
 
-  let observer = null;
-  if (typeof ResizeObserver !== "undefined") {
-    let lastWidth = -1;
-    observer = new ResizeObserver(() => {
-      if (root.clientWidth === lastWidth) return;
-      lastWidth = root.clientWidth;
+  onWidthChange(
+    root,
+    () => {
       layout();
       draw();
-    });
-    observer.observe(root);
-  }
-  const unsubscribe = [
-    listen(model, ["x", "y", "depth", "verdicts", "n_layers", "n_heads", "x_threshold", "y_threshold", "x_name", "y_name", "x_range", "y_range", "title"], onAll),
-    listen(model, ["selected_head"], onSelected),
-    listen(model, ["message"], banner.update),
-  ];
+    },
+    signal,
+  );
+  listen(model, ["x", "y", "depth", "verdicts", "n_layers", "n_heads", "x_threshold", "y_threshold", "x_name", "y_name", "x_range", "y_range", "title"], onAll, signal);
+  listen(model, ["selected_head"], onSelected, signal);
+  listen(model, ["message"], banner.update, signal);
+  signal.addEventListener("abort", lost.dispose, { once: true });
   onAll();
 
-  return () => {
-    teardown.abort();
-    unsubscribe.forEach((u) => u());
-    lost.dispose();
-    observer?.disconnect();
-    root.remove();
-  };
+  return () => shell.dispose();
 }
 
 export default { render };
