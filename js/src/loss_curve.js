@@ -11,9 +11,8 @@
  */
 import { formatNumber } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
-import { messageBanner, viewShell } from "./shared/controls.js";
+import { floatBuffers, messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { decodeSync } from "./shared/decode.js";
 import { Focus, bindPointer } from "./shared/focus.js";
 import { drawFrame, extent, logTicks, nearestX, niceTicks, scale, themeColours } from "./shared/plot.js";
 
@@ -54,14 +53,9 @@ function render({ model, el }) {
   /** @type {{x: import("./shared/plot.js").Scale, y: import("./shared/plot.js").Scale, box: import("./shared/plot.js").Box} | null} */
   let geom = null;
 
+  const buf = floatBuffers(model);
   function load() {
-    try {
-      const d = decodeSync(model.get("loss"));
-      L = d ? d.data : new Float32Array(0);
-    } catch (err) {
-      console.error("induction_widgets: cannot decode loss", err);
-      L = new Float32Array(0);
-    }
+    L = buf("loss");
     title.textContent = model.get("title") || "";
     score.textContent = scoreText(model.get("score"), model.get("sem"), model.get("early"), model.get("late"));
     const w = model.get("window") | 0;

@@ -12,8 +12,7 @@
  */
 import { formatNumber } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
-import { kernelLostBanner, messageBanner, viewShell } from "./shared/controls.js";
-import { decodeSync } from "./shared/decode.js";
+import { floatBuffers, kernelLostBanner, messageBanner, viewShell } from "./shared/controls.js";
 import { rankPartners } from "./shared/plot.js";
 
 const K_COLOUR = "rgb(31,119,180)";
@@ -71,16 +70,7 @@ function render({ model, el }) {
   let rowEls = [];
   let hover = -1;
 
-  /** @param {string} name */
-  const buf = (name) => {
-    try {
-      const d = decodeSync(model.get(name));
-      return d ? d.data : new Float32Array(0);
-    } catch (err) {
-      console.error(`induction_widgets: cannot decode ${name}`, err);
-      return new Float32Array(0);
-    }
-  };
+  const buf = floatBuffers(model);
   const selectedIndex = () => {
     const s = model.get("selected_head");
     return Array.isArray(s) && s.length === 2 ? rows.findIndex((r) => r.layer === s[0] && r.head === s[1]) : -1;

@@ -13,9 +13,8 @@
  */
 import { formatNumber } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
-import { messageBanner, viewShell } from "./shared/controls.js";
+import { floatBuffers, messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { decodeSync } from "./shared/decode.js";
 import { Focus, bindPointer } from "./shared/focus.js";
 import { drawFrame, extent, nearestX, niceTicks, scale, themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
@@ -64,16 +63,7 @@ function render({ model, el }) {
   /** @type {any} */
   let geom = null;
 
-  /** @param {string} name */
-  const buf = (name) => {
-    try {
-      const d = decodeSync(model.get(name));
-      return d ? d.data : new Float32Array(0);
-    } catch (err) {
-      console.error(`induction_widgets: cannot decode ${name}`, err);
-      return new Float32Array(0);
-    }
-  };
+  const buf = floatBuffers(model);
   const labels = () => {
     const given = model.get("series_labels") || [];
     return SERIES.map((s, i) => given[i] || prettyName(s.name));

@@ -12,10 +12,9 @@
  */
 import { formatNumber, legend, rgbString, sequentialColour } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
-import { kernelLostBanner, messageBanner, viewShell } from "./shared/controls.js";
+import { floatBuffers, kernelLostBanner, messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { Focus, bindPointer } from "./shared/focus.js";
-import { decodeSync } from "./shared/decode.js";
 import { prettyName } from "./shared/text.js";
 
 export const MARGIN = Object.freeze({ left: 46, top: 10, right: 12, bottom: 38 });
@@ -115,15 +114,7 @@ function render({ model, el }) {
     const s = model.get("selected_head");
     return Array.isArray(s) && s.length === 2 && s[0] < nL && s[1] < nH ? s[0] * nH + s[1] : -1;
   };
-  const buf = (name) => {
-    try {
-      const d = decodeSync(model.get(name));
-      return d ? d.data : new Float32Array(0);
-    } catch (err) {
-      console.error(`induction_widgets: cannot decode ${name}`, err);
-      return new Float32Array(0);
-    }
-  };
+  const buf = floatBuffers(model);
 
   function loadData() {
     X = buf("x");

@@ -227,6 +227,20 @@ export function bufferCache(model) {
   };
 }
 
+/**
+ * A buffer trait's numbers as a Float32Array (empty when the trait is absent or cannot be decoded):
+ * {@link bufferCache} for the plot views, whose traits are all float vectors or matrices.
+ * @param {any} model anywidget model
+ * @returns {(name: string) => Float32Array<ArrayBufferLike>}
+ */
+export function floatBuffers(model) {
+  const decoded = bufferCache(model);
+  return (name) => {
+    const d = decoded(name);
+    return d ? d.data : new Float32Array(0);
+  };
+}
+
 /** Decoded buffers by their raw dict: a head seen before (kept by the head-data cache) is not
  * decoded again; an entry goes when its raw dict leaves that cache. */
 const DECODED = new WeakMap();
