@@ -13,14 +13,38 @@ Input: ``iw.repeated_random_tokens(model, 10, 25, 4, seed=0)`` → ``[10, 101]``
   one ``run_with_cache`` per string and computes one score. Called under ``torch.no_grad()``.
 * Peak memory: each operation once in a fresh interpreter (``benchmarks._memprobe``): peak RSS
   (``VmHWM`` after a reset) minus RSS before the call, with the model already loaded.
+
+Devices (``python -m benchmarks.scoring --devices cuda,cpu …``, not part of ``make bench``): the same
+``head_scores`` and bare forward pass, plus one ``TextActivations`` pass and a head's
+pattern + attribution, on each device named, in one run (so the CUDA ÷ CPU ratios come from one
+machine), at several lengths of the paper's protocol (``repeated_random_tokens(model, 10, L, 4)``
+→ ``[10, 1 + 4L]``). ``--config DIR`` builds a random-init model from ``DIR/config.json`` beside
+``DIR``'s tokenizer files (timing depends only on the shapes; no weights need to travel), ``--model``
+opens anything ``load_model`` takes. CUDA timings synchronise the device before the clock stops.
+``scripts/gpu_check.sh`` runs it on a GPU machine; the figures are in ``benchmarks/results_cuda.md``.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import shutil
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from .common import CaseResult, Row, Stats, fmt_bytes, interleaved, memprobe, ratio_text
+from .common import (
+    CaseResult,
+    Row,
+    Stats,
+    fmt_bytes,
+    fmt_time,
+    interleaved,
+    memprobe,
+    ratio_text,
+)
 
 TITLE = "Scoring: all heads on the paper's protocol (10 × 101 tokens)"
 
@@ -40,7 +64,10 @@ def make_ops(model: Any, tokens: Any) -> dict[str, Callable[[], Any]]:
 
     def forward() -> Any:
         with torch.no_grad():
-            return model(tokens)
+            out = model(tokens)
+        if out.device.type == "cuda":  # the clock stops when the logits exist, not when queued
+            torch.cuda.synchronize(out.device)
+        return out
 
     def ours() -> Any:
         return iw.head_scores(model, tokens=tokens, progress=False)
@@ -216,4 +243,306 @@ def run(ctx: Any) -> CaseResult:
     return CaseResult("scoring", TITLE, rows, notes)
 
 
-__all__ = ["Stats", "make_ops", "run"]
+# ---- devices: the same operations on CUDA and on the CPU, in one run -----------------------------
+
+#: Tokenizer files copied next to a random-init model built by ``--config``.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.jinja",
+    "generation_config.json",
+)
+
+
+def build_random_model(config_dir: Path, out: Path, seed: int = 0) -> Path:
+    """Write ``out``: a random-init causal LM of ``config_dir/config.json``, with its tokenizer."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    if (out / "config.json").is_file():
+        return out
+    config = AutoConfig.from_pretrained(str(config_dir))
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out))
+    for name in TOKENIZER_FILES:
+        if (config_dir / name).is_file():
+            shutil.copy(config_dir / name, out / name)
+    return out
+
+
+def _sync(device: Any) -> None:
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _synced(fn: Callable[[], Any], device: Any) -> Callable[[], Any]:
+    def call() -> Any:
+        out = fn()
+        _sync(device)
+        return out
+
+    return call
+
+
+def compare_devices(
+    spec: Any,
+    devices: list[str],
+    seq_lens: list[int],
+    text_lens: list[int],
+    *,
+    reps: int = 3,
+    n_examples: int = 10,
+    repeats: int = 4,
+    budget_s: float = float("inf"),
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Time ``head_scores``, a bare forward pass and ``TextActivations`` on each device in turn.
+
+    Per device: ``load_model(spec, device=…)``; per ``L`` in ``seq_lens``, tokens
+    ``repeated_random_tokens(model, n_examples, L, repeats, seed=0)`` → ``[n_examples, 1 + L·repeats]``,
+    one warm-up call of each operation on the whole batch, then ``reps`` interleaved repetitions;
+    per ``T`` in ``text_lens``, one text of ``1 + T`` tokens (``repeated_random_tokens(model, 1, T/4,
+    4, seed=1)``): ``TextActivations(model, ids)`` (one forward pass, queries/keys/values kept on the
+    CPU) and, separately, one head's ``attention_and_attribution`` (CPU work on what it kept).
+    A (device, length) that would start after ``budget_s`` seconds is skipped and listed.
+
+    Returns ``{"devices": {dev: {"name", "threads", "load_s", "scores": {L: {...}}, "text": {T:
+    {...}}}}, "agreement": {L: max |prefix matching(dev) − prefix matching(first device)|},
+    "skipped": [...]}`` (seconds; medians, min, max).
+    """
+    import torch
+
+    import induction_widgets as iw
+
+    t0 = time.monotonic()
+    out: dict[str, Any] = {"devices": {}, "agreement": {}, "skipped": []}
+    first_scores: dict[int, Any] = {}
+    for dev in devices:
+        entry: dict[str, Any] = {
+            "name": torch.cuda.get_device_name(dev) if dev.startswith("cuda") else "cpu",
+            "threads": torch.get_num_threads(),
+            "scores": {},
+            "text": {},
+        }
+        out["devices"][dev] = entry
+        t = time.monotonic()
+        model = iw.load_model(spec, device=dev, progress=False)
+        entry["load_s"] = time.monotonic() - t
+        entry["shape"] = (
+            f"{model.cfg.n_layers}×{model.cfg.n_heads} heads, d_model {model.cfg.d_model}"
+        )
+        log(f"{dev}: loaded in {entry['load_s']:.1f} s ({entry['shape']})")
+        for L in seq_lens:
+            if time.monotonic() - t0 > budget_s:
+                out["skipped"].append(f"{dev} scores L={L}")
+                continue
+            tokens = iw.repeated_random_tokens(model, n_examples, L, repeats, seed=0)
+            ops = {k: _synced(fn, dev) for k, fn in make_ops(model, tokens).items()}
+            ops.pop("detect_head")
+            for fn in ops.values():  # warm-up on the whole batch (kernels, allocator)
+                fn()
+            last: dict[str, Any] = {}
+            stats = interleaved(ops, reps, None, last)
+            row = {k: v.as_dict() for k, v in stats.items()}
+            row["tokens"] = list(tokens.shape)
+            row["ratio"] = stats["head_scores"].median / stats["forward"].median
+            entry["scores"][L] = row
+            scores = last["head_scores"]
+            if L in first_scores:
+                diff = (scores.prefix_matching - first_scores[L].prefix_matching).abs().max()
+                out["agreement"][L] = float(diff)
+            else:
+                first_scores[L] = scores
+            log(
+                f"{dev} [{tokens.shape[0]}, {tokens.shape[1]}]: head_scores "
+                f"{stats['head_scores'].fmt()}, forward {stats['forward'].fmt()}"
+            )
+            del last, ops
+        for T in text_lens:
+            if time.monotonic() - t0 > budget_s:
+                out["skipped"].append(f"{dev} text T={T}")
+                continue
+            ids = iw.repeated_random_tokens(model, 1, max(T // repeats, 1), repeats, seed=1)[0]
+            layer = model.cfg.n_layers - 1
+
+            def open_text(m: Any = model, ids: Any = ids) -> Any:
+                return iw.compute.TextActivations(m, ids, progress=False)
+
+            acts = open_text()  # warm-up
+            acts.attention_and_attribution(layer, 0)
+            passes, heads = [], []
+            for _ in range(reps):
+                dt, acts = _timed_call(_synced(open_text, dev))
+                passes.append(dt)
+                dt, _ = _timed_call(lambda a=acts, l=layer: a.attention_and_attribution(l, 1))
+                heads.append(dt)
+            entry["text"][T] = {
+                "tokens": int(ids.shape[0]),
+                "text_activations": Stats(passes).as_dict(),
+                "one_head": Stats(heads).as_dict(),
+            }
+            log(
+                f"{dev} text of {ids.shape[0]} tokens: TextActivations {Stats(passes).fmt()}, "
+                f"one head's pattern + attribution {Stats(heads).fmt()}"
+            )
+            del acts
+        del model
+        if dev.startswith("cuda"):
+            entry["max_memory_allocated"] = torch.cuda.max_memory_allocated(dev)
+            torch.cuda.empty_cache()
+    out["seconds"] = time.monotonic() - t0
+    return out
+
+
+def _timed_call(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - t, result
+
+
+def render_devices(result: dict[str, Any]) -> str:
+    """Markdown tables of :func:`compare_devices`'s result (ratios against the last device)."""
+    devs = list(result["devices"])
+    ref = devs[-1]
+    lines = [
+        "| operation | tokens | "
+        + " | ".join(f"{d} ({result['devices'][d]['name']})" for d in devs)
+        + (f" | ratio {devs[0]} ÷ {ref}" if len(devs) > 1 else "")
+        + " |",
+        "| --- | --- | "
+        + " | ".join("---" for _ in devs)
+        + (" | ---" if len(devs) > 1 else "")
+        + " |",
+    ]
+
+    def cell(d: dict[str, Any] | None) -> str:
+        if d is None:
+            return "not run (budget)"
+        return f"{fmt_time(d['median'])} [{fmt_time(d['min'])}–{fmt_time(d['max'])}] (n={d['n']})"
+
+    def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
+        return "n/a" if a is None or b is None else f"{a['median'] / b['median']:.3f}×"
+
+    lens = sorted({int(L) for d in devs for L in result["devices"][d]["scores"]})
+    for op in ("head_scores", "forward"):
+        for L in lens:
+            rows = [
+                result["devices"][d]["scores"].get(L) or result["devices"][d]["scores"].get(str(L))
+                for d in devs
+            ]
+            shape = next((r["tokens"] for r in rows if r), None)
+            vals = [r[op] if r else None for r in rows]
+            lines.append(
+                f"| `{op}` | {shape} | "
+                + " | ".join(cell(v) for v in vals)
+                + (f" | {ratio(vals[0], vals[-1])}" if len(devs) > 1 else "")
+                + " |"
+            )
+    tlens = sorted({int(T) for d in devs for T in result["devices"][d]["text"]})
+    for op, label in (
+        ("text_activations", "`TextActivations` (one pass)"),
+        ("one_head", "one head's pattern + attribution"),
+    ):
+        for T in tlens:
+            rows = [
+                result["devices"][d]["text"].get(T) or result["devices"][d]["text"].get(str(T))
+                for d in devs
+            ]
+            n = next((r["tokens"] for r in rows if r), None)
+            vals = [r[op] if r else None for r in rows]
+            lines.append(
+                f"| {label} | {n} | "
+                + " | ".join(cell(v) for v in vals)
+                + (f" | {ratio(vals[0], vals[-1])}" if len(devs) > 1 else "")
+                + " |"
+            )
+    lines.append("")
+    for d in devs:
+        rs = result["devices"][d]["scores"]
+        parts = [f"{rs[L]['tokens'][1]} tokens {rs[L]['ratio']:.2f}×" for L in rs]
+        if parts:
+            lines.append(f"- `head_scores` ÷ forward on {d}: " + ", ".join(parts) + ".")
+    if result.get("agreement"):
+        lines.append(
+            "- Largest |prefix matching on "
+            + " − on ".join(reversed(devs[:2]))
+            + "| over every head: "
+            + ", ".join(f"{float(v):.1e} (L={L})" for L, v in result["agreement"].items())
+            + "."
+        )
+    if result.get("skipped"):
+        lines.append("- Skipped (over the time budget): " + ", ".join(result["skipped"]) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.scoring --devices cuda,cpu --config DIR`` (see the module docstring)."""
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.scoring", description=main.__doc__)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="anything load_model takes (a folder, 'smollm2', 'tiny')")
+    src.add_argument("--config", help="folder with config.json + tokenizer: random-init model")
+    ap.add_argument("--build-dir", default=None, help="where --config writes the model")
+    ap.add_argument(
+        "--devices", default="cpu", help="comma list, e.g. cuda,cpu (ratios: first ÷ last)"
+    )
+    ap.add_argument("--seq-lens", default="25", help="L of repeated_random_tokens(model, 10, L, 4)")
+    ap.add_argument("--text-lens", default="", help="token counts of the TextActivations pass")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--budget-s", type=float, default=float("inf"), help="skip what starts later")
+    ap.add_argument("--json", default=None, help="write the raw result here")
+    ap.add_argument("--md", default=None, help="write the markdown tables here")
+    args = ap.parse_args(argv)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    spec: Any = args.model
+    if args.config:
+        import tempfile
+
+        build = Path(args.build_dir or tempfile.mkdtemp(prefix="iw-random-"))
+        t = time.monotonic()
+        spec = build_random_model(Path(args.config), build)
+        log(f"random-init model from {args.config}/config.json in {time.monotonic() - t:.1f} s")
+    ints = lambda text: [int(x) for x in text.split(",") if x.strip()]  # noqa: E731
+    result = compare_devices(
+        spec,
+        [d.strip() for d in args.devices.split(",") if d.strip()],
+        ints(args.seq_lens),
+        ints(args.text_lens),
+        reps=args.reps,
+        budget_s=args.budget_s,
+        log=log,
+    )
+    import platform
+
+    import torch
+
+    result["meta"] = {
+        "command": " ".join(
+            ["python -m benchmarks.scoring", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "model": str(args.model or f"random-init from {args.config}/config.json"),
+    }
+    text = render_devices(result)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str) + "\n")
+    if args.md:
+        Path(args.md).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Stats", "compare_devices", "make_ops", "render_devices", "run"]

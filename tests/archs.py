@@ -6,11 +6,17 @@ id 0), so ``induction_widgets.load_model(folder)`` opens it like any checkpoint 
 download; a folder takes well under a second to write.
 
 Usage: ``build(family, root) -> Path`` (cached on disk under ``root``), ``FAMILIES`` (name →
-config factory).
+config factory), ``DEVICE`` (where the suites that read it place the models).
+
+``IW_TEST_DEVICE`` (e.g. ``cuda``) makes the conformance and placement suites load every model with
+``load_model(folder, device=IW_TEST_DEVICE)`` and compare against TransformerLens's own quantities
+on that device; unset (CI, and the default), nothing is passed and the models stay where
+``load_model`` puts them on a machine without a GPU: the CPU. No test needs a GPU.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -22,6 +28,10 @@ import torch
 #: Here, not imported from conftest: with tests/browser/conftest.py also on the path, ``conftest``
 #: names whichever was imported first when the whole suite is collected.
 TL_MAJOR = int(version("transformer_lens").split(".")[0])
+
+#: ``IW_TEST_DEVICE`` (``cuda``, ``cuda:1``, ``cpu``…) or ``None``: the ``device=`` of the suites'
+#: ``load_model`` calls; ``None`` passes nothing (the default path, unchanged).
+DEVICE: str | None = os.environ.get("IW_TEST_DEVICE") or None
 
 VOCAB = 128  # >= the tiny tokenizer's 99 ids
 D_MODEL, N_HEADS, N_LAYERS, N_CTX = 64, 4, 2, 256

@@ -17,6 +17,11 @@ A family TransformerLens cannot load is an expected failure whose reason is TL's
 (``TL_CANNOT``: strict, so a family that starts working fails the test until it is moved). The
 outcome of every family is compared with ``tests/compat/results.json``, from which the README
 table is generated (``scripts/compat_table.py``); ``IW_WRITE_COMPAT=1`` rewrites that file.
+
+``IW_TEST_DEVICE=cuda`` runs the same checks with every model on that device
+(``load_model(folder, device="cuda")``): TransformerLens's reference quantities then come from the
+same device, ours must still arrive as CPU tensors, and the outcomes must equal the recorded (CPU)
+ones. Unset (the default, CI), nothing is passed to ``load_model``.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from typing import Any
 
 import pytest
 import torch
-from archs import FAMILIES, TL_MAJOR, build
+from archs import DEVICE, FAMILIES, TL_MAJOR, build
 
 RESULTS = Path(__file__).parent / "compat" / "results.json"
 WRITE = os.environ.get("IW_WRITE_COMPAT") == "1"
+if WRITE and DEVICE is not None:  # the results file records the default (CPU) run
+    raise RuntimeError("IW_WRITE_COMPAT=1 with IW_TEST_DEVICE set: write the results on the CPU")
 TEXT = "abcab xyz abcab xyz, the cat sat; the cat sat on the mat. abcab xyz"
 
 #: Families TransformerLens itself cannot run here, per TL major version (the error is recorded).
@@ -67,7 +74,7 @@ def _load(family: str, root: Path) -> Any:
         from induction_widgets import load_model
 
         try:
-            _MODELS[family] = load_model(build(family, root), progress=False)
+            _MODELS[family] = load_model(build(family, root), device=DEVICE, progress=False)
         except Exception as exc:
             _MODELS[family] = exc
     return _MODELS[family]
@@ -92,8 +99,10 @@ def _record(family: str, outcome: dict[str, Any]) -> None:
     else:
         recorded = _recorded().get(f"tl{TL_MAJOR}", {}).get(family)
         assert recorded == outcome, (
-            f"{family} under TL {TL_MAJOR}: outcome {outcome} differs from tests/compat/"
-            f"results.json ({recorded}); rerun scripts/compat_table.py"
+            f"{family} under TL {TL_MAJOR}"
+            + (f" on {DEVICE}" if DEVICE else "")
+            + f": outcome {outcome} differs from tests/compat/results.json ({recorded})"
+            + ("" if DEVICE else "; rerun scripts/compat_table.py")
         )
 
 
@@ -121,7 +130,7 @@ def _plain_loop_scores(patterns: torch.Tensor, tokens: torch.Tensor) -> tuple[An
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_family(family: str, model_root: Path, tmp_path: Path) -> None:
     import induction_widgets as iw
-    from induction_widgets.compute._model import model_info, post_attn_gain
+    from induction_widgets.compute._model import model_device, model_info, post_attn_gain
 
     model = _load(family, model_root)
     if isinstance(model, Exception):
@@ -132,6 +141,8 @@ def test_family(family: str, model_root: Path, tmp_path: Path) -> None:
         pytest.xfail(f"TransformerLens {TL_MAJOR} cannot load {family}: {error}")
     assert family not in TL_CANNOT[TL_MAJOR], f"{family} now loads: remove it from TL_CANNOT"
     info = model_info(model)
+    if DEVICE is not None:
+        assert model_device(model).type == torch.device(DEVICE).type, model_device(model)
 
     # -- scores against a plain loop over the model's own hook_pattern
     tokens = iw.repeated_random_tokens(model, 2, 8, 2, seed=1)
@@ -141,6 +152,7 @@ def test_family(family: str, model_root: Path, tmp_path: Path) -> None:
         [cache[f"blocks.{l}.attn.hook_pattern"].float().cpu() for l in range(info.n_layers)]
     )
     prefix, previous = _plain_loop_scores(patterns, tokens.cpu())
+    assert scores.prefix_matching.device.type == "cpu"  # [layer, head] results come to the CPU
     torch.testing.assert_close(scores.prefix_matching, prefix, atol=1e-5, rtol=0)
     torch.testing.assert_close(scores.previous_token, previous, atol=1e-5, rtol=0)
     assert torch.isfinite(scores.copying).all() and torch.isfinite(scores.ov_copying).all()

@@ -1,5 +1,8 @@
 """Placement and dtype: ``load_model(dtype=, device=, device_map=)``, float32 maths on a bfloat16
-model, and a Pythia-style (GPT-NeoX) folder through scores, a TokenView and the explorer."""
+model, and a Pythia-style (GPT-NeoX) folder through scores, a TokenView and the explorer.
+
+``IW_TEST_DEVICE=cuda`` loads the float32/bfloat16 pair and the GPT-NeoX folder on that device
+(``tests/archs.py``); unset, nothing is passed (the CPU)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from archs import TL_MAJOR, build
+from archs import DEVICE, TL_MAJOR, build
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +23,8 @@ def test_bfloat16_copy_gives_the_same_heads(llama_dir: Path) -> None:
     """A bfloat16 copy: same top heads, every score within 1e-2 of float32, results float32 on CPU."""
     import induction_widgets as iw
 
-    full = iw.load_model(llama_dir, progress=False)
-    half = iw.load_model(llama_dir, dtype=torch.bfloat16, progress=False)
+    full = iw.load_model(llama_dir, device=DEVICE, progress=False)
+    half = iw.load_model(llama_dir, device=DEVICE, dtype=torch.bfloat16, progress=False)
     assert next(half.parameters()).dtype == torch.bfloat16
     a = iw.head_scores(full, n_examples=4, seq_len=20, repeats=2, progress=False)
     b = iw.head_scores(half, n_examples=4, seq_len=20, repeats=2, progress=False)
@@ -71,7 +74,8 @@ def test_pythia_style_folder_end_to_end(tmp_path_factory: pytest.TempPathFactory
     """``iw.load_model(folder)`` on a GPT-NeoX folder: head_scores, a TokenView, an explorer."""
     import induction_widgets as iw
 
-    model = iw.load_model(build("gpt_neox", tmp_path_factory.mktemp("neox")), progress=False)
+    folder = build("gpt_neox", tmp_path_factory.mktemp("neox"))
+    model = iw.load_model(folder, device=DEVICE, progress=False)
     scores = iw.head_scores(model, n_examples=2, seq_len=10, repeats=2, progress=False)
     assert scores.prefix_matching.shape == (2, 4)
     text = "abcab xyz abcab xyz, the cat sat"
