@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# On a GPU machine: the conformance and placement suites with every model on CUDA, then the scoring
+# On a GPU machine: the conformance, placement and device suites with every model on CUDA
+# (tests/test_devices.py: each public computation on CUDA against the CPU), then the scoring
 # benchmark on CUDA and on the CPU in the same run. Staged by scripts/gpu_stage.sh (wheels, a copy
 # of the checkout, SmolLM2's config + tokenizer); writes logs and the benchmark's JSON/markdown to
 # $OUT. Each step has its own time limit and a failing step does not stop the next.
 #
 #   usage: bash STAGE/tree/scripts/gpu_check.sh STAGE      (OUT=folder for the results)
-# Knobs: CONF_S / PLACE_S / BENCH_S (each step's limit, s), SEQ_LENS, TEXT_LENS, REPS, TEST_DEVICE
+# Knobs: TESTS_S / BENCH_S (each step's limit, s), SEQ_LENS, TEXT_LENS, REPS, TEST_DEVICE
 # (cuda), BENCH_DEVICES (cuda,cpu), PYTHON, SITE (where the wheels go), NO_INSTALL=1 (skip them).
 set -uo pipefail
 stage=$(cd "${1:?usage: gpu_check.sh STAGE}" && pwd)
@@ -47,10 +48,8 @@ PY
 } 2>&1 | tee "$OUT/env.txt"
 export PYTHONPATH=$site:$tree/src
 
-IW_TEST_DEVICE=${TEST_DEVICE:-cuda} step conformance "${CONF_S:-170}" "$py" -m pytest -v -rfEx -p no:cacheprovider \
-  tests/test_conformance.py
-IW_TEST_DEVICE=${TEST_DEVICE:-cuda} step placement "${PLACE_S:-60}" "$py" -m pytest -v -rfEx -p no:cacheprovider \
-  tests/test_placement.py
+IW_TEST_DEVICE=${TEST_DEVICE:-cuda} step tests "${TESTS_S:-200}" "$py" -m pytest -v -rfEx \
+  -p no:cacheprovider tests/test_conformance.py tests/test_placement.py tests/test_devices.py
 step bench "${BENCH_S:-150}" "$py" -m benchmarks.scoring --config "$stage/smollm2" \
   --build-dir /tmp/iw-smollm2-random --devices "${BENCH_DEVICES:-cuda,cpu}" --seq-lens "${SEQ_LENS:-25,100,250}" \
   --text-lens "${TEXT_LENS:-1024}" --reps "${REPS:-3}" --budget-s $(( ${BENCH_S:-150} - 40 )) \

@@ -31,6 +31,7 @@ rm -rf "$stage/tree" && mkdir -p "$stage/tree"
 
 # This checkout: tracked and untracked-not-ignored files, plus the built bundles (git-ignored).
 git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$stage/tree"
+mkdir -p "$stage/tree/src/induction_widgets/static"
 cp src/induction_widgets/static/*.js "$stage/tree/src/induction_widgets/static/"
 
 # SmolLM2-135M's config and tokenizer, from the converted cache that iw.load_model("smollm2") fills.
