@@ -300,6 +300,7 @@ def compare_devices(
     repeats: int = 4,
     budget_s: float = float("inf"),
     log: Callable[[str], None] = print,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Time ``head_scores``, a bare forward pass and ``TextActivations`` on each device in turn.
 
@@ -309,7 +310,9 @@ def compare_devices(
     per ``T`` in ``text_lens``, one text of ``1 + T`` tokens (``repeated_random_tokens(model, 1, T/4,
     4, seed=1)``): ``TextActivations(model, ids)`` (one forward pass, queries/keys/values kept on the
     CPU) and, separately, one head's ``attention_and_attribution`` (CPU work on what it kept).
-    A (device, length) that would start after ``budget_s`` seconds is skipped and listed.
+    A (device, length) that would end after ``budget_s`` seconds (estimated from the previous
+    length on that device, time ∝ tokens) is skipped and listed. ``checkpoint(result)`` is called
+    after each measurement, so a run stopped from outside keeps what it measured.
 
     Returns ``{"devices": {dev: {"name", "threads", "load_s", "scores": {L: {...}}, "text": {T:
     {...}}}}, "agreement": {L: max |prefix matching(dev) − prefix matching(first device)|},
@@ -333,14 +336,21 @@ def compare_devices(
         t = time.monotonic()
         model = iw.load_model(spec, device=dev, progress=False)
         entry["load_s"] = time.monotonic() - t
+        placed = str(next(model.parameters()).device)
+        if torch.device(placed).type != torch.device(dev).type:  # never time the wrong device
+            raise RuntimeError(f"load_model(device={dev!r}) left the weights on {placed}")
+        entry["placed_on"] = placed
         entry["shape"] = (
             f"{model.cfg.n_layers}×{model.cfg.n_heads} heads, d_model {model.cfg.d_model}"
         )
         log(f"{dev}: loaded in {entry['load_s']:.1f} s ({entry['shape']})")
+        last_cost: tuple[int, float] | None = None  # (L, seconds) of the previous length
         for L in seq_lens:
-            if time.monotonic() - t0 > budget_s:
+            guess = 0.0 if last_cost is None else last_cost[1] * L / last_cost[0]
+            if time.monotonic() - t0 + guess > budget_s:
                 out["skipped"].append(f"{dev} scores L={L}")
                 continue
+            started = time.monotonic()
             tokens = iw.repeated_random_tokens(model, n_examples, L, repeats, seed=0)
             ops = {k: _synced(fn, dev) for k, fn in make_ops(model, tokens).items()}
             ops.pop("detect_head")
@@ -362,6 +372,9 @@ def compare_devices(
                 f"{dev} [{tokens.shape[0]}, {tokens.shape[1]}]: head_scores "
                 f"{stats['head_scores'].fmt()}, forward {stats['forward'].fmt()}"
             )
+            last_cost = (L, time.monotonic() - started)
+            if checkpoint is not None:
+                checkpoint(out)
             del last, ops
         for T in text_lens:
             if time.monotonic() - t0 > budget_s:
@@ -390,6 +403,8 @@ def compare_devices(
                 f"{dev} text of {ids.shape[0]} tokens: TextActivations {Stats(passes).fmt()}, "
                 f"one head's pattern + attribution {Stats(heads).fmt()}"
             )
+            if checkpoint is not None:
+                checkpoint(out)
             del acts
         del model
         if dev.startswith("cuda"):
@@ -510,6 +525,25 @@ def main(argv: list[str] | None = None) -> int:
         spec = build_random_model(Path(args.config), build)
         log(f"random-init model from {args.config}/config.json in {time.monotonic() - t:.1f} s")
     ints = lambda text: [int(x) for x in text.split(",") if x.strip()]  # noqa: E731
+    meta = {
+        "command": " ".join(
+            ["python -m benchmarks.scoring", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "model": str(args.model or f"random-init from {args.config}/config.json"),
+    }
+
+    def write(result: dict[str, Any]) -> None:
+        import platform
+
+        import torch
+
+        result["meta"] = {**meta, "torch": torch.__version__, "python": platform.python_version()}
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1, default=str) + "\n")
+        if args.md:
+            Path(args.md).write_text(render_devices(result))
+
     result = compare_devices(
         spec,
         [d.strip() for d in args.devices.split(",") if d.strip()],
@@ -518,26 +552,10 @@ def main(argv: list[str] | None = None) -> int:
         reps=args.reps,
         budget_s=args.budget_s,
         log=log,
+        checkpoint=write,
     )
-    import platform
-
-    import torch
-
-    result["meta"] = {
-        "command": " ".join(
-            ["python -m benchmarks.scoring", *(argv if argv is not None else sys.argv[1:])]
-        ),
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "model": str(args.model or f"random-init from {args.config}/config.json"),
-    }
-    text = render_devices(result)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, default=str) + "\n")
-    if args.md:
-        Path(args.md).write_text(text)
+    write(result)
+    print(render_devices(result))
     return 0
 
 

@@ -143,3 +143,17 @@ def test_views_and_report_build(pair: tuple[Any, Any], tmp_path: Path) -> None:
     assert 0 <= choice.head[0] < 2
     page = iw.report(dev, tmp_path / "report.html", scores=scores, n_problems=2, progress=False)
     assert Path(page).stat().st_size > 1000
+
+
+def test_tiny_model_on_the_device() -> None:
+    """The bundled tiny model (its own loader) on the device: weights there, same scores."""
+    import induction_widgets as iw
+
+    cpu, dev = iw.load_model("tiny"), iw.load_model("tiny", device=DEVICE)
+    assert {p.device.type for p in dev.parameters()} == {torch.device(str(DEVICE)).type}
+    ours = iw.head_scores(dev, tokens=_tokens(), progress=False).as_dict()
+    theirs = iw.head_scores(cpu, tokens=_tokens(), progress=False).as_dict()
+    assert sorted(ours) == sorted(theirs)
+    for name, value in ours.items():
+        assert value.device.type == "cpu", name
+        torch.testing.assert_close(value, theirs[name], atol=1e-4, rtol=1e-4, msg=name)

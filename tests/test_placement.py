@@ -49,6 +49,25 @@ def test_device_and_device_map_are_exclusive(llama_dir: Path) -> None:
         iw.load_model(llama_dir, dtype=torch.int8, progress=False)
 
 
+@pytest.mark.skipif(TL_MAJOR < 4, reason="TransformerBridge's hf_model= path")
+def test_device_reaches_the_weights(llama_dir: Path) -> None:
+    """TL 4 takes a pre-loaded HF model as it is (``device`` only lands in ``cfg.device``), so
+    ``load_model`` places the weights itself. ``device="meta"``, a device every machine has, shows
+    they get there: TL's weight processing then refuses them as never materialised (before the fix
+    they stayed on the CPU and the load succeeded). With ``device`` given or not, the weights sit
+    on ``cfg.device`` (on a GPU machine ``IW_TEST_DEVICE=cuda`` checks CUDA)."""
+    import induction_widgets as iw
+
+    with pytest.raises(NotImplementedError, match="meta device"):
+        iw.load_model(llama_dir, device="meta", progress=False)
+    for device in {None, DEVICE}:
+        model = iw.load_model(llama_dir, device=device, progress=False)
+        placed = {p.device.type for p in model.parameters()}
+        assert placed == {torch.device(model.cfg.device).type}, (device, placed, model.cfg.device)
+        if device is not None:
+            assert placed == {torch.device(device).type}
+
+
 @pytest.mark.skipif(TL_MAJOR < 4, reason="device_map needs TransformerLens 4")
 def test_device_map_passes_through(llama_dir: Path) -> None:
     """``device_map`` reaches transformers/accelerate: a per-module map is applied as given (one

@@ -96,7 +96,16 @@ class BridgeBackend(Backend):
         from transformer_lens import TransformerBridge
 
         steps.start("building TransformerBridge")
-        device = None if place.device_map is not None else place.device
+        device = None
+        if place.device_map is None:
+            # TL 4 takes a pre-loaded ``hf_model`` as it is: ``device`` only goes into
+            # ``cfg.device``. Place the weights ourselves, on ``device`` or else TL's own default
+            # (``get_device()``: CUDA where there is one, as for a hub name), so they and
+            # ``cfg.device`` agree.
+            from transformer_lens.utilities import get_device
+
+            device = place.device if place.device is not None else get_device()
+            hf_model.to(device)
         bridge = TransformerBridge.boot_transformers(
             name, hf_model=hf_model, tokenizer=tokenizer, device=device, dtype=place.dtype
         )
