@@ -48,10 +48,10 @@ PY
 } 2>&1 | tee "$OUT/env.txt"
 export PYTHONPATH=$site:$tree/src
 
-IW_TEST_DEVICE=${TEST_DEVICE:-cuda} step tests "${TESTS_S:-200}" "$py" -m pytest -v -rfEx \
+IW_TEST_DEVICE=${TEST_DEVICE:-cuda} step tests "${TESTS_S:-180}" "$py" -m pytest -v -rfEx \
   -p no:cacheprovider tests/test_conformance.py tests/test_placement.py tests/test_devices.py
-step bench "${BENCH_S:-150}" "$py" -m benchmarks.scoring --config "$stage/smollm2" \
-  --build-dir /tmp/iw-smollm2-random --devices "${BENCH_DEVICES:-cuda,cpu}" --seq-lens "${SEQ_LENS:-25,100,250}" \
-  --text-lens "${TEXT_LENS:-1024}" --reps "${REPS:-3}" --budget-s $(( ${BENCH_S:-150} - 40 )) \
+step bench "${BENCH_S:-200}" "$py" -m benchmarks.scoring --config "$stage/smollm2" \
+  --build-dir /tmp/iw-smollm2-random --devices "${BENCH_DEVICES:-cuda,cpu}" --seq-lens "${SEQ_LENS:-25,100,250,500}" \
+  --text-lens "${TEXT_LENS:-1024}" --reps "${REPS:-3}" --budget-s $(( ${BENCH_S:-200} - 40 )) \
   --json "$OUT/bench.json" --md "$OUT/bench.md"
 echo "=== done in $(($(date +%s) - t0)) s"
