@@ -352,7 +352,11 @@ def ov_copying_score(model: Any) -> torch.Tensor:
             circuits.append(w_o @ gram_v)  # [head, d_head, d_head]
         circuit = torch.stack(circuits)  # [layer, head, d_head, d_head]
         check_finite(circuit, "the OV circuit")
-        eig = torch.linalg.eigvals(circuit.double())
+        # On the CPU whatever the model's device: [layer, head, d_head, d_head] is small, and CUDA's
+        # eigvals runs one cuSOLVER geev per matrix (slow in torch 2.11 + CUDA 13, pytorch/pytorch
+        # #183806): the likely cause of the flat ~1.5 s head_scores took on an H100 for SmolLM2's
+        # 270 heads at any length (benchmarks/results_cuda.md).
+        eig = torch.linalg.eigvals(circuit.double().cpu())
         score = eig.sum(-1).real / eig.abs().sum(-1).clamp(min=1e-30)
     return score.float().cpu()
 

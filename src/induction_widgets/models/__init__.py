@@ -112,8 +112,8 @@ def load_model(
             directory or ``.gguf`` file (``str`` or ``os.PathLike``), a Hugging Face Hub model
             name, or an already loaded ``TransformerBridge`` / ``HookedTransformer``
             (returned unchanged).
-        device: Torch device for the model; ``None`` keeps TransformerLens' default
-            (the tiny model stays on the CPU).
+        device: Torch device for the model; ``None`` keeps TransformerLens' default (CUDA
+            when there is one, else the CPU; the tiny model stays on the CPU).
         dtype: Weight dtype (default float32; e.g. ``torch.bfloat16`` halves the memory).
             Scores and attribution are computed in float32 whatever this is.
         device_map: ``"auto"`` or a module → device dict, handed to ``transformers`` /
