@@ -32,6 +32,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -358,7 +359,7 @@ def compare_devices(
                 fn()
             last: dict[str, Any] = {}
             stats = interleaved(ops, reps, None, last)
-            row = {k: v.as_dict() for k, v in stats.items()}
+            row: dict[str, Any] = {k: v.as_dict() for k, v in stats.items()}
             row["tokens"] = list(tokens.shape)
             row["ratio"] = stats["head_scores"].median / stats["forward"].median
             entry["scores"][L] = row
@@ -392,7 +393,7 @@ def compare_devices(
             for _ in range(reps):
                 dt, acts = _timed_call(_synced(open_text, dev))
                 passes.append(dt)
-                dt, _ = _timed_call(lambda a=acts, l=layer: a.attention_and_attribution(l, 1))
+                dt, _ = _timed_call(partial(acts.attention_and_attribution, layer, 1))
                 heads.append(dt)
             entry["text"][T] = {
                 "tokens": int(ids.shape[0]),

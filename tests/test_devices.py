@@ -21,7 +21,7 @@ import torch
 from archs import DEVICE, TL_MAJOR, build
 
 pytestmark = pytest.mark.skipif(
-    DEVICE is None or torch.device(DEVICE).type == "cpu",
+    DEVICE is None or torch.device(str(DEVICE)).type == "cpu",
     reason="set IW_TEST_DEVICE=cuda (or another non-CPU device) to compare it with the CPU",
 )
 
@@ -36,7 +36,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
     folder = build(family, tmp_path_factory.mktemp("devices"))
     cpu = iw.load_model(folder, device="cpu", progress=False)
     dev = iw.load_model(folder, device=DEVICE, progress=False)
-    assert next(dev.parameters()).device.type == torch.device(DEVICE).type
+    assert next(dev.parameters()).device.type == torch.device(str(DEVICE)).type
     return cpu, dev
 
 
