@@ -231,7 +231,8 @@ def _copying_for_layer(
     marks destinations with an induction target (``None``: all destinations, for copying accuracy).
     """
     batch, n_heads = tokens.shape[0], z.shape[2]
-    sums = CopyingSums(*(torch.zeros(batch, n_heads) for _ in range(7)))
+    # accumulated on the model's device, moved to the CPU once: no device sync per example
+    sums = CopyingSums(*(torch.zeros(batch, n_heads, device=z.device) for _ in range(7)))
     for b in range(batch):
         sample = torch.unique(tokens[b])
         if bos is not None:
@@ -248,17 +249,17 @@ def _copying_for_layer(
         attends[:, 0] = False
         value = copying_ratio(logits, index)
         keep = attends & ~value.isnan()
-        sums.copying[b] = torch.where(keep, value, torch.zeros_like(value)).sum(-1).cpu()
-        sums.copying_n[b] = keep.sum(-1).cpu()
+        sums.copying[b] = torch.where(keep, value, torch.zeros_like(value)).sum(-1)
+        sums.copying_n[b] = keep.sum(-1)
         # copying accuracy: the attended token ranks first among the sample tokens
         scored = attends if valid is None else attends & valid[b].to(attends.device)[None]
         first = logits.argmax(-1) == index  # [head, dst]
-        sums.accuracy[b] = (first & scored).sum(-1).cpu().float()
-        sums.accuracy_n[b] = scored.sum(-1).cpu().float()
+        sums.accuracy[b] = (first & scored).sum(-1).float()
+        sums.accuracy_n[b] = scored.sum(-1).float()
         # copying rank: the share of the other sample tokens whose logit the attended token's beats
         own = logits.gather(-1, index[..., None])
         beaten = (logits < own).sum(-1).float() / (len(sample) - 1)
-        sums.rank[b] = torch.where(scored, beaten, torch.zeros_like(beaten)).sum(-1).cpu()
+        sums.rank[b] = torch.where(scored, beaten, torch.zeros_like(beaten)).sum(-1)
         if v is not None:
             # the attended source's value vector alone through the OV circuit
             v_src = (
@@ -267,11 +268,9 @@ def _copying_for_layer(
             src_logits = torch.einsum("phk,hks->hps", v_src, ou)
             src_value = copying_ratio(src_logits, index)
             src_keep = attends & ~src_value.isnan()
-            sums.source[b] = (
-                torch.where(src_keep, src_value, torch.zeros_like(src_value)).sum(-1).cpu()
-            )
-            sums.source_n[b] = src_keep.sum(-1).cpu()
-    return sums
+            sums.source[b] = torch.where(src_keep, src_value, torch.zeros_like(src_value)).sum(-1)
+            sums.source_n[b] = src_keep.sum(-1)
+    return CopyingSums(*(t.cpu() for t in sums))
 
 
 def _pooled(total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
