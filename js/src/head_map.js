@@ -9,10 +9,15 @@
  * examples, {name: buffer [n_layers, n_heads]}, only for scores with per-example values: the grid's
  * readout and the table show "score ± sd"), score, score_names, verdicts
  * (string[n_layers * n_heads], row-major), selected_head ([layer, head] or []), n_layers,
- * n_heads, message, title.
+ * n_heads, message, title; ablation, ablation_sd (buffers [n_layers, n_heads] or {}: the per-head
+ * change of the ICL score when that head alone is ablated, ΔICL = ICL(ablated) − ICL(clean), and
+ * its standard error; NaN = not measured) and ablation_note (what was measured). With an ablation
+ * the score select offers "ΔICL (ablation)" (`score` = "icl_ablation"): a diverging scale centred
+ * on 0, blue > 0 (the ICL score rises: less in-context learning without the head), orange < 0,
+ * heads not measured hatched; the table gets a sortable ΔICL column.
  * @module head_map
  */
-import { formatNumber, formatSpread, rgbString, sequentialColour, spreadNote } from "./shared/colour.js";
+import { attributionColour, formatNumber, formatSpread, rgbString, sequentialColour, spreadNote } from "./shared/colour.js";
 import { h, listen, setOptions } from "./shared/dom.js";
 import { kernelLostBanner, legendSlot, messageBanner, viewShell } from "./shared/controls.js";
 import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
@@ -22,11 +27,47 @@ import { prettyName } from "./shared/text.js";
 
 const GRID_MARGIN = { left: 34, top: 18, right: 4, bottom: 4 };
 const TOP_ROWS = 20;
+/** The colouring by the ablation result (not a head score). */
+export const ABLATION = "icl_ablation";
+const ABLATION_LABEL = "ΔICL (ablation)";
+const ABLATION_LEGEND =
+  "ΔICL = ICL(ablated) − ICL(clean) per head. Blue > 0: the ICL score rises (less in-context learning) " +
+  "when the head is ablated; orange < 0: it falls. Hatched: not measured.";
+
+/** The select's and readout's name of a colouring. @param {string} name */
+export const scoreLabel = (name) => (name === ABLATION ? ABLATION_LABEL : prettyName(name));
+
+/** A signed number "+0.151" / "−0.02" (± its sd when there is one). @param {number} v @param {number | undefined} sd */
+export function signedSpread(v, sd, digits = 4) {
+  const text = formatSpread(v, sd, digits);
+  return v > 0 ? `+${text}` : text.replace(/^-/, "−");
+}
+
+/** Draw a hatched (not measured) cell. @param {CanvasRenderingContext2D} ctx */
+function hatch(ctx, x, y, size, fg) {
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(x, y, size, size);
+  ctx.clip();
+  ctx.globalAlpha = 0.12;
+  ctx.fillStyle = fg;
+  ctx.fillRect(x, y, size, size);
+  ctx.globalAlpha = 0.45;
+  ctx.strokeStyle = fg;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  for (let d = -size; d < size; d += 5) {
+    ctx.moveTo(x + d, y + size);
+    ctx.lineTo(x + d + size, y);
+  }
+  ctx.stroke();
+  ctx.restore();
+}
 
 /**
  * @typedef {{ scores: Object<string, any>, scores_std: Object<string, any>, scores_n: Object<string, any>, score: string, score_names: string[], verdicts: string[],
  *   selected_head: number[], n_layers: number, n_heads: number, message: string, title: string,
- *   fold_table: boolean, grid_height: number }} HeadMapTraits
+ *   fold_table: boolean, grid_height: number, ablation: any, ablation_sd: any, ablation_note: string }} HeadMapTraits
  * @typedef {{ index: number, layer: number, head: number, verdict: string, scores: Object<string, number>,
  *   std: Object<string, number>, n: Object<string, number> }} Row
  * @typedef {{ key: string, label: string, get: (r: Row) => any, text: (r: Row) => string,
@@ -99,10 +140,15 @@ function render({ model, el }) {
   const focus = new Focus({ equal: sameCell, toggle: false });
 
   const scoreName = () => model.get("score") || "";
+  const hasAblation = () => {
+    const a = model.get("ablation");
+    return Boolean(a && typeof a === "object" && Object.keys(a).length);
+  };
   const scoreNames = () => {
     const names = model.get("score_names");
     const keys = Object.keys(model.get("scores") || {});
-    return Array.isArray(names) && names.length ? names : keys;
+    const base = Array.isArray(names) && names.length ? names : keys;
+    return hasAblation() ? [...base, ABLATION] : base;
   };
   const selectedHead = () => {
     const s = model.get("selected_head");
@@ -111,8 +157,20 @@ function render({ model, el }) {
 
   /** @param {string} name @param {"scores" | "scores_std" | "scores_n"} [trait] */
   function decoded(name, trait = "scores") {
-    const raw = (model.get(trait) || {})[name];
-    if (raw == null && trait !== "scores") return null; // no spread for this score: nothing to decode
+    if (name === ABLATION) {
+      // the ablation result travels as its own traits: ablation (values), ablation_sd
+      if (trait === "scores_n" || !hasAblation()) return null;
+      const which = trait === "scores" ? "ablation" : "ablation_sd";
+      return decodedRaw(model.get(which), which, name);
+    }
+    return decodedRaw((model.get(trait) || {})[name], trait, name);
+  }
+
+  /** @param {any} raw @param {string} trait @param {string} name */
+  function decodedRaw(raw, trait, name) {
+    if (raw == null || (typeof raw === "object" && !Object.keys(raw).length)) {
+      if (trait !== "scores") return null; // no spread for this score: nothing to decode
+    }
     const key = `${trait}:${name}`;
     const hit = cache.get(key);
     if (hit && hit.raw === raw) return hit.value;
@@ -133,6 +191,7 @@ function render({ model, el }) {
     nH = model.get("n_heads") | 0 || (first && first.shape.length === 2 ? first.shape[1] : 0);
     const verdicts = model.get("verdicts") || [];
     const names = new Set([...scoreNames(), ...Object.keys(model.get("scores") || {})]);
+    if (!hasAblation()) names.delete(ABLATION);
     /** @type {Object<string, Float32Array>} */
     const columns = {};
     /** @type {Object<string, Float32Array>} */
@@ -174,8 +233,17 @@ function render({ model, el }) {
         }
       }
     }
-    range = lo <= hi ? [lo, hi] : [0, 1];
-    legendEl.show("sequential", range[1], range[0]);
+    if (scoreName() === ABLATION) {
+      // diverging, centred on 0: ±(largest |ΔICL|)
+      const m = lo <= hi ? Math.max(Math.abs(lo), Math.abs(hi)) : 0;
+      range = [-m, m];
+      legendEl.show("attribution", m);
+      legendEl.el.title = ABLATION_LEGEND + (model.get("ablation_note") ? ` (${model.get("ablation_note")})` : "");
+      legendEl.el.dataset.kind = "diverging";
+    } else {
+      range = lo <= hi ? [lo, hi] : [0, 1];
+      legendEl.show("sequential", range[1], range[0]);
+    }
   }
 
   /** @param {number} l @param {number} hh */
@@ -184,10 +252,11 @@ function render({ model, el }) {
     const v = r ? r.scores[name] : undefined;
     return v === undefined ? NaN : v;
   }
-  /** @param {number} v */
+  /** A cell's CSS colour. @param {number} v */
   function colour(v) {
     const [lo, hi] = range;
-    return sequentialColour(hi > lo ? (v - lo) / (hi - lo) : 0.5);
+    if (scoreName() === ABLATION) return attributionColour(v, hi);
+    return rgbString(sequentialColour(hi > lo ? (v - lo) / (hi - lo) : 0.5));
   }
 
   // ---- grid ------------------------------------------------------------------------------
@@ -203,11 +272,16 @@ function render({ model, el }) {
     const ctx = clearedContext(canvas);
     const fg = getComputedStyle(root).color || "#222";
     const bg = getComputedStyle(root).backgroundColor || "#fff";
+    const ablation = scoreName() === ABLATION;
     for (let l = 0; l < nL; l++) {
       for (let hh = 0; hh < nH; hh++) {
         const v = value(l, hh);
         const x = GRID_MARGIN.left + hh * cell;
         const y = GRID_MARGIN.top + l * cell;
+        if (Number.isNaN(v) && ablation) {
+          hatch(ctx, x, y, cell, fg); // not measured: missing, not zero
+          continue;
+        }
         if (Number.isNaN(v)) {
           ctx.globalAlpha = 0.15;
           ctx.fillStyle = fg;
@@ -215,7 +289,7 @@ function render({ model, el }) {
           ctx.globalAlpha = 1;
           continue;
         }
-        ctx.fillStyle = rgbString(colour(v));
+        ctx.fillStyle = colour(v);
         ctx.fillRect(x, y, cell, cell);
       }
     }
@@ -255,6 +329,12 @@ function render({ model, el }) {
     const v = value(l, hh);
     const name = scoreName();
     const verdict = r && r.verdict ? ` — ${r.verdict}` : "";
+    if (name === ABLATION) {
+      const sd = r ? r.std[name] : undefined;
+      const shown = Number.isNaN(v) ? "not measured" : signedSpread(v, sd);
+      const what = Number.isNaN(v) ? "" : sd != null && Number.isFinite(sd) ? " (± standard error over contexts)" : "";
+      return `L${l}H${hh} (layer ${l + 1} / ${nL}): ${ABLATION_LABEL} ${shown}${what}${verdict}`;
+    }
     const note = r ? spreadNote(r.n[name]) : "";
     const shown = formatSpread(v, r ? r.std[name] : undefined);
     return `L${l}H${hh} (layer ${l + 1} / ${nL}): ${prettyName(name)} ${shown}${note ? ` (${note})` : ""}${verdict}`;
@@ -313,7 +393,18 @@ function render({ model, el }) {
       dir: "desc",
     });
     cols.push(scoreCol("copying"), scoreCol("prefix_matching"));
-    if (s && s !== "copying" && s !== "prefix_matching") cols.push(scoreCol(s));
+    if (s && s !== "copying" && s !== "prefix_matching" && s !== ABLATION) cols.push(scoreCol(s));
+    if (hasAblation()) {
+      // ΔICL ± its standard error; "—" where not measured (sorted last either way)
+      cols.push({
+        ...scoreCol(ABLATION),
+        label: "ΔICL",
+        text: (r) => {
+          const v = r.scores[ABLATION];
+          return v === undefined || Number.isNaN(v) ? "—" : signedSpread(v, r.std[ABLATION], 3);
+        },
+      });
+    }
     cols.push({ key: "verdict", label: "verdict", get: (r) => r.verdict || null, text: (r) => r.verdict, dir: "asc" });
     return cols;
   }
@@ -332,7 +423,8 @@ function render({ model, el }) {
         {},
         cols.map((c) => {
           const th = h("th", { text: c.label, attrs: { "data-key": c.key, scope: "col" } });
-          if (c.sd && rows.some((r) => c.sd && c.sd(r) !== undefined))
+          if (c.key === `score:${ABLATION}`) th.title = `${ABLATION_LEGEND} ± standard error over contexts. ${model.get("ablation_note") || ""}`;
+          else if (c.sd && rows.some((r) => c.sd && c.sd(r) !== undefined))
             th.title = "score ± standard deviation over the examples (sorted by the score)";
           if (c.key === col.key) th.setAttribute("aria-sort", dir === "desc" ? "descending" : "ascending");
           return th;
@@ -413,7 +505,7 @@ function render({ model, el }) {
     title.textContent = model.get("title") || "";
     setOptions(
       scoreSelect,
-      scoreNames().map((n) => ({ value: n, label: prettyName(n) })),
+      scoreNames().map((n) => ({ value: n, label: scoreLabel(n) })),
       scoreName(),
     );
   }
@@ -444,7 +536,12 @@ function render({ model, el }) {
     signal,
   );
 
-  listen(model, ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title"], onAll, signal);
+  listen(
+    model,
+    ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title", "ablation", "ablation_sd", "ablation_note"],
+    onAll,
+    signal,
+  );
   listen(model, ["score"], onScore, signal);
   listen(model, ["selected_head"], onSelected, signal);
   listen(model, ["message"], banner.update, signal);

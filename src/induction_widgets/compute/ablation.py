@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -299,13 +300,22 @@ class AblationComparison:
 
 @dataclass
 class AblationScores:
-    """Per-head ICL-score change (``[n_layers, n_heads]``) and the induction-vs-random comparison."""
+    """Per-head ICL-score change (``[n_layers, n_heads]``) and the induction-vs-random comparison.
+
+    ``icl_change[l, h] = icl(ablate (l, h)) − icl(model)``: positive where removing the head makes
+    the (negative) ICL score less negative, i.e. the model learns less in context without it; NaN
+    for heads not measured (layers left out with ``layers=``). ``icl_change_sem[l, h]``: the
+    standard error of that mean over contexts (the change is paired: the same contexts with and
+    without the ablation, ``sd_c(Δ_c) / √n``). ``meta``: ``model`` (``cfg.model_name``),
+    ``n_contexts``, ``window``, ``layers`` (the layers measured), ``contexts`` (their source).
+    """
 
     icl_change: torch.Tensor | None  # [n_layers, n_heads]; None when per_head=False
     base: ICLScore
     kind: str
     comparison: AblationComparison | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    icl_change_sem: torch.Tensor | None = None  # [n_layers, n_heads]; NaN where not measured
 
 
 def _per_head_icl(
@@ -319,16 +329,21 @@ def _per_head_icl(
     means: torch.Tensor | None,
     batch_size: int | None,
     progress: bool | None,
-) -> torch.Tensor:
-    """``Δicl[l, h]``: one pass per layer over ``n_heads`` replicas of the contexts."""
+    layers: Sequence[int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(Δicl, sem)``, each ``[n_layers, n_heads]``: one pass per layer (of ``layers``, default
+    all; NaN elsewhere) over ``n_heads`` replicas of the contexts."""
     info = model_info(model)
     n_ctx, H = tokens.shape[0], info.n_heads
     indices = window_indices(early, late, window, tokens.shape[1])
     tokens = tokens[:, : max(indices) + 1]
     size = max(1, _auto_batch(info, tokens.shape[1]) // H) if batch_size is None else batch_size
-    out = torch.zeros(info.n_layers, H)
-    show = info.n_layers > 4 if progress is None else progress
-    for layer in tqdm(range(info.n_layers), desc="ablating heads", disable=not show, leave=False):
+    out = torch.full((info.n_layers, H), float("nan"))
+    sem = torch.full((info.n_layers, H), float("nan"))
+    todo = list(range(info.n_layers)) if layers is None else list(layers)
+    show = len(todo) > 4 if progress is None else progress
+    base_diff = base_pair[:, 1] - base_pair[:, 0]  # [n_ctx]
+    for layer in tqdm(todo, desc="ablating heads", disable=not show, leave=False):
         pairs = []
         for start in range(0, n_ctx, size):
             chunk = tokens[start : start + size]
@@ -348,9 +363,11 @@ def _per_head_icl(
                 pair = pair_from(losses_at(model, replicas, indices), window)  # [H * b, 2]
             pairs.append(pair.view(H, b, 2))
         pair_all = torch.cat(pairs, dim=1)  # [H, n_ctx, 2]
-        diff = (pair_all[..., 1] - pair_all[..., 0]).mean(1)
-        out[layer] = diff - (base_pair[:, 1] - base_pair[:, 0]).mean()
-    return out
+        change = (pair_all[..., 1] - pair_all[..., 0]) - base_diff  # [H, n_ctx], paired
+        out[layer] = change.mean(1)
+        if n_ctx > 1:
+            sem[layer] = change.std(1) / n_ctx**0.5
+    return out, sem
 
 
 def ablation_scores(
@@ -367,6 +384,7 @@ def ablation_scores(
     window: int = 0,
     batch_size: int | None = None,
     progress: bool | None = None,
+    layers: Any = None,
 ) -> AblationScores:
     """Per-head ICL-score change under ablation, and strict induction heads vs random heads.
 
@@ -376,9 +394,15 @@ def ablation_scores(
     (default ``head_scores(model).induction_heads()``, the strict empirical definition) and
     ``n_draws`` sets of as many heads drawn at random (seeded) from the other heads; for each, the
     change of the ICL score and of :func:`repeated_tokens_loss`. ``window``: as in
-    :func:`icl_score` (losses averaged over index ± window).
+    :func:`icl_score` (losses averaged over index ± window). ``layers``: measure the heads of
+    these layers only (an int or a list; default all), the others' ``icl_change`` is NaN — one
+    pass per layer is the cost, so on a large model measure the layers of interest.
+
+    Sign: ``icl_change = icl(ablated) − icl(clean)``; the ICL score is negative for a model that
+    learns in context, so removing a head it needs gives ``icl_change > 0``.
     """
     info = model_info(model)
+    chosen = _check_layers(info, layers)
     kind = _check_kind(kind)
     seed = _check_seed(seed)
     n_draws = _check_int("n_draws", n_draws, 1)
@@ -392,12 +416,12 @@ def ablation_scores(
     base_pair = pair_losses(model, tokens, indices, window, batch_size)
     base = _icl_from_pair(base_pair, early, late, None, tokens.shape[1], note, source)
     base.window = window
-    change = (
+    change, sem = (
         _per_head_icl(
-            model, tokens, early, late, base_pair, window, kind, means, batch_size, progress
+            model, tokens, early, late, base_pair, window, kind, means, batch_size, progress, chosen
         )
         if per_head
-        else None
+        else (None, None)
     )
     comparison = None
     if compare:
@@ -407,7 +431,36 @@ def ablation_scores(
             induction_heads = head_scores(model, progress=False).induction_heads()
         heads = _as_heads(info, list(induction_heads))
         comparison = _compare(model, tokens, heads, kind, means, n_draws, seed, base, window)
-    return AblationScores(change, base, kind, comparison, meta={"contexts": source})
+    meta = {
+        "contexts": source,
+        "model": str(getattr(model.cfg, "model_name", "")),
+        "n_contexts": int(tokens.shape[0]),
+        "window": int(window),
+        "layers": list(range(info.n_layers)) if chosen is None else chosen,
+    }
+    return AblationScores(change, base, kind, comparison, meta=meta, icl_change_sem=sem)
+
+
+def _check_layers(info: ModelInfo, layers: Any) -> list[int] | None:
+    """``None`` (all layers), a layer or a list of layers → sorted distinct checked ints."""
+    if layers is None:
+        return None
+    items = [layers] if not isinstance(layers, (list, tuple, range)) else list(layers)
+    out = []
+    for item in items:
+        try:
+            value = -1 if isinstance(item, bool) else operator.index(item)
+        except TypeError:
+            value = -1
+        if not 0 <= value < info.n_layers:
+            raise HeadIndexError(
+                f"layers must be layer numbers in 0..{info.n_layers - 1} (an int or a list), got "
+                f"{layers!r}: e.g. layers=[{info.n_layers - 1}]"
+            )
+        out.append(value)
+    if not out:
+        raise InputError("layers is empty: give at least one layer, or None for all layers")
+    return sorted(set(out))
 
 
 def _compare(

@@ -690,7 +690,12 @@ def head_scores(
         copying=_pooled(sums["copying"], sums["copying_n"]),
         previous_token=previous,
         ov_copying=ov_copying_score(model),
-        meta={"n_examples": batch, "n_tokens": int(tokens.shape[1]), "seed": seed},
+        meta={
+            "n_examples": batch,
+            "n_tokens": int(tokens.shape[1]),
+            "seed": seed,
+            "model": str(getattr(model.cfg, "model_name", "")),
+        },
         copying_accuracy=_pooled(sums["accuracy"], sums["accuracy_n"]),
         copying_source=_pooled(sums["source"], sums["source_n"]),
         copying_rank=_pooled(sums["rank"], sums["accuracy_n"]),

@@ -6,10 +6,14 @@ fields plus binary buffers — shared by the live widgets and the exported pages
 """
 
 from .spec import (
+    ABLATION_SCORE,
     HEAD_BUFFERS,
     SINK_SCALES,
     ViewSpec,
+    ablation_state,
     attention_matrix_state,
+    check_ablation,
+    check_score_name,
     check_scores,
     check_sink_scale,
     explorer_state,
@@ -33,11 +37,15 @@ from .static import (
 )
 
 __all__ = [
+    "ABLATION_SCORE",
     "CSP",
     "HEAD_BUFFERS",
     "SINK_SCALES",
     "ViewSpec",
+    "ablation_state",
     "attention_matrix_state",
+    "check_ablation",
+    "check_score_name",
     "check_scores",
     "check_sink_scale",
     "explorer_state",

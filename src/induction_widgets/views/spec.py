@@ -153,12 +153,108 @@ def attention_matrix_state(
     }
 
 
+#: The head map's colouring by the per-head ablation result (not a :class:`HeadScores` name).
+ABLATION_SCORE = "icl_ablation"
+
+
+def check_ablation(ablation: Any, scores: HeadScores) -> None:
+    """``ablation`` must be ``None`` or :class:`~induction_widgets.compute.AblationScores` with
+    per-head values for the model ``scores`` were computed on (same ``[layer, head]`` grid, and
+    the same ``cfg.model_name`` where both recorded one)."""
+    from ..compute import AblationScores
+
+    if ablation is None:
+        return
+    if not isinstance(ablation, AblationScores):
+        raise InputError(
+            "ablation must be AblationScores (from induction_widgets.ablation_scores(model)) or "
+            f"None, got {type(ablation).__name__}"
+        )
+    if ablation.icl_change is None:
+        raise InputError(
+            "this AblationScores has no per-head values (computed with per_head=False): rerun "
+            "induction_widgets.ablation_scores(model, per_head=True)"
+        )
+    got = tuple(ablation.icl_change.shape)
+    want = (scores.n_layers, scores.n_heads)
+    ours, theirs = str(scores.meta.get("model", "")), str(ablation.meta.get("model", ""))
+    if got != want or (ours and theirs and ours != theirs):
+        which = f" ({theirs!r} vs {ours!r})" if ours and theirs and ours != theirs else ""
+        raise InputError(
+            f"the ablation result is for a {got[0]} × {got[1]} head grid and the scores for "
+            f"{want[0]} × {want[1]}{which}: they come from different models — compute both on the "
+            "same one, induction_widgets.ablation_scores(model) and induction_widgets.head_scores(model)"
+        )
+
+
+def check_score_name(scores: HeadScores, score: Any, ablation: Any = None) -> str:
+    """``score`` if the map can colour by it: a score of ``scores``, or :data:`ABLATION_SCORE`
+    when an ablation result is given; else one clear :class:`InputError`."""
+    if score == ABLATION_SCORE:
+        if ablation is None:
+            raise InputError(
+                f"score={ABLATION_SCORE!r} colours by an ablation result: pass "
+                "ablation=induction_widgets.ablation_scores(model) (or call set_ablation(...))"
+            )
+        return str(score)
+    scores.get(score)  # a clear error for unknown score names
+    return str(score)
+
+
+def ablation_state(ablation: Any) -> dict[str, Any]:
+    """The head map's ablation fields: ``ablation`` (float32 ``[layer, head]``, ``Δicl[l, h] =
+    icl(ablate (l, h)) − icl(model)``, NaN where not measured), ``ablation_sd`` (its standard error
+    over contexts, float32 ``[layer, head]``) and ``ablation_note`` (what was measured, for the
+    readout and the legend); ``{}`` / ``{}`` / ``""`` without an ablation result."""
+    if ablation is None:
+        return {"ablation": {}, "ablation_sd": {}, "ablation_note": ""}
+    change = ablation.icl_change.detach().float().cpu()
+    sem = ablation.icl_change_sem
+    sem = (
+        np.full(tuple(change.shape), np.nan, np.float32)
+        if sem is None
+        else sem.detach().float().cpu()
+    )
+    n = ablation.meta.get("n_contexts", ablation.base.n_contexts)
+    window = int(ablation.meta.get("window", ablation.base.window) or 0)
+    at = f"indices {ablation.base.early} and {ablation.base.late}" + (
+        f" ± {window}" if window else ""
+    )
+    measured = ablation.meta.get("layers")
+    missing = (
+        ""
+        if measured is None or len(measured) == change.shape[0]
+        else f"; only layer{'s' if len(measured) > 1 else ''} {_ranges(measured)} measured"
+    )
+    note = (
+        f"ΔICL = ICL(ablated) − ICL(clean), {ablation.kind} ablation of one head at a time, "
+        f"{n} contexts ({at}); ± standard error over contexts{missing}"
+    )
+    return {
+        "ablation": encode(change, "float32"),
+        "ablation_sd": encode(sem, "float32"),
+        "ablation_note": note,
+    }
+
+
+def _ranges(values: Sequence[int]) -> str:
+    """``[0, 1, 2, 5]`` → ``"0–2, 5"``."""
+    runs: list[list[int]] = []
+    for v in sorted(values):
+        if runs and runs[-1][1] == v - 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+
+
 def head_map_state(
     scores: HeadScores,
     *,
     score: str = "prefix_matching",
     selected_head: Sequence[int] = (),
     title: str = "",
+    ablation: Any = None,
 ) -> dict[str, Any]:
     """The head map's state: every score ``[layer, head]`` as float32, the verdicts, the selection.
 
@@ -168,7 +264,14 @@ def head_map_state(
     fewer than two) and ``scores_n[name]`` = the number of examples that count for each head, both
     float32 ``[layer, head]``. The views show ``score ± std`` (the score itself is the mean over all
     counted destinations, as in ``to_pandas``'s ``<score>`` / ``<score>_std`` columns).
+
+    ``ablation``: an :class:`~induction_widgets.compute.AblationScores` with per-head values (from
+    the same model, :func:`check_ablation`) adds :func:`ablation_state`'s fields; the map then
+    offers ``score="icl_ablation"`` (ΔICL on a diverging scale, NaN = not measured) and its table
+    a ΔICL column.
     """
+    check_ablation(ablation, scores)
+    check_score_name(scores, score, ablation)
     available = scores.as_dict()
     spread = [name for name in available if name in scores.per_example]
     return {
@@ -184,6 +287,7 @@ def head_map_state(
         "n_layers": scores.n_layers,
         "n_heads": scores.n_heads,
         "title": title,
+        **ablation_state(ablation),
     }
 
 
@@ -197,13 +301,14 @@ def explorer_state(
     matrix: bool = True,
     matrix_mode: str = "attention",
     title: str = "",
+    ablation: Any = None,
     **token_view: Any,
 ) -> dict[str, Any]:
     """The explorer's state: the head map's fields and the token view's (one head, shared by the
     token view and the matrix), ``show_matrix`` and ``matrix_mode``, and the verdict scatter's
     fields (:func:`verdict_scatter_state`, its ``x`` / ``y`` / ``depth`` as ``scatter_x`` /
-    ``scatter_y`` / ``scatter_depth``)."""
-    state = head_map_state(scores, score=score, selected_head=(layer, head))
+    ``scatter_y`` / ``scatter_depth``); ``ablation`` as in :func:`head_map_state`."""
+    state = head_map_state(scores, score=score, selected_head=(layer, head), ablation=ablation)
     state.pop("selected_head")  # the explorer's selection is its layer/head
     scatter = verdict_scatter_state(scores)
     for name in ("x", "y", "depth"):

@@ -9,8 +9,9 @@ import traitlets
 
 from ..compute import HeadScores, InputError, head_scores
 from ..compute._model import check_head
-from ..views import ViewSpec, explorer_state
+from ..views import ViewSpec, check_ablation, check_score_name, explorer_state
 from ._base import check_scores, static_file
+from .head_map import set_ablation
 from .token_view import TokenView, check_options, resolve_masks
 
 
@@ -54,6 +55,11 @@ class InductionExplorer(TokenView):
     y_name = traitlets.Unicode("").tag(sync=True)
     x_range = traitlets.List(traitlets.Float()).tag(sync=True)
     y_range = traitlets.List(traitlets.Float()).tag(sync=True)
+    # the map's colouring by a per-head ablation result (views.ablation_state)
+    ablation = traitlets.Dict().tag(sync=True)
+    ablation_sd = traitlets.Dict().tag(sync=True)
+    ablation_note = traitlets.Unicode("").tag(sync=True)
+    _ablation: Any = None
 
     def __init__(
         self,
@@ -75,6 +81,7 @@ class InductionExplorer(TokenView):
         output_mask: Any = None,
         sink_scale: str = "auto",
         title: str = "",
+        ablation: Any = None,
         **kwargs: Any,
     ) -> None:
         check_scores(scores)
@@ -84,7 +91,9 @@ class InductionExplorer(TokenView):
         if layer is not None:
             layer, head = check_head(acts.info, layer, head)
         scores = scores if scores is not None else head_scores(model, progress=progress)
-        scores.get(score)  # a clear error for unknown score names
+        check_ablation(ablation, scores)
+        check_score_name(scores, score, ablation)  # a clear error for unknown score names
+        self._ablation = ablation
         if layer is None or head is None:
             best = scores.induction_heads() or [(r.layer, r.head) for r in scores.top(1)]
             layer, head = best[0]
@@ -102,6 +111,7 @@ class InductionExplorer(TokenView):
             value_weighted=value_weighted,
             title=title,
             sink_scale=sink_scale,
+            ablation=ablation,
             **self._masks,
         )
         super(TokenView, self).__init__(**{**state, **kwargs})
@@ -117,14 +127,22 @@ class InductionExplorer(TokenView):
             score=self.score,
             matrix=self.show_matrix,
             matrix_mode=self.matrix_mode,
+            ablation=self._ablation,
             **self._token_options(),
         )
         return self._spec(state)
 
+    def set_ablation(self, ablation: Any, *, show: bool = True) -> None:
+        """Show ``ablation`` (:func:`~induction_widgets.ablation_scores` of the same model, or
+        ``None`` to remove it) in the map: the "ΔICL (ablation)" colouring (``show``: switch to it)
+        and the table's ΔICL column."""
+        assert self._scores is not None
+        set_ablation(self, self._scores, ablation, show)
+
     @traitlets.validate("score")
     def _valid_score(self, proposal: dict[str, Any]) -> str:
         if self._scores is not None:
-            self._scores.get(proposal["value"])
+            check_score_name(self._scores, proposal["value"], self._ablation)
         return proposal["value"]
 
     @property
