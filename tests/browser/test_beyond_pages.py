@@ -160,3 +160,77 @@ def test_phase_change_jump_and_hover(offline, tmp_path):
     assert offline.request_log == []
     problems.assert_clean()
     page.close()
+
+
+def _cell_centre(g, layer, head):
+    return (
+        g["plotLeft"] + (head + 0.5) * g["cell"],
+        g["plotTop"] + (layer + 0.5) * g["cell"],
+    )
+
+
+def _pixel(canvas, x, y):
+    return canvas.evaluate(
+        """(c, [x, y]) => { const d = window.devicePixelRatio || 1;
+        return Array.from(c.getContext('2d').getImageData(Math.round(x * d), Math.round(y * d), 1, 1).data); }""",
+        [x, y],
+    )
+
+
+def test_head_map_ablation_mode_colours_and_hover(offline, tmp_path, tiny_model):
+    """The "ΔICL (ablation)" colouring of a saved head map: choosing it recolours the grid on a
+    diverging scale (a positive ΔICL blue, a negative one orange, a head not measured hatched grey,
+    not a colour of the scale), the hover reads the signed value ± its standard error, and the
+    table's ΔICL column sorts with the missing head last."""
+    from test_ablation_views import handmade  # tests/ is on sys.path (its conftest)
+
+    import induction_widgets as iw
+
+    scores = iw.head_scores(tiny_model, n_examples=4)
+    abl = handmade(2, 4)  # [[.01, -.02, NaN, -.04], [.11, -.12, .13, -.14]], sem |v| / 10
+    path = iw.HeadMap(scores, ablation=abl).save_html(tmp_path / "ablation.html")
+    page, problems = _open(offline, path)
+    hm = page.locator(".iw-root.iw-head-map")
+    canvas = hm.locator("canvas.iw-grid")
+    g = _dataset(canvas)
+    cells = {c: _cell_centre(g, *c) for c in [(1, 0), (1, 1), (0, 2)]}
+    before = {c: _pixel(canvas, *xy) for c, xy in cells.items()}
+    select = hm.locator("select.iw-score-select")
+    assert "ΔICL (ablation)" in select.locator("option").all_text_contents()
+    select.select_option("icl_ablation")
+    expect(hm.locator(".iw-legend")).to_have_attribute("data-kind", "diverging")
+    expect(hm.locator(".iw-legend")).to_have_attribute("data-max", "+0.14")
+    after = {c: _pixel(canvas, *xy) for c, xy in cells.items()}
+    assert all(before[c] != after[c] for c in cells), (before, after)
+    blue, orange = (31, 119, 180), (255, 127, 14)  # colour.js POSITIVE_RGB / NEGATIVE_RGB
+    r, gg, b, a = after[(1, 0)]  # +0.11 of ±0.14: alpha 0.79
+    assert np.abs(np.array([r, gg, b]) - blue).max() <= 3 and abs(a - 0.11 / 0.14 * 255) <= 3
+    r, gg, b, a = after[(1, 1)]  # −0.12
+    assert np.abs(np.array([r, gg, b]) - orange).max() <= 3 and abs(a - 0.12 / 0.14 * 255) <= 3
+    # not measured: hatched in the text colour (grey on the page), neither blue nor orange
+    x, y = cells[(0, 2)]
+    hatched = [_pixel(canvas, x + dx, y + dy) for dx in range(-4, 5, 2) for dy in range(-4, 5, 2)]
+    assert all(abs(p[0] - p[1]) <= 10 and abs(p[1] - p[2]) <= 10 for p in hatched if p[3] > 0)
+    assert len({tuple(p) for p in hatched}) > 1  # lines and gaps: a hatch, not a flat fill
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + cells[(1, 0)][0], box["y"] + cells[(1, 0)][1])
+    readout = hm.locator(".iw-readout")
+    expect(readout).to_contain_text("L1H0 (layer 2 / 2): ΔICL (ablation) +0.11 ± 0.011")
+    assert float(readout.get_attribute("data-value")) == pytest.approx(0.11, abs=1e-6)
+    page.mouse.move(box["x"] + cells[(0, 2)][0], box["y"] + cells[(0, 2)][1])
+    expect(readout).to_contain_text("L0H2 (layer 1 / 2): ΔICL (ablation) not measured")
+    # the table: a ΔICL column, sorted by it (descending), the missing head last
+    rows = hm.locator("table.iw-head-table tbody tr")
+    keys = hm.locator("table.iw-head-table th").evaluate_all("ths => ths.map(t => t.dataset.key)")
+    col = keys.index("score:icl_ablation")
+    assert hm.locator("table.iw-head-table th").nth(col).inner_text() == "ΔICL"
+    expect(rows.first).to_have_attribute("data-head", "2")  # L1H2 +0.13
+    expect(rows.first.locator("td").nth(col)).to_have_text("+0.13 ± 0.013")
+    expect(rows.last.locator("td").nth(col)).to_have_text("—")
+    hm.locator("table.iw-head-table th").nth(col).click()  # ascending: L1H3 −0.14 first
+    expect(rows.first).to_have_attribute("data-head", "3")
+    expect(rows.first.locator("td").nth(col)).to_have_text("−0.14 ± 0.014")
+    expect(rows.last.locator("td").nth(col)).to_have_text("—")
+    assert offline.request_log == []
+    problems.assert_clean()
+    page.close()
