@@ -40,7 +40,7 @@ def test_report_cli_on_tiny(offline, tmp_path):
     )
     page, problems, log = open_clean(offline, path)
     expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
-    expect(page.locator(".iw-head-map")).to_have_count(1)
+    expect(page.locator(".iw-head-map")).to_have_count(2)  # the scores, then ΔICL (beyond)
     expect(page.locator(".iw-verdict-scatter")).to_have_count(1)
     expect(page.locator(".iw-token-view")).to_have_count(3)
     expect(page.locator(".iw-attention-matrix")).to_have_count(3)
@@ -61,9 +61,66 @@ def test_report_cli_on_tiny(offline, tmp_path):
     select.select_option(other)
     expect(select).to_have_value(other)
     expect(view.locator(".iw-message")).to_be_hidden()
+    check_beyond_sections(page)
     assert log == [], log
     problems.assert_clean()
     page.close()
+
+
+def check_beyond_sections(page):
+    """The sections beyond Argument 4 (issue 15) on the tiny model's report: each heading, and
+    each view drawn — the loss curve's points, the ablation figure's bars with the table's
+    numbers, the head map coloured by ΔICL (diverging legend, hover reads the value), the
+    partners' bars, the phase change's points."""
+    h3 = page.locator("h3").all_text_contents()
+    assert h3[:3] == [
+        "In-context learning score",
+        "Ablation: strict induction heads vs random heads",
+        "Previous-token partners of L1H1",
+    ]
+    assert h3[3] == "The phase change"
+    expect(page.locator("h2#beyond")).to_have_text("Beyond Argument 4")
+    # the loss curve: 201-token contexts, marks at 20 and 200
+    curve = page.locator(".iw-loss-curve canvas.iw-plot")
+    expect(curve).to_have_count(1)
+    assert curve.evaluate("c => Number(c.dataset.nPoints)") == 201
+    expect(page.locator(".iw-loss-curve .iw-icl-score")).to_contain_text("loss[200] − loss[20]")
+    # the ablation figure: a bar per measure for the induction heads and for the random set, whose
+    # values are the table's
+    fig = page.locator("svg.iw-ablation-figure")
+    bars = fig.locator("rect.iw-bar-induction")
+    expect(bars).to_have_count(2)
+    expect(fig.locator("rect.iw-bar-random")).to_have_count(2)
+    cells = page.locator("table.iw-ablation-table tbody tr").first.locator("td")
+    for i, measure in enumerate(("icl", "repeated_loss")):
+        bar = fig.locator(f"rect.iw-bar-induction[data-measure='{measure}']")
+        value = float(bar.get_attribute("data-value"))
+        shown = float(cells.nth(i + 1).inner_text().replace("−", "-"))
+        assert abs(value - shown) <= 5e-4
+        assert bar.bounding_box()["height"] > 5
+    # removing the induction heads hurts: both changes positive
+    assert float(bars.first.get_attribute("data-value")) > 0
+    # the ΔICL head map: the colouring chosen, a diverging legend, a hover readout with the value
+    hm = page.locator(".iw-head-map").nth(1)
+    expect(hm.locator("select.iw-score-select")).to_have_value("icl_ablation")
+    expect(hm.locator(".iw-legend")).to_have_attribute("data-kind", "diverging")
+    grid = hm.locator("canvas.iw-grid")
+    grid.scroll_into_view_if_needed()
+    g = grid.evaluate("c => Object.assign({}, c.dataset)")
+    box = grid.bounding_box()
+    cell = float(g["cell"])
+    page.mouse.move(
+        box["x"] + float(g["plotLeft"]) + 3.5 * cell, box["y"] + float(g["plotTop"]) + 0.5 * cell
+    )
+    readout = hm.locator(".iw-readout")
+    expect(readout).to_contain_text("L0H3 (layer 1 / 2): ΔICL (ablation) +")
+    assert "±" in readout.inner_text()
+    keys = hm.locator("table.iw-head-table th").evaluate_all("ths => ths.map(t => t.dataset.key)")
+    assert "score:icl_ablation" in keys
+    # partners: four bars (the four layer-0 heads); phase change: its points
+    expect(page.locator(".iw-partners .iw-partner-row")).to_have_count(4)
+    phase = page.locator(".iw-phase-change canvas.iw-plot")
+    assert phase.evaluate("c => Number(c.dataset.nPoints)") == 7
 
 
 @pytest.fixture(scope="module")

@@ -274,7 +274,7 @@ class AblationComparison:
 
     heads: list[Head]
     draws: list[list[Head]]
-    icl_change: float  # Δ ICL score with ``heads`` ablated
+    icl_change: float  # Δ ICL score with ``heads`` ablated (NaN: not measured)
     repeated_loss_change: float  # Δ loss on the repeated half of repeated random tokens
     random_icl_changes: list[float]  # one per draw
     random_repeated_loss_changes: list[float]
@@ -385,6 +385,7 @@ def ablation_scores(
     batch_size: int | None = None,
     progress: bool | None = None,
     layers: Any = None,
+    means: torch.Tensor | None = None,
 ) -> AblationScores:
     """Per-head ICL-score change under ablation, and strict induction heads vs random heads.
 
@@ -396,7 +397,9 @@ def ablation_scores(
     change of the ICL score and of :func:`repeated_tokens_loss`. ``window``: as in
     :func:`icl_score` (losses averaged over index ± window). ``layers``: measure the heads of
     these layers only (an int or a list; default all), the others' ``icl_change`` is NaN — one
-    pass per layer is the cost, so on a large model measure the layers of interest.
+    pass per layer is the cost, so on a large model measure the layers of interest. ``means``:
+    the mean-ablation values ``[n_layers, n_heads, d_head]`` (:func:`head_means`; default its 8
+    corpus contexts).
 
     Sign: ``icl_change = icl(ablated) − icl(clean)``; the ICL score is negative for a model that
     learns in context, so removing a head it needs gives ``icl_change > 0``.
@@ -411,7 +414,8 @@ def ablation_scores(
     else:
         tokens, source = to_tokens(model, tokens), "given"
     early, late, note = icl_indices(tokens.shape[1], _check_int("window", window, 0))
-    means = head_means(model) if kind == "mean" else None
+    if kind == "mean" and means is None:
+        means = head_means(model)
     indices = window_indices(early, late, window, tokens.shape[1])
     base_pair = pair_losses(model, tokens, indices, window, batch_size)
     base = _icl_from_pair(base_pair, early, late, None, tokens.shape[1], note, source)
@@ -430,7 +434,7 @@ def ablation_scores(
 
             induction_heads = head_scores(model, progress=False).induction_heads()
         heads = _as_heads(info, list(induction_heads))
-        comparison = _compare(model, tokens, heads, kind, means, n_draws, seed, base, window)
+        comparison = _compare(model, heads, kind, means, n_draws, seed, (tokens, base, window))
     meta = {
         "contexts": source,
         "model": str(getattr(model.cfg, "model_name", "")),
@@ -463,19 +467,54 @@ def _check_layers(info: ModelInfo, layers: Any) -> list[int] | None:
     return sorted(set(out))
 
 
+def ablation_comparison(
+    model: Any,
+    heads: Any,
+    *,
+    kind: str = "mean",
+    tokens: Any = None,
+    n_draws: int = 5,
+    seed: int = 0,
+    window: int = 0,
+    means: torch.Tensor | None = None,
+    n_examples: int = 10,
+) -> AblationComparison:
+    """The paper's comparison on its own: ``heads`` ablated together vs ``n_draws`` sets of as many
+    heads drawn at random (seeded) from the other heads, each measured by the change of
+    :func:`repeated_tokens_loss` and — when ``tokens`` (ICL contexts) are given — of the ICL score
+    on them (``window`` as in :func:`icl_score`). Without ``tokens`` the ICL changes are NaN (not
+    measured): the quick look at a large model, where a few 512-token contexts cost more than the
+    repeated-tokens loss many times over. ``means``: as in :func:`ablate`. ``n_examples``: the
+    repeated-token sequences of :func:`repeated_tokens_loss`.
+    """
+    info = model_info(model)
+    kind = _check_kind(kind)
+    checked = _as_heads(info, heads)
+    n_draws = _check_int("n_draws", n_draws, 1)
+    seed = _check_seed(seed)
+    if kind == "mean" and means is None:
+        means = head_means(model)
+    icl_on = None
+    if tokens is not None:
+        toks = to_tokens(model, tokens)
+        icl_on = (toks, icl_score(model, toks, curve=False, window=window), window)
+    n_examples = _check_int("n_examples", n_examples, 1)
+    return _compare(model, checked, kind, means, n_draws, seed, icl_on, n_examples)
+
+
 def _compare(
     model: Any,
-    tokens: torch.Tensor,
     heads: list[Head],
     kind: str,
     means: torch.Tensor | None,
     n_draws: int,
     seed: int,
-    base: ICLScore,
-    window: int,
+    icl_on: tuple[torch.Tensor, ICLScore, int] | None,
+    n_examples: int = 10,
 ) -> AblationComparison:
+    """``icl_on``: ``(contexts, their clean ICL score, window)``, or ``None``: ICL not measured."""
     info = model_info(model)
-    rep_base = repeated_tokens_loss(model)
+    rep_base = repeated_tokens_loss(model, n_examples)
     others = [
         (l, h) for l in range(info.n_layers) for h in range(info.n_heads) if (l, h) not in heads
     ]
@@ -492,9 +531,12 @@ def _compare(
 
     def effect(hs: list[Head]) -> tuple[float, float]:
         with ablate(model, hs, kind, means=means):
-            icl = icl_score(model, tokens, curve=False, window=window)
-            rep = repeated_tokens_loss(model)
-        return icl.score - base.score, rep - rep_base
+            d_icl = float("nan")
+            if icl_on is not None:
+                tokens, base, window = icl_on
+                d_icl = icl_score(model, tokens, curve=False, window=window).score - base.score
+            rep = repeated_tokens_loss(model, n_examples)
+        return d_icl, rep - rep_base
 
     icl_c, rep_c = effect(heads) if heads else (0.0, 0.0)
     random_effects = [effect(d) for d in draws]

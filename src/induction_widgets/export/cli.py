@@ -19,6 +19,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     rep.add_argument(
         "--problems", type=int, default=20, help="pattern-matching problems (default 20)"
     )
+    rep.add_argument(
+        "--no-beyond",
+        action="store_true",
+        help="leave out the sections beyond Argument 4 (ICL score, ablation, partners, phase change)",
+    )
 
     exp = sub.add_parser(
         "export", help="export a notebook to offline HTML in which the views render"
@@ -33,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .report import report
 
         model = load_model(args.model)
-        out = report(model, args.out, n_problems=args.problems)
+        out = report(model, args.out, n_problems=args.problems, beyond=not args.no_beyond)
     else:
         from .notebook import export_notebook
 
