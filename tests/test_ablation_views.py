@@ -162,3 +162,33 @@ def test_ablation_scores_layers_and_sem(tiny):
     )
     with pytest.raises(iw.HeadIndexError, match=r"layers must be layer numbers in 0\.\.1"):
         iw.ablation_scores(tiny, tokens, compare=False, layers=[2])
+
+
+def test_report_beyond_quick_measures_on_a_large_model(tiny, scores, monkeypatch):
+    """Above ``FULL_MEASURES_HEADS`` heads (and without checkpoints) the report's beyond sections
+    take the quick measures and say so: 2 corpus contexts, the comparison on the repeated-token
+    loss only (ΔICL not measured), no per-head ΔICL map, one line for the phase change. The tiny
+    model stands in for a large one here (threshold lowered, not recognised as the tiny model);
+    the table's numbers are :func:`ablation_comparison`'s with the arguments the page states."""
+    import importlib
+
+    report = importlib.import_module("induction_widgets.export.report")
+    monkeypatch.setattr(report, "FULL_MEASURES_HEADS", 4)
+    monkeypatch.setattr(report, "_is_tiny", lambda model: False)
+    blocks = report.beyond_blocks(tiny, scores)
+    kinds = [b["kind"] for b in blocks if isinstance(b, dict)]
+    assert kinds == ["loss_curve", "partners"]  # no ΔICL head map, no phase change
+    text = "".join(b for b in blocks if isinstance(b, str))
+    assert "2 windows of 256 tokens of the shipped corpus" in text
+    assert "Δ ICL score not measured here (8 heads" in text
+    assert "Per-head ΔICL (the head map's ΔICL colouring) is not computed" in text
+    assert "No training checkpoints for this model" in text
+    contexts = iw.corpus_contexts(tiny, 2, seed=0)
+    heads = scores.induction_heads()
+    want = iw.ablation_comparison(
+        tiny, heads, n_draws=2, means=iw.head_means(tiny, contexts[:, :128]), n_examples=5
+    )
+    assert math.isnan(want.icl_change) and len(want.draws) == 1  # 4 other heads: 1 set of 4
+    row = text.split("strict induction heads: ")[1].split("</tr>")[0]
+    assert "<td>not measured</td>" in row
+    assert f"<td>{want.repeated_loss_change:+.3f}</td>".replace("-", "−") in row

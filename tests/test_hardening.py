@@ -452,6 +452,18 @@ for _name, _call, _msg in [
         lambda c: setattr(iw.HeadMap(c.scores), "score", "nope"),
         UNKNOWN.format("'nope'"),
     ),
+    (
+        "HeadMap-ablation-not-AblationScores",
+        lambda c: iw.HeadMap(c.scores, ablation=[0.1] * 8),
+        r"ablation must be AblationScores \(from induction_widgets\.ablation_scores\(model\)\) "
+        r"or None, got list",
+    ),
+    (
+        "HeadMap-score-icl_ablation-without-ablation",
+        lambda c: iw.HeadMap(c.scores, score="icl_ablation"),
+        r"score='icl_ablation' colours by an ablation result: pass "
+        r"ablation=induction_widgets\.ablation_scores\(model\)",
+    ),
     ("HeadScores.get", lambda c: c.scores.get("prefix"), UNKNOWN.format("'prefix'")),
     ("HeadScores.top-by", lambda c: c.scores.top(3, by="Copying"), UNKNOWN.format("'Copying'")),
     ("HeadScores.top-k=0", lambda c: c.scores.top(0), r"k must be >= 1, got 0"),
@@ -736,6 +748,7 @@ for _name, _kw, _msg in [
         r"texts\['copying'\] must be a non-empty str, got '': leave the key out to use the default text",
     ),
     ("path-folder", {"path": Path("/")}, r"is a folder: give a file name inside it"),
+    ("beyond-str", {"beyond": "no"}, r"beyond must be True or False, got 'no'"),
 ]:
     row(
         f"report-{_name}",

@@ -248,9 +248,14 @@ def test_progress_bar_is_the_callers_choice(tiny, scores, cls, capfd):
 def test_report_leaves_the_callers_scores_alone(tiny, tmp_path):
     s = iw.head_scores(tiny, n_examples=4)
     assert s.pattern_matching is None
-    path = iw.report(tiny, tmp_path / "r.html", scores=s, n_problems=2, progress=False)
+    path = iw.report(
+        tiny, tmp_path / "r.html", scores=s, n_problems=2, progress=False, beyond=False
+    )
     assert s.pattern_matching is None  # the report computed its own copy
-    assert "pattern matching" in path.read_text(encoding="utf-8").lower()
+    text = path.read_text(encoding="utf-8")
+    assert "pattern matching" in text.lower()
+    # beyond=False: none of the sections beyond Argument 4 (the CLI test shows them)
+    assert "Beyond Argument 4" not in text and '"kind":"loss_curve"' not in text
 
 
 def test_strip_remote_tags_keeps_inline_scripts():

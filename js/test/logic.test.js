@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { headAfterLayerChange, headChoices, layerChoices } from "../src/shared/heads.js";
 import { escapeInvisible, labelToken, prettyName, quoteToken } from "../src/shared/text.js";
-import { sortRows } from "../src/head_map.js";
+import { ABLATION, scoreLabel, signedSpread, sortRows } from "../src/head_map.js";
 import { matrixPixels } from "../src/attention_matrix.js";
 import { maskOf, maxAbsFinite } from "../src/shared/controls.js";
 import { VIRIDIS } from "../src/shared/colour.js";
@@ -88,5 +88,19 @@ describe("controls helpers", () => {
     expect(Array.from(maskOf({ data: new Float32Array([0, 1, 2]), shape: [3] }))).toEqual([0, 1, 1]);
     expect(maxAbsFinite(new Float32Array([NaN, -3, Infinity, 2]))).toBe(3);
     expect(maxAbsFinite(null)).toBe(0);
+  });
+});
+
+describe("head map: the ΔICL (ablation) colouring", () => {
+  it("names the mode, other scores by their pretty name", () => {
+    expect(ABLATION).toBe("icl_ablation");
+    expect(scoreLabel(ABLATION)).toBe("ΔICL (ablation)");
+    expect(scoreLabel("prefix_matching")).toBe("prefix matching");
+  });
+  it("signs the value (a real minus), ± its standard error when there is one", () => {
+    expect(signedSpread(0.11, 0.011)).toBe("+0.11 ± 0.011");
+    expect(signedSpread(-0.12, 0.012)).toBe("−0.12 ± 0.012");
+    expect(signedSpread(-0.12, NaN)).toBe("−0.12");
+    expect(signedSpread(0, undefined)).toBe("0");
   });
 });

@@ -338,10 +338,10 @@ def _comparison_svg(c: AblationComparison, measures: list[tuple[str, str]]) -> s
         ours = getattr(c, f"{fld}_change")
         draws = getattr(c, f"random_{fld}_changes")
         mean, sd = getattr(c, f"random_{fld}")
-        values = [v for v in [ours, mean + (sd if math.isfinite(sd) else 0), *draws, 0.0]]
-        values += [mean - (sd if math.isfinite(sd) else 0)]
+        half = sd if math.isfinite(sd) else 0.0
+        values = [ours, mean + half, mean - half, *draws, 0.0]
         finite = [v for v in values if math.isfinite(v)]
-        lo, hi = min(finite + [0.0]), max(finite + [0.0])
+        lo, hi = min(finite), max(finite)
         if hi - lo < 1e-9:
             hi, lo = hi + 1, lo - 1
         x0 = p * panel_w
@@ -358,7 +358,14 @@ def _comparison_svg(c: AblationComparison, measures: list[tuple[str, str]]) -> s
         )
         bars = [
             ("induction", f"{len(c.heads)} induction heads", ours, "#d62728", float("nan"), []),
-            ("random", f"{len(draws)} random set{'s' * (len(draws) != 1)}", mean, "#7f7f7f", sd, draws),
+            (
+                "random",
+                f"{len(draws)} random set{'s' * (len(draws) != 1)}",
+                mean,
+                "#7f7f7f",
+                sd,
+                draws,
+            ),
         ]
         for i, (key, name, v, colour, spread, dots) in enumerate(bars):
             cx = x0 + 50 + i * 100 + 35
@@ -468,7 +475,9 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
             else ""
         )
         + "</p>",
-        static_spec(ViewSpec("loss_curve", loss_curve_state(icl, title="loss against token index"))),
+        static_spec(
+            ViewSpec("loss_curve", loss_curve_state(icl, title="loss against token index"))
+        ),
     ]
 
     # ablation: induction heads vs random heads, and per head on a small model
@@ -477,9 +486,7 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
     rep_examples = 10 if small else 5
     blocks.append("<h3>Ablation: strict induction heads vs random heads</h3>")
     if not heads:
-        blocks.append(
-            "<p>No head passes the strict induction-head verdict: nothing to ablate.</p>"
-        )
+        blocks.append("<p>No head passes the strict induction-head verdict: nothing to ablate.</p>")
     else:
         c = ablation_comparison(
             model,

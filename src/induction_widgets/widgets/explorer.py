@@ -31,7 +31,10 @@ class InductionExplorer(TokenView):
     ``ex.head_map.selected_head``.
 
     One :class:`~induction_widgets.compute.TextActivations` pass serves both views; ``scores``
-    defaults to :func:`~induction_widgets.head_scores` on the paper's protocol.
+    defaults to :func:`~induction_widgets.head_scores` on the paper's protocol. ``ablation``
+    (:func:`~induction_widgets.ablation_scores` of the same model, or later
+    ``ex.set_ablation(abl)``): the map offers the "ΔICL (ablation)" colouring
+    (``score="icl_ablation"``) and its table a ΔICL column (docs/scores.md).
     """
 
     _esm = static_file("explorer.js")

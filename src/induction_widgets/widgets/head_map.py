@@ -9,7 +9,14 @@ import traitlets
 
 from ..compute import HeadScores, InputError
 from ..compute._model import _index
-from ..views import ABLATION_SCORE, ViewSpec, ablation_state, check_ablation, check_score_name, head_map_state
+from ..views import (
+    ABLATION_SCORE,
+    ViewSpec,
+    ablation_state,
+    check_ablation,
+    check_score_name,
+    head_map_state,
+)
 from ._base import HeadScoresWidget, register_view, static_file
 
 
