@@ -189,6 +189,7 @@ def test_report_beyond_quick_measures_on_a_large_model(tiny, scores, monkeypatch
         tiny, heads, n_draws=2, means=iw.head_means(tiny, contexts[:, :128]), n_examples=5
     )
     assert math.isnan(want.icl_change) and len(want.draws) == 1  # 4 other heads: 1 set of 4
-    row = text.split("strict induction heads: ")[1].split("</tr>")[0]
-    assert "<td>not measured</td>" in row
-    assert f"<td>{want.repeated_loss_change:+.3f}</td>".replace("-", "−") in row
+    table = text.split("<table class='iw-report iw-ablation-table'>")[1].split("</table>")[0]
+    assert "Δ ICL score" not in table  # no column for what was not measured
+    row = table.split("strict induction heads: ")[1].split("</tr>")[0]
+    assert row.endswith(f"<td>{want.repeated_loss_change:+.3f}</td>".replace("-", "−"))

@@ -234,3 +234,40 @@ def test_head_map_ablation_mode_colours_and_hover(offline, tmp_path, tiny_model)
     assert offline.request_log == []
     problems.assert_clean()
     page.close()
+
+
+def test_explorer_map_offers_the_ablation_colouring(offline, tmp_path, tiny_model):
+    """The explorer composes the head map: given an ablation result its map opens on the ΔICL
+    colouring (diverging legend), hovering reads the value, and a click still selects the head
+    for the token view."""
+    from test_ablation_views import handmade
+
+    import induction_widgets as iw
+
+    scores = iw.head_scores(tiny_model, n_examples=4)
+    ex = iw.InductionExplorer(
+        tiny_model,
+        "The cat sat on the mat. The cat sat on the mat.",
+        scores=scores,
+        layer=1,
+        head=0,
+        ablation=handmade(2, 4),
+        score="icl_ablation",
+    )
+    page, problems = _open(offline, ex.save_html(tmp_path / "explorer.html"))
+    hm = page.locator(".iw-root.iw-head-map")
+    expect(hm.locator("select.iw-score-select")).to_have_value("icl_ablation")
+    expect(hm.locator(".iw-legend")).to_have_attribute("data-kind", "diverging")
+    canvas = hm.locator("canvas.iw-grid")
+    g = _dataset(canvas)
+    x, y = _cell_centre(g, 1, 3)
+    assert _pixel(canvas, x, y)[:3] == [255, 127, 14]  # −0.14, the scale's end: full orange
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + x, box["y"] + y)
+    expect(hm.locator(".iw-readout")).to_contain_text("L1H3 (layer 2 / 2): ΔICL (ablation) −0.14")
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    tv = page.locator(".iw-root.iw-token-view")
+    expect(tv.locator(".iw-head-select")).to_have_value("3")
+    assert offline.request_log == []
+    problems.assert_clean()
+    page.close()

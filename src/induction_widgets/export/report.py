@@ -376,7 +376,8 @@ def _comparison_svg(c: AblationComparison, measures: list[tuple[str, str]]) -> s
                     f"x='{cx - 25}' y='{y1:.1f}' width='50' height='{max(y2 - y1, 1):.1f}' "
                     f"fill='{colour}' fill-opacity='0.8'/>"
                 )
-                txt_y = y(v) - 4 if v >= 0 else y(v) + 13
+                reach = abs(spread) if math.isfinite(spread) else 0.0  # clear of the whisker
+                txt_y = y(v + reach) - 4 if v >= 0 else y(v - reach) + 13
                 parts.append(
                     f"<text x='{cx}' y='{txt_y:.1f}' text-anchor='middle' fill='currentColor'>"
                     f"{html.escape(_fmt(v))}</text>"
@@ -406,6 +407,7 @@ def _comparison_svg(c: AblationComparison, measures: list[tuple[str, str]]) -> s
 
 
 def _comparison_table(c: AblationComparison, n_examples: int) -> str:
+    """The comparison's numbers; the Δ ICL column only where it was measured."""
     heads = ", ".join(f"L{l}H{h}" for l, h in c.heads)
     m_icl, sd_icl = c.random_icl
     m_rep, sd_rep = c.random_repeated_loss
@@ -415,24 +417,30 @@ def _comparison_table(c: AblationComparison, n_examples: int) -> str:
             return "not measured"
         return _fmt(m) if len(c.draws) < 2 else f"{_fmt(m)} ± {sd:.3f}"
 
+    icl = math.isfinite(c.icl_change)
+    plural = "s" if len(c.draws) != 1 else ""
+    spread = " (mean ± sd)" if len(c.draws) > 1 else ""
     return (
-        "<table class='iw-report iw-ablation-table'><thead><tr><th>ablated</th><th>Δ ICL score</th>"
-        f"<th>Δ loss on repeated tokens ({n_examples} sequences)</th></tr></thead><tbody>"
+        "<table class='iw-report iw-ablation-table'><thead><tr><th>ablated</th>"
+        + ("<th>Δ ICL score</th>" if icl else "")
+        + f"<th>Δ loss on repeated tokens ({n_examples} sequences)</th></tr></thead><tbody>"
         f"<tr><td style='text-align:left'>{len(c.heads)} strict induction heads: "
-        f"{html.escape(heads)}</td><td>{_fmt(c.icl_change).replace('n/a', 'not measured')}</td>"
-        f"<td>{_fmt(c.repeated_loss_change)}</td></tr>"
-        f"<tr><td style='text-align:left'>{len(c.draws)} random set{'s' if len(c.draws) != 1 else ''} "
-        f"of {len(c.heads)} other heads{' (mean ± sd)' if len(c.draws) > 1 else ''}</td><td>{pm(m_icl, sd_icl)}</td><td>{pm(m_rep, sd_rep)}</td></tr>"
-        "</tbody></table>"
+        f"{html.escape(heads)}</td>"
+        + (f"<td>{_fmt(c.icl_change)}</td>" if icl else "")
+        + f"<td>{_fmt(c.repeated_loss_change)}</td></tr>"
+        f"<tr><td style='text-align:left'>{len(c.draws)} random set{plural} of {len(c.heads)} "
+        f"other heads{spread}</td>"
+        + (f"<td>{pm(m_icl, sd_icl)}</td>" if icl else "")
+        + f"<td>{pm(m_rep, sd_rep)}</td></tr></tbody></table>"
     )
 
 
 def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
     """The report's sections beyond Argument 4 (docs/beyond.md), as page blocks.
 
-    * **ICL score** (:func:`icl_score`) and its loss curve (``LossCurve``): the tiny model on 64
+    * **ICL score** (:func:`icl_score`) and its loss curve (``LossCurve``): the tiny model on 32
       contexts of its own training distribution (201 tokens, indices 20 and 200, as in
-      docs/beyond.md); other models on corpus contexts — 16 for a model with at most
+      docs/beyond.md, which uses 256); other models on corpus contexts — 16 for a model with at most
       :data:`FULL_MEASURES_HEADS` heads, else 2, averaged over index ± 10 where 500 fits.
     * **Ablation** (mean ablation, head means over the first 128 tokens of those contexts): the
       strict induction heads together vs 3 random sets of as many other heads
@@ -467,7 +475,7 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
         "<h3>In-context learning score</h3>",
         f"<p class='iw-beyond-icl'>ICL score = mean loss at token index {icl.late} − at index "
         f"{icl.early} = <b>{_fmt(icl.score)} ± {icl.sem:.3f}</b> (standard error) over {source}. "
-        "Negative: later tokens are predicted better, the model uses its context."
+        "A negative score means later tokens are predicted better: the model uses its context."
         + (
             " Two contexts are few: this shows the curve, not a measurement "
             "(docs/beyond.md measures 8)."
