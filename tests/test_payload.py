@@ -12,10 +12,12 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 from induction_widgets.payload import (
     attention_payload,
+    causal_layout,
     decode,
     embed,
     encode,
     mask_payload,
+    signed_payload,
 )
 
 finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False, width=32)
@@ -90,6 +92,30 @@ def test_attention_tril_uint8_max_error(n, seed):
     y = decode(p)
     assert np.abs(y - a).max() <= 1 / 510 + 1e-7
     assert np.all(np.triu(y, 1) == 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 30), st.integers(0, 2**31 - 1), st.sampled_from(["zero", "tiny", "nan"]))
+def test_live_matrices_send_the_lower_triangle_only_when_it_is_exact(n, seed, above):
+    """A causal pattern and a logit attribution (NaN last row) travel live as float16 lower
+    triangles and decode to the same bits as the dense float16 buffer; anything but exact zeros
+    above the diagonal keeps the dense layout."""
+    rng = np.random.default_rng(seed)
+    a = np.tril(rng.random((n, n))).astype(np.float32)
+    a /= a.sum(-1, keepdims=True)
+    attr = (np.tril(rng.normal(size=(n, n))) * 3).astype(np.float32)
+    attr[-1] = np.nan
+    if above != "zero":
+        a[0, n - 1] = attr[0, n - 1] = 1e-6 if above == "tiny" else np.nan
+    for x, payload in ((a, attention_payload(a)), (attr, signed_payload(attr))):
+        dense = encode(x, "float16")
+        assert payload["dtype"] == "float16"
+        assert payload["layout"] == ("tril" if above == "zero" else "dense")
+        assert causal_layout(x) == payload["layout"]
+        got, want = decode(payload), decode(dense)
+        assert np.array_equal(got, want, equal_nan=True)
+        if above == "zero":
+            assert len(payload["view"]) == 2 * n * (n + 1) // 2
 
 
 @pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16"])

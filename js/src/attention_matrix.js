@@ -19,11 +19,9 @@ import { h, listen } from "./shared/dom.js";
 import { headDataView, matrixNeeds } from "./shared/headdata.js";
 import {
   HEAD_MODES,
-  bufferCache,
   headSelects,
   headViewKernelLostBanner,
   legendSlot,
-  maxAbsFinite,
   messageBanner,
   modeButtons,
   sinkScaleControl,
@@ -31,7 +29,10 @@ import {
 } from "./shared/controls.js";
 import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { Focus, sameCell } from "./shared/focus.js";
+import { asMatrix, storedMatrix } from "./shared/matrix.js";
 import { labelToken, quoteToken } from "./shared/text.js";
+
+/** @typedef {import("./shared/matrix.js").Matrix} Matrix */
 import { scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
 
 const MARGIN = { left: 96, top: 84, right: 8, bottom: 8 };
@@ -52,47 +53,56 @@ function niceStep(x) {
 }
 
 /**
- * RGBA pixels (one per cell) of an n×n [dst, src] matrix.
+ * RGBA pixels (one per cell) of an n×n [dst, src] matrix, read row by row.
  * attention: viridis(clamp(v, 0, 1)); cells above the diagonal that are exactly 0 (causal mask)
  * and NaN cells are transparent. logit_attr: diverging map with ±vmax.
- * @param {ArrayLike<number>} data
+ * @param {ArrayLike<number> | Matrix} data dense row-major, or a matrix read on demand
  * @param {number} n
  * @param {string} mode
  * @param {number} vmax
+ * @param {Uint8ClampedArray<ArrayBuffer>} [into] n*n*4 pixels to overwrite (reused across heads)
  * @returns {Uint8ClampedArray<ArrayBuffer>} n*n*4
  */
-export function matrixPixels(data, n, mode, vmax) {
-  const px = new Uint8ClampedArray(n * n * 4);
+export function matrixPixels(data, n, mode, vmax, into) {
+  const px = into && into.length === n * n * 4 ? into.fill(0) : new Uint8ClampedArray(n * n * 4);
+  const M = /** @type {Matrix} */ (asMatrix(data, n));
+  /** @type {Float32Array<ArrayBufferLike>} */
+  let row = new Float32Array(n);
   if (mode === "logit_attr") {
     // Same mapping as attributionRGBA, inlined (4M cells at n = 2048).
     const pos = attributionRGBA(1, 1);
     const neg = attributionRGBA(-1, 1);
     const inv = vmax > 0 && Number.isFinite(vmax) ? 1 / vmax : Infinity;
-    for (let i = 0; i < n * n; i++) {
-      const v = data[i];
-      if (v !== v || v === 0) continue; // NaN and 0: transparent
-      let t = v * inv;
-      if (t !== t) t = v > 0 ? 1 : -1; // inv = Infinity and ±Infinity * 0 cases
-      const c = t < 0 ? neg : pos;
-      const a = t < 0 ? -t : t;
-      px[4 * i] = c[0];
-      px[4 * i + 1] = c[1];
-      px[4 * i + 2] = c[2];
-      px[4 * i + 3] = Math.round((a > 1 ? 1 : a) * 255);
+    for (let d = 0; d < n; d++) {
+      row = M.row(d, row);
+      for (let s = 0; s < n; s++) {
+        const v = row[s];
+        if (v !== v || v === 0) continue; // NaN and 0: transparent
+        let t = v * inv;
+        if (t !== t) t = v > 0 ? 1 : -1; // inv = Infinity and ±Infinity * 0 cases
+        const c = t < 0 ? neg : pos;
+        const a = t < 0 ? -t : t;
+        const i = 4 * (d * n + s);
+        px[i] = c[0];
+        px[i + 1] = c[1];
+        px[i + 2] = c[2];
+        px[i + 3] = Math.round((a > 1 ? 1 : a) * 255);
+      }
     }
     return px;
   }
   const lut = sequentialLUT();
   for (let d = 0; d < n; d++) {
+    row = M.row(d, row);
     for (let s = 0; s < n; s++) {
-      const i = d * n + s;
-      const v = data[i];
+      const v = row[s];
       if (v !== v || (s > d && v === 0)) continue; // transparent
       const k = 3 * Math.round((v < 0 ? 0 : v > 1 ? 1 : v) * 255);
-      px[4 * i] = lut[k];
-      px[4 * i + 1] = lut[k + 1];
-      px[4 * i + 2] = lut[k + 2];
-      px[4 * i + 3] = 255;
+      const i = 4 * (d * n + s);
+      px[i] = lut[k];
+      px[i + 1] = lut[k + 1];
+      px[i + 2] = lut[k + 2];
+      px[i + 3] = 255;
     }
   }
   return px;
@@ -125,11 +135,12 @@ function renderView({ model, el }) {
   root.append(header, banner.el, lost.el, wrap, readout, hint);
   el.append(root);
 
-  const buffer = bufferCache(model);
   const offscreen = document.createElement("canvas");
   let n = 0;
-  /** @type {Float32Array | null} [n, n] of the shown matrix */
+  /** @type {Matrix | null} [n, n] of the shown matrix (read on demand, see shared/matrix.js) */
   let data = null;
+  /** @type {ImageData | null} the offscreen image's pixels, reused while n stays the same */
+  let image = null;
   let vmax = 0;
   let size = 480; // plot size in CSS px
   let zoom = 1; // CSS px per cell
@@ -137,12 +148,12 @@ function renderView({ model, el }) {
   let oy = 0;
   /** @type {{ x: number, y: number, ox: number, oy: number, id: number } | null} */
   let drag = null;
-  /** @type {{ data: Float32Array | null | undefined, mode: string }} inputs of the offscreen image */
+  /** @type {{ data: Matrix | null | undefined, mode: string }} inputs of the offscreen image */
   let pixelsOf = { data: undefined, mode: "" };
   // The hovered cell [d, s] (no lock in this view)
   /** @type {Focus<number[]>} */
   const focus = new Focus({ equal: sameCell });
-  /** @type {{ raw: Float32Array | null | undefined, summary: any }} the sink summary of the attention buffer */
+  /** @type {{ raw: Matrix | null | undefined, summary: any }} the sink summary of the attention buffer */
   let sinkOf = { raw: undefined, summary: null };
   let scale = "all sources";
 
@@ -176,14 +187,13 @@ function renderView({ model, el }) {
 
   function loadData() {
     const name = mode() === "logit_attr" ? "attribution" : "attention";
-    const m = buffer(name);
-    const ok = m !== null && m.shape.length === 2 && m.shape[0] === m.shape[1];
-    const newN = ok ? m.shape[0] : 0;
-    data = ok ? m.data : null;
+    const m = storedMatrix(model.get(name));
+    const newN = m ? m.n : 0;
+    data = m;
     if (mode() === "attention") {
       if (sinkOf.raw !== data) sinkOf = { raw: data, summary: data ? sinkSummary(data, newN) : null };
       scale = scaleOnScreen(model.get("sink_scale"), sinkOf.summary);
-      if (scale === "without sink" && sinkOf.summary) data = sinkOf.summary.without();
+      if (scale === "without sink" && sinkOf.summary) data = sinkOf.summary.withoutMatrix();
     }
     if (newN !== n) {
       n = newN;
@@ -194,12 +204,13 @@ function renderView({ model, el }) {
       return; // nothing new to draw
     }
     pixelsOf = { data, mode: mode() };
-    vmax = mode() === "logit_attr" ? maxAbsFinite(data) : 1;
+    vmax = mode() === "logit_attr" && data ? data.maxAbs() : 1;
     offscreen.width = Math.max(n, 1);
     offscreen.height = Math.max(n, 1);
     if (n > 0 && data) {
-      const img = new ImageData(matrixPixels(data, n, mode(), vmax), n, n);
-      offscreen.getContext("2d")?.putImageData(img, 0, 0);
+      if (!image || image.width !== n) image = new ImageData(n, n);
+      matrixPixels(data, n, mode(), vmax, image.data);
+      offscreen.getContext("2d")?.putImageData(image, 0, 0);
     }
     canvas.dataset.n = String(n);
     if (mode() === "logit_attr") legendEl.show("attribution", vmax);
@@ -334,7 +345,7 @@ function renderView({ model, el }) {
       return;
     }
     const [d, s] = hoverCell;
-    const v = data[d * n + s];
+    const v = data.at(d, s);
     const toks = tokens();
     /** @param {number} i */
     const tok = (i) => `${i < toks.length ? quoteToken(toks[i]) : "?"} [${i}]`;

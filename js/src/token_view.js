@@ -25,7 +25,6 @@ import {
   headViewKernelLostBanner,
   legendSlot,
   maskOf,
-  maxAbsFinite,
   messageBanner,
   modeButtons,
   sinkScaleControl,
@@ -33,8 +32,11 @@ import {
 } from "./shared/controls.js";
 import { Focus, bindKeys, bindPointer } from "./shared/focus.js";
 import { canSelect, shadeValues, valueWeightDenominators } from "./shared/shading.js";
+import { storedMatrix } from "./shared/matrix.js";
 import { quoteToken } from "./shared/text.js";
 import { scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
+
+/** @typedef {import("./shared/matrix.js").Matrix} Matrix */
 
 /**
  * @typedef {{ tokens: string[], bos: boolean, layer: number, head: number, n_layers: number, n_heads: number,
@@ -118,22 +120,26 @@ function renderView({ model, el }) {
   /** @type {Float32Array} */
   let values = new Float32Array(0);
   /**
-   * Decoded inputs of the current head (matrices only when their shape matches the tokens).
-   * @type {{ n: number, attention: Float32Array | null, attentionAll: Float32Array | null, sink: any,
-   *   scale: string, attribution: Float32Array | null,
+   * Inputs of the current head (matrices only when their shape matches the tokens). The matrices
+   * are read on demand (shared/matrix.js): a paint reads one row or column, so a head switch
+   * decodes no 2,048² buffer and makes no renormalised copy of it.
+   * @type {{ n: number, attention: Matrix | null, attentionAll: Matrix | null, sink: any,
+   *   scale: string, attribution: Matrix | null,
    *   valueNorm: Float32Array | null, dstMask: Uint8Array | null, srcMask: Uint8Array | null,
-   *   outputMask: Uint8Array | null, vmax: number, den: Float64Array | null }}
+   *   outputMask: Uint8Array | null, den: Float64Array | null }}
    */
-  let D = { n: 0, attention: null, attentionAll: null, sink: null, scale: "all sources", attribution: null, valueNorm: null, dstMask: null, srcMask: null, outputMask: null, vmax: 0, den: null };
+  let D = { n: 0, attention: null, attentionAll: null, sink: null, scale: "all sources", attribution: null, valueNorm: null, dstMask: null, srcMask: null, outputMask: null, den: null };
+  /** max |logit attribution| of the head (the colour scale of logit_attr; read only in that mode) */
+  const vmax = () => (D.attribution ? D.attribution.maxAbs() : 0);
 
   const mode = () => (model.get("mode") === "logit_attr" ? "logit_attr" : "attention");
   const selectedIs = () => (model.get("selected_is") === "source" ? "source" : "destination");
   const focusIndex = () => focus.focused ?? -1;
 
-  /** @param {string} name @param {number} n */
+  /** @param {"attention" | "attribution"} name @param {number} n */
   function matrix(name, n) {
-    const m = buffer(name);
-    return m && m.shape.length === 2 && m.shape[0] === n && m.shape[1] === n ? m.data : null;
+    const m = storedMatrix(model.get(name));
+    return m && m.n === n ? m : null;
   }
   /** @param {string} name @param {number} n */
   function vector(name, n) {
@@ -156,7 +162,6 @@ function renderView({ model, el }) {
       dstMask: maskOf(buffer("dst_mask")),
       srcMask: maskOf(buffer("src_mask")),
       outputMask: maskOf(buffer("output_mask")),
-      vmax: maxAbsFinite(attribution),
       den: null,
     };
     applyScale();
@@ -167,7 +172,7 @@ function renderView({ model, el }) {
   /** The attention on screen: the raw pattern, or the pattern without the sink (rows renormalised). */
   function applyScale() {
     D.scale = scaleOnScreen(model.get("sink_scale"), D.sink);
-    D.attention = D.scale === "without sink" && D.sink ? D.sink.without() : D.attentionAll;
+    D.attention = D.scale === "without sink" && D.sink ? D.sink.withoutMatrix() : D.attentionAll;
     D.den = null;
   }
 
@@ -223,7 +228,7 @@ function renderView({ model, el }) {
     vwBox.checked = Boolean(model.get("value_weighted"));
     vwBox.disabled = m !== "attention" || D.valueNorm === null;
     if (m === "attention") legendEl.show("attention");
-    else legendEl.show("attribution", D.vmax);
+    else legendEl.show("attribution", vmax());
     // D.sink is null exactly when there is no attention buffer (D.attentionAll null)
     scaleControl.update(D.scale, D.sink, m === "attention");
     root.dataset.scale = D.scale;
@@ -233,7 +238,7 @@ function renderView({ model, el }) {
   // ---- painting --------------------------------------------------------------------------
   /** @param {number} v */
   function colourOf(v) {
-    return mode() === "attention" ? attentionColour(v) : attributionColour(v, D.vmax);
+    return mode() === "attention" ? attentionColour(v) : attributionColour(v, vmax());
   }
 
   /** Recompute the shaded values when the focus or the inputs changed, then touch only the

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { StandaloneModel } from "../src/standalone.js";
 import { decodeState, decodeSync } from "../src/shared/decode.js";
-import { headSource, withHeadData, tokenViewNeeds } from "../src/shared/headdata.js";
+import { REST_DELAY_MS, headSource, withHeadData, tokenViewNeeds } from "../src/shared/headdata.js";
 import { facade } from "../src/shared/facade.js";
 import { b64Dict } from "./helpers.js";
 
@@ -38,12 +38,19 @@ describe("head data on request", () => {
     const { model, sent } = await page();
     const data = withHeadData(model, model, tokenViewNeeds);
     await settle(model);
-    // first paint from the page's own state; then requests: this head, the rest of it, head 1
+    // first paint from the page's own state; then requests: this head, head 1; the rest of this
+    // head only once it stayed on screen for REST_DELAY_MS
     expect(decodeSync(data.get("attention")).data[2]).toBeCloseTo(10 / 255, 6);
     expect(sent[0]).toMatchObject({ type: "iw:head", layer: 0, head: 0, names: ["attention"] });
     expect(sent.some((m) => m.head === 1 && m.names.includes("attention"))).toBe(true);
     const source = headSource(model);
     expect(source.get(0, 1, "attention")).not.toBeNull(); // the neighbour is already here
+    const rest = (m) => m.head === 0 && m.names.includes("attribution");
+    expect(sent.some(rest)).toBe(false);
+    await new Promise((r) => setTimeout(r, REST_DELAY_MS + 50));
+    await settle(model);
+    expect(sent.some(rest)).toBe(true);
+    expect(source.get(0, 0, "attribution")).not.toBeNull();
     const changes = [];
     data.on("change:attention", (m, v) => changes.push(decodeSync(v).data[2]));
     const before = sent.length;

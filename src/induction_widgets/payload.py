@@ -143,18 +143,35 @@ def embed(p: Payload, *, compress: bool = True, level: int = 9) -> Payload:
     return out
 
 
+def causal_layout(x: Any) -> str:
+    """``"tril"`` when ``x`` is a square ``[dst, src]`` matrix whose strict upper triangle is all
+    exact zeros (a causal pattern, and the logit attribution made from it), else ``"dense"``: the
+    lower triangle then holds every value, so the live buffer is half the bytes and decodes to
+    exactly the same matrix (above the diagonal decodes as +0; a NaN or any non-zero there keeps the
+    dense layout)."""
+    a = _as_numpy(x)
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
+        return "dense"
+    import torch  # a dependency of the package; vectorised, no [n, n] index arrays
+
+    return "dense" if bool(torch.triu(torch.from_numpy(np.ascontiguousarray(a)), 1).any()) else "tril"
+
+
 def attention_payload(pattern: Any, *, live: bool = True) -> Payload:
-    """A ``[dst, src]`` pattern: float16 dense for a live view; uint8 (scale 1/255) lower triangle
-    for an embedded page (max error 1/510)."""
+    """A ``[dst, src]`` pattern: float16 for a live view (its lower triangle only when the pattern is
+    causal, see :func:`causal_layout`); uint8 (scale 1/255) lower triangle for an embedded page (max
+    error 1/510)."""
     if live:
-        return encode(pattern, "float16")
+        a = _as_numpy(pattern)
+        return encode(a, "float16", layout=causal_layout(a))
     return encode(pattern, "uint8", layout="tril", scale=1 / 255, offset=0.0)
 
 
 def signed_payload(x: Any, *, live: bool = True) -> Payload:
-    """A signed matrix (logit attribution): float16 (keeps NaN rows) for live and embedded views."""
-    del live
-    return encode(x, "float16")
+    """A signed matrix (logit attribution): float16 (keeps NaN rows) for live and embedded views;
+    live, its lower triangle only when the rest is exactly 0 (:func:`causal_layout`)."""
+    a = _as_numpy(x)
+    return encode(a, "float16", layout=causal_layout(a) if live else "dense")
 
 
 def mask_payload(mask: Any) -> Payload:

@@ -2,7 +2,10 @@
 /**
  * Head data on request. A view no longer receives every buffer of every head as traits: it asks
  * the model for the buffers that the mode on screen needs, caches what it got, and prefetches the
- * rest of the head and its neighbours (same layer, head ± 1).
+ * same buffers of its neighbours (same layer, head ± 1) at once and the rest of the head (the other
+ * mode's buffers) once the head has stayed on screen for REST_DELAY_MS: at 2,048 tokens a head's
+ * float16 attribution is 4 MB, and sending it on every step of a quick walk through the heads kept
+ * the kernel, the server and the page busy when the next step came.
  *
  * Protocol (anywidget custom messages, `model.send` / `model.on("msg:custom")`, with buffers):
  *   browser → kernel  {type: "iw:head", id, layer, head, names: ["attention", …]}
@@ -14,6 +17,8 @@
  */
 
 export const HEAD_BUFFERS = ["attention", "attribution", "value_norm"];
+/** ms a head stays on screen before the rest of its buffers is prefetched */
+export const REST_DELAY_MS = 400;
 const MAX_BYTES = 64 * 1024 * 1024; // cache budget per model (float16 2,048² ≈ 8 MB per buffer; decoded float32 twice that)
 
 /** @typedef {{ dtype: string, shape: number[], scale: number, offset: number, layout?: string, view: DataView }} Buffer */
@@ -48,6 +53,8 @@ export class HeadSource {
     this.nextId = 1;
     /** @type {Set<(layer: number, head: number, names: string[], error?: string) => void>} */
     this.listeners = new Set();
+    /** @type {ReturnType<typeof setTimeout> | undefined} the pending prefetch of the rest of a head */
+    this.restTimer = undefined;
     this.onMessage = (/** @type {any} */ msg, /** @type {any[]} */ buffers) => this.receive(msg, buffers || []);
     model.on("msg:custom", this.onMessage);
   }
@@ -87,13 +94,15 @@ export class HeadSource {
   }
 
   /**
-   * The head on screen first, then the rest of it, then its neighbours in the same layer.
+   * The head on screen first, then its neighbours in the same layer; the rest of the head after
+   * REST_DELAY_MS on it (a later `want` re-arms the timer for its own head).
    * @param {number} layer @param {number} head @param {string[]} needed @param {number} nHeads
    */
   want(layer, head, needed, nHeads) {
     const ready = this.request(layer, head, needed);
-    this.request(layer, head, HEAD_BUFFERS);
     for (const h of [head + 1, head - 1]) if (h >= 0 && h < nHeads) this.request(layer, h, needed);
+    clearTimeout(this.restTimer);
+    this.restTimer = setTimeout(() => this.request(layer, head, HEAD_BUFFERS), REST_DELAY_MS);
     return ready;
   }
 
@@ -134,6 +143,7 @@ export class HeadSource {
   }
 
   close() {
+    clearTimeout(this.restTimer);
     this.model.off("msg:custom", this.onMessage);
     this.listeners.clear();
     this.cache.clear();

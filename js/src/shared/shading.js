@@ -24,30 +24,50 @@
  *   outputMask the same for logit_attr outputs p,
  *   srcMask    sources in both modes.
  * A hovered token that is not allowed in its role shades nothing. NaN inputs stay NaN.
+ *
+ * The matrices may be dense Float32Arrays or {@link Matrix} objects read on demand
+ * (shared/matrix.js): one hovered token reads one row or one column, never the whole matrix.
  * @module shading
  */
+import { asMatrix } from "./matrix.js";
+
+/** @typedef {import("./matrix.js").Matrix} Matrix */
 
 const allowed = (mask, i) => mask == null || i >= mask.length || mask[i] !== 0;
 
 /**
  * Denominators of the value weighting: den[d] = Σ_s A[d, s]·valueNorm[s] over finite terms.
- * @param {Float32Array} attention [n, n]
- * @param {Float32Array} valueNorm [n]
+ * @param {Float32Array | Matrix} attention [n, n]
+ * @param {ArrayLike<number>} valueNorm [n]
  * @param {number} n
  * @returns {Float64Array} [n]
  */
 export function valueWeightDenominators(attention, valueNorm, n) {
+  const A = /** @type {Matrix} */ (asMatrix(attention, n));
   const den = new Float64Array(n);
-  for (let d = 0; d < n; d++) {
-    let sum = 0;
-    const row = d * n;
-    for (let s = 0; s < n; s++) {
-      const t = attention[row + s] * valueNorm[s];
-      if (Number.isFinite(t)) sum += t;
-    }
-    den[d] = sum;
-  }
+  /** @type {Float32Array<ArrayBufferLike>} */
+  let r = new Float32Array(n);
+  for (let d = 0; d < n; d++) den[d] = rowDenominator((r = A.row(d, r)), valueNorm, n);
   return den;
+}
+
+/** Σ_s row[s]·valueNorm[s] over finite terms.
+ * @param {ArrayLike<number>} row @param {ArrayLike<number>} valueNorm @param {number} n */
+function rowDenominator(row, valueNorm, n) {
+  let sum = 0;
+  for (let s = 0; s < n; s++) {
+    const t = row[s] * valueNorm[s];
+    if (Number.isFinite(t)) sum += t;
+  }
+  return sum;
+}
+
+/** W = a·|v_s| / den (NaN stays NaN, 0 when den is 0), as {@link weighted}.
+ * @param {number} a @param {number} norm @param {number} den */
+function weightedValue(a, norm, den) {
+  const num = a * norm;
+  if (Number.isNaN(num)) return NaN;
+  return den === 0 ? 0 : num / den;
 }
 
 /**
@@ -84,8 +104,8 @@ export function canSelect({ mode, selectedIs, index, n, dstMask = null, srcMask 
  * @param {"destination" | "source"} o.selectedIs
  * @param {number} o.index hovered/locked token (-1 or out of range: nothing)
  * @param {number} o.n number of tokens
- * @param {Float32Array|null} o.attention [n, n] in [dst, src]
- * @param {Float32Array|null} o.attribution [n, n] in [dst, src], row d is about token d + 1
+ * @param {Float32Array|Matrix|null} o.attention [n, n] in [dst, src]
+ * @param {Float32Array|Matrix|null} o.attribution [n, n] in [dst, src], row d is about token d + 1
  * @param {Float32Array|null} [o.valueNorm] [n] |v_s| per source
  * @param {boolean} [o.valueWeighted]
  * @param {ArrayLike<number>|null} [o.dstMask] [n]
@@ -112,45 +132,37 @@ export function shadeValues({
   if (!canSelect({ mode, selectedIs, index, n, dstMask, srcMask, outputMask })) return out;
 
   if (mode === "logit_attr") {
-    const L = attribution;
+    const L = asMatrix(attribution, n);
     if (!L) return out;
     if (selectedIs === "destination") {
-      const row = (index - 1) * n;
-      for (let s = 0; s <= index - 1; s++) if (allowed(srcMask, s)) out[s] = L[row + s];
+      const row = L.row(index - 1);
+      for (let s = 0; s <= index - 1; s++) if (allowed(srcMask, s)) out[s] = row[s];
     } else {
       const s = index;
-      for (let p = s + 1; p < n; p++) if (allowed(outputMask, p)) out[p] = L[(p - 1) * n + s];
+      const col = L.col(s);
+      for (let p = s + 1; p < n; p++) if (allowed(outputMask, p)) out[p] = col[p - 1];
     }
     return out;
   }
 
-  const A = attention;
+  const A = asMatrix(attention, n);
   if (!A) return out;
   const vw = Boolean(valueWeighted) && valueNorm != null;
   if (selectedIs === "destination") {
     const d = index;
-    let den = null;
-    if (vw) {
-      den = denominators || new Float64Array(n);
-      if (!denominators) {
-        let sum = 0;
-        for (let s = 0; s < n; s++) {
-          const t = A[d * n + s] * valueNorm[s];
-          if (Number.isFinite(t)) sum += t;
-        }
-        den[d] = sum;
-      }
-    }
+    const row = A.row(d);
+    const den = vw ? (denominators ? denominators[d] : rowDenominator(row, /** @type {ArrayLike<number>} */ (valueNorm), n)) : 0;
     for (let s = 0; s <= d; s++) {
       if (!allowed(srcMask, s)) continue;
-      out[s] = vw ? weighted(A, valueNorm, den, n, d, s) : A[d * n + s];
+      out[s] = vw ? weightedValue(row[s], /** @type {ArrayLike<number>} */ (valueNorm)[s], den) : row[s];
     }
   } else {
     const s = index;
-    const den = vw ? denominators || valueWeightDenominators(A, valueNorm, n) : null;
+    const col = A.col(s);
+    const den = vw ? denominators || valueWeightDenominators(A, /** @type {ArrayLike<number>} */ (valueNorm), n) : null;
     for (let d = s; d < n; d++) {
       if (!allowed(dstMask, d)) continue;
-      out[d] = vw ? weighted(A, valueNorm, den, n, d, s) : A[d * n + s];
+      out[d] = den ? weightedValue(col[d], /** @type {ArrayLike<number>} */ (valueNorm)[s], den[d]) : col[d];
     }
   }
   return out;

@@ -11,25 +11,31 @@
  *               rows d ≥ most (most = 4, or n − 1 for short texts), at least 0.1 of the attention;
  *               at least 1, so BOS is always the candidate (sink_summary's rule);
  *   default   = "without sink" when the mean share over the rows d ≥ k is ≥ 0.3, else "all sources".
+ * Every function takes the pattern as a dense row-major array or as a {@link Matrix} read on
+ * demand (shared/matrix.js); {@link withoutSinkMatrix} renormalises one row at a time.
  * @module sink
  */
+import { asMatrix } from "./matrix.js";
+
+/** @typedef {import("./matrix.js").Matrix} Matrix */
 
 export const SINK_DEFAULT_THRESHOLD = 0.3;
 export const SCALES = Object.freeze(["auto", "without sink", "all sources"]);
 
 /**
  * Sink width k (0 … most) of an [n, n] pattern, as `sink_width` in compute/sink.py.
- * @param {ArrayLike<number>} A
+ * @param {ArrayLike<number> | Matrix} A
  * @param {number} n
  */
 export function sinkWidth(A, n, most = 4, threshold = 0.1) {
+  const M = /** @type {Matrix} */ (asMatrix(A, n));
   if (n <= most) most = Math.max(n - 1, 0);
   const rows = n - most;
   if (rows <= 0) return 0;
   let k = 0;
   while (k < most) {
     let sum = 0;
-    for (let d = most; d < n; d++) sum += A[d * n + k];
+    for (let d = most; d < n; d++) sum += M.at(d, k);
     if (!(sum / rows >= threshold)) break;
     k++;
   }
@@ -38,15 +44,16 @@ export function sinkWidth(A, n, most = 4, threshold = 0.1) {
 
 /**
  * Each row's attention on the first k sources: Float32Array [n].
- * @param {ArrayLike<number>} A
+ * @param {ArrayLike<number> | Matrix} A
  * @param {number} n
  * @param {number} k
  */
 export function sinkShare(A, n, k) {
+  const M = /** @type {Matrix} */ (asMatrix(A, n));
   const out = new Float32Array(n);
   for (let d = 0; d < n; d++) {
     let s = 0;
-    for (let j = 0; j < Math.min(k, n); j++) s += A[d * n + j];
+    for (let j = 0; j < Math.min(k, n); j++) s += M.at(d, j);
     out[d] = s;
   }
   return out;
@@ -55,11 +62,13 @@ export function sinkShare(A, n, k) {
 /**
  * The pattern without the first k sources, each row renormalised over the others: Float32Array
  * [n * n] (rows with nothing left are zeros; NaN entries stay NaN).
- * @param {ArrayLike<number>} A
+ * @param {ArrayLike<number> | Matrix} A0
  * @param {number} n
  * @param {number} k
  */
-export function withoutSink(A, n, k) {
+export function withoutSink(A0, n, k) {
+  const M = asMatrix(A0, n);
+  const A = M && typeof (/** @type {any} */ (A0).row) === "function" ? toDenseRows(/** @type {Matrix} */ (M)) : /** @type {ArrayLike<number>} */ (A0);
   const out = new Float32Array(n * n);
   for (let d = 0; d < n; d++) {
     const row = d * n;
@@ -76,9 +85,84 @@ export function withoutSink(A, n, k) {
 }
 
 /**
+ * The pattern without the first k sources as a {@link Matrix}: each row is renormalised when it
+ * is read (the same numbers as {@link withoutSink}, which makes all of them at once). A row's
+ * total Σ_{s≥k} A[d, s] is kept once computed; a column reads every row's total once.
+ * @param {ArrayLike<number> | Matrix} A
+ * @param {number} n
+ * @param {number} k
+ * @returns {Matrix}
+ */
+export function withoutSinkMatrix(A, n, k) {
+  const M = /** @type {Matrix} */ (asMatrix(A, n));
+  const totals = new Float64Array(n).fill(NaN); // NaN: not computed yet
+  /** @type {Float32Array<ArrayBufferLike>} */
+  let scratch = new Float32Array(n);
+  /** @param {number} d the row's total over s ≥ k (NaN entries skipped) */
+  const total = (d) => {
+    let t = totals[d];
+    if (t !== t) {
+      scratch = M.row(d, scratch);
+      t = 0;
+      for (let s = k; s < n; s++) {
+        const v = scratch[s];
+        if (v === v) t += v;
+      }
+      totals[d] = t;
+    }
+    return t;
+  };
+  /** @type {number | null} */
+  let maxAbs = null;
+  const self = {
+    n,
+    /** @param {number} d @param {number} s */
+    at(d, s) {
+      const t = total(d);
+      if (s < k || !(t > 0)) return 0;
+      return Math.fround(M.at(d, s) * (1 / t));
+    },
+    /** @param {number} d @param {Float32Array} [out] */
+    row(d, out) {
+      const t = total(d);
+      const o = M.row(d, out && out.length === n ? out : new Float32Array(n));
+      if (!(t > 0)) return o.fill(0);
+      const inv = 1 / t;
+      o.fill(0, 0, Math.min(k, n));
+      for (let s = k; s < n; s++) o[s] = o[s] * inv;
+      return o;
+    },
+    /** @param {number} s @param {Float32Array} [out] */
+    col(s, out) {
+      const o = out && out.length === n ? out : new Float32Array(n);
+      for (let d = 0; d < n; d++) o[d] = self.at(d, s);
+      return o;
+    },
+    maxAbs() {
+      if (maxAbs === null) {
+        let m = 0;
+        /** @type {Float32Array<ArrayBufferLike>} */
+        let r = new Float32Array(n);
+        for (let d = 0; d < n; d++) {
+          r = self.row(d, r);
+          for (let s = 0; s < n; s++) {
+            const a = Math.abs(r[s]);
+            if (a > m && a !== Infinity) m = a;
+          }
+        }
+        maxAbs = m;
+      }
+      return maxAbs;
+    },
+  };
+  return self;
+}
+
+/**
  * Everything a view needs for one head (as `sink_summary`): {first, share, meanShare,
- * defaultScale}, the without-sink matrix made on first use (`without()`).
- * @param {ArrayLike<number>} A
+ * defaultScale}, the without-sink matrix made on first use (`without()`: dense;
+ * `withoutMatrix()`: read row by row).
+ * @param {ArrayLike<number> | Matrix} A
  * @param {number} n
  */
 export function sinkSummary(A, n) {
@@ -87,13 +171,17 @@ export function sinkSummary(A, n) {
   let sum = 0;
   for (let d = first; d < n; d++) sum += share[d];
   const meanShare = n > first ? sum / (n - first) : 0;
+  /** @type {Float32Array | null} */
   let cached = null;
+  /** @type {Matrix | null} */
+  let lazy = null;
   return {
     first,
     share,
     meanShare,
     defaultScale: meanShare >= SINK_DEFAULT_THRESHOLD ? "without sink" : "all sources",
     without: () => (cached ??= withoutSink(A, n, first)),
+    withoutMatrix: () => (lazy ??= withoutSinkMatrix(A, n, first)),
   };
 }
 
@@ -118,4 +206,11 @@ export function scaleMeaning(scale, first, bos = true) {
   return scale === "without sink"
     ? `1 = all of the row's attention outside ${sinkName(first, bos)} (the sink left out, rows renormalised)`
     : "1 = all of the row's attention (every source, the sink included)";
+}
+
+/** @param {Matrix} m */
+function toDenseRows(m) {
+  const out = new Float32Array(m.n * m.n);
+  for (let d = 0; d < m.n; d++) m.row(d, out.subarray(d * m.n, (d + 1) * m.n));
+  return out;
 }
