@@ -204,7 +204,8 @@ def _run_size(ctx: Any, n: int, goal: float) -> tuple[list[Row], list[str]]:
             last = order[-1]
             page.wait_for_timeout(500)
             shown = tv_root.evaluate(READ_ROW)
-            check = nb_eval_row(ctx, model_name, n, layer, last, shown)
+            scale = tv_root.evaluate("(r) => r.dataset.scale")
+            check = nb_eval_row(ctx, model_name, n, layer, last, shown, scale)
             notes.append(check)
             if nb.problems.page_errors:
                 notes.append(f"page errors: {nb.problems.page_errors[:3]}")
@@ -295,25 +296,34 @@ def _run_size(ctx: Any, n: int, goal: float) -> tuple[list[Row], list[str]]:
     return rows, notes
 
 
-def nb_eval_row(ctx: Any, model_name: str, n: int, layer: int, head: int, shown: list[Any]) -> str:
+def nb_eval_row(
+    ctx: Any, model_name: str, n: int, layer: int, head: int, shown: list[Any], scale: str = ""
+) -> str:
     """Compare the token view's shown values (locked last token) with the attention row computed
-    here, in the benchmark process, from the same model and text."""
+    here, in the benchmark process, from the same model and text — on the scale the view shows
+    (``data-scale``: "without sink" leaves the sink's columns out and renormalises the row, as
+    ``compute/sink.py``'s ``without_sink`` with the head's ``sink_width``)."""
     import numpy as np
 
     import induction_widgets as iw
+    from induction_widgets.compute.sink import sink_width, without_sink
 
     from .common import text_ids
 
     model = ctx.model(model_name)
     ids = text_ids(model, n)
-    want = iw.attention_pattern(model, ids, layer, head)[-1].numpy()
+    pattern = iw.attention_pattern(model, ids, layer, head)
+    if scale == "without sink":
+        pattern = without_sink(pattern, max(1, sink_width(pattern)))
+    want = pattern[-1].numpy()
     got = np.array([np.nan if v is None else v for v in shown], dtype=np.float64)
     if got.shape != want.shape:
         return f"check FAILED: {got.shape} values shown, expected {want.shape}"
     err = float(np.nanmax(np.abs(got - want)))
     ok = err < 2e-3 and not np.isnan(got).any()
     return (
-        f"Check after the last switch (head {head}): the token view's {len(got)} shaded values match "
-        f"the attention row of the locked last token computed in the benchmark process "
-        f"(max abs difference {err:.2g}, float16 transport){'' if ok else ' — MISMATCH'}."
+        f"Check after the last switch (head {head}, scale on screen: {scale or 'all sources'}): the "
+        f"token view's {len(got)} shaded values match the attention row of the locked last token "
+        f"computed in the benchmark process (max abs difference {err:.2g}, float16 transport)"
+        f"{'' if ok else ' — MISMATCH'}."
     )

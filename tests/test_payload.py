@@ -12,7 +12,6 @@ from hypothesis.extra.numpy import array_shapes, arrays
 
 from induction_widgets.payload import (
     attention_payload,
-    causal_layout,
     decode,
     embed,
     encode,
@@ -98,8 +97,8 @@ def test_attention_tril_uint8_max_error(n, seed):
 @given(st.integers(2, 30), st.integers(0, 2**31 - 1), st.sampled_from(["zero", "tiny", "nan"]))
 def test_live_matrices_send_the_lower_triangle_only_when_it_is_exact(n, seed, above):
     """A causal pattern and a logit attribution (NaN last row) travel live as float16 lower
-    triangles and decode to the same bits as the dense float16 buffer; anything but exact zeros
-    above the diagonal keeps the dense layout."""
+    triangles and decode to the same values as the dense float16 buffer; anything but zeros above
+    the diagonal keeps the dense layout."""
     rng = np.random.default_rng(seed)
     a = np.tril(rng.random((n, n))).astype(np.float32)
     a /= a.sum(-1, keepdims=True)
@@ -111,7 +110,6 @@ def test_live_matrices_send_the_lower_triangle_only_when_it_is_exact(n, seed, ab
         dense = encode(x, "float16")
         assert payload["dtype"] == "float16"
         assert payload["layout"] == ("tril" if above == "zero" else "dense")
-        assert causal_layout(x) == payload["layout"]
         got, want = decode(payload), decode(dense)
         assert np.array_equal(got, want, equal_nan=True)
         if above == "zero":

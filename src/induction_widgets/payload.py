@@ -12,6 +12,7 @@ largest error of a quantised value is ``scale / 2``.
 from __future__ import annotations
 
 import base64
+import functools
 import weakref
 import zlib
 from typing import Any
@@ -32,12 +33,6 @@ def _as_numpy(x: Any) -> np.ndarray:
             else x.detach().cpu().numpy()
         )
     return np.asarray(x)
-
-
-def _tril(a: np.ndarray) -> np.ndarray:
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"layout 'tril' needs a square matrix, got shape {a.shape}")
-    return a[np.tril_indices(a.shape[0])]
 
 
 def _float32_to_float16(flat: np.ndarray) -> np.ndarray:
@@ -143,35 +138,56 @@ def embed(p: Payload, *, compress: bool = True, level: int = 9) -> Payload:
     return out
 
 
-def causal_layout(x: Any) -> str:
-    """``"tril"`` when ``x`` is a square ``[dst, src]`` matrix whose strict upper triangle is all
-    exact zeros (a causal pattern, and the logit attribution made from it), else ``"dense"``: the
-    lower triangle then holds every value, so the live buffer is half the bytes and decodes to
-    exactly the same matrix (above the diagonal decodes as +0; a NaN or any non-zero there keeps the
-    dense layout)."""
-    a = _as_numpy(x)
-    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
-        return "dense"
-    import torch  # a dependency of the package; vectorised, no [n, n] index arrays
+@functools.lru_cache(maxsize=4)
+def _tri_masks(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean ``[n, n]`` masks of the lower triangle (with the diagonal) and of the rest."""
+    lower = np.tri(n, dtype=bool)
+    return lower, ~lower
 
-    return "dense" if bool(torch.triu(torch.from_numpy(np.ascontiguousarray(a)), 1).any()) else "tril"
+
+def _tril(a: np.ndarray) -> np.ndarray:
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"layout 'tril' needs a square matrix, got shape {a.shape}")
+    return a[_tri_masks(a.shape[0])[0]]  # row by row, as np.tril_indices, without index arrays
+
+
+def live_matrix_payload(x: Any) -> Payload:
+    """A ``[dst, src]`` matrix for a live view: float16, and only its lower triangle (``"tril"``)
+    when every element above the diagonal is ±0 in float16 — a causal pattern, and the logit
+    attribution made from it. The browser then reads exactly the float16 values of the dense
+    buffer (above the diagonal as +0) from half the bytes; a NaN or any non-zero above the diagonal
+    keeps the dense layout."""
+    a = _as_numpy(x)
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2 or a.dtype != np.float32:
+        return encode(a, "float16")
+    n = a.shape[0]
+    half = _float32_to_float16(a.reshape(-1)).reshape(n, n)
+    lower, upper = _tri_masks(n)
+    causal = not (half.view(np.uint16)[upper] & 0x7FFF).any()
+    stored = half[lower] if causal else half
+    return {
+        "dtype": "float16",
+        "shape": [n, n],
+        "scale": 1.0,
+        "offset": 0.0,
+        "layout": "tril" if causal else "dense",
+        "view": stored.astype("<f2", copy=False).tobytes(),
+    }
 
 
 def attention_payload(pattern: Any, *, live: bool = True) -> Payload:
     """A ``[dst, src]`` pattern: float16 for a live view (its lower triangle only when the pattern is
-    causal, see :func:`causal_layout`); uint8 (scale 1/255) lower triangle for an embedded page (max
-    error 1/510)."""
+    causal, see :func:`live_matrix_payload`); uint8 (scale 1/255) lower triangle for an embedded
+    page (max error 1/510)."""
     if live:
-        a = _as_numpy(pattern)
-        return encode(a, "float16", layout=causal_layout(a))
+        return live_matrix_payload(pattern)
     return encode(pattern, "uint8", layout="tril", scale=1 / 255, offset=0.0)
 
 
 def signed_payload(x: Any, *, live: bool = True) -> Payload:
     """A signed matrix (logit attribution): float16 (keeps NaN rows) for live and embedded views;
-    live, its lower triangle only when the rest is exactly 0 (:func:`causal_layout`)."""
-    a = _as_numpy(x)
-    return encode(a, "float16", layout=causal_layout(a) if live else "dense")
+    live, its lower triangle only when the rest is ±0 (:func:`live_matrix_payload`)."""
+    return live_matrix_payload(x) if live else encode(x, "float16")
 
 
 def mask_payload(mask: Any) -> Payload:
