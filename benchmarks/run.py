@@ -25,7 +25,16 @@ from typing import Any
 
 from .common import REPO, CaseResult, Row, loadavg, machine_info, machine_short, thread_check
 
-CASES = ("scoring", "scoring_scale", "payload", "static_copy", "browser", "live", "longtext", "memory")
+CASES = (
+    "scoring",
+    "scoring_scale",
+    "payload",
+    "static_copy",
+    "browser",
+    "live",
+    "longtext",
+    "memory",
+)
 
 
 class Context:

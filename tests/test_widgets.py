@@ -194,6 +194,26 @@ def test_mimebundle_has_an_offline_html_copy(tiny):
     assert "http://" not in html and "https://" not in html
 
 
+def test_long_text_displays_carry_a_note_and_the_whole_copy_on_export(tiny, monkeypatch):
+    """Above STATIC_COPY_MAX_TOKENS a display's text/html is a short note (the whole copy costs
+    tokens² on every display); INDUCTION_WIDGETS_STATIC_COPY=always (set by an executing export)
+    brings the whole view back; views without head buffers always carry it."""
+    from induction_widgets.views import STATIC_COPY_ENV, static
+
+    view = iw.TokenView(tiny, TEXT, 1, 0)
+    n = len(view.tokens)
+    monkeypatch.delenv(STATIC_COPY_ENV, raising=False)
+    monkeypatch.setattr(static, "STATIC_COPY_MAX_TOKENS", n - 1)
+    html = view._repr_mimebundle_()[0]["text/html"]
+    assert html.startswith('<div class="iw-static-note"') and "<iframe" not in html
+    assert f"L1H0 on {n:,} tokens" in html and "export NOTEBOOK --execute" in html
+    monkeypatch.setenv(STATIC_COPY_ENV, "always")
+    assert view._repr_mimebundle_()[0]["text/html"].startswith('<iframe class="iw-static"')
+    monkeypatch.setenv(STATIC_COPY_ENV, "auto")
+    monkeypatch.setattr(static, "STATIC_COPY_MAX_TOKENS", n)
+    assert view._repr_mimebundle_()[0]["text/html"].startswith('<iframe class="iw-static"')
+
+
 def test_hostile_tokens_cannot_break_out_of_the_page(tiny, tmp_path):
     view = iw.TokenView(tiny, "a" * (len(HOSTILE) - 1), 1, 0)
     assert len(view.tokens) == len(HOSTILE)

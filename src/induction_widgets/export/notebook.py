@@ -3,16 +3,20 @@
 Plain ``jupyter nbconvert --to html`` keeps each widget output as a widget-view placeholder that
 needs require.js, the widget manager and anywidget from CDNs: offline it shows nothing. Our views'
 outputs also carry a self-contained ``text/html`` copy (an ``<iframe srcdoc>`` with the standalone
-runtime and the data inline), so :func:`export_notebook` drops the widget-view placeholders (the
+runtime and the data inline; for texts longer than ``STATIC_COPY_MAX_TOKENS`` only when the notebook
+is run by the export, ``execute=True``, see ``views.display_copy``), so :func:`export_notebook` drops the widget-view placeholders (the
 static copy is then what nbconvert renders) and strips every ``<script src>`` / ``<link href>`` that
 points off the page, so opening the file makes zero network requests.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
+
+from ..views import STATIC_COPY_ENV
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -65,12 +69,21 @@ def export_notebook(
     if execute:
         from nbclient import NotebookClient
 
-        NotebookClient(
-            nb,
-            timeout=timeout,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(src.parent)}},
-        ).execute()
+        # the kernel's views carry their whole static copy whatever the text's length
+        saved = os.environ.get(STATIC_COPY_ENV)
+        os.environ[STATIC_COPY_ENV] = "always"
+        try:
+            NotebookClient(
+                nb,
+                timeout=timeout,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(src.parent)}},
+            ).execute()
+        finally:
+            if saved is None:
+                os.environ.pop(STATIC_COPY_ENV, None)
+            else:
+                os.environ[STATIC_COPY_ENV] = saved
     strip_widget_placeholders(nb)
     exporter = HTMLExporter(template_name="lab")
     exporter.mathjax_url = ""

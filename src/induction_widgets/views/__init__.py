@@ -27,6 +27,9 @@ from .spec import (
 )
 from .static import (
     CSP,
+    STATIC_COPY_ENV,
+    STATIC_COPY_MAX_TOKENS,
+    display_copy,
     json_for_script,
     output_path,
     page,
@@ -41,6 +44,8 @@ __all__ = [
     "CSP",
     "HEAD_BUFFERS",
     "SINK_SCALES",
+    "STATIC_COPY_ENV",
+    "STATIC_COPY_MAX_TOKENS",
     "ViewSpec",
     "ablation_state",
     "attention_matrix_state",
@@ -48,6 +53,7 @@ __all__ = [
     "check_score_name",
     "check_scores",
     "check_sink_scale",
+    "display_copy",
     "explorer_state",
     "head_map_state",
     "head_state",

@@ -281,6 +281,46 @@ def static_html(spec: ViewSpec, *, title: str | None = None) -> str:
     )
 
 
+#: Environment variable choosing the static copy of each display (:func:`display_copy`):
+#: ``"auto"`` (default) — the whole view up to :data:`STATIC_COPY_MAX_TOKENS` tokens, a short note
+#: above; ``"always"`` — the whole view at any length (``export_notebook(execute=True)`` and the
+#: CLI's ``export --execute`` set it for the kernel they start).
+STATIC_COPY_ENV = "INDUCTION_WIDGETS_STATIC_COPY"
+#: Up to this many tokens a display carries its whole static copy: it then costs a few ms (the
+#: data grows as tokens², see the ``static_copy`` benchmark); longer texts get it on export.
+STATIC_COPY_MAX_TOKENS = 512
+
+
+def _n_tokens(spec: ViewSpec) -> int:
+    if spec.activations is not None:
+        return int(spec.activations.n_tokens)
+    tokens = spec.state.get("tokens")
+    return len(tokens) if isinstance(tokens, list) else 0
+
+
+def display_copy(spec: ViewSpec, *, title: str | None = None) -> str:
+    """The ``text/html`` copy of a live view's display: :func:`static_html` (the whole view,
+    current head) when it is cheap — a view without head buffers, or a text of at most
+    :data:`STATIC_COPY_MAX_TOKENS` tokens — or when :data:`STATIC_COPY_ENV` is ``"always"`` (an
+    executing export); otherwise a short note saying how to get the offline copy. The copy of a
+    2,048-token head is megabytes built on every display, and is only ever shown by an exported
+    notebook, so it is made lazily: by the export that runs the notebook."""
+    policy = os.environ.get(STATIC_COPY_ENV, "auto").strip().lower()
+    n = _n_tokens(spec)
+    if policy == "always" or not HEAD_BUFFERS[spec.kind] or n <= STATIC_COPY_MAX_TOKENS:
+        return static_html(spec, title=title)
+    name = html.escape(title or spec.kind)
+    head = _current(spec)
+    where = f" L{head[0]}H{head[1]}" if head else ""
+    return (
+        f'<div class="iw-static-note" style="font:13px system-ui,sans-serif;opacity:.75">'
+        f"{name}{where} on {n:,} tokens: a live view. Its offline copy is made when the notebook "
+        "is exported by running it (<code>induction-widgets export NOTEBOOK --execute</code> or "
+        "<code>iw.export_notebook(path, execute=True)</code>), or with "
+        "<code>view.save_html(path)</code>.</div>"
+    )
+
+
 def _current(spec: ViewSpec) -> tuple[int, int] | None:
     if "layer" in spec.state and "head" in spec.state and HEAD_BUFFERS[spec.kind]:
         return (int(spec.state["layer"]), int(spec.state["head"]))

@@ -15,7 +15,7 @@ import traitlets
 from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import ModelInfo, check_head, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
-from ..views import ViewSpec, check_scores, check_sink_scale, head_state, static_html, write_html
+from ..views import ViewSpec, check_scores, check_sink_scale, display_copy, head_state, write_html
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -53,13 +53,15 @@ class Exportable:
         return write_html(self.view_spec(), path, heads, **kwargs)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """The live widget plus a self-contained ``text/html`` copy of the current head, which a
-        notebook exported without a widget manager shows instead."""
+        """The live widget plus a ``text/html`` copy, which a notebook exported without a widget
+        manager shows instead: the self-contained view of the current head when that is cheap (up
+        to ``STATIC_COPY_MAX_TOKENS`` tokens) or when an export runs the notebook, else a short
+        note (see :func:`~induction_widgets.views.display_copy`)."""
         bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         if data is not None:
             try:
-                data["text/html"] = static_html(self.view_spec(), title=type(self).__name__)
+                data["text/html"] = display_copy(self.view_spec(), title=type(self).__name__)
             except Exception:  # the live view must never fail because of the static copy
                 data["text/plain"] = repr(self)
         return bundle
