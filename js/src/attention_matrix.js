@@ -66,43 +66,44 @@ function niceStep(x) {
 export function matrixPixels(data, n, mode, vmax, into) {
   const px = into && into.length === n * n * 4 ? into.fill(0) : new Uint8ClampedArray(n * n * 4);
   const M = /** @type {Matrix} */ (asMatrix(data, n));
+  // one 32-bit write per cell from a table of packed RGBA colours (the table is filled through a
+  // byte view, so the packing follows the host's byte order)
+  const px32 = new Uint32Array(px.buffer, px.byteOffset, n * n);
   /** @type {Float32Array<ArrayBufferLike>} */
   let row = new Float32Array(n);
   if (mode === "logit_attr") {
-    // Same mapping as attributionRGBA, inlined (4M cells at n = 2048).
-    const pos = attributionRGBA(1, 1);
-    const neg = attributionRGBA(-1, 1);
+    // Same mapping as attributionRGBA: the sign's colour, alpha = round(min(|v| / vmax, 1) · 255).
+    const table = new Uint32Array(512); // [0, 256): positive, [256, 512): negative, by alpha
+    const bytes = new Uint8Array(table.buffer);
+    [attributionRGBA(1, 1), attributionRGBA(-1, 1)].forEach((c, sign) => {
+      for (let a = 0; a < 256; a++) bytes.set([c[0], c[1], c[2], a], 4 * (256 * sign + a));
+    });
     const inv = vmax > 0 && Number.isFinite(vmax) ? 1 / vmax : Infinity;
     for (let d = 0; d < n; d++) {
       row = M.row(d, row);
+      const base = d * n;
       for (let s = 0; s < n; s++) {
         const v = row[s];
         if (v !== v || v === 0) continue; // NaN and 0: transparent
         let t = v * inv;
         if (t !== t) t = v > 0 ? 1 : -1; // inv = Infinity and ±Infinity * 0 cases
-        const c = t < 0 ? neg : pos;
         const a = t < 0 ? -t : t;
-        const i = 4 * (d * n + s);
-        px[i] = c[0];
-        px[i + 1] = c[1];
-        px[i + 2] = c[2];
-        px[i + 3] = Math.round((a > 1 ? 1 : a) * 255);
+        px32[base + s] = table[(t < 0 ? 256 : 0) + Math.round((a > 1 ? 1 : a) * 255)];
       }
     }
     return px;
   }
   const lut = sequentialLUT();
+  const table = new Uint32Array(256);
+  const bytes = new Uint8Array(table.buffer);
+  for (let k = 0; k < 256; k++) bytes.set([lut[3 * k], lut[3 * k + 1], lut[3 * k + 2], 255], 4 * k);
   for (let d = 0; d < n; d++) {
     row = M.row(d, row);
+    const base = d * n;
     for (let s = 0; s < n; s++) {
       const v = row[s];
       if (v !== v || (s > d && v === 0)) continue; // transparent
-      const k = 3 * Math.round((v < 0 ? 0 : v > 1 ? 1 : v) * 255);
-      const i = 4 * (d * n + s);
-      px[i] = lut[k];
-      px[i + 1] = lut[k + 1];
-      px[i + 2] = lut[k + 2];
-      px[i + 3] = 255;
+      px32[base + s] = table[Math.round((v < 0 ? 0 : v > 1 ? 1 : v) * 255)];
     }
   }
   return px;

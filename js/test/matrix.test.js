@@ -3,6 +3,8 @@
 // without-sink matrix equals withoutSink; the token view's shading on a stored matrix equals the
 // shading on the dense decode.
 import { describe, expect, it } from "vitest";
+import { matrixPixels } from "../src/attention_matrix.js";
+import { attributionRGBA, sequentialLUT } from "../src/shared/colour.js";
 import { decodeSync } from "../src/shared/decode.js";
 import { asMatrix, denseMatrix, storedMatrix, toDense } from "../src/shared/matrix.js";
 import { shadeValues, valueWeightDenominators } from "../src/shared/shading.js";
@@ -132,5 +134,42 @@ describe("the lazy without-sink matrix and the shading on stored matrices", () =
     }
     expect(Array.from(valueWeightDenominators(m, vn, n))).toEqual(Array.from(valueWeightDenominators(dense, vn, n)));
     expect(denseMatrix(dense, n).maxAbs()).toBe(m.maxAbs());
+  });
+});
+
+describe("the matrix's pixels from a stored matrix", () => {
+  const n = 12;
+  const A = pattern(n, 3);
+  const dict = viewDict("float16", [n, n], half(tril(A, n)), { layout: "tril" });
+  const dense = decodeSync(dict).data;
+  const L = Float32Array.from({ length: n * n }, (_, i) => (i >= (n - 1) * n ? NaN : Math.cos(i) * 2));
+  const Ldict = viewDict("float16", [n, n], half(L));
+  const Ldense = decodeSync(Ldict).data;
+
+  it("equal the pixels of the dense decode, and each cell is the colour map's colour", () => {
+    const px = matrixPixels(storedMatrix(dict), n, "attention", 1);
+    expect(Array.from(px)).toEqual(Array.from(matrixPixels(dense, n, "attention", 1)));
+    const lut = sequentialLUT();
+    for (const [d, s] of [[0, 0], [5, 2], [11, 11], [3, 7]]) {
+      const i = 4 * (d * n + s);
+      if (s > d) {
+        expect(Array.from(px.slice(i, i + 4))).toEqual([0, 0, 0, 0]); // above the diagonal
+        continue;
+      }
+      const k = Math.round(Math.min(1, Math.max(0, dense[d * n + s])) * 255);
+      expect(Array.from(px.slice(i, i + 4))).toEqual([lut[3 * k], lut[3 * k + 1], lut[3 * k + 2], 255]);
+    }
+    const vmax = storedMatrix(Ldict).maxAbs();
+    const lp = matrixPixels(storedMatrix(Ldict), n, "logit_attr", vmax);
+    expect(Array.from(lp)).toEqual(Array.from(matrixPixels(Ldense, n, "logit_attr", vmax)));
+    for (const i of [1, 7, 30, 100]) {
+      const v = Ldense[i];
+      const c = attributionRGBA(v < 0 ? -1 : 1, 1);
+      expect(Array.from(lp.slice(4 * i, 4 * i + 4))).toEqual([c[0], c[1], c[2], Math.round(Math.min(1, Math.abs(v) / vmax) * 255)]);
+    }
+    expect(Array.from(lp.slice(4 * (n - 1) * n, 4 * (n - 1) * n + 4))).toEqual([0, 0, 0, 0]); // NaN row
+    // a reused buffer gives the same pixels
+    const again = matrixPixels(storedMatrix(dict), n, "attention", 1, new Uint8ClampedArray(n * n * 4).fill(7));
+    expect(Array.from(again)).toEqual(Array.from(px));
   });
 });

@@ -16,7 +16,7 @@ import functools
 import html
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -291,32 +291,31 @@ STATIC_COPY_ENV = "INDUCTION_WIDGETS_STATIC_COPY"
 STATIC_COPY_MAX_TOKENS = 512
 
 
-def _n_tokens(spec: ViewSpec) -> int:
-    if spec.activations is not None:
-        return int(spec.activations.n_tokens)
-    tokens = spec.state.get("tokens")
-    return len(tokens) if isinstance(tokens, list) else 0
-
-
-def display_copy(spec: ViewSpec, *, title: str | None = None) -> str:
-    """The ``text/html`` copy of a live view's display: :func:`static_html` (the whole view,
-    current head) when it is cheap — a view without head buffers, or a text of at most
+def display_copy(
+    make_spec: Callable[[], ViewSpec],
+    *,
+    kind: str,
+    n_tokens: int = 0,
+    head: tuple[int, int] | None = None,
+    title: str | None = None,
+) -> str:
+    """The ``text/html`` copy of a live view's display: :func:`static_html` of ``make_spec()`` (the
+    whole view, current head) when it is cheap — a view without head buffers, or a text of at most
     :data:`STATIC_COPY_MAX_TOKENS` tokens — or when :data:`STATIC_COPY_ENV` is ``"always"`` (an
-    executing export); otherwise a short note saying how to get the offline copy. The copy of a
-    2,048-token head is megabytes built on every display, and is only ever shown by an exported
-    notebook, so it is made lazily: by the export that runs the notebook."""
+    executing export); otherwise a short note saying how to get the offline copy, made without
+    building the spec. The copy of a 2,048-token head is built from megabytes of buffers on every
+    display and is only ever shown by an exported notebook, so above that size it is made lazily:
+    by the export that runs the notebook."""
     policy = os.environ.get(STATIC_COPY_ENV, "auto").strip().lower()
-    n = _n_tokens(spec)
-    if policy == "always" or not HEAD_BUFFERS[spec.kind] or n <= STATIC_COPY_MAX_TOKENS:
-        return static_html(spec, title=title)
-    name = html.escape(title or spec.kind)
-    head = _current(spec)
+    if policy == "always" or not HEAD_BUFFERS[kind] or n_tokens <= STATIC_COPY_MAX_TOKENS:
+        return static_html(make_spec(), title=title)
+    name = html.escape(title or kind)
     where = f" L{head[0]}H{head[1]}" if head else ""
     return (
         f'<div class="iw-static-note" style="font:13px system-ui,sans-serif;opacity:.75">'
-        f"{name}{where} on {n:,} tokens: a live view. Its offline copy is made when the notebook "
-        "is exported by running it (<code>induction-widgets export NOTEBOOK --execute</code> or "
-        "<code>iw.export_notebook(path, execute=True)</code>), or with "
+        f"{name}{where} on {n_tokens:,} tokens: a live view. Its offline copy is made when the "
+        "notebook is exported by running it (<code>induction-widgets export NOTEBOOK "
+        "--execute</code> or <code>iw.export_notebook(path, execute=True)</code>), or with "
         "<code>view.save_html(path)</code>.</div>"
     )
 

@@ -61,7 +61,15 @@ class Exportable:
         data = bundle[0] if isinstance(bundle, tuple) else bundle
         if data is not None:
             try:
-                data["text/html"] = display_copy(self.view_spec(), title=type(self).__name__)
+                tokens = getattr(self, "tokens", None)
+                head = (self.layer, self.head) if isinstance(self, HeadWidget) else None
+                data["text/html"] = display_copy(
+                    self.view_spec,
+                    kind=self._kind,
+                    n_tokens=len(tokens) if isinstance(tokens, list) else 0,
+                    head=head,
+                    title=type(self).__name__,
+                )
             except Exception:  # the live view must never fail because of the static copy
                 data["text/plain"] = repr(self)
         return bundle
