@@ -39,6 +39,14 @@ TITLE = "Live head switch in JupyterLab (SmolLM2, 1,024 and 2,048 tokens)"
 #: text length → the p95 goal (s) of issue 14 (head data on request)
 SIZES = {1024: 0.150, 2048: 0.300}
 SWITCHES = 24
+#: the previous figures of record (bb36553, 2026-11-27, load ~0.3–3): before the views read
+#: rows on demand, the float16 lower triangles and the delayed rest-of-head prefetch
+PREVIOUS = {
+    (1024, "tokens"): "median 28 ms, p95 95 ms",
+    (1024, "matrix"): "median 22 ms, p95 49 ms",
+    (2048, "tokens"): "median 145 ms, p95 856 ms",
+    (2048, "matrix"): "median 153 ms, p95 332 ms",
+}
 
 
 # ---- the notebook -------------------------------------------------------------------------------
@@ -237,7 +245,12 @@ def _run_size(ctx: Any, n: int, goal: float) -> tuple[list[Row], list[str]]:
                 f"Live head switch, {label}, {k['n']:,} tokens (JupyterLab, kernel round trip) vs "
                 "a bare forward pass of the text in the kernel",
                 f"median {fmt_ms(st.median * 1e3)}, p95 {fmt_ms(p95 * 1e3)}, max {fmt_ms(st.hi * 1e3)} "
-                f"(n={st.n}{f', {timeouts[kind]} timed out' if timeouts[kind] else ''})",
+                f"(n={st.n}{f', {timeouts[kind]} timed out' if timeouts[kind] else ''})"
+                + (
+                    f"; previously (bb36553) {PREVIOUS[(k['n'], kind)]}"
+                    if (k["n"], kind) in PREVIOUS and not ctx.quick
+                    else ""
+                ),
                 fwd.fmt(),
                 fmt_ratio(st.median / fwd.median),
                 f"≤ {goal * 1e3:.0f} ms, judged on p95 (absolute, this machine)",
