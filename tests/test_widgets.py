@@ -325,3 +325,24 @@ def test_layers_point_one_way():
     ):
         for path in (root / folder).glob("*.py"):
             assert not re.search(banned, path.read_text(encoding="utf-8")), path
+
+
+def test_head_payloads_make_only_the_names_asked_and_remember_recent_heads(tiny):
+    """The browser asks for the mode on screen: an attention-only request makes no attribution;
+    a later full request reuses the attention dict; a few recent heads are remembered."""
+    from induction_widgets.payload import RECENT_HEADS, head_payloads
+
+    acts = iw.TextActivations(tiny, TEXT, progress=False)
+    first = head_payloads(acts, 1, 0, names=["attention"])
+    assert list(first) == ["attention"]
+    want = acts.attention(1, 0).numpy()
+    assert np.allclose(decode(first["attention"]), want, atol=1e-3)
+    full = head_payloads(acts, 1, 0)
+    assert list(full) == ["attention", "attribution", "value_norm"]
+    assert full["attention"] is first["attention"]
+    assert np.allclose(
+        decode(full["attribution"]), acts.logit_attribution(1, 0).numpy(), atol=1e-2, equal_nan=True
+    )
+    for h in range(1, RECENT_HEADS):
+        head_payloads(acts, 1, h, names=["attention"])
+    assert head_payloads(acts, 1, 0)["attribution"] is full["attribution"]  # still remembered

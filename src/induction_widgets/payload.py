@@ -12,9 +12,11 @@ largest error of a quantised value is ``scale / 2``.
 from __future__ import annotations
 
 import base64
+import collections
 import functools
 import weakref
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -199,29 +201,51 @@ def mask_payload(mask: Any) -> Payload:
     )
 
 
-#: The last head's buffers per TextActivations: linked views (explorer) share one activations
-#: object and switch heads together, and traitlets reports a (layer, head) change as two
-#: notifications; both then reuse one computation instead of four.
-_LAST_HEAD: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int, bool], dict[str, Payload]]] = (
-    weakref.WeakKeyDictionary()
-)
+#: The buffers of the last few heads per TextActivations, each filled name by name as asked:
+#: linked views (explorer) share one activations object and switch heads together, traitlets
+#: reports a (layer, head) change as two notifications, and the browser's neighbour prefetch asks
+#: for heads around the one on screen; all of them reuse one computation. Most recent last.
+_RECENT_HEADS: weakref.WeakKeyDictionary[
+    Any, collections.OrderedDict[tuple[int, int, bool], dict[str, Payload]]
+] = weakref.WeakKeyDictionary()
+#: heads remembered per activations object (each up to ~8 MB of float16 at 2,048 tokens)
+RECENT_HEADS = 4
+HEAD_NAMES = ("attention", "attribution", "value_norm")
 
 
-def head_payloads(acts: Any, layer: int, head: int, *, live: bool = True) -> dict[str, Payload]:
+def head_payloads(
+    acts: Any,
+    layer: int,
+    head: int,
+    *,
+    live: bool = True,
+    names: Sequence[str] | None = None,
+) -> dict[str, Payload]:
     """The buffers a view needs for one head of a :class:`~induction_widgets.compute.TextActivations`:
-    ``attention [dst, src]``, ``attribution [dst, src]`` (logit attribution) and ``value_norm [src]``.
+    ``attention [dst, src]``, ``attribution [dst, src]`` (logit attribution) and ``value_norm [src]``
+    — all three, or only ``names`` (the browser asks for the mode on screen; the attribution costs a
+    second ``[dst, src]`` product and buffer, so an attention-only request does not make it).
 
-    The last head asked of each activations object is remembered (the same dicts are returned, so
-    a view given them again sends nothing); treat the returned dicts as read-only."""
+    The last :data:`RECENT_HEADS` heads asked of each activations object are remembered (the same
+    dicts are returned, so a view given them again sends nothing); treat them as read-only."""
     key = (int(layer), int(head), bool(live))
-    last = _LAST_HEAD.get(acts)
-    if last is not None and last[0] == key:
-        return last[1]
-    attention, attribution = acts.attention_and_attribution(layer, head)
-    payloads = {
-        "attention": attention_payload(attention, live=live),
-        "attribution": signed_payload(attribution, live=live),
-        "value_norm": encode(acts.value_norm(layer, head), "float32" if live else "float16"),
-    }
-    _LAST_HEAD[acts] = (key, payloads)
-    return payloads
+    recent = _RECENT_HEADS.get(acts)
+    if recent is None:
+        recent = _RECENT_HEADS[acts] = collections.OrderedDict()
+    have = recent.get(key)
+    if have is None:
+        have = recent[key] = {}
+        while len(recent) > RECENT_HEADS:
+            recent.popitem(last=False)
+    recent.move_to_end(key)
+    wanted = HEAD_NAMES if names is None else tuple(n for n in HEAD_NAMES if n in names)
+    if "attribution" in wanted and "attribution" not in have:
+        attention, attribution = acts.attention_and_attribution(layer, head)
+        have["attribution"] = signed_payload(attribution, live=live)
+        if "attention" not in have:
+            have["attention"] = attention_payload(attention, live=live)
+    if "attention" in wanted and "attention" not in have:
+        have["attention"] = attention_payload(acts.attention(layer, head), live=live)
+    if "value_norm" in wanted and "value_norm" not in have:
+        have["value_norm"] = encode(acts.value_norm(layer, head), "float32" if live else "float16")
+    return {n: have[n] for n in wanted}

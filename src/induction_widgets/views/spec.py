@@ -67,11 +67,14 @@ def check_scores(scores: Any) -> None:
         )
 
 
-def head_state(acts: TextActivations, layer: int, head: int, kind: str) -> dict[str, Any]:
+def head_state(
+    acts: TextActivations, layer: int, head: int, kind: str, names: Sequence[str] | None = None
+) -> dict[str, Any]:
     """The buffers of head ``(layer, head)`` that a ``kind`` view shows (float16 attention and
-    attribution ``[dst, src]``, float32 value norms ``[src]``)."""
-    payloads = head_payloads(acts, layer, head)
-    return {name: payloads[name] for name in HEAD_BUFFERS[kind]}
+    attribution ``[dst, src]``, float32 value norms ``[src]``), or only those of ``names`` among
+    them (what the browser asked for)."""
+    wanted = [n for n in HEAD_BUFFERS[kind] if names is None or n in names]
+    return head_payloads(acts, layer, head, names=wanted)
 
 
 def _text_state(

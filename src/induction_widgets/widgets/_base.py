@@ -140,11 +140,12 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         }
         try:
             layer, head = check_head(self._info, content.get("layer"), content.get("head"))
-            data = head_state(self._acts, layer, head, self._kind)
+            asked = [str(n) for n in content.get("names") or []]
+            data = head_state(self._acts, layer, head, self._kind, names=asked)
         except Exception as exc:  # answered, so the browser shows why instead of waiting
             self.send({**reply, "error": f"cannot show L{reply['layer']}H{reply['head']}: {exc}"})
             return
-        names = [n for n in content.get("names") or [] if n in data]
+        names = [n for n in asked if n in data]
         meta = {n: {k: v for k, v in data[n].items() if k != "view"} for n in names}
         self.send({**reply, "names": names, "meta": meta}, buffers=[data[n]["view"] for n in names])
 
