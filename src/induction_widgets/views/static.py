@@ -288,7 +288,7 @@ def static_html(spec: ViewSpec, *, title: str | None = None) -> str:
 STATIC_COPY_ENV = "INDUCTION_WIDGETS_STATIC_COPY"
 #: Up to this many tokens a display carries its whole static copy: it then costs a few ms (the
 #: data grows as tokens², see the ``static_copy`` benchmark); longer texts get it on export.
-STATIC_COPY_MAX_TOKENS = 512
+STATIC_COPY_MAX_TOKENS = 256
 
 
 def display_copy(
