@@ -2,8 +2,13 @@
 """Measure the figures of docs/beyond.md: ICL score, ablations, partners, phase change.
 
     .venv/bin/python scripts/beyond_figures.py tiny        # a few seconds
-    .venv/bin/python scripts/beyond_figures.py smollm2     # ~20 min on 2 busy CPU cores
+    .venv/bin/python scripts/beyond_figures.py smollm2     # ICL over every corpus context + ablation
     .venv/bin/python scripts/beyond_figures.py checkpoints # the shipped tiny checkpoints
+
+``smollm2``: the ICL score over every disjoint 512-token context the shipped corpus holds (or
+``--contexts N``), at the paper's single indices and averaged over windows of indices; the mean
+ablation of the strict induction heads vs ``--draws`` random sets of as many heads on
+``--ablation-contexts`` of those contexts (seeded subset); the partners of the top induction head.
 
 Prints Markdown-ready lines; nothing is written.
 """
@@ -25,13 +30,15 @@ def icl_and_ablation(
     per_head: bool,
     kinds: tuple[str, ...] = ("mean", "zero"),
     window: int = 0,
+    curve: bool = True,
 ) -> None:
     t0 = time.time()
-    score = iw.icl_score(model, tokens, window=window)
-    print(f"ICL score: {score!r}")
-    curve = score.curve
-    marks = [i for i in (1, 2, 5, 10, 20, 50, 100, 200, 500) if i < len(curve)]
-    print("loss curve:", ", ".join(f"[{i}] {float(curve[i]):.3f}" for i in marks))
+    if curve:
+        score = iw.icl_score(model, tokens, window=window)
+        print(f"ICL score: {score!r}")
+        assert score.curve is not None
+        marks = [i for i in (1, 2, 5, 10, 20, 50, 100, 200, 500) if i < len(score.curve)]
+        print("loss curve:", ", ".join(f"[{i}] {float(score.curve[i]):.3f}" for i in marks))
     scores = iw.head_scores(model)
     heads = scores.induction_heads()
     print(f"strict induction heads ({len(heads)}):", " ".join(f"L{l}H{h}" for l, h in heads))
@@ -73,10 +80,40 @@ def icl_and_ablation(
     print(f"({time.time() - t0:.0f} s)")
 
 
+def icl_figures(model, tokens) -> None:
+    """ICL score over ``tokens`` at the paper's indices and over windows of indices, from one pass."""
+    t0 = time.time()
+    losses = iw.per_token_loss(model, tokens, progress=True)  # [n, 512], NaN at 0
+    n = losses.shape[0]
+
+    def line(name: str, early: slice, late: slice) -> None:
+        d = losses[:, late].mean(1) - losses[:, early].mean(1)
+        print(
+            f"  {name}: {float(d.mean()):+.3f} ± {float(d.std() / n**0.5):.3f} (sd {float(d.std()):.2f};"
+            f" loss {float(losses[:, early].mean()):.3f} -> {float(losses[:, late].mean()):.3f})"
+        )
+
+    print(f"ICL score over {n} contexts of {losses.shape[1]} tokens (mean ± sem over contexts):")
+    line("paper, L[500] - L[50]", slice(50, 51), slice(500, 501))
+    line("windows ±10, L[490..510] - L[40..60]", slice(40, 61), slice(490, 511))
+    line("windows, L[450..510] - L[40..60]", slice(40, 61), slice(450, 511))
+    buckets = [(1, 8), (8, 16), (16, 32), (32, 64), (64, 128), (128, 256), (256, 512)]
+    print(
+        "  mean loss by token index:",
+        ", ".join(f"[{a}..{b - 1}] {float(losses[:, a:b].mean()):.3f}" for a, b in buckets),
+    )
+    print(f"({time.time() - t0:.0f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("which", choices=["tiny", "smollm2", "checkpoints"])
-    parser.add_argument("--contexts", type=int, default=8)
+    parser.add_argument("--contexts", type=int, default=0, help="smollm2: 0 = all the corpus holds")
+    parser.add_argument("--ablation-contexts", type=int, default=32)
+    parser.add_argument("--draws", type=int, default=5)
+    parser.add_argument(
+        "--part", choices=["all", "icl", "ablation"], default="all", help="smollm2: what to measure"
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     if args.which == "checkpoints":
@@ -92,8 +129,18 @@ def main() -> None:
         icl_and_ablation(model, tokens, n_draws=5, per_head=True)
         print("corpus:", iw.icl_score(model, n_contexts=64))
     else:
-        tokens = iw.corpus_contexts(model, args.contexts)
-        icl_and_ablation(model, tokens, n_draws=3, per_head=False, kinds=("mean",), window=10)
+        from induction_widgets.compute.icl import _corpus_ids, context_length
+
+        n_all = len(_corpus_ids(model)) // (context_length(model) - 1)
+        n = n_all if args.contexts <= 0 else min(args.contexts, n_all)
+        print(f"corpus: {n_all} disjoint contexts of {context_length(model)} tokens; using {n}")
+        if args.part != "ablation":
+            icl_figures(model, iw.corpus_contexts(model, n))
+        if args.part == "icl":
+            return
+        sub = iw.corpus_contexts(model, min(args.ablation_contexts, n_all), seed=0)
+        print(f"ablation on {len(sub)} of those contexts (seed 0), windows ±10:")
+        icl_and_ablation(model, sub, n_draws=args.draws, per_head=False, kinds=("mean",), window=10)
 
 
 if __name__ == "__main__":

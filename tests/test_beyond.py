@@ -210,6 +210,23 @@ def test_per_head_ablation_scores_match_single_ablations_and_induction_heads_mat
     assert comparison.random_icl == (comparison.random_icl_changes[0], 0.0)
 
 
+def test_ablation_scores_use_the_given_head_means(tiny):
+    """``means=`` reaches the ablations: the comparison's Δ ICL equals a plain ``ablate`` with the
+    same means, and other means (the default's) give another number."""
+    tokens = iw.copy_task_tokens(tiny, 8, n_tokens=56, seed=2, length=64)
+    means = iw.head_means(tiny, iw.copy_task_tokens(tiny, 4, seed=7))
+    heads = [(1, 0), (1, 1)]
+    result = iw.ablation_scores(
+        tiny, tokens, per_head=False, induction_heads=heads, n_draws=1, means=means
+    )
+    base = iw.icl_score(tiny, tokens, curve=False).score
+    with iw.ablate(tiny, heads, kind="mean", means=means):
+        by_hand = iw.icl_score(tiny, tokens, curve=False).score - base
+    assert result.comparison.icl_change == pytest.approx(by_hand, abs=1e-5)
+    default = iw.ablation_scores(tiny, tokens, per_head=False, induction_heads=heads, n_draws=1)
+    assert abs(default.comparison.icl_change - result.comparison.icl_change) > 1e-4
+
+
 # --- 3. Previous-token partner ------------------------------------------------------------------
 
 
