@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--contexts", type=int, default=0, help="smollm2: 0 = all the corpus holds")
     parser.add_argument("--ablation-contexts", type=int, default=32)
     parser.add_argument("--draws", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0, help="smollm2: which ablation contexts")
     parser.add_argument(
         "--part", choices=["all", "icl", "ablation"], default="all", help="smollm2: what to measure"
     )
@@ -138,9 +139,11 @@ def main() -> None:
             icl_figures(model, iw.corpus_contexts(model, n))
         if args.part == "icl":
             return
-        sub = iw.corpus_contexts(model, min(args.ablation_contexts, n_all), seed=0)
-        print(f"ablation on {len(sub)} of those contexts (seed 0), windows ±10:")
-        icl_and_ablation(model, sub, n_draws=args.draws, per_head=False, kinds=("mean",), window=10)
+        sub = iw.corpus_contexts(model, min(args.ablation_contexts, n_all), seed=args.seed)
+        print(f"ablation on {len(sub)} of those contexts (seed {args.seed}), windows ±10:")
+        icl_and_ablation(
+            model, sub, args.draws, per_head=False, kinds=("mean",), window=10, curve=False
+        )
 
 
 if __name__ == "__main__":

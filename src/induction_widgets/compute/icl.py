@@ -335,8 +335,9 @@ def icl_score(
     :func:`copy_task_tokens`. ``early``/``late`` override the indices. ``curve=False`` reads only
     the two indices (one cheap pass; no ``curve``). ``window=w`` averages each context's loss over
     indices ``early ± w`` and ``late ± w`` instead of reading one index (the paper reads one, over
-    thousands of contexts; with tens of contexts one token's loss is too noisy: SmolLM2's score over
-    8 corpus contexts has a standard error of 2 nats at ``w = 0``). Inside
+    thousands of contexts; with tens of contexts one token's loss is too noisy: on SmolLM2 over all
+    186 corpus contexts, one context's ``L[500] − L[50]`` has a standard deviation of 4.8 nats, its
+    ``w = 10`` version 1.25). Inside
     :func:`induction_widgets.ablate` it measures the ablated model.
     """
     source = "given"
