@@ -444,39 +444,33 @@ def render_devices(result: dict[str, Any]) -> str:
     def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> str:
         return "n/a" if a is None or b is None else f"{a['median'] / b['median']:.3f}×"
 
-    lens = sorted({int(L) for d in devs for L in result["devices"][d]["scores"]})
-    for op in ("head_scores", "forward"):
-        for L in lens:
-            rows = [
-                result["devices"][d]["scores"].get(L) or result["devices"][d]["scores"].get(str(L))
-                for d in devs
-            ]
-            shape = next((r["tokens"] for r in rows if r), None)
-            vals = [r[op] if r else None for r in rows]
-            lines.append(
-                f"| `{op}` | {shape} | "
-                + " | ".join(cell(v) for v in vals)
-                + (f" | {ratio(vals[0], vals[-1])}" if len(devs) > 1 else "")
-                + " |"
-            )
-    tlens = sorted({int(T) for d in devs for T in result["devices"][d]["text"]})
-    for op, label in (
-        ("text_activations", "`TextActivations` (one pass)"),
-        ("one_head", "one head's pattern + attribution"),
-    ):
-        for T in tlens:
-            rows = [
-                result["devices"][d]["text"].get(T) or result["devices"][d]["text"].get(str(T))
-                for d in devs
-            ]
-            n = next((r["tokens"] for r in rows if r), None)
-            vals = [r[op] if r else None for r in rows]
-            lines.append(
-                f"| {label} | {n} | "
-                + " | ".join(cell(v) for v in vals)
-                + (f" | {ratio(vals[0], vals[-1])}" if len(devs) > 1 else "")
-                + " |"
-            )
+    def rows_of(section: str, ops: tuple[tuple[str, str], ...]) -> None:
+        """One row per (operation, length) of ``section``, a cell per device."""
+        keys = sorted({int(k) for d in devs for k in result["devices"][d][section]})
+        for op, label in ops:
+            for k in keys:
+                found = [
+                    result["devices"][d][section].get(k)
+                    or result["devices"][d][section].get(str(k))
+                    for d in devs
+                ]
+                n = next((r["tokens"] for r in found if r), None)
+                vals = [r[op] if r else None for r in found]
+                lines.append(
+                    f"| {label} | {n} | "
+                    + " | ".join(cell(v) for v in vals)
+                    + (f" | {ratio(vals[0], vals[-1])}" if len(devs) > 1 else "")
+                    + " |"
+                )
+
+    rows_of("scores", (("head_scores", "`head_scores`"), ("forward", "`forward`")))
+    rows_of(
+        "text",
+        (
+            ("text_activations", "`TextActivations` (one pass)"),
+            ("one_head", "one head's pattern + attribution"),
+        ),
+    )
     lines.append("")
     for d in devs:
         rs = result["devices"][d]["scores"]

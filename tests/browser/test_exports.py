@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from labkit import PageProblems, expect
-from viewcheck import TEXT, hostile_tokens
+from viewcheck import TEXT, grid_point, hostile_tokens
 
 pytestmark = pytest.mark.browser
 
@@ -104,14 +104,7 @@ def check_beyond_sections(page):
     hm = page.locator(".iw-head-map").nth(1)
     expect(hm.locator("select.iw-score-select")).to_have_value("icl_ablation")
     expect(hm.locator(".iw-legend")).to_have_attribute("data-kind", "diverging")
-    grid = hm.locator("canvas.iw-grid")
-    grid.scroll_into_view_if_needed()
-    g = grid.evaluate("c => Object.assign({}, c.dataset)")
-    box = grid.bounding_box()
-    cell = float(g["cell"])
-    page.mouse.move(
-        box["x"] + float(g["plotLeft"]) + 3.5 * cell, box["y"] + float(g["plotTop"]) + 0.5 * cell
-    )
+    page.mouse.move(*grid_point(hm, 0, 3))
     readout = hm.locator(".iw-readout")
     expect(readout).to_contain_text("L0H3 (layer 1 / 2): ΔICL (ablation) +")
     assert "±" in readout.inner_text()

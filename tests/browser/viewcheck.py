@@ -257,17 +257,22 @@ def f16(x: np.ndarray) -> np.ndarray:
 # ---- driving the views ----------------------------------------------------------------------
 
 
-def grid_click(page, hm_root, layer: int, head: int) -> None:
-    """Click cell (layer, head) of a head map's canvas grid."""
+def grid_point(hm_root, layer: int, head: int) -> tuple[float, float]:
+    """The page coordinates of the centre of cell (layer, head) of a head map's canvas grid."""
     grid = hm_root.locator("canvas.iw-grid")
     grid.scroll_into_view_if_needed()
     ds = grid.evaluate("c => Object.assign({}, c.dataset)")
     box = grid.bounding_box()
     cell = float(ds["cell"])
-    page.mouse.click(
+    return (
         box["x"] + float(ds["plotLeft"]) + (head + 0.5) * cell,
         box["y"] + float(ds["plotTop"]) + (layer + 0.5) * cell,
     )
+
+
+def grid_click(page, hm_root, layer: int, head: int) -> None:
+    """Click cell (layer, head) of a head map's canvas grid."""
+    page.mouse.click(*grid_point(hm_root, layer, head))
 
 
 def point_at_cell(page, plot, d: int, s: int) -> None:

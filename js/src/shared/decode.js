@@ -88,7 +88,7 @@ export function halfToFloat(bits) {
 }
 
 /** Lookup table of all 65,536 half values (built on first use, 256 KiB). */
-function halfTable() {
+export function halfTable() {
   if (HALF_TABLE === null) {
     HALF_TABLE = new Float32Array(65536);
     for (let i = 0; i < 65536; i++) HALF_TABLE[i] = halfToFloat(i);
@@ -97,7 +97,7 @@ function halfTable() {
 }
 
 /** True on little-endian hosts (all mainstream browsers): typed arrays can then alias the bytes. */
-const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * A typed array of `count` elements aliasing the view's bytes when host endianness and alignment

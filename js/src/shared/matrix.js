@@ -18,24 +18,12 @@
  * dense Float32Array (tests, decoded pages).
  * @module matrix
  */
-import { DTYPE_SIZE, halfToFloat, isAbsent, toDataView } from "./decode.js";
+import { DTYPE_SIZE, HOST_LE, halfTable, isAbsent, toDataView } from "./decode.js";
 
 /**
  * @typedef {{ n: number, at(d: number, s: number): number, row(d: number, out?: Float32Array): Float32Array,
  *   col(s: number, out?: Float32Array): Float32Array, maxAbs(): number }} Matrix
  */
-
-/** @type {Float32Array | null} */
-let HALF = null;
-function halfTable() {
-  if (HALF === null) {
-    HALF = new Float32Array(65536);
-    for (let i = 0; i < 65536; i++) HALF[i] = halfToFloat(i);
-  }
-  return HALF;
-}
-
-const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * The stored elements as a typed array (aliasing the bytes when endianness and alignment allow,
