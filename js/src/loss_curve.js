@@ -10,11 +10,10 @@
  * @module loss_curve
  */
 import { formatNumber } from "./shared/colour.js";
-import { h, listen } from "./shared/dom.js";
+import { h } from "./shared/dom.js";
 import { floatBuffers, messageBanner, viewShell } from "./shared/controls.js";
-import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { Focus, bindPointer } from "./shared/focus.js";
-import { drawFrame, extent, logTicks, nearestX, niceTicks, scale, themeColours } from "./shared/plot.js";
+import { clearedContext, sizeCanvas } from "./shared/canvas.js";
+import { drawFrame, extent, logTicks, linePlotCycle, niceTicks, scale, themeColours } from "./shared/plot.js";
 
 export const MARGIN = Object.freeze({ left: 46, top: 10, right: 14, bottom: 34 });
 const LINE = "rgb(31,119,180)";
@@ -165,37 +164,24 @@ function render({ model, el }) {
     readout.dataset.index = String(hover);
   }
 
-  // the hovered sample (the kit's Focus: hover only, no lock in this view)
-  /** @type {Focus<number>} */
-  const focus = new Focus();
-  bindPointer(canvas, focus, {
+  // hover (the kit's Focus: hover only, no lock in this view), resize and trait changes
+  linePlotCycle({
+    root,
+    canvas,
+    model,
     signal,
-    onClick: null,
-    itemAt: (e) => {
-      const [cx] = localPoint(canvas, e);
-      const i = geom && cx >= geom.box.left && cx <= geom.box.left + geom.box.width ? nearestX(px, cx) : -1;
-      return i >= 0 ? i : null;
+    names: ["loss", "early", "late", "score", "sem", "note", "window", "n_contexts", "title"],
+    banner,
+    xs: () => px,
+    span: () => (geom ? [geom.box.left, geom.box.left + geom.box.width] : null),
+    setHover: (i) => {
+      hover = i;
     },
+    load,
+    layout,
+    draw,
+    readout: updateReadout,
   });
-  focus.subscribe((state) => {
-    hover = state.hover ?? -1;
-    draw();
-    updateReadout();
-  }, signal);
-
-  function onAll() {
-    load();
-    layout();
-    draw();
-    updateReadout();
-  }
-  onWidthChange(root, () => {
-    layout();
-    draw();
-  }, signal);
-  listen(model, ["loss", "early", "late", "score", "sem", "note", "window", "n_contexts", "title"], onAll, signal);
-  listen(model, ["message"], banner.update, signal);
-  onAll();
   return () => shell.dispose();
 }
 

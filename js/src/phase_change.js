@@ -12,11 +12,10 @@
  * @module phase_change
  */
 import { formatNumber } from "./shared/colour.js";
-import { h, listen } from "./shared/dom.js";
+import { h } from "./shared/dom.js";
 import { floatBuffers, messageBanner, viewShell } from "./shared/controls.js";
-import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { Focus, bindPointer } from "./shared/focus.js";
-import { drawFrame, extent, nearestX, niceTicks, scale, themeColours } from "./shared/plot.js";
+import { clearedContext, sizeCanvas } from "./shared/canvas.js";
+import { drawFrame, extent, linePlotCycle, niceTicks, scale, themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
 
 export const SERIES = Object.freeze([
@@ -215,37 +214,24 @@ function render({ model, el }) {
     readout.dataset.step = String(data.steps[hover]);
   }
 
-  // the hovered sample (the kit's Focus: hover only, no lock in this view)
-  /** @type {Focus<number>} */
-  const focus = new Focus();
-  bindPointer(canvas, focus, {
+  // hover (the kit's Focus: hover only, no lock in this view), resize and trait changes
+  linePlotCycle({
+    root,
+    canvas,
+    model,
     signal,
-    onClick: null,
-    itemAt: (e) => {
-      const [cx] = localPoint(canvas, e);
-      const i = geom && cx >= geom.topBox.left - 4 && cx <= geom.topBox.left + geom.topBox.width + 4 ? nearestX(px, cx) : -1;
-      return i >= 0 ? i : null;
+    names: ["steps", "icl", "icl_sem", "series_labels", "jump", "jump_measure", "early", "late", "note", "title", ...SERIES.map((s) => s.name)],
+    banner,
+    xs: () => px,
+    span: () => (geom ? [geom.topBox.left - 4, geom.topBox.left + geom.topBox.width + 4] : null),
+    setHover: (i) => {
+      hover = i;
     },
+    load,
+    layout,
+    draw,
+    readout: updateReadout,
   });
-  focus.subscribe((state) => {
-    hover = state.hover ?? -1;
-    draw();
-    updateReadout();
-  }, signal);
-
-  function onAll() {
-    load();
-    layout();
-    draw();
-    updateReadout();
-  }
-  onWidthChange(root, () => {
-    layout();
-    draw();
-  }, signal);
-  listen(model, ["steps", "icl", "icl_sem", "series_labels", "jump", "jump_measure", "early", "late", "note", "title", ...SERIES.map((s) => s.name)], onAll, signal);
-  listen(model, ["message"], banner.update, signal);
-  onAll();
   return () => shell.dispose();
 }
 

@@ -2,10 +2,14 @@
 /**
  * Line-chart and bar helpers for the "beyond" views (loss curve, phase change, partners): linear
  * and log scales, tick choice, the nearest sample under the pointer, a head ranking, and the axes
- * frame drawn on a canvas. Everything but {@link drawFrame} is pure (tested in js/test/plot.test.js).
+ * frame drawn on a canvas, and the life cycle the line plots share ({@link linePlotCycle}). Everything
+ * but {@link drawFrame} and {@link linePlotCycle} is pure (tested in js/test/plot.test.js).
  * @module plot
  */
 import { formatNumber } from "./colour.js";
+import { localPoint, onWidthChange } from "./canvas.js";
+import { listen } from "./dom.js";
+import { Focus, bindPointer } from "./focus.js";
 
 /**
  * @typedef {{ log?: boolean, domain: number[], range: number[] }} ScaleSpec
@@ -199,4 +203,47 @@ export function themeColours(root) {
   const style = getComputedStyle(root);
   const bg = style.backgroundColor && style.backgroundColor !== "rgba(0, 0, 0, 0)" ? style.backgroundColor : "#fff";
   return { fg: style.color || "#222", bg };
+}
+
+/**
+ * The life cycle the line plots share (loss curve, phase change). The pointer hovers the sample
+ * nearest in x while it is inside `span()` (the plot's x extent in canvas pixels, null before the
+ * first layout), through the kit's {@link Focus}; a hover change calls `setHover` (-1: none), then
+ * redraws and rewrites the readout; a width change lays out and redraws; a change of one of `names`
+ * reloads, lays out, redraws and rewrites the readout (done once now); `message` drives the banner.
+ * @param {{ root: HTMLElement, canvas: HTMLCanvasElement, model: any, signal: AbortSignal,
+ *   names: string[], banner: { update: () => void }, xs: () => ArrayLike<number>,
+ *   span: () => [number, number] | null, setHover: (i: number) => void, load: () => void,
+ *   layout: () => void, draw: () => void, readout: () => void }} o
+ */
+export function linePlotCycle(o) {
+  const focus = new Focus();
+  bindPointer(o.canvas, focus, {
+    signal: o.signal,
+    onClick: null,
+    itemAt: (e) => {
+      const [cx] = localPoint(o.canvas, e);
+      const span = o.span();
+      const i = span && cx >= span[0] && cx <= span[1] ? nearestX(o.xs(), cx) : -1;
+      return i >= 0 ? i : null;
+    },
+  });
+  focus.subscribe((state) => {
+    o.setHover(state.hover ?? -1);
+    o.draw();
+    o.readout();
+  }, o.signal);
+  function onAll() {
+    o.load();
+    o.layout();
+    o.draw();
+    o.readout();
+  }
+  onWidthChange(o.root, () => {
+    o.layout();
+    o.draw();
+  }, o.signal);
+  listen(o.model, o.names, onAll, o.signal);
+  listen(o.model, ["message"], o.banner.update, o.signal);
+  onAll();
 }
