@@ -11,11 +11,12 @@ from ..compute import HeadScores, InputError, head_scores
 from ..compute._model import check_head
 from ..views import ViewSpec, check_ablation, check_score_name, explorer_state
 from ._base import check_scores, static_file
-from .head_map import set_ablation
+from .head_map import HeadMapTraits, set_ablation
 from .token_view import TokenView, check_options, resolve_masks
+from .verdict_scatter import ScatterAxesTraits
 
 
-class InductionExplorer(TokenView):
+class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
     """Click a head in the map and the token view and the matrix show it; pick one in the token view's
     selects and the map follows. One widget (one model, one front-end module ``explorer.js`` that
     composes the three views on a workbench grid), so it renders wherever anywidget does: JupyterLab,
@@ -40,28 +41,13 @@ class InductionExplorer(TokenView):
     _esm = static_file("explorer.js")
     _kind = "explorer"
 
-    scores = traitlets.Dict().tag(sync=True)
-    scores_std = traitlets.Dict().tag(sync=True)  # spread over examples (head_map_state)
-    scores_n = traitlets.Dict().tag(sync=True)
-    score_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    score = traitlets.Unicode("prefix_matching").tag(sync=True)
-    verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # the map's traits come from HeadMapTraits, the scatter's axes from ScatterAxesTraits
     show_matrix = traitlets.Bool(True).tag(sync=True)
     matrix_mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
     # the verdict scatter (views.verdict_scatter_state): x, y, depth as scatter_x/_y/_depth
     scatter_x = traitlets.Dict().tag(sync=True)
     scatter_y = traitlets.Dict().tag(sync=True)
     scatter_depth = traitlets.Dict().tag(sync=True)
-    x_threshold = traitlets.Float(0.0).tag(sync=True)
-    y_threshold = traitlets.Float(0.0).tag(sync=True)
-    x_name = traitlets.Unicode("prefix_matching").tag(sync=True)
-    y_name = traitlets.Unicode("").tag(sync=True)
-    x_range = traitlets.List(traitlets.Float()).tag(sync=True)
-    y_range = traitlets.List(traitlets.Float()).tag(sync=True)
-    # the map's colouring by a per-head ablation result (views.ablation_state)
-    ablation = traitlets.Dict().tag(sync=True)
-    ablation_sd = traitlets.Dict().tag(sync=True)
-    ablation_note = traitlets.Unicode("").tag(sync=True)
     _ablation: Any = None
 
     def __init__(

@@ -20,7 +20,23 @@ from ..views import (
 from ._base import HeadScoresWidget, register_view, static_file
 
 
-class HeadMap(HeadScoresWidget):
+class HeadMapTraits(traitlets.HasTraits):
+    """The head map's synced state (:func:`~induction_widgets.views.head_map_state`), shared by
+    :class:`HeadMap` and the explorer, whose map is the same."""
+
+    scores = traitlets.Dict().tag(sync=True)
+    scores_std = traitlets.Dict().tag(sync=True)  # spread over examples (head_map_state)
+    scores_n = traitlets.Dict().tag(sync=True)
+    score_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    score = traitlets.Unicode("prefix_matching").tag(sync=True)
+    verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # the per-head ablation result (views.ablation_state): ΔICL, its standard error, what it is
+    ablation = traitlets.Dict().tag(sync=True)
+    ablation_sd = traitlets.Dict().tag(sync=True)
+    ablation_note = traitlets.Unicode("").tag(sync=True)
+
+
+class HeadMap(HeadMapTraits, HeadScoresWidget):
     """Every head coloured by a chosen score, plus a sortable table (head, layer depth, copying,
     prefix matching, verdict). Clicking a head sets ``selected_head = [layer, head]``.
 
@@ -35,18 +51,8 @@ class HeadMap(HeadScoresWidget):
     _esm = static_file("head_map.js")
     _kind = "head_map"
 
-    scores = traitlets.Dict().tag(sync=True)
-    scores_std = traitlets.Dict().tag(sync=True)  # spread over examples (head_map_state)
-    scores_n = traitlets.Dict().tag(sync=True)
-    score_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    score = traitlets.Unicode("prefix_matching").tag(sync=True)
-    verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
-    # the per-head ablation result (views.ablation_state): ΔICL, its standard error, what it is
-    ablation = traitlets.Dict().tag(sync=True)
-    ablation_sd = traitlets.Dict().tag(sync=True)
-    ablation_note = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,

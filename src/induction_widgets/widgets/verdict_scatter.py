@@ -12,7 +12,20 @@ from ._base import HeadScoresWidget, static_file
 from .head_map import _head_pair
 
 
-class VerdictScatter(HeadScoresWidget):
+class ScatterAxesTraits(traitlets.HasTraits):
+    """The verdict scatter's axes (:func:`~induction_widgets.views.verdict_scatter_state`): the
+    threshold lines, the measures' names and ranges; shared by :class:`VerdictScatter` and the
+    explorer, which draws the same scatter."""
+
+    x_threshold = traitlets.Float(0.0).tag(sync=True)
+    y_threshold = traitlets.Float(0.0).tag(sync=True)
+    x_name = traitlets.Unicode("prefix_matching").tag(sync=True)
+    y_name = traitlets.Unicode("").tag(sync=True)
+    x_range = traitlets.List(traitlets.Float()).tag(sync=True)
+    y_range = traitlets.List(traitlets.Float()).tag(sync=True)
+
+
+class VerdictScatter(ScatterAxesTraits, HeadScoresWidget):
     """Every head as a point: prefix matching (x) against the copying measure the verdict uses
     (y, default copying rank), the two thresholds drawn as lines (heads right of and above both are
     the "induction head" verdicts), points coloured by layer depth ``layer / (n_layers − 1)``.
@@ -29,12 +42,6 @@ class VerdictScatter(HeadScoresWidget):
     y = traitlets.Dict().tag(sync=True)
     depth = traitlets.Dict().tag(sync=True)
     verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    x_threshold = traitlets.Float(0.0).tag(sync=True)
-    y_threshold = traitlets.Float(0.0).tag(sync=True)
-    x_name = traitlets.Unicode("prefix_matching").tag(sync=True)
-    y_name = traitlets.Unicode("").tag(sync=True)
-    x_range = traitlets.List(traitlets.Float()).tag(sync=True)
-    y_range = traitlets.List(traitlets.Float()).tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
     title = traitlets.Unicode("").tag(sync=True)
 
