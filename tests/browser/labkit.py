@@ -64,6 +64,19 @@ class PageProblems:
             assert self.console_errors == [], f"console errors: {self.console_errors}"
 
 
+def open_saved(ctx, path):
+    """Open the saved page ``path`` in a new page of the offline context ``ctx`` (its request log
+    cleared first), watched by a :class:`PageProblems`, once the page says it is ready:
+    ``(page, problems)``."""
+    page = ctx.new_page()
+    problems = PageProblems()
+    problems.watch(page)
+    ctx.request_log.clear()
+    page.goto(path.resolve().as_uri())
+    expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
+    return page, problems
+
+
 def offline_context(
     browser,
     allowed: tuple[str, ...] = ("file:", "data:", "blob:", "about:"),

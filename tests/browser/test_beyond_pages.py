@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from labkit import PageProblems, expect
+from labkit import expect, open_saved
 
 pytestmark = pytest.mark.browser
 
@@ -18,13 +18,7 @@ LINE = (31, 119, 180)
 
 
 def _open(offline, path):
-    page = offline.new_page()
-    problems = PageProblems()
-    problems.watch(page)
-    offline.request_log.clear()
-    page.goto(path.resolve().as_uri())
-    expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
-    return page, problems
+    return open_saved(offline, path)
 
 
 def _dataset(locator):

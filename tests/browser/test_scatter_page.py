@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from labkit import PageProblems, expect
+from labkit import expect, open_saved
 from viewcheck import viridis
 
 pytestmark = pytest.mark.browser
@@ -33,12 +33,7 @@ def scatter(tmp_path_factory, scores):
 
 def test_scatter_point_colour_hover_click(offline, scatter):
     path, data = scatter
-    page = offline.new_page()
-    problems = PageProblems()
-    problems.watch(page)
-    offline.request_log.clear()
-    page.goto(path.resolve().as_uri())
-    expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
+    page, problems = open_saved(offline, path)
     canvas = page.locator(".iw-verdict-scatter canvas.iw-scatter")
     ds = canvas.evaluate("c => Object.assign({}, c.dataset)")
     g = {k: float(v) for k, v in ds.items()}
@@ -98,11 +93,7 @@ def test_explorer_scatter_click_selects_the_head(offline, tmp_path, tiny_model, 
         tiny_model, "the cat sat. the cat sat.", scores=scores, layer=1, head=1
     )
     path = ex.save_html(tmp_path / "explorer.html", heads="all")
-    page = offline.new_page()
-    problems = PageProblems()
-    problems.watch(page)
-    page.goto(path.resolve().as_uri())
-    expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
+    page, problems = open_saved(offline, path)
     canvas = page.locator(".iw-explorer .iw-verdict-scatter canvas.iw-scatter")
     g = {k: float(v) for k, v in canvas.evaluate("c => Object.assign({}, c.dataset)").items()}
     x, y = data["x"].numpy(), data["y"].numpy()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from labkit import PageProblems, expect
+from labkit import expect, open_saved
 from viewcheck import VIRIDIS_PY, assert_shading, read_tokens, viridis_rgb, wait_shading
 
 pytestmark = [pytest.mark.browser, pytest.mark.smollm2]
@@ -59,13 +59,7 @@ def report_views(tmp_path_factory, smollm2):
 
 
 def open_page(offline, path):
-    page = offline.new_page()
-    problems = PageProblems()
-    problems.watch(page)
-    offline.request_log.clear()
-    page.goto(path.resolve().as_uri())
-    expect(page.locator("body[data-iw-ready='true']")).to_have_count(1)
-    return page, problems
+    return open_saved(offline, path)
 
 
 def test_copying_view_without_sink(offline, report_views):

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from labkit import PageProblems, expect
+from labkit import expect, open_saved
 from viewcheck import (
     TEXT,
     assert_shading,
@@ -82,12 +82,7 @@ def pages(tmp_path_factory, tiny_model, acts, scores):
 class Opened:
     def __init__(self, ctx, path) -> None:
         self.ctx = ctx
-        self.page = ctx.new_page()
-        self.problems = PageProblems()
-        self.problems.watch(self.page)
-        ctx.request_log.clear()
-        self.page.goto(path.resolve().as_uri())
-        expect(self.page.locator("body[data-iw-ready='true']")).to_have_count(1)
+        self.page, self.problems = open_saved(ctx, path)
 
     def check_clean(self) -> None:
         assert self.ctx.request_log == [], f"requests left the file: {self.ctx.request_log}"
