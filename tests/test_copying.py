@@ -156,6 +156,33 @@ def test_verdict_tiny_induction_heads_and_random_ov(tiny):
         scores.verdict(1, 0, measure="nope")
 
 
+def test_verdicts_of_the_grid_equal_each_heads_verdict(tiny):
+    """``verdicts()`` decides on whole grids; each head's :meth:`verdict` one at a time in Python
+    floats: equal on random grids with NaN and float32 values at the thresholds themselves."""
+    import dataclasses
+
+    scores = iw.head_scores(tiny, progress=False)
+    g = torch.Generator().manual_seed(0)
+    names = ("prefix_matching", "previous_token", "copying", "copying_rank")
+    for _ in range(50):
+        grids = {}
+        for name in names:
+            r = torch.rand(scores.prefix_matching.shape, generator=g)
+            for value, share in ((float("nan"), 0.1), (0.65, 0.2), (0.3, 0.2), (0.5, 0.1)):
+                r[torch.rand(r.shape, generator=g) < share] = value
+            grids[name] = r
+        t = dataclasses.replace(scores, **grids)
+        for kw in (
+            {},
+            {"measure": "copying", "copying_threshold": -0.4},
+            {"prefix_threshold": 0.5},
+        ):
+            each = [t.verdict(l, h, **kw) for l in range(t.n_layers) for h in range(t.n_heads)]
+            assert t.verdicts(**kw) == each, kw
+    with pytest.raises(iw.InputError, match="unknown verdict measure 'nope'"):
+        scores.verdicts(measure="nope")
+
+
 def test_random_init_model_has_no_induction_heads(tiny):
     """Every weight of the tiny model's architecture drawn at random: no head is an induction head."""
     model = copy.deepcopy(tiny)

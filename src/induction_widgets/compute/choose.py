@@ -412,11 +412,6 @@ def verdict_scatter(
     n_layers, n_heads = scores.n_layers, scores.n_heads
     layer = torch.arange(n_layers).repeat_interleave(n_heads)
     head = torch.arange(n_heads).repeat(n_layers)
-    thresholds = {
-        "prefix_threshold": prefix_threshold,
-        "copying_threshold": y_threshold,
-        "measure": measure,
-    }
     return {
         "x": scores.prefix_matching.flatten().float(),
         "y": scores.get(measure).flatten().float(),
@@ -424,7 +419,7 @@ def verdict_scatter(
         "head": head,
         "depth": (layer.float() / max(n_layers - 1, 1)),
         "labels": [f"L{l}H{h}" for l, h in zip(layer.tolist(), head.tolist(), strict=True)],
-        "verdicts": scores.verdicts(**thresholds),
+        "verdicts": scores.verdicts(prefix_threshold, y_threshold, measure),
         "x_threshold": float(prefix_threshold),
         "y_threshold": float(y_threshold),
         "x_name": "prefix_matching",

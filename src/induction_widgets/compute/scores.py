@@ -389,6 +389,13 @@ VERDICT_THRESHOLDS = {
 }
 
 
+def _verdict(prefix: bool, copying: bool, previous: bool) -> str:
+    """One head's verdict from its three threshold tests (:meth:`HeadScores.verdict`)."""
+    if prefix:
+        return "induction head" if copying else "prefix matching, not copying"
+    return "previous token" if previous else ""
+
+
 @dataclass
 class HeadScores:
     """Every head's scores, each ``[n_layers, n_heads]`` float32 (see the module docstring).
@@ -480,6 +487,19 @@ class HeadScores:
         not copying" when only the first holds; "previous token" for heads with ``previous_token >=
         0.5``; "" otherwise. Thresholds: docs/scores.md (calibration).
         """
+        measure, copying_threshold = self._verdict_measure(measure, copying_threshold)
+        p = float(self.prefix_matching[layer, head])
+        if p >= prefix_threshold:
+            c = float(self.get(measure)[layer, head])
+            return _verdict(True, c >= copying_threshold, False)
+        return _verdict(
+            False, False, float(self.previous_token[layer, head]) >= PREVIOUS_TOKEN_THRESHOLD
+        )
+
+    def _verdict_measure(
+        self, measure: str | None, copying_threshold: float | None
+    ) -> tuple[str, float]:
+        """The verdict's copying measure and its threshold (defaults filled in, the name checked)."""
         if measure is None:  # scores built by hand without the rank fall back to the paper's
             measure = "copying_rank" if self.copying_rank is not None else "copying"
         if measure not in VERDICT_THRESHOLDS:
@@ -488,21 +508,21 @@ class HeadScores:
             )
         if copying_threshold is None:
             copying_threshold = VERDICT_THRESHOLDS[measure]
-        p = float(self.prefix_matching[layer, head])
-        if p >= prefix_threshold:
-            c = float(self.get(measure)[layer, head])
-            return "induction head" if c >= copying_threshold else "prefix matching, not copying"
-        if float(self.previous_token[layer, head]) >= PREVIOUS_TOKEN_THRESHOLD:
-            return "previous token"
-        return ""
+        return measure, copying_threshold
 
-    def verdicts(self, **thresholds: Any) -> list[str]:
-        """:meth:`verdict` of every head, row-major over ``[layer, head]``."""
-        return [
-            self.verdict(l, h, **thresholds)
-            for l in range(self.n_layers)
-            for h in range(self.n_heads)
-        ]
+    def verdicts(
+        self,
+        prefix_threshold: float = PREFIX_MATCHING_THRESHOLD,
+        copying_threshold: float | None = None,
+        measure: str | None = None,
+    ) -> list[str]:
+        """:meth:`verdict` of every head, row-major over ``[layer, head]``: the same comparisons,
+        made on whole grids in float64 (as ``float(...)`` makes them one head at a time)."""
+        measure, copying_threshold = self._verdict_measure(measure, copying_threshold)
+        prefix = (self.prefix_matching.double().flatten() >= prefix_threshold).tolist()
+        copying = (self.get(measure).double().flatten() >= copying_threshold).tolist()
+        previous = (self.previous_token.double().flatten() >= PREVIOUS_TOKEN_THRESHOLD).tolist()
+        return [_verdict(*flags) for flags in zip(prefix, copying, previous, strict=True)]
 
     def induction_heads(self, **thresholds: Any) -> list[tuple[int, int]]:
         """``(layer, head)`` of every head whose verdict is "induction head", best prefix matching first.
