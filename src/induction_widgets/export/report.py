@@ -478,7 +478,7 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
         "A negative score means later tokens are predicted better: the model uses its context."
         + (
             " Two contexts are few: this shows the curve, not a measurement "
-            "(docs/beyond.md measures 8)."
+            "(docs/beyond.md measures all 186)."
             if not small and not tiny
             else ""
         )
