@@ -67,7 +67,7 @@ function hatch(ctx, x, y, size, fg) {
 /**
  * @typedef {{ scores: Object<string, any>, scores_std: Object<string, any>, scores_n: Object<string, any>, score: string, score_names: string[], verdicts: string[],
  *   selected_head: number[], n_layers: number, n_heads: number, message: string, title: string,
- *   fold_table: boolean, grid_height: number, ablation: any, ablation_sd: any, ablation_note: string }} HeadMapTraits
+ *   fold_table: boolean, grid_height: number, ablation: any, ablation_sd: any, ablation_note: string, palette: string }} HeadMapTraits
  * @typedef {{ index: number, layer: number, head: number, verdict: string, scores: Object<string, number>,
  *   std: Object<string, number>, n: Object<string, number> }} Row
  * @typedef {{ key: string, label: string, get: (r: Row) => any, text: (r: Row) => string,
@@ -237,7 +237,7 @@ function render({ model, el }) {
       // diverging, centred on 0: ±(largest |ΔICL|)
       const m = lo <= hi ? Math.max(Math.abs(lo), Math.abs(hi)) : 0;
       range = [-m, m];
-      legendEl.show("attribution", m);
+      legendEl.show("attribution", m, 0, model.get("palette"));
       legendEl.el.title = ABLATION_LEGEND + (model.get("ablation_note") ? ` (${model.get("ablation_note")})` : "");
       legendEl.el.dataset.kind = "diverging";
     } else {
@@ -255,7 +255,7 @@ function render({ model, el }) {
   /** A cell's CSS colour. @param {number} v */
   function colour(v) {
     const [lo, hi] = range;
-    if (scoreName() === ABLATION) return attributionColour(v, hi);
+    if (scoreName() === ABLATION) return attributionColour(v, hi, model.get("palette"));
     return rgbString(sequentialColour(hi > lo ? (v - lo) / (hi - lo) : 0.5));
   }
 
@@ -538,7 +538,7 @@ function render({ model, el }) {
 
   listen(
     model,
-    ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title", "ablation", "ablation_sd", "ablation_note"],
+    ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title", "ablation", "ablation_sd", "ablation_note", "palette"],
     onAll,
     signal,
   );

@@ -49,7 +49,7 @@ from .compute import (
     translation_text,
 )
 from .compute.cache import memory_info, set_memory_budget
-from .export import export_notebook, report, save_html
+from .export import export_notebook, figure, report, save_figure, save_html
 from .models import load_model
 from .widgets import (
     AttentionMatrix,
@@ -102,6 +102,7 @@ __all__ = [
     "corpus_contexts",
     "corpus_text",
     "export_notebook",
+    "figure",
     "head_means",
     "head_scores",
     "icl_score",
@@ -120,6 +121,7 @@ __all__ = [
     "repeated_random_tokens",
     "repeated_tokens_loss",
     "report",
+    "save_figure",
     "save_html",
     "score_checkpoints",
     "set_memory_budget",

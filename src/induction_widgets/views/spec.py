@@ -37,6 +37,28 @@ HEAD_BUFFERS: dict[str, tuple[str, ...]] = {
 SINK_SCALES = ("auto", "without sink", "all sources")
 
 
+#: The colour palettes of the views that shade tokens or use a diverging map (token view, explorer,
+#: the matrix's logit attribution, the head map's ΔICL): RGB of the attention shading (alpha =
+#: weight), and of positive / negative values on the diverging scale (alpha = |v| / vmax). The same
+#: numbers live in ``js/src/shared/colour.js`` (``PALETTES``) and the figures use these.
+#: ``"paper"``: the paper's red attention and blue logit attribution (matplotlib tab:red / tab:blue,
+#: tab:orange for negative values); ``"colorblind"``: Okabe & Ito's vermillion, blue and orange,
+#: whose negative and positive ends stay further apart under simulated protanopia and deuteranopia
+#: (docs/figures.md says how this was measured).
+PALETTES: dict[str, dict[str, tuple[int, int, int]]] = {
+    "paper": {"attention": (214, 39, 40), "positive": (31, 119, 180), "negative": (255, 127, 14)},
+    "colorblind": {"attention": (213, 94, 0), "positive": (0, 114, 178), "negative": (230, 159, 0)},
+}
+
+
+def check_palette(value: Any) -> str:
+    """``value`` if it names one of :data:`PALETTES`, else an :class:`InputError` naming them."""
+    if not isinstance(value, str) or value not in PALETTES:
+        options = ", ".join(repr(c) for c in PALETTES)
+        raise InputError(f"palette must be one of {options}, got {value!r}")
+    return value
+
+
 def check_sink_scale(value: Any) -> str:
     """``value`` if it is one of :data:`SINK_SCALES`, else an :class:`InputError` naming them."""
     if not isinstance(value, str) or value not in SINK_SCALES:
@@ -120,13 +142,16 @@ def token_view_state(
     title: str = "",
     tokens: Sequence[str] | None = None,
     sink_scale: str = "auto",
+    palette: str = "paper",
 ) -> dict[str, Any]:
     """The token view's state: tokens, the head's attention/attribution/value norms, the options;
     masks are one bool per token (``None`` = no mask); ``tokens``: labels shown instead of the
-    text's token strings (one per token); ``sink_scale``: one of :data:`SINK_SCALES`."""
+    text's token strings (one per token); ``sink_scale``: one of :data:`SINK_SCALES`;
+    ``palette``: one of :data:`PALETTES`."""
     return {
         **_text_state(acts, layer, head, "token_view", tokens),
         "sink_scale": check_sink_scale(sink_scale),
+        "palette": check_palette(palette),
         "mode": mode,
         "selected_is": selected_is,
         "value_weighted": bool(value_weighted),
@@ -145,12 +170,15 @@ def attention_matrix_state(
     title: str = "",
     tokens: Sequence[str] | None = None,
     sink_scale: str = "auto",
+    palette: str = "paper",
 ) -> dict[str, Any]:
     """The attention matrix's state: tokens and the head's ``[dst, src]`` attention/attribution;
-    ``sink_scale``: one of :data:`SINK_SCALES`."""
+    ``sink_scale``: one of :data:`SINK_SCALES`; ``palette`` (:data:`PALETTES`): the colours of
+    the logit attribution's diverging map (attention is viridis in both)."""
     return {
         **_text_state(acts, layer, head, "attention_matrix", tokens),
         "sink_scale": check_sink_scale(sink_scale),
+        "palette": check_palette(palette),
         "mode": mode,
         "title": title,
     }
@@ -258,6 +286,7 @@ def head_map_state(
     selected_head: Sequence[int] = (),
     title: str = "",
     ablation: Any = None,
+    palette: str = "paper",
 ) -> dict[str, Any]:
     """The head map's state: every score ``[layer, head]`` as float32, the verdicts, the selection.
 
@@ -271,7 +300,7 @@ def head_map_state(
     ``ablation``: an :class:`~induction_widgets.compute.AblationScores` with per-head values (from
     the same model, :func:`check_ablation`) adds :func:`ablation_state`'s fields; the map then
     offers ``score="icl_ablation"`` (ΔICL on a diverging scale, NaN = not measured) and its table
-    a ΔICL column.
+    a ΔICL column; ``palette`` (:data:`PALETTES`): the colours of that diverging scale.
     """
     check_ablation(ablation, scores)
     check_score_name(scores, score, ablation)
@@ -290,6 +319,7 @@ def head_map_state(
         "n_layers": scores.n_layers,
         "n_heads": scores.n_heads,
         "title": title,
+        "palette": check_palette(palette),
         **ablation_state(ablation),
     }
 

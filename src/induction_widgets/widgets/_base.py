@@ -15,7 +15,15 @@ import traitlets
 from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import ModelInfo, check_head, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
-from ..views import ViewSpec, check_scores, check_sink_scale, display_copy, head_state, write_html
+from ..views import (
+    ViewSpec,
+    check_palette,
+    check_scores,
+    check_sink_scale,
+    display_copy,
+    head_state,
+    write_html,
+)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -52,6 +60,15 @@ class Exportable:
         """
         return write_html(self.view_spec(), path, heads, **kwargs)
 
+    def save_figure(self, path: Any, **kwargs: Any) -> Path:
+        """Write this view as it shows now (head, mode, scale, lock) as a static figure: ``.pdf``,
+        ``.svg`` or ``.png`` by the suffix of ``path`` (see
+        :func:`induction_widgets.export.save_figure`; needs matplotlib,
+        ``pip install induction_widgets[figures]``). No browser, no network."""
+        from ..export.figure import save_figure
+
+        return save_figure(self, path, **kwargs)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live widget plus a ``text/html`` copy, which a notebook exported without a widget
         manager shows instead: the self-contained view of the current head when that is cheap (up
@@ -73,6 +90,18 @@ class Exportable:
             except Exception:  # the live view must never fail because of the static copy
                 data["text/plain"] = repr(self)
         return bundle
+
+
+class PaletteTraits(traitlets.HasTraits):
+    """A synced ``palette``: ``"paper"`` (the paper's red / blue, orange for negative values) or
+    ``"colorblind"`` (Okabe–Ito vermillion / blue / orange), for the views that shade tokens or
+    draw a diverging scale (see :data:`~induction_widgets.views.PALETTES`)."""
+
+    palette = traitlets.Unicode("paper").tag(sync=True)
+
+    @traitlets.validate("palette")
+    def _valid_palette(self, proposal: dict[str, Any]) -> str:
+        return check_palette(proposal["value"])
 
 
 class HeadScoresWidget(Exportable, anywidget.AnyWidget):
@@ -333,6 +362,7 @@ __all__ = [
     "Exportable",
     "HeadWidget",
     "MaskSpec",
+    "PaletteTraits",
     "check_activations",
     "check_choice",
     "check_scores",

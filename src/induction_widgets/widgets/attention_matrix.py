@@ -9,10 +9,10 @@ import traitlets
 from ..compute import HeadScores, TextActivations
 from ..compute._model import check_head
 from ..views import ViewSpec, attention_matrix_state
-from ._base import HeadWidget, check_choice, static_file
+from ._base import HeadWidget, PaletteTraits, check_choice, static_file
 
 
-class AttentionMatrix(HeadWidget):
+class AttentionMatrix(PaletteTraits, HeadWidget):
     """The ``[dst, src]`` heatmap of one head (rows: destinations, columns: sources).
 
     ``mode="logit_attr"`` shows the logit attribution ``[dst, src]`` instead, on a diverging scale.
@@ -20,6 +20,7 @@ class AttentionMatrix(HeadWidget):
     A translation head shows an off-diagonal that meanders with word order. ``sink_scale`` as in
     :class:`TokenView`: "auto" leaves a head's attention sink out of the colour scale (rows
     renormalised over the other sources) when it holds ≥ 0.3 of the rows' attention on average.
+    ``palette``: the diverging map's colours, ``"paper"`` or ``"colorblind"`` (docs/figures.md).
     """
 
     _esm = static_file("attention_matrix.js")
@@ -38,6 +39,7 @@ class AttentionMatrix(HeadWidget):
         *,
         mode: str = "attention",
         sink_scale: str = "auto",
+        palette: str = "paper",
         activations: TextActivations | None = None,
         scores: HeadScores | None = None,
         truncate: bool = False,
@@ -51,7 +53,13 @@ class AttentionMatrix(HeadWidget):
         super().__init__(
             **{
                 **attention_matrix_state(
-                    acts, layer, head, mode=mode, title=title, sink_scale=sink_scale
+                    acts,
+                    layer,
+                    head,
+                    mode=mode,
+                    title=title,
+                    sink_scale=sink_scale,
+                    palette=palette,
                 ),
                 **kwargs,
             }
@@ -68,5 +76,6 @@ class AttentionMatrix(HeadWidget):
                 title=self.title,
                 tokens=self.tokens,
                 sink_scale=self.sink_scale,
+                palette=self.palette,
             )
         )

@@ -69,6 +69,7 @@ class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
         src_mask: Any = None,
         output_mask: Any = None,
         sink_scale: str = "auto",
+        palette: str = "paper",
         title: str = "",
         ablation: Any = None,
         **kwargs: Any,
@@ -100,6 +101,7 @@ class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
             value_weighted=value_weighted,
             title=title,
             sink_scale=sink_scale,
+            palette=palette,
             ablation=ablation,
             **self._masks,
         )

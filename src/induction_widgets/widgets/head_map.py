@@ -17,10 +17,10 @@ from ..views import (
     check_score_name,
     head_map_state,
 )
-from ._base import HeadScoresWidget, register_view, static_file
+from ._base import HeadScoresWidget, PaletteTraits, register_view, static_file
 
 
-class HeadMapTraits(traitlets.HasTraits):
+class HeadMapTraits(PaletteTraits):
     """The head map's synced state (:func:`~induction_widgets.views.head_map_state`), shared by
     :class:`HeadMap` and the explorer, whose map is the same."""
 
@@ -46,6 +46,8 @@ class HeadMap(HeadMapTraits, HeadScoresWidget):
 
         abl = iw.ablation_scores(model, compare=False)
         iw.HeadMap(scores, ablation=abl, score="icl_ablation")   # or hm.set_ablation(abl)
+
+    ``palette``: the ΔICL scale's colours, ``"paper"`` or ``"colorblind"`` (docs/figures.md).
     """
 
     _esm = static_file("head_map.js")
@@ -62,6 +64,7 @@ class HeadMap(HeadMapTraits, HeadScoresWidget):
         selected_head: tuple[int, int] | list[int] | None = None,
         title: str = "",
         ablation: Any = None,
+        palette: str = "paper",
         **kwargs: Any,
     ) -> None:
         if not isinstance(scores, HeadScores):
@@ -84,6 +87,7 @@ class HeadMap(HeadMapTraits, HeadScoresWidget):
                     selected_head=selected_head,
                     title=title,
                     ablation=ablation,
+                    palette=palette,
                 ),
                 **kwargs,
             }
@@ -98,6 +102,7 @@ class HeadMap(HeadMapTraits, HeadScoresWidget):
             selected_head=self.selected_head,
             title=self.title,
             ablation=self._ablation,
+            palette=self.palette,
         )
         return ViewSpec(self._kind, state, None, self._head_scores, {"title": "HeadMap"})
 

@@ -12,6 +12,7 @@ from ..views import ViewSpec, token_view_state
 from ._base import (
     HeadWidget,
     MaskSpec,
+    PaletteTraits,
     check_choice,
     resolve_mask,
     static_file,
@@ -19,7 +20,7 @@ from ._base import (
 )
 
 
-class TokenView(HeadWidget):
+class TokenView(PaletteTraits, HeadWidget):
     """The text as tokens, shaded by one head's attention or direct-path logit attribution.
 
     * **Attention** (red): hover a token = destination ``d``; sources ``s`` shade by ``A[d, s]`` —
@@ -33,6 +34,8 @@ class TokenView(HeadWidget):
       sink"`` (the sink's sources left out of the red scale, each row renormalised over the others:
       ``A[d, s] / (1 − share[d])``) or ``"all sources"``. The status line names the scale on screen
       and the hovered row's sink share.
+    * ``palette``: ``"paper"`` (default) or ``"colorblind"`` (Okabe–Ito vermillion / blue / orange,
+      docs/figures.md).
 
     Masks (a predicate on token strings, a regex, or one bool per token): ``dst_mask`` restricts the
     attention destinations, ``output_mask`` the logit-attribution outputs, ``src_mask`` the sources —
@@ -71,6 +74,7 @@ class TokenView(HeadWidget):
         src_mask: MaskSpec = None,
         output_mask: MaskSpec = None,
         sink_scale: str = "auto",
+        palette: str = "paper",
         scores: HeadScores | None = None,
         activations: TextActivations | None = None,
         truncate: bool = False,
@@ -93,6 +97,7 @@ class TokenView(HeadWidget):
             value_weighted=value_weighted,
             title=title,
             sink_scale=sink_scale,
+            palette=palette,
             **self._masks,
         )
         super().__init__(**{**state, **kwargs})
@@ -113,6 +118,7 @@ class TokenView(HeadWidget):
             "title": self.title,
             "tokens": self.tokens,
             "sink_scale": self.sink_scale,
+            "palette": self.palette,
             **self._masks,
         }
 
