@@ -45,6 +45,7 @@ import induction_widgets as iw
 from induction_widgets.compute import errors
 from induction_widgets.compute.scores import _GRAM, unembed_embed_gram
 from induction_widgets.payload import decode
+from induction_widgets.views import ViewSpec
 
 SRC = Path(iw.__file__).resolve().parent
 TEXT = "the cat sat on the mat. the cat sat on the mat."
@@ -722,6 +723,48 @@ for _name, _call, _exc, _msg in [
     row(f"save_html-{_name}", _call, _exc, _msg)
 
 
+# Figures (export/figure.py): checked before matplotlib is imported, so these rows run without it.
+SUFFIX = r"path must end in \.pdf, \.svg or \.png \(the figure's format\), got "
+for _name, _call, _msg in [
+    ("figure-not-a-view", lambda c: iw.figure(c.scores), r"cannot export HeadScores: not an"),
+    (
+        "figure-unknown-kind",
+        lambda c: iw.figure(ViewSpec("sweep_heatmap", {})),
+        r"no figure for a 'sweep_heatmap' view: figures exist for attention_matrix, explorer, .*"
+        r"register_figure\(kind\)",
+    ),
+    ("save_figure-suffix-jpg", lambda c: iw.save_figure(c.view, c.tmp / "v.jpg"), SUFFIX),
+    ("save_figure-no-suffix", lambda c: iw.save_figure(c.view, c.tmp), SUFFIX),
+    ("save_figure-method-html", lambda c: c.view.save_figure(c.tmp / "v.html"), SUFFIX),
+    ("save_figure-path-None", lambda c: iw.save_figure(c.view, None), r"path must be a file name"),
+    ("save_figure-path-int", lambda c: iw.save_figure(c.view, 3), r"path must be a file name"),
+    (
+        "save_figure-dpi",
+        lambda c: iw.save_figure(c.view, c.tmp / "v.png", dpi=0.5),
+        r"dpi must be an int >= 10 \(dots per inch of a \.png\), got 0\.5",
+    ),
+    (
+        "save_figure-not-a-view",
+        lambda c: iw.save_figure("view", c.tmp / "v.png"),
+        r"cannot export str: not an induction_widgets view",
+    ),
+]:
+    row(_name, _call, iw.InputError, _msg)
+
+PALETTE = r"palette must be one of 'paper', 'colorblind', got "
+for _name, _call in [
+    ("TokenView", lambda c: iw.TokenView(c.tiny, TEXT, 1, 0, palette="rainbow")),
+    ("AttentionMatrix", lambda c: iw.AttentionMatrix(c.tiny, TEXT, 1, 0, palette=None)),
+    ("HeadMap", lambda c: iw.HeadMap(c.scores, palette="colourblind")),
+    (
+        "InductionExplorer",
+        lambda c: iw.InductionExplorer(c.tiny, TEXT, scores=c.scores, palette="cb"),
+    ),
+    ("TokenView-trait", lambda c: setattr(c.view, "palette", "Paper")),
+]:
+    row(f"{_name}-palette", _call, iw.InputError, PALETTE)
+
+
 def _report(c: Ctx, **kwargs: Any) -> Any:
     return iw.report(
         c.tiny, kwargs.pop("path", c.tmp / "r.html"), scores=c.scores, progress=False, **kwargs
@@ -788,7 +831,7 @@ def test_the_matrix_covers_every_public_entry_point():
         "attention_pattern", "logit_attribution", "TextActivations", "pattern_matching_score",
         "pattern_matching_problem", "repeated_random_tokens", "TokenView", "AttentionMatrix",
         "HeadMap", "InductionExplorer", "save_html", "report", "load_model", "VerdictScatter",
-        "LossCurve", "PartnersView", "PhaseChangeView",
+        "LossCurve", "PartnersView", "PhaseChangeView", "figure", "save_figure",
     ):  # fmt: skip
         assert name in iw.__all__, name
         assert re.search(rf"(^| ){re.escape(name)}[-.]", ids), name
