@@ -21,7 +21,7 @@ import pytest
 import torch
 
 import induction_widgets as iw
-from induction_widgets.export.figure import FIGURES, pool_max, viridis_lut
+from induction_widgets.export.figure import FIGURES
 from induction_widgets.payload import encode
 from induction_widgets.views import (
     HEAD_BUFFERS,
@@ -32,6 +32,7 @@ from induction_widgets.views import (
     partners_state,
     phase_change_state,
 )
+from induction_widgets.views.figure import pool_max, viridis_lut
 
 pytest.importorskip("matplotlib")
 

@@ -2,7 +2,8 @@
 fields plus binary buffers — shared by the live widgets and the exported pages.
 
 ``spec`` builds the states; ``static`` turns a state into an offline page or a notebook's static
-``text/html`` copy. Neither imports a widget class or an export module.
+``text/html`` copy; ``figure`` into a matplotlib figure (imported when a figure is drawn; public as
+``induction_widgets.export.figure``). None imports a widget class or an export module.
 """
 
 from .spec import (
@@ -36,6 +37,7 @@ from .static import (
     output_path,
     page,
     runtime_js,
+    spec_of,
     static_html,
     static_spec,
     write_html,
@@ -68,6 +70,7 @@ __all__ = [
     "partners_state",
     "phase_change_state",
     "runtime_js",
+    "spec_of",
     "static_html",
     "static_spec",
     "token_view_state",

@@ -327,6 +327,16 @@ def _current(spec: ViewSpec) -> tuple[int, int] | None:
     return None
 
 
+def spec_of(view: Any) -> ViewSpec:
+    """The :class:`ViewSpec` of a view (anything with ``view_spec()``), or an :class:`InputError`."""
+    if isinstance(view, ViewSpec):
+        return view
+    method = getattr(view, "view_spec", None)
+    if not callable(method):
+        raise InputError(f"cannot export {type(view).__name__}: not an induction_widgets view")
+    return method()
+
+
 def output_path(path: Any, suffix: str = ".html") -> Path:
     """``path`` as a :class:`Path` to write, its folder created; a clear error for a non-path or a
     folder."""

@@ -65,7 +65,7 @@ class Exportable:
         ``.svg`` or ``.png`` by the suffix of ``path`` (see
         :func:`induction_widgets.export.save_figure`; needs matplotlib,
         ``pip install induction_widgets[figures]``). No browser, no network."""
-        from ..export.figure import save_figure
+        from ..views.figure import save_figure
 
         return save_figure(self, path, **kwargs)
 
