@@ -202,29 +202,45 @@ export function messageBanner(model) {
 }
 
 /**
- * Decode buffer traits on demand, cached by the identity of the trait value (a new value from
- * the kernel is a new object).
- * @param {object} model
- * @returns {(name: string) => ({data: Float32Array, shape: number[]} | null)}
+ * @typedef {{data: Float32Array, shape: number[]}} Decoded
  */
-export function bufferCache(model) {
+
+/**
+ * The kit's one decoded-buffer cache: `decoded(key, raw)` decodes a raw buffer dict once per
+ * `key`, again only when a new raw value comes for that key (a new value from the kernel is a new
+ * object). A raw dict decoded before by any cache (the head-data cache keeps heads seen) is not
+ * decoded again. Absent or undecodable buffers give null (the error goes to the console).
+ * @returns {(key: string, raw: unknown) => (Decoded | null)}
+ */
+export function decodedCache() {
+  /** @type {Map<string, {raw: unknown, value: Decoded | null}>} */
   const cache = new Map();
-  return (name) => {
-    const raw = model.get(name);
-    const hit = cache.get(name);
+  return (key, raw) => {
+    const hit = cache.get(key);
     if (hit && hit.raw === raw) return hit.value;
+    /** @type {Decoded | null} */
     let value = raw && typeof raw === "object" ? DECODED.get(raw) || null : null;
     if (value === null) {
       try {
-        value = decodeSync(raw);
+        value = decodeSync(/** @type {object} */ (raw));
         if (value && raw && typeof raw === "object") DECODED.set(raw, value);
       } catch (err) {
-        console.error(`induction_widgets: cannot decode ${name}`, err);
+        console.error(`induction_widgets: cannot decode ${key}`, err);
       }
     }
-    cache.set(name, { raw, value });
+    cache.set(key, { raw, value });
     return value;
   };
+}
+
+/**
+ * Decode buffer traits on demand ({@link decodedCache} keyed by trait name).
+ * @param {{ get: (name: any) => any }} model
+ * @returns {(name: string) => (Decoded | null)}
+ */
+export function bufferCache(model) {
+  const decoded = decodedCache();
+  return (name) => decoded(name, model.get(name));
 }
 
 /**
@@ -242,7 +258,8 @@ export function floatBuffers(model) {
 }
 
 /** Decoded buffers by their raw dict: a head seen before (kept by the head-data cache) is not
- * decoded again; an entry goes when its raw dict leaves that cache. */
+ * decoded again; an entry goes when its raw dict leaves that cache.
+ * @type {WeakMap<object, Decoded>} */
 const DECODED = new WeakMap();
 
 /**

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Attention sinks in the browser: the same rules as `compute/sink.py`, applied to the attention
  * buffer the view already has (no second buffer travels; see docs/payload.md).

@@ -18,4 +18,18 @@
  * @typedef {(props: ViewProps<T>) => (() => void) | Promise<() => void>} View
  */
 
+/**
+ * A buffer trait as it arrives (docs/payload.md): `{dtype, shape, view}` from the kernel, or
+ * `{dtype, shape, b64, compression?}` in a saved page; `{}` when absent.
+ * @typedef {{ dtype?: string, shape?: number[], layout?: string, view?: DataView | ArrayBuffer | ArrayBufferView,
+ *   b64?: string, compression?: string }} BufferTrait
+ */
+
+/**
+ * The model a view is given, typed by its traits: anywidget's `AnyModel<T>`. A view whose model is
+ * `any` or untyped fails `npm run typecheck` (noImplicitAny) and js/test/types.test.js.
+ * @template {Record<string, any>} T
+ * @typedef {import("@anywidget/types").AnyModel<T>} Model
+ */
+
 export {};
