@@ -42,7 +42,7 @@ export function signedSpread(v, sd, digits = 4) {
   return v > 0 ? `+${text}` : text.replace(/^-/, "−");
 }
 
-/** Draw a hatched (not measured) cell. @param {CanvasRenderingContext2D} ctx */
+/** Draw a hatched (not measured) cell. @param {CanvasRenderingContext2D} ctx @param {number} x @param {number} y @param {number} size @param {string} fg */
 function hatch(ctx, x, y, size, fg) {
   ctx.save();
   ctx.beginPath();

@@ -33,8 +33,13 @@ import { layerChoices, headChoices, headAfterLayerChange } from "./heads.js";
 import { decodeSync } from "./decode.js";
 
 /**
+ * The traits of a view of one head, as the kit's controls read them.
+ * @typedef {{ layer: number, head: number, n_layers: number, n_heads: number, heads_available: number[][] }} HeadTraits
+ */
+
+/**
  * Layer and Head <select>s bound to the model traits layer/head (restricted by heads_available).
- * @param {object} model anywidget model
+ * @param {import("./types.js").Model<HeadTraits>} model anywidget model
  * @param {AbortSignal} [signal] the view's teardown signal: the selects' listeners go with it
  * @returns {{el: HTMLElement, update: () => void, disable: (reason: string) => void}}
  */
@@ -78,7 +83,7 @@ export function headSelects(model, signal) {
     update();
   }, { signal });
   update();
-  /** Grey the selects out (e.g. once the kernel is gone: a change could not reach it). */
+  /** Grey the selects out (e.g. once the kernel is gone: a change could not reach it). @param {string} reason */
   function disable(reason) {
     for (const s of [layerSelect, headSelect]) {
       s.disabled = true;
@@ -188,6 +193,7 @@ export function sinkScaleControl(model, legendEl, signal) {
 
 /**
  * Banner for the `message` trait (hidden when empty).
+ * @param {import("./types.js").Model<{ message: string }>} model
  * @returns {{el: HTMLElement, update: () => void}}
  */
 export function messageBanner(model) {
@@ -246,7 +252,7 @@ export function bufferCache(model) {
 /**
  * A buffer trait's numbers as a Float32Array (empty when the trait is absent or cannot be decoded):
  * {@link bufferCache} for the plot views, whose traits are all float vectors or matrices.
- * @param {any} model anywidget model
+ * @param {{ get: (name: any) => any }} model anywidget model
  * @returns {(name: string) => Float32Array<ArrayBufferLike>}
  */
 export function floatBuffers(model) {
@@ -264,6 +270,7 @@ const DECODED = new WeakMap();
 
 /**
  * Decode a uint8 mask trait to a Uint8Array (null when absent).
+ * @param {Decoded | null} decoded
  */
 export function maskOf(decoded) {
   if (!decoded) return null;
@@ -272,7 +279,7 @@ export function maskOf(decoded) {
   return m;
 }
 
-/** Largest |finite value| of a Float32Array (0 if none). */
+/** Largest |finite value| of a Float32Array (0 if none). @param {ArrayLike<number> | null | undefined} data */
 export function maxAbsFinite(data) {
   let m = 0;
   if (!data) return 0;
@@ -310,7 +317,7 @@ export function watchKernel(model, onLost) {
   };
   model.on("comm_live_update", cb);
   const kernel = kernelOf(model);
-  const onStatus = (_sender, status) => {
+  const onStatus = (/** @type {unknown} */ _sender, /** @type {string} */ status) => {
     if (status === "dead") cb();
   };
   kernel?.statusChanged.connect(onStatus);
@@ -324,7 +331,7 @@ export function watchKernel(model, onLost) {
   };
 }
 
-/** The widget manager's kernel connection, where it has a `statusChanged` signal; else null. */
+/** The widget manager's kernel connection, where it has a `statusChanged` signal; else null. @param {{widget_manager?: any}} model */
 function kernelOf(model) {
   try {
     const kernel = model.widget_manager?.kernel;
@@ -337,7 +344,7 @@ function kernelOf(model) {
 /**
  * A banner (hidden until needed) saying the kernel is gone and what still works; shows
  * `describe()` when {@link watchKernel} fires, then calls `onLost` (e.g. to disable controls).
- * @param {object} model anywidget model
+ * @param {{on: Function, off: Function, widget_manager?: any}} model anywidget model
  * @param {() => string} describe what the view still shows and what needs a re-run
  * @param {() => void} [onLost]
  * @returns {{el: HTMLElement, dispose: () => void}}
@@ -357,7 +364,7 @@ export function kernelLostBanner(model, describe, onLost) {
 /**
  * {@link kernelLostBanner} for a view of one head (token view, attention matrix): what it still
  * shows, and its Layer/Head selects disabled.
- * @param {object} model anywidget model
+ * @param {import("./types.js").Model<HeadTraits> & {widget_manager?: any}} model anywidget model
  * @param {{disable: (reason: string) => void}} selects from {@link headSelects}
  */
 export function headViewKernelLostBanner(model, selects) {

@@ -260,7 +260,7 @@ export function themeColours(root) {
  * first layout), through the kit's {@link Focus}; a hover change calls `setHover` (-1: none), then
  * redraws and rewrites the readout; a width change lays out and redraws; a change of one of `names`
  * reloads, lays out, redraws and rewrites the readout (done once now); `message` drives the banner.
- * @param {{ root: HTMLElement, canvas: HTMLCanvasElement, model: any, signal: AbortSignal,
+ * @param {{ root: HTMLElement, canvas: HTMLCanvasElement, model: import("./types.js").ModelLike, signal: AbortSignal,
  *   names: string[], banner: { update: () => void }, xs: () => ArrayLike<number>,
  *   span: () => [number, number] | null, setHover: (i: number) => void, load: () => void,
  *   layout: () => void, draw: () => void, readout: () => void }} o

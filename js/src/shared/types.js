@@ -32,4 +32,13 @@
  * @typedef {import("@anywidget/types").AnyModel<T>} Model
  */
 
+/**
+ * What the kit's adapters (facade, head data, buffer caches, plot life cycle) need of a model they
+ * serve for any view: trait access by name and events. A view itself is typed by its traits
+ * ({@link Model}); the adapters hand it on unchanged.
+ * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
+ *   on(event: string, cb: Function, ctx?: any): void, off(event?: string | null, cb?: Function): void,
+ *   send?: (...args: any[]) => void, widget_manager?: any, __iwReal?: any }} ModelLike
+ */
+
 export {};
