@@ -17,7 +17,8 @@ import pytest
 import torch
 
 import induction_widgets as iw
-from induction_widgets.compute import AblationScores, ICLScore, InputError
+from induction_widgets.compute import AblationScores, ICLScore
+from induction_widgets.errors import InputError
 from induction_widgets.payload import decode
 from induction_widgets.views import ABLATION_SCORE, explorer_state, head_map_state
 

@@ -42,7 +42,7 @@ import pytest
 import torch
 
 import induction_widgets as iw
-from induction_widgets.compute import errors
+from induction_widgets import errors
 from induction_widgets.compute.scores import _GRAM, unembed_embed_gram
 from induction_widgets.payload import decode
 

@@ -259,8 +259,8 @@ def test_smollm2_knows_paris(smollm2: Any) -> None:
 @pytest.mark.smollm2
 @requires_smollm2
 def test_smollm2_cache_entry_written(smollm2: Any) -> None:
-    entry, meta = models._gguf_cache_entry(models.smollm2_gguf_path(), "smollm2")
-    assert models._cache_entry_valid(entry, meta)
+    entry, meta = models.gguf_cache_entry(models.smollm2_gguf_path(), "smollm2")
+    assert models.cache_entry_valid(entry, meta)
     assert (entry / "model.safetensors").is_file()
 
 
