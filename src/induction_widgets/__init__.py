@@ -11,14 +11,9 @@ from .compute import (
     AblationEffect,
     AblationScores,
     CheckpointScores,
-    HeadIndexError,
     HeadRow,
     HeadScores,
     ICLScore,
-    InductionWidgetsError,
-    InputError,
-    ModelWeightsError,
-    NotAModelError,
     Partners,
     TextActivations,
     ablate,
@@ -49,6 +44,13 @@ from .compute import (
     translation_text,
 )
 from .compute.cache import memory_info, set_memory_budget
+from .errors import (
+    HeadIndexError,
+    InductionWidgetsError,
+    InputError,
+    ModelWeightsError,
+    NotAModelError,
+)
 from .export import export_notebook, report, save_html
 from .models import load_model
 from .widgets import (
@@ -60,8 +62,8 @@ from .widgets import (
     PhaseChangeView,
     TokenView,
     VerdictScatter,
+    close_all,
 )
-from .widgets._base import close_all
 
 __version__ = "0.1.0"
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from ..compute import SCORE_NAMES, HeadScores, InputError, TextActivations, verdict_scatter
+from ..compute import SCORE_NAMES, HeadScores, TextActivations, verdict_scatter
+from ..errors import InputError
 from ..payload import encode, head_payloads, mask_payload
 
 #: The per-head buffers each view kind shows (a subset of :func:`head_payloads`' keys).

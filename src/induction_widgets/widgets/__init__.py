@@ -1,5 +1,6 @@
 """Widgets room: thin anywidget classes over the compute and payload rooms."""
 
+from ._base import close_all
 from .attention_matrix import AttentionMatrix
 from .explorer import InductionExplorer
 from .head_map import HeadMap
@@ -18,4 +19,5 @@ __all__ = [
     "PhaseChangeView",
     "TokenView",
     "VerdictScatter",
+    "close_all",
 ]

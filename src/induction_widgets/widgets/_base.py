@@ -12,9 +12,10 @@ import anywidget
 import torch
 import traitlets
 
-from ..compute import HeadScores, InputError, TextActivations, head_scores
-from ..compute._model import ModelInfo, check_head, to_tokens
+from ..checks import check_choice, check_head
+from ..compute import HeadScores, ModelInfo, TextActivations, head_scores, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
+from ..errors import InputError
 from ..views import ViewSpec, check_scores, check_sink_scale, display_copy, head_state, write_html
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -252,14 +253,6 @@ def close_all() -> int:
         view.close()
     _OPEN_VIEWS.clear()
     return len(views)
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``, else an :class:`InputError` listing them."""
-    if not isinstance(value, str) or value not in choices:
-        options = " or ".join(repr(c) for c in choices)
-        raise InputError(f"{name} must be {options}, got {value!r}")
-    return value
 
 
 def check_activations(activations: Any, model: Any, text: Any) -> TextActivations:

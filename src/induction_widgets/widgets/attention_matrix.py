@@ -6,8 +6,8 @@ from typing import Any
 
 import traitlets
 
+from ..checks import check_head
 from ..compute import HeadScores, TextActivations
-from ..compute._model import check_head
 from ..views import ViewSpec, attention_matrix_state
 from ._base import HeadWidget, check_choice, static_file
 

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import traitlets
 
-from ..compute import HeadScores, InputError
-from ..compute._model import _index
+from ..checks import as_index as _index
+from ..compute import HeadScores
+from ..errors import InputError
 from ..views import (
     ABLATION_SCORE,
     ViewSpec,

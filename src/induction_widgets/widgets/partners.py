@@ -8,8 +8,8 @@ import anywidget
 import numpy as np
 import traitlets
 
-from ..compute import InputError
-from ..compute._model import _index
+from ..checks import as_index as _index
+from ..errors import InputError
 from ..views import ViewSpec, partners_state
 from ._base import Exportable, static_file
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import traitlets
 
-from ..compute import HeadScores, InputError, TextActivations
-from ..compute._model import check_head
+from ..checks import check_head
+from ..compute import HeadScores, TextActivations
+from ..errors import InputError
 from ..views import ViewSpec, token_view_state
 from ._base import (
     HeadWidget,

@@ -6,10 +6,11 @@ from typing import Any
 
 import traitlets
 
-from ..compute import HeadScores, InputError
+from ..checks import check_head_pair as _head_pair
+from ..compute import HeadScores
+from ..errors import InputError
 from ..views import ViewSpec, verdict_scatter_state
 from ._base import HeadScoresWidget, static_file
-from .head_map import _head_pair
 
 
 class ScatterAxesTraits(traitlets.HasTraits):
