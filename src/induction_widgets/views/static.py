@@ -23,7 +23,8 @@ from typing import Any
 from ..compute import InputError, TextActivations
 from ..compute._model import ModelInfo, check_head
 from ..payload import attention_payload, decode, embed, encode, head_payloads
-from .spec import HEAD_BUFFERS, ViewSpec
+from .common import ViewSpec
+from .declare import HEAD_BUFFERS
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
