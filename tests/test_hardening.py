@@ -43,8 +43,10 @@ import torch
 
 import induction_widgets as iw
 from induction_widgets.compute import errors
+from induction_widgets.compute.icl import icl_from_losses
 from induction_widgets.compute.scores import _GRAM, unembed_embed_gram
 from induction_widgets.payload import decode
+from induction_widgets.views.declare import Str, declare
 
 SRC = Path(iw.__file__).resolve().parent
 TEXT = "the cat sat on the mat. the cat sat on the mat."
@@ -758,6 +760,59 @@ for _name, _kw, _msg in [
         iw.InputError,
         _msg,
     )
+
+
+# The view house (issue 20): the export's spec functions, the scatter's data, the ICL score of a
+# per_token_loss tensor, the views' declaration.
+for _name, _call, _msg in [
+    ("export.page_spec-heads-str", lambda c: iw.export.page_spec(c.view, heads="top"), HEADS),
+    (
+        "export.page_spec-not-a-view",
+        lambda c: iw.export.page_spec(c.scores),
+        r"cannot export HeadScores: not an induction_widgets view",
+    ),
+    (
+        "export.view_spec-not-a-view",
+        lambda c: iw.export.view_spec("a view"),
+        r"cannot export str: not an induction_widgets view",
+    ),
+    (
+        "views.scatter_data-measure",
+        lambda c: iw.views.scatter_data(c.scores, measure="rank"),
+        r"unknown verdict measure 'rank': choose one of .*copying_rank",
+    ),
+    (
+        "icl_from_losses-int-tensor",
+        lambda c: icl_from_losses(torch.zeros(2, 30, dtype=torch.long)),
+        r"losses must be a float tensor \[batch, pos\] \(per_token_loss\), got a 2-d torch\.int64",
+    ),
+    (
+        "icl_from_losses-list",
+        lambda c: icl_from_losses([[1.0, 2.0]]),
+        r"losses must be a float tensor .* got list",
+    ),
+    (
+        "icl_from_losses-too-short",
+        lambda c: icl_from_losses(torch.zeros(2, 2)),
+        r"contexts of 2 tokens are too short for an ICL score",
+    ),
+    (
+        "views.declare-base-trait",
+        lambda c: declare("again", "Again", {"message": Str()}),
+        r"view 'again' declares \['message'\] again",
+    ),
+    (
+        "views.declare-kind",
+        lambda c: declare("head map", "HeadMap2", {}),
+        r"a view's kind and widget must be identifiers, got 'head map'",
+    ),
+    (
+        "views.VIEWS-unknown",
+        lambda c: iw.views.VIEWS["headmap"],
+        r"unknown view kind 'headmap': the views are .*'head_map'",
+    ),
+]:
+    row(_name, _call, iw.InputError, _msg)
 
 
 def _innermost_file(exc: BaseException) -> str:
