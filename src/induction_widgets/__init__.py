@@ -4,6 +4,8 @@ Four rooms, arrows one way: ``compute`` (scores, attribution, tasks; torch + Tra
 ``payload`` (tensors → binary buffers) → ``widgets`` (anywidget views) → ``export`` (offline HTML).
 """
 
+from typing import TYPE_CHECKING
+
 from .compute import (
     PARALLEL_SENTENCES,
     SCORE_NAMES,
@@ -53,17 +55,36 @@ from .errors import (
 )
 from .export import export_notebook, report, save_html
 from .models import load_model
-from .widgets import (
-    AttentionMatrix,
-    HeadMap,
-    InductionExplorer,
-    LossCurve,
-    PartnersView,
-    PhaseChangeView,
-    TokenView,
-    VerdictScatter,
-    close_all,
-)
+from .widgets import VIEW_CLASSES, close_all
+
+# every view's widget class (TokenView, HeadMap, …), exported under its declared name
+globals().update(VIEW_CLASSES)
+
+if TYPE_CHECKING:
+    from .widgets import (
+        AttentionMatrix as AttentionMatrix,
+    )
+    from .widgets import (
+        HeadMap as HeadMap,
+    )
+    from .widgets import (
+        InductionExplorer as InductionExplorer,
+    )
+    from .widgets import (
+        LossCurve as LossCurve,
+    )
+    from .widgets import (
+        PartnersView as PartnersView,
+    )
+    from .widgets import (
+        PhaseChangeView as PhaseChangeView,
+    )
+    from .widgets import (
+        TokenView as TokenView,
+    )
+    from .widgets import (
+        VerdictScatter as VerdictScatter,
+    )
 
 __version__ = "0.1.0"
 
@@ -73,25 +94,17 @@ __all__ = [
     "AblationComparison",
     "AblationEffect",
     "AblationScores",
-    "AttentionMatrix",
     "CheckpointScores",
     "HeadIndexError",
-    "HeadMap",
     "HeadRow",
     "HeadScores",
     "ICLScore",
-    "InductionExplorer",
     "InductionWidgetsError",
     "InputError",
-    "LossCurve",
     "ModelWeightsError",
     "NotAModelError",
     "Partners",
-    "PartnersView",
-    "PhaseChangeView",
     "TextActivations",
-    "TokenView",
-    "VerdictScatter",
     "__version__",
     "ablate",
     "ablation_comparison",
@@ -126,4 +139,5 @@ __all__ = [
     "score_checkpoints",
     "set_memory_budget",
     "translation_text",
+    *VIEW_CLASSES,
 ]
