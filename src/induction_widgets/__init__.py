@@ -4,6 +4,8 @@ Four rooms, arrows one way: ``compute`` (scores, attribution, tasks; torch + Tra
 ``payload`` (tensors → binary buffers) → ``widgets`` (anywidget views) → ``export`` (offline HTML).
 """
 
+from typing import TYPE_CHECKING
+
 from .compute import (
     PARALLEL_SENTENCES,
     SCORE_NAMES,
@@ -11,14 +13,9 @@ from .compute import (
     AblationEffect,
     AblationScores,
     CheckpointScores,
-    HeadIndexError,
     HeadRow,
     HeadScores,
     ICLScore,
-    InductionWidgetsError,
-    InputError,
-    ModelWeightsError,
-    NotAModelError,
     Partners,
     TextActivations,
     ablate,
@@ -49,19 +46,45 @@ from .compute import (
     translation_text,
 )
 from .compute.cache import memory_info, set_memory_budget
+from .errors import (
+    HeadIndexError,
+    InductionWidgetsError,
+    InputError,
+    ModelWeightsError,
+    NotAModelError,
+)
 from .export import export_notebook, figure, report, save_figure, save_html
 from .models import load_model
-from .widgets import (
-    AttentionMatrix,
-    HeadMap,
-    InductionExplorer,
-    LossCurve,
-    PartnersView,
-    PhaseChangeView,
-    TokenView,
-    VerdictScatter,
-)
-from .widgets._base import close_all
+from .widgets import VIEW_CLASSES, close_all
+
+# every view's widget class (TokenView, HeadMap, …), exported under its declared name
+globals().update(VIEW_CLASSES)
+
+if TYPE_CHECKING:
+    from .widgets import (
+        AttentionMatrix as AttentionMatrix,
+    )
+    from .widgets import (
+        HeadMap as HeadMap,
+    )
+    from .widgets import (
+        InductionExplorer as InductionExplorer,
+    )
+    from .widgets import (
+        LossCurve as LossCurve,
+    )
+    from .widgets import (
+        PartnersView as PartnersView,
+    )
+    from .widgets import (
+        PhaseChangeView as PhaseChangeView,
+    )
+    from .widgets import (
+        TokenView as TokenView,
+    )
+    from .widgets import (
+        VerdictScatter as VerdictScatter,
+    )
 
 __version__ = "0.1.0"
 
@@ -71,25 +94,17 @@ __all__ = [
     "AblationComparison",
     "AblationEffect",
     "AblationScores",
-    "AttentionMatrix",
     "CheckpointScores",
     "HeadIndexError",
-    "HeadMap",
     "HeadRow",
     "HeadScores",
     "ICLScore",
-    "InductionExplorer",
     "InductionWidgetsError",
     "InputError",
-    "LossCurve",
     "ModelWeightsError",
     "NotAModelError",
     "Partners",
-    "PartnersView",
-    "PhaseChangeView",
     "TextActivations",
-    "TokenView",
-    "VerdictScatter",
     "__version__",
     "ablate",
     "ablation_comparison",
@@ -126,4 +141,5 @@ __all__ = [
     "score_checkpoints",
     "set_memory_budget",
     "translation_text",
+    *VIEW_CLASSES,
 ]

@@ -1,15 +1,9 @@
 """Compute room: scores, attribution and the paper's tasks. Torch + TransformerLens only.
 
-Nothing here imports widget, payload or export code.
+Nothing here imports widget, payload or export code. The error classes live in
+:mod:`induction_widgets.errors` (their one home) and the input checks in :mod:`induction_widgets.checks`.
 """
 
-from ..errors import (
-    HeadIndexError,
-    InductionWidgetsError,
-    InputError,
-    ModelWeightsError,
-    NotAModelError,
-)
 from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
 from .ablation import (
     ABLATION_KINDS,
@@ -36,7 +30,6 @@ from .choose import (
     choose_pattern_matching_head,
     choose_translation_head,
     translation_targets,
-    verdict_scatter,
 )
 from .composition import (
     PartnerRow,
@@ -92,15 +85,10 @@ __all__ = [
     "AblationScores",
     "CheckpointScores",
     "HeadChoice",
-    "HeadIndexError",
     "HeadRow",
     "HeadScores",
     "ICLScore",
-    "InductionWidgetsError",
-    "InputError",
     "ModelInfo",
-    "ModelWeightsError",
-    "NotAModelError",
     "PartnerRow",
     "Partners",
     "TextActivations",
@@ -148,6 +136,5 @@ __all__ = [
     "to_tokens",
     "translation_targets",
     "translation_text",
-    "verdict_scatter",
     "without_sink",
 ]

