@@ -36,4 +36,11 @@ if TYPE_CHECKING:
     from .token_view import TokenView as TokenView
     from .verdict_scatter import VerdictScatter as VerdictScatter
 
-__all__ = [*sorted(VIEW_CLASSES), "VIEW_CLASSES", "WIDGETS", "ViewWidget", "close_all", "load_widgets"]
+__all__ = [
+    *sorted(VIEW_CLASSES),
+    "VIEW_CLASSES",
+    "WIDGETS",
+    "ViewWidget",
+    "close_all",
+    "load_widgets",
+]
