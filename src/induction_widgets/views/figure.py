@@ -755,16 +755,21 @@ def _head_map_caption(state: dict[str, Any], selected: Any) -> str:
 @register_figure("head_map")
 def head_map_figure(spec: ViewSpec, fig: Figure) -> None:
     """The layer × head grid with its colour bar and the selected head outlined."""
+    import textwrap
+
     state = spec.state
     n_layers, n_heads = int(state.get("n_layers", 1)), int(state.get("n_heads", 1))
-    fig.set_size_inches(min(9, 2.2 + 0.35 * n_heads), min(9, 1.6 + 0.3 * n_layers))
+    width = min(9.0, max(4.8, 2.2 + 0.35 * n_heads))
+    fig.set_size_inches(width, min(9.0, max(3.0, 1.8 + 0.3 * n_layers)))
     ax = fig.add_subplot()
     selected = state.get("selected_head") or None
     draw_head_map(fig, ax, state, selected)
-    ax.set_title(_title(state, "Head map") + "\n" + _head_map_caption(state, selected), fontsize=9)
+    chars = int(width * 13)
+    caption = textwrap.fill(_head_map_caption(state, selected), chars)
+    ax.set_title(_title(state, "Head map") + "\n" + caption, fontsize=9)
     note = state.get("ablation_note")
     if note and state.get("score") == "icl_ablation":
-        fig.text(0.01, 0.0, str(note), fontsize=6, color=FAINT, wrap=True)
+        fig.supxlabel(textwrap.fill(str(note), int(chars * 1.4)), fontsize=6, color=FAINT)
 
 
 # --- verdict scatter -----------------------------------------------------------------------------
