@@ -960,7 +960,8 @@ def phase_change_figure(spec: ViewSpec, fig: Figure) -> None:
         ax2.tick_params(labelsize=7)
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = ax2.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
+        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                  ncol=3, frameon=False)  # fmt: skip
     else:
         ax.legend(fontsize=7)
     words = ""
