@@ -21,6 +21,7 @@ export const VIEWS = views;
 /** Traits swapped in from the store when layer/head change. */
 const HEAD_TRAITS = ["attention", "attribution", "value_norm"];
 
+/** @param {unknown} a @param {unknown} b @returns {boolean} */
 function equal(a, b) {
   if (a === b) return true;
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => equal(x, b[i]));
@@ -34,21 +35,26 @@ function equal(a, b) {
  */
 export class StandaloneModel {
   /**
-   * @param {object} state decoded trait dict (buffers in {view} form)
-   * @param {Object<string, object>} [store] "L.H" → raw partial state (b64 buffers)
+   * @param {Record<string, any>} state decoded trait dict (buffers in {view} form)
+   * @param {Record<string, Record<string, any>>} [store] "L.H" → raw partial state (b64 buffers)
    */
   constructor(state, store = {}) {
+    /** @type {Record<string, any>} */
     this._state = { ...state };
     this._store = store || {};
-    this._decoded = new Map(); // "L.H" → Promise<decoded partial state>
-    this._listeners = new Map(); // event → [{cb, ctx}]
+    /** @type {Map<string, Promise<Record<string, any>>>} "L.H" → decoded partial state */
+    this._decoded = new Map();
+    /** @type {Map<string, {cb: Function, ctx: any}[]>} event → listeners */
+    this._listeners = new Map();
     this._swap = 0;
+    /** @type {{layer: number, head: number} | null} */
     this._pendingHead = null;
     this._idle = Promise.resolve();
     /** Removes the view mounted over this model (set by {@link mount}). */
     this.destroy = () => {};
     const key = this.headKey();
     if (key && HEAD_TRAITS.some((t) => t in this._state)) {
+      /** @type {Record<string, any>} */
       const own = {};
       for (const t of HEAD_TRAITS) if (t in this._state) own[t] = this._state[t];
       this._decoded.set(key, Promise.resolve(own));
@@ -62,13 +68,15 @@ export class StandaloneModel {
     return Number.isInteger(layer) && Number.isInteger(head) ? `${layer}.${head}` : "";
   }
 
+  /** @param {string} name */
   get(name) {
     return this._state[name];
   }
 
+  /** @param {string | Record<string, any>} name @param {any} [value] */
   set(name, value) {
-    if (typeof name === "object" && name !== null) {
-      for (const [k, v] of Object.entries(name)) this.set(k, v);
+    if (typeof name !== "string") {
+      for (const [k, v] of Object.entries(name || {})) this.set(k, v);
       return;
     }
     if (equal(this._state[name], value)) return;
@@ -88,8 +96,10 @@ export class StandaloneModel {
   async _applyHead() {
     const target = this._pendingHead;
     this._pendingHead = null;
+    if (!target) return;
     const ticket = ++this._swap;
     const key = `${target.layer}.${target.head}`;
+    /** @type {Record<string, any> | null | undefined} */
     let partial = null;
     let message = "";
     if (this._decoded.has(key) || key in this._store) {
@@ -97,14 +107,15 @@ export class StandaloneModel {
       try {
         partial = await this._decoded.get(key);
       } catch (err) {
-        message = `head ${key} could not be decoded: ${err && err.message ? err.message : err}`;
+        message = `head ${key} could not be decoded: ${errorText(err)}`;
       }
     } else {
       message = `head ${key} not embedded in this file`;
     }
     if (ticket !== this._swap) return; // a later switch won
+    /** @type {string[]} */
     const changed = [];
-    const put = (k, v) => {
+    const put = (/** @type {string} */ k, /** @type {unknown} */ v) => {
       if (!equal(this._state[k], v)) {
         this._state[k] = v;
         changed.push(k);
@@ -120,6 +131,7 @@ export class StandaloneModel {
     this._emit(changed);
   }
 
+  /** @param {string[]} names */
   _emit(names) {
     for (const name of names) {
       for (const { cb, ctx } of (this._listeners.get(`change:${name}`) || []).slice()) {
@@ -154,7 +166,7 @@ export class StandaloneModel {
   send(msg) {
     if (!msg || msg.type !== "iw:head") return;
     const key = `${msg.layer}.${msg.head}`;
-    const reply = (content, buffers = []) => {
+    const reply = (/** @type {Record<string, any>} */ content, /** @type {DataView[]} */ buffers = []) => {
       for (const { cb, ctx } of (this._listeners.get("msg:custom") || []).slice()) cb.call(ctx, content, buffers);
     };
     const base = { type: "iw:head", id: msg.id, layer: msg.layer, head: msg.head };
@@ -163,9 +175,11 @@ export class StandaloneModel {
       return;
     }
     if (!this._decoded.has(key)) this._decoded.set(key, decodeState(this._store[key]));
-    this._decoded.get(key).then(
+    /** @type {Promise<Record<string, any>>} */ (this._decoded.get(key)).then(
       (partial) => {
-        const names = (msg.names || []).filter((n) => partial && partial[n] && partial[n].view);
+        /** @type {string[]} */
+        const names = (msg.names || []).filter((/** @type {string} */ n) => partial && partial[n] && partial[n].view);
+        /** @type {Record<string, any>} */
         const meta = {};
         for (const n of names) {
           const { view, ...rest } = partial[n];
@@ -173,17 +187,20 @@ export class StandaloneModel {
         }
         reply({ ...base, names, meta }, names.map((n) => partial[n].view));
       },
-      (err) => reply({ ...base, error: `head ${key} could not be decoded: ${err && err.message ? err.message : err}` }),
+      (err) => reply({ ...base, error: `head ${key} could not be decoded: ${errorText(err)}` }),
     );
   }
 
+  /** @param {string} event @param {Function} cb @param {any} [ctx] */
   on(event, cb, ctx) {
     for (const ev of String(event).split(/\s+/).filter(Boolean)) {
-      if (!this._listeners.has(ev)) this._listeners.set(ev, []);
-      this._listeners.get(ev).push({ cb, ctx });
+      const list = this._listeners.get(ev) || [];
+      list.push({ cb, ctx });
+      this._listeners.set(ev, list);
     }
   }
 
+  /** @param {string | null} [event] @param {Function} [cb] */
   off(event, cb) {
     if (event == null) {
       this._listeners.clear();
@@ -195,6 +212,11 @@ export class StandaloneModel {
       this._listeners.set(ev, cb ? list.filter((l) => l.cb !== cb) : []);
     }
   }
+}
+
+/** An error's message, or the thrown value as text. @param {unknown} err */
+function errorText(err) {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -221,12 +243,16 @@ export async function mount(el, kind, state, store = {}) {
  * Keep `target` in step with `source.get(name)`. For "selected_head" the pair [layer, head] is
  * written to target's layer/head traits; otherwise the trait is copied as is (or through
  * `transform(value) → {trait: value}`).
+ * @param {StandaloneModel} source
+ * @param {string} name
+ * @param {StandaloneModel} target
+ * @param {(value: any) => (Record<string, any> | null)} [transform]
  * @returns {() => void} unlink
  */
 export function link(source, name, target, transform) {
   const map =
     transform ||
-    ((v) => {
+    ((/** @type {any} */ v) => {
       if (name !== "selected_head") return { [name]: v };
       return Array.isArray(v) && v.length === 2 ? { layer: v[0], head: v[1] } : null;
     });
@@ -240,4 +266,4 @@ export function link(source, name, target, transform) {
   return () => source.off(`change:${name}`, cb);
 }
 
-if (typeof globalThis !== "undefined") globalThis.inductionWidgets = { mount, link, StandaloneModel };
+if (typeof globalThis !== "undefined") /** @type {any} */ (globalThis).inductionWidgets = { mount, link, StandaloneModel };

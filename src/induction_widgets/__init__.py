@@ -13,14 +13,9 @@ from .compute import (
     AblationEffect,
     AblationScores,
     CheckpointScores,
-    HeadIndexError,
     HeadRow,
     HeadScores,
     ICLScore,
-    InductionWidgetsError,
-    InputError,
-    ModelWeightsError,
-    NotAModelError,
     Partners,
     TextActivations,
     ablate,
@@ -51,39 +46,29 @@ from .compute import (
     translation_text,
 )
 from .compute.cache import memory_info, set_memory_budget
+from .errors import (
+    HeadIndexError,
+    InductionWidgetsError,
+    InputError,
+    ModelWeightsError,
+    NotAModelError,
+)
 from .export import export_notebook, report, save_html
 from .models import load_model
-from .widgets import VIEW_CLASSES
-from .widgets._base import close_all
+from .widgets import VIEW_CLASSES, close_all
 
 # every view's widget class (TokenView, HeadMap, …), exported under its declared name
 globals().update(VIEW_CLASSES)
 
-if TYPE_CHECKING:
-    from .widgets import (
-        AttentionMatrix as AttentionMatrix,
-    )
-    from .widgets import (
-        HeadMap as HeadMap,
-    )
-    from .widgets import (
-        InductionExplorer as InductionExplorer,
-    )
-    from .widgets import (
-        LossCurve as LossCurve,
-    )
-    from .widgets import (
-        PartnersView as PartnersView,
-    )
-    from .widgets import (
-        PhaseChangeView as PhaseChangeView,
-    )
-    from .widgets import (
-        TokenView as TokenView,
-    )
-    from .widgets import (
-        VerdictScatter as VerdictScatter,
-    )
+if TYPE_CHECKING:  # for type checkers: at run time they come from VIEW_CLASSES
+    from .widgets.attention_matrix import AttentionMatrix as AttentionMatrix
+    from .widgets.explorer import InductionExplorer as InductionExplorer
+    from .widgets.head_map import HeadMap as HeadMap
+    from .widgets.loss_curve import LossCurve as LossCurve
+    from .widgets.partners import PartnersView as PartnersView
+    from .widgets.phase_change import PhaseChangeView as PhaseChangeView
+    from .widgets.token_view import TokenView as TokenView
+    from .widgets.verdict_scatter import VerdictScatter as VerdictScatter
 
 __version__ = "0.1.0"
 

@@ -1,15 +1,9 @@
 """Compute room: scores, attribution and the paper's tasks. Torch + TransformerLens only.
 
-Nothing here imports widget, payload or export code.
+Nothing here imports widget, payload or export code. The error classes live in
+:mod:`induction_widgets.errors` (their one home) and the input checks in :mod:`induction_widgets.checks`.
 """
 
-from ..errors import (
-    HeadIndexError,
-    InductionWidgetsError,
-    InputError,
-    ModelWeightsError,
-    NotAModelError,
-)
 from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
 from .ablation import (
     ABLATION_KINDS,
@@ -91,15 +85,10 @@ __all__ = [
     "AblationScores",
     "CheckpointScores",
     "HeadChoice",
-    "HeadIndexError",
     "HeadRow",
     "HeadScores",
     "ICLScore",
-    "InductionWidgetsError",
-    "InputError",
     "ModelInfo",
-    "ModelWeightsError",
-    "NotAModelError",
     "PartnerRow",
     "Partners",
     "TextActivations",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..compute import InputError
+from ..errors import InputError
 from ..views import ViewSpec, json_for_script, output_path, page, static_spec, write_html
 
 

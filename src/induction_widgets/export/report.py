@@ -20,10 +20,10 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_head, check_int
 from ..compute import (
     AblationComparison,
     HeadScores,
-    InputError,
     TextActivations,
     ablation_comparison,
     ablation_scores,
@@ -42,7 +42,6 @@ from ..compute import (
     score_checkpoints,
     translation_text,
 )
-from ..compute._model import check_head
 from ..compute.choose import (
     HeadChoice,
     choose_copying_head,
@@ -50,7 +49,7 @@ from ..compute.choose import (
     choose_translation_head,
     repeat_start,
 )
-from ..compute.tasks import _check_int
+from ..errors import InputError
 from ..views import (
     ABLATION_SCORE,
     ViewSpec,
@@ -159,7 +158,7 @@ def report(
     change; see :func:`beyond_blocks`); ``False`` leaves them out (a faster page).
     """
     info = model_info(model)
-    n_problems = _check_int("n_problems", n_problems, 1)
+    n_problems = check_int("n_problems", n_problems, 1)
     if not isinstance(beyond, bool):
         raise InputError(f"beyond must be True or False, got {beyond!r}")
     check_scores(scores)

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compute import HeadScores, InputError, TextActivations
+from ..compute import HeadScores, TextActivations
+from ..errors import InputError
 from ..payload import head_payloads, mask_payload
 from .declare import VIEWS, Bool, Buffer, Int, List, Str, Trait
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..compute import InputError
+from ..errors import InputError
 
 
 @dataclass(frozen=True)

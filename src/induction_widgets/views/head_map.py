@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..compute import SCORE_NAMES, HeadScores, InputError
+from ..compute import SCORE_NAMES, HeadScores
+from ..errors import InputError
 from ..payload import encode
 from .common import ranges, selection
 from .declare import Buffer, HeadPair, Int, List, Str, declare

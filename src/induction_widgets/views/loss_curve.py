@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..compute import InputError
+from ..errors import InputError
 from ..payload import encode
 from .common import finite
 from .declare import Buffer, Float, Int, Str, declare

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..compute import InputError
+from ..errors import InputError
 from ..payload import encode
 from .common import selection
 from .declare import Buffer, HeadPair, Int, declare

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..compute import InputError
+from ..errors import InputError
 from ..payload import encode
 from .declare import Buffer, Int, List, Str, declare
 

@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..compute import InputError, TextActivations
-from ..compute._model import ModelInfo, check_head
+from ..checks import check_head
+from ..compute import ModelInfo, TextActivations
+from ..errors import InputError
 from ..payload import attention_payload, decode, embed, encode, head_payloads
 from .common import ViewSpec
 from .declare import HEAD_BUFFERS

@@ -8,8 +8,9 @@ from typing import Any
 
 import torch
 
-from ..compute import HeadScores, InputError
+from ..compute import HeadScores
 from ..compute.scores import PREFIX_MATCHING_THRESHOLD, VERDICT_THRESHOLDS
+from ..errors import InputError
 from ..payload import encode
 from .common import selection
 from .declare import Buffer, Float, HeadPair, Int, List, Str, declare

@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
-from ._base import WIDGETS, ViewWidget
+from ._base import WIDGETS, ViewWidget, close_all
 
 
 def load_widgets() -> dict[str, type[ViewWidget]]:
@@ -36,4 +36,11 @@ if TYPE_CHECKING:
     from .token_view import TokenView as TokenView
     from .verdict_scatter import VerdictScatter as VerdictScatter
 
-__all__ = [*sorted(VIEW_CLASSES), "VIEW_CLASSES", "WIDGETS", "ViewWidget", "load_widgets"]
+__all__ = [
+    *sorted(VIEW_CLASSES),
+    "VIEW_CLASSES",
+    "WIDGETS",
+    "ViewWidget",
+    "close_all",
+    "load_widgets",
+]

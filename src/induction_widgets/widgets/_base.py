@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
-import numpy as np
 import torch
 import traitlets
 
-from ..compute import HeadScores, InputError, TextActivations, head_scores
-from ..compute._model import ModelInfo, _index, check_head, to_tokens
+from ..checks import check_head, check_head_pair
+from ..compute import HeadScores, ModelInfo, TextActivations, head_scores, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
+from ..errors import InputError
 from ..views import (
     VIEWS,
     ViewSpec,
@@ -122,7 +122,7 @@ def make_trait(trait: Trait) -> traitlets.TraitType[Any, Any]:
 
 class HeadPair(traitlets.TraitType[list[int], Any]):
     """A selected head: ``[layer, head]`` or ``[]``. The value is checked, once the view's head grid
-    is known, by :class:`SelectsHead`'s validator (:func:`check_head_pair`)."""
+    is known, by :class:`SelectsHead`'s validator (:func:`~induction_widgets.checks.check_head_pair`)."""
 
     info_text = "[layer, head] or []"
 
@@ -131,29 +131,6 @@ class HeadPair(traitlets.TraitType[list[int], Any]):
 
     def validate(self, obj: Any, value: Any) -> Any:
         return value  # checked by SelectsHead._valid_selected_head against the grid
-
-
-def check_head_pair(value: Any, n_layers: int, n_heads: int, which: str = "") -> list[int]:
-    """``value`` as ``[layer, head]`` of plain ints with ``0 <= layer < n_layers`` and
-    ``0 <= head < n_heads`` (numpy / 0-d tensor ints accepted), ``[]`` for no selection, else one
-    :class:`InputError` naming the ranges (``which``: e.g. ``"an earlier head "``)."""
-    try:
-        pair = [_index(v) for v in value]
-    except TypeError:
-        pair = [value]
-    if pair == []:
-        return []
-    if (
-        len(pair) != 2
-        or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair)
-        or not 0 <= pair[0] < n_layers
-        or not 0 <= pair[1] < n_heads
-    ):
-        raise InputError(
-            f"selected_head must be {which}[layer, head] with layer in 0..{n_layers - 1} and "
-            f"head in 0..{n_heads - 1}, got {value!r}"
-        )
-    return [int(v) for v in pair]
 
 
 class ViewWidget(Exportable, anywidget.AnyWidget):
@@ -194,16 +171,24 @@ class ViewWidget(Exportable, anywidget.AnyWidget):
 
 class SelectsHead(traitlets.HasTraits):
     """A view with a synced ``selected_head`` (declared ``HeadPair()``): ``[layer, head]`` within
-    the view's head grid (:meth:`_head_grid`, by default ``n_layers`` × ``n_heads``) or ``[]``,
-    checked by one validator (:func:`check_head_pair`)."""
+    the view's head grid (``n_layers`` × ``n_heads``, narrowed by :meth:`_head_grid`) or ``[]``,
+    checked by one validator (:func:`~induction_widgets.checks.check_head_pair`)."""
 
-    def _head_grid(self) -> tuple[int, int, str]:
-        """``(n_layers, n_heads, which)`` a selected head must lie within."""
-        return self.n_layers, self.n_heads, ""  # type: ignore[attr-defined]
+    n_layers: int
+    n_heads: int
+
+    def _head_grid(self) -> tuple[int | None, str]:
+        """``(n_layers, what)``: the layers a selected head may lie in (``None``: all of them) and
+        how the error names it (e.g. ``"an earlier head "``)."""
+        return None, ""
 
     @traitlets.validate("selected_head")
     def _valid_selected_head(self, proposal: dict[str, Any]) -> list[int]:
-        return check_head_pair(proposal["value"], *self._head_grid())
+        value = proposal["value"]
+        if isinstance(value, (list, tuple)) and len(value) == 0:
+            return []
+        n_layers, what = self._head_grid()
+        return check_head_pair(value, self, what=what, n_layers=n_layers)
 
 
 class HeadWidget(ViewWidget):
@@ -347,14 +332,6 @@ def close_all() -> int:
     return len(views)
 
 
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``, else an :class:`InputError` listing them."""
-    if not isinstance(value, str) or value not in choices:
-        options = " or ".join(repr(c) for c in choices)
-        raise InputError(f"{name} must be {options}, got {value!r}")
-    return value
-
-
 def check_layer_head(layer: Any, head: Any) -> None:
     """Both of ``layer`` / ``head`` or neither (then the view opens on the default head)."""
     if (layer is None) != (head is None):
@@ -436,8 +413,6 @@ __all__ = [
     "SelectsHead",
     "ViewWidget",
     "check_activations",
-    "check_choice",
-    "check_head_pair",
     "check_layer_head",
     "check_scores",
     "close_all",

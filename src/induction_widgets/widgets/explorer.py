@@ -7,8 +7,9 @@ from typing import Any
 
 import traitlets
 
-from ..compute import HeadScores, InputError, head_scores
-from ..compute._model import check_head
+from ..checks import check_head
+from ..compute import HeadScores, head_scores
+from ..errors import InputError
 from ..views import ViewSpec, check_ablation, check_score_name, explorer_state
 from ._base import HeadWidget, check_scores
 from .head_map import set_ablation

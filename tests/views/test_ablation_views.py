@@ -17,9 +17,13 @@ import pytest
 import torch
 
 import induction_widgets as iw
-from induction_widgets.compute import AblationScores, ICLScore, InputError
+from induction_widgets.compute import AblationScores, ICLScore
+from induction_widgets.errors import InputError
 from induction_widgets.payload import decode
 from induction_widgets.views import ABLATION_SCORE, explorer_state, head_map_state
+
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
 
 TEXT = "The cat sat on the mat. The cat sat on the mat."
 

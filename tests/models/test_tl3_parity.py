@@ -19,7 +19,7 @@ import torch
 import induction_widgets as iw
 
 TL_MAJOR = int(version("transformer_lens").split(".")[0])
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TL3_PYTHON = ROOT / ".venv-tl3" / "bin" / "python"
 
 SCRIPT = """

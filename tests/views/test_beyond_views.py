@@ -17,7 +17,8 @@ import pytest
 import torch
 
 import induction_widgets as iw
-from induction_widgets.compute import CheckpointScores, ICLScore, InputError, Partners
+from induction_widgets.compute import CheckpointScores, ICLScore, Partners
+from induction_widgets.errors import InputError
 from induction_widgets.payload import decode
 from induction_widgets.views import loss_curve_state, partners_state, phase_change_state
 

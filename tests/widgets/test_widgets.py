@@ -314,19 +314,6 @@ def test_head_data_on_request(tiny):
     assert (view.layer, view.head) == (1, 0)  # answering never moves the view
 
 
-def test_layers_point_one_way():
-    """export imports no widget class, widgets import no export module (the issue's grep)."""
-    import pathlib
-
-    root = pathlib.Path(iw.__file__).parent
-    for folder, banned in (
-        ("export", r"from \.\.widgets|import .*widgets"),
-        ("widgets", r"from \.\.export|import .*export"),
-    ):
-        for path in (root / folder).glob("*.py"):
-            assert not re.search(banned, path.read_text(encoding="utf-8")), path
-
-
 def test_head_payloads_make_only_the_names_asked_and_remember_recent_heads(tiny):
     """The browser asks for the mode on screen: an attention-only request makes no attribution;
     a later full request reuses the attention dict; a few recent heads are remembered."""

@@ -13,6 +13,9 @@ from induction_widgets.compute.scores import (
     target_attention,
 )
 
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
+
 # --- hand-computed reductions ------------------------------------------------------------------
 
 

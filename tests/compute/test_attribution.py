@@ -8,6 +8,9 @@ import torch
 import induction_widgets as iw
 from induction_widgets.compute import TextActivations
 
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
+
 TEXT = "The cat sat on the mat. The cat sat on the mat."
 
 

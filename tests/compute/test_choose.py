@@ -15,6 +15,9 @@ from induction_widgets.compute.choose import (
 )
 from induction_widgets.views import scatter_data as verdict_scatter
 
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
+
 TEXT = "the cat sat on the mat; a dog ran. the cat sat on the mat; a dog ran."
 
 

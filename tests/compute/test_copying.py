@@ -12,6 +12,9 @@ import torch
 import induction_widgets as iw
 from induction_widgets.compute.scores import COPYING_RANK_THRESHOLD, induction_targets
 
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
+
 
 def _ratio(x: torch.Tensor, i: int) -> float | None:
     """The paper's ratio ``4 r − 1`` for one row of logits, written out."""

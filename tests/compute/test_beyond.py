@@ -8,18 +8,19 @@ known exactly, and plain loops over single ablations.
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
+import handmade
 import pytest
 import torch
 
 import induction_widgets as iw
 from induction_widgets.compute import icl as icl_mod
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-import handmade  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
 
 
 def _train_script():

@@ -8,6 +8,9 @@ import torch
 import induction_widgets as iw
 from induction_widgets.compute.sink import sink_share, sink_summary, sink_width, without_sink
 
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
+
 
 def _softmax_pattern(pos: int, sink_logit: float, seed: int = 0) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)

@@ -12,6 +12,9 @@ import pytest
 import torch
 from archs import DEVICE, TL_MAJOR, build
 
+#: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
+pytestmark = pytest.mark.tl3
+
 
 @pytest.fixture(scope="module")
 def llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
