@@ -33,7 +33,6 @@ from hardening import (
 
 import induction_widgets as iw
 from induction_widgets import errors
-from induction_widgets.compute.icl import icl_from_losses
 from induction_widgets.compute.scores import _GRAM, unembed_embed_gram
 
 pytestmark = pytest.mark.tl3
@@ -219,23 +218,6 @@ for _name, _call, _msg in [
     ("HeadScores.top-k=0", lambda c: c.scores.top(0), r"k must be >= 1, got 0"),
 ]:
     row(_name, _call, iw.InputError, _msg)
-
-
-# The ICL score of per-token losses (what LossCurve reads from a per_token_loss tensor).
-for _name, _call, _msg in [
-    (
-        "int-tensor",
-        lambda c: icl_from_losses(torch.zeros(2, 30, dtype=torch.long)),
-        r"losses must be a float tensor \[batch, pos\] \(per_token_loss\), got a 2-d torch\.int64",
-    ),
-    ("list", lambda c: icl_from_losses([[1.0, 2.0]]), r"losses must be a float tensor .* got list"),
-    (
-        "too-short",
-        lambda c: icl_from_losses(torch.zeros(2, 2)),
-        r"contexts of 2 tokens are too short for an ICL score",
-    ),
-]:
-    row(f"icl_from_losses-{_name}", _call, iw.InputError, _msg)
 
 
 @pytest.mark.parametrize(("call", "exc_type", "message"), ROWS)

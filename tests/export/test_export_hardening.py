@@ -135,24 +135,6 @@ for _name, _kw, _msg in [
     )
 
 
-# The view's spec (a ViewSpec, as view.view_spec()) and its page form (buffers embedded).
-for _name, _call, _msg in [
-    ("heads-str", lambda c: iw.export.page_spec(c.view, heads="top"), HEADS),
-    (
-        "not-a-view",
-        lambda c: iw.export.page_spec(c.scores),
-        r"cannot export HeadScores: not an induction_widgets view",
-    ),
-]:
-    row(f"export.page_spec-{_name}", _call, iw.InputError, _msg)
-row(
-    "export.view_spec-not-a-view",
-    lambda c: iw.export.view_spec("a view"),
-    iw.InputError,
-    r"cannot export str: not an induction_widgets view",
-)
-
-
 @pytest.mark.parametrize(("call", "exc_type", "message"), ROWS)
 def test_bad_input_raises_one_clear_error(ctx, call, exc_type, message):
     assert_raises_ours(ctx, call, exc_type, message)
