@@ -17,11 +17,11 @@ def test_the_matrix_covers_every_public_entry_point():
     rows = all_rows()
     ids = " ".join(p.id for p in rows)
     for name in (
-        "head_scores", "prefix_matching_score", "previous_token_score", "ov_copying_score",
-        "attention_pattern", "logit_attribution", "TextActivations", "pattern_matching_score",
+        "head_scores", "prefix_matching_scores", "previous_token_scores", "ov_copying_scores",
+        "attention_pattern", "logit_attribution", "TextActivations", "pattern_matching_scores",
         "pattern_matching_problem", "repeated_random_tokens", "TokenView", "AttentionMatrix",
         "HeadMap", "InductionExplorer", "save_html", "report", "load_model", "VerdictScatter",
-        "LossCurve", "PartnersView", "PhaseChangeView",
+        "LossCurve", "PartnerBars", "PhaseChangeCurves",
     ):  # fmt: skip
         assert name in iw.__all__, name
         assert re.search(rf"(^| ){re.escape(name)}[-.]", ids), name

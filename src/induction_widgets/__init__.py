@@ -1,7 +1,10 @@
 """induction_widgets — find and inspect induction heads (Olsson et al. 2022) in Jupyter.
 
-Four rooms, arrows one way: ``compute`` (scores, attribution, tasks; torch + TransformerLens) →
-``payload`` (tensors → binary buffers) → ``widgets`` (anywidget views) → ``export`` (offline HTML).
+Rooms, arrows one way: ``compute`` (scores, attribution, tasks; torch + TransformerLens) →
+``payload`` (tensors → binary buffers) → ``views`` (pure state functions) → ``widgets`` (anywidget
+classes) and ``export`` (offline HTML), with ``errors``, ``checks`` and ``models`` below compute
+(tests/test_architecture.py holds the contract). Names follow one rule (docs/naming.md); old names
+are deprecated aliases.
 """
 
 from .compute import (
@@ -21,6 +24,7 @@ from .compute import (
     ablation_effect,
     ablation_scores,
     attention_pattern,
+    checkpoint_scores,
     copy_task_tokens,
     copying_text,
     corpus_contexts,
@@ -30,17 +34,16 @@ from .compute import (
     icl_score,
     k_composition_scores,
     logit_attribution,
-    ov_copying_score,
+    ov_copying_scores,
     pattern_matching_problem,
-    pattern_matching_score,
+    pattern_matching_scores,
     pattern_matching_text,
     per_token_loss,
-    prefix_matching_score,
+    prefix_matching_scores,
     previous_token_partners,
-    previous_token_score,
+    previous_token_scores,
     repeated_random_tokens,
     repeated_tokens_loss,
-    score_checkpoints,
     translation_text,
 )
 from .compute.cache import memory_info, set_memory_budget
@@ -53,19 +56,36 @@ from .errors import (
 )
 from .export import export_notebook, report, save_html
 from .models import load_model
+from .naming import deprecated_aliases
 from .widgets import (
     AttentionMatrix,
     HeadMap,
     InductionExplorer,
     LossCurve,
-    PartnersView,
-    PhaseChangeView,
     TokenView,
     VerdictScatter,
     close_all,
 )
+from .widgets import PartnersView as PartnerBars
+from .widgets import PhaseChangeView as PhaseChangeCurves
 
 __version__ = "0.1.0"
+
+#: Old public names (docs/naming.md): each still works, warns once per use with a
+#: DeprecationWarning naming its replacement, and is the very same object as the new name.
+DEPRECATED_NAMES: dict[str, str] = {
+    "prefix_matching_score": "prefix_matching_scores",
+    "previous_token_score": "previous_token_scores",
+    "ov_copying_score": "ov_copying_scores",
+    "pattern_matching_score": "pattern_matching_scores",
+    "score_checkpoints": "checkpoint_scores",
+    "PartnersView": "PartnerBars",
+    "PhaseChangeView": "PhaseChangeCurves",
+}
+
+
+__getattr__ = deprecated_aliases(__name__, DEPRECATED_NAMES, globals())
+
 
 __all__ = [
     "PARALLEL_SENTENCES",
@@ -86,9 +106,9 @@ __all__ = [
     "LossCurve",
     "ModelWeightsError",
     "NotAModelError",
+    "PartnerBars",
     "Partners",
-    "PartnersView",
-    "PhaseChangeView",
+    "PhaseChangeCurves",
     "TextActivations",
     "TokenView",
     "VerdictScatter",
@@ -98,6 +118,7 @@ __all__ = [
     "ablation_effect",
     "ablation_scores",
     "attention_pattern",
+    "checkpoint_scores",
     "close_all",
     "copy_task_tokens",
     "copying_text",
@@ -111,19 +132,18 @@ __all__ = [
     "load_model",
     "logit_attribution",
     "memory_info",
-    "ov_copying_score",
+    "ov_copying_scores",
     "pattern_matching_problem",
-    "pattern_matching_score",
+    "pattern_matching_scores",
     "pattern_matching_text",
     "per_token_loss",
-    "prefix_matching_score",
+    "prefix_matching_scores",
     "previous_token_partners",
-    "previous_token_score",
+    "previous_token_scores",
     "repeated_random_tokens",
     "repeated_tokens_loss",
     "report",
     "save_html",
-    "score_checkpoints",
     "set_memory_budget",
     "translation_text",
 ]

@@ -48,8 +48,8 @@ text_rows(
         "attention_pattern": lambda c, m, x, **k: iw.attention_pattern(m, x, 0, 0, **k),
         "logit_attribution": lambda c, m, x, **k: iw.logit_attribution(m, x, 0, 0, **k),
         "TextActivations": lambda c, m, x, **k: iw.TextActivations(m, x, progress=False, **k),
-        "prefix_matching_score": lambda c, m, x, **k: iw.prefix_matching_score(m, x, **k),
-        "previous_token_score": lambda c, m, x, **k: iw.previous_token_score(m, x, **k),
+        "prefix_matching_scores": lambda c, m, x, **k: iw.prefix_matching_scores(m, x, **k),
+        "previous_token_scores": lambda c, m, x, **k: iw.previous_token_scores(m, x, **k),
         "head_scores": lambda c, m, x, **k: iw.head_scores(m, tokens=x, progress=False, **k),
     },
     {"attention_pattern", "logit_attribution", "TextActivations"},
@@ -80,20 +80,22 @@ for _name, _call in {
 non_model_rows(
     ROWS,
     {
-        "ov_copying_score": lambda c, m: iw.ov_copying_score(m),
+        "ov_copying_scores": lambda c, m: iw.ov_copying_scores(m),
         "head_scores": lambda c, m: iw.head_scores(m),
         "repeated_random_tokens": lambda c, m: iw.repeated_random_tokens(m),
-        "pattern_matching_score": lambda c, m: iw.pattern_matching_score(m, 2, 10),
+        "pattern_matching_scores": lambda c, m: iw.pattern_matching_scores(m, 2, 10),
         "pattern_matching_problem": lambda c, m: iw.pattern_matching_problem(m, 10),
     },
 )
 
 # NaN / inf weights everywhere a model is read (the text functions are above).
 for _name, _call in {
-    "ov_copying_score-nan": lambda c: iw.ov_copying_score(c.nan_model),
-    "ov_copying_score-inf": lambda c: iw.ov_copying_score(c.inf_model),
+    "ov_copying_scores-nan": lambda c: iw.ov_copying_scores(c.nan_model),
+    "ov_copying_scores-inf": lambda c: iw.ov_copying_scores(c.inf_model),
     "head_scores-nan": lambda c: iw.head_scores(c.nan_model, 2, 5, 2),
-    "pattern_matching_score-nan": with_poisoned_tiny(lambda m: iw.pattern_matching_score(m, 2, 10)),
+    "pattern_matching_scores-nan": with_poisoned_tiny(
+        lambda m: iw.pattern_matching_scores(m, 2, 10)
+    ),
 }.items():
     row(_name, _call, iw.ModelWeightsError, BROKEN)
 
@@ -166,8 +168,8 @@ for _name, kwargs, _msg in [
     ("seed=1.5", {"seed": 1.5}, r"seed must be an int, got float 1\.5"),
 ]:
     row(
-        f"pattern_matching_score-{_name}",
-        lambda c, k=kwargs: iw.pattern_matching_score(
+        f"pattern_matching_scores-{_name}",
+        lambda c, k=kwargs: iw.pattern_matching_scores(
             c.tiny, **{"n_problems": 2, "n_lines": 10, **k}
         ),
         iw.InputError,
@@ -190,18 +192,18 @@ for _name, _call, _msg in [
         r"no tokenizer, so it cannot read the pattern-matching text: give it a tokenizer",
     ),
     (
-        "pattern_matching_score-no-tokenizer",
-        lambda c: iw.pattern_matching_score(c.bare, 2, 5),
+        "pattern_matching_scores-no-tokenizer",
+        lambda c: iw.pattern_matching_scores(c.bare, 2, 5),
         r"no tokenizer, so it cannot read the pattern-matching text: give it a tokenizer",
     ),
     (
-        "prefix_matching_score-no-repeats",
-        lambda c: iw.prefix_matching_score(c.tiny, "abcdefg"),
+        "prefix_matching_scores-no-repeats",
+        lambda c: iw.prefix_matching_scores(c.tiny, "abcdefg"),
         r"no token occurs twice .*: use repeated_random_tokens\(model\) or a text with repeats",
     ),
     (
-        "previous_token_score-one-token",
-        lambda c: iw.previous_token_score(c.tiny, [5]),
+        "previous_token_scores-one-token",
+        lambda c: iw.previous_token_scores(c.tiny, [5]),
         r"needs at least two tokens: give a longer text or more token ids",
     ),
 ]:
@@ -252,7 +254,7 @@ def test_whitespace_only_text_is_answered(ctx):
     assert torch.allclose(pattern.sum(-1), torch.ones(4), atol=1e-5)
     assert (pattern.triu(1) == 0).all()
     # prefix matching on [BOS, ' ', ' ', ' ']: d=2 targets s=2; d=3 targets s=2 and s=3
-    scores = iw.prefix_matching_score(tiny, "   ")
+    scores = iw.prefix_matching_scores(tiny, "   ")
     for layer in range(2):
         for head in range(4):
             a = iw.attention_pattern(tiny, "   ", layer, head)
@@ -281,10 +283,10 @@ def test_truncate_true_keeps_n_ctx_tokens(ctx):
     assert len(ex.token_view.tokens) == N_CTX
     # the score functions (they had no truncate argument although their error named it)
     assert torch.equal(
-        iw.prefix_matching_score(tiny, LONG, truncate=True), iw.prefix_matching_score(tiny, first)
+        iw.prefix_matching_scores(tiny, LONG, truncate=True), iw.prefix_matching_scores(tiny, first)
     )
     assert torch.equal(
-        iw.previous_token_score(tiny, LONG, truncate=True), iw.previous_token_score(tiny, first)
+        iw.previous_token_scores(tiny, LONG, truncate=True), iw.previous_token_scores(tiny, first)
     )
     long_ids = torch.cat(  # 2 x 302 positions > n_ctx
         [iw.repeated_random_tokens(tiny, 2, 50, 3, seed=s) for s in (1, 2)], dim=1
@@ -334,7 +336,7 @@ out = {}
 for seed in map(int, sys.argv[1:]):
     scores = iw.head_scores(model, n_examples=4, seed=seed, progress=False)
     arrays = dict(scores.as_dict())
-    arrays["pattern_matching"] = iw.pattern_matching_score(model, n_problems=2, n_lines=10, seed=seed)
+    arrays["pattern_matching"] = iw.pattern_matching_scores(model, n_problems=2, n_lines=10, seed=seed)
     out[seed] = {
         name: hashlib.sha256(t.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
         for name, t in sorted(arrays.items())
@@ -372,33 +374,33 @@ def test_same_seed_same_scores_across_interpreters():
     assert first["8"]["ov_copying"] == first["7"]["ov_copying"]
 
 
-# --- W_U @ W_E is cached per model for ov_copying_score -------------------------------------------
+# --- W_U @ W_E is cached per model for ov_copying_scores -------------------------------------------
 
 
 def test_ov_copying_reuses_the_gram_until_the_weights_change():
     from handmade import build
 
     model = build(sign=1.0)
-    first = iw.ov_copying_score(model)
+    first = iw.ov_copying_scores(model)
     assert first.item() == pytest.approx(1.0, abs=1e-5)
     gram = _GRAM[model][1]
     assert unembed_embed_gram(model) is gram  # the second call reuses the product
-    assert torch.equal(iw.ov_copying_score(model), first)
+    assert torch.equal(iw.ov_copying_scores(model), first)
     assert _GRAM[model][1] is gram
     with torch.no_grad():
         model.W_E.mul_(-1.0)  # in place: the OV circuit is now -I
     assert unembed_embed_gram(model) is not gram
     assert torch.equal(unembed_embed_gram(model), -gram)
-    assert iw.ov_copying_score(model).item() == pytest.approx(-1.0, abs=1e-5)
+    assert iw.ov_copying_scores(model).item() == pytest.approx(-1.0, abs=1e-5)
     with torch.no_grad():
         model.W_E[0, 0] = float("nan")  # a cached product never hides broken weights
     with pytest.raises(iw.ModelWeightsError, match="holds NaN or infinity"):
-        iw.ov_copying_score(model)
+        iw.ov_copying_scores(model)
 
 
 def test_ov_copying_cached_equals_uncached(tiny):
-    cached = iw.ov_copying_score(tiny)
+    cached = iw.ov_copying_scores(tiny)
     _GRAM.pop(tiny, None)
-    fresh = iw.ov_copying_score(tiny)
+    fresh = iw.ov_copying_scores(tiny)
     assert torch.equal(cached, fresh)
     assert tiny in _GRAM

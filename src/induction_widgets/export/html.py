@@ -24,9 +24,10 @@ def spec_of(view: Any) -> ViewSpec:
     return method()
 
 
-def view_spec(view: Any, heads: Any = None, *, attribution: bool = True) -> dict[str, Any]:
-    """``{"kind", "state", "store"}`` of one view, ready for :func:`page` (see
-    :func:`~induction_widgets.views.static_spec`)."""
+def page_data(view: Any, heads: Any = None, *, attribution: bool = True) -> dict[str, Any]:
+    """The data one saved page embeds for ``view``: ``{"kind", "state", "store"}``, ready for
+    :func:`page` (see :func:`~induction_widgets.views.static_spec`). Not to be confused with
+    ``view.view_spec()``, the view's :class:`ViewSpec` this is built from."""
     return static_spec(spec_of(view), heads, attribution=attribution)
 
 
@@ -46,4 +47,4 @@ def save_html(
     return write_html(spec_of(view), path, heads, title=title, attribution=attribution)
 
 
-__all__ = ["json_for_script", "output_path", "page", "save_html", "spec_of", "view_spec"]
+__all__ = ["json_for_script", "output_path", "page", "page_data", "save_html", "spec_of"]
