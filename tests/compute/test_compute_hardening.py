@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -208,6 +209,335 @@ for _name, _call, _msg in [
     ),
 ]:
     row(_name, _call, iw.InputError, _msg)
+
+
+# The beyond-Argument-4 measures and the paper's other inputs (issue 20: every public callable of
+# induction_widgets.__all__ has rows; tests/test_hardening_coverage.py checks it).
+def _enter(manager: Any) -> None:
+    with manager:
+        pass
+
+
+KIND = r"kind must be 'mean' or 'zero', got 'half'"
+MEANS = r"means must be a float tensor of shape \(2, 4, 16\), got {}: pass head_means\(model\)"
+for _name, _call, _exc, _msg in [
+    ("ablate-kind", lambda c: _enter(iw.ablate(c.tiny, (0, 0), "half")), iw.InputError, KIND),
+    (
+        "ablate-head-out-of-range",
+        lambda c: _enter(iw.ablate(c.tiny, (5, 0))),
+        iw.HeadIndexError,
+        r"layer 5 is out of range: this model has 2 layers, so use 0\.\.1",
+    ),
+    (
+        "ablate-heads-str",
+        lambda c: _enter(iw.ablate(c.tiny, "L1H0")),
+        iw.HeadIndexError,
+        r"heads must be a \(layer, head\) pair or a list of them, got str 'L1H0'",
+    ),
+    (
+        "ablate-means-shape",
+        lambda c: _enter(iw.ablate(c.tiny, (0, 0), means=torch.zeros(2, 4, 3))),
+        iw.InputError,
+        MEANS.format(r"a \(2, 4, 3\) torch\.float32 tensor"),
+    ),
+    (
+        "ablate-reference-empty",
+        lambda c: _enter(iw.ablate(c.tiny, (0, 0), reference="")),
+        iw.InputError,
+        r"the text is empty",
+    ),
+    (
+        "ablate-context-too-short-for-the-default-reference",
+        lambda c: _enter(iw.ablate(c.bare, (0, 0))),
+        iw.InputError,
+        r"n_ctx=16 is too short for copy-task contexts .* pass token ids of your own",
+    ),
+    (
+        "ablate-nan",
+        lambda c: _enter(iw.ablate(c.nan_model, (0, 0), reference=[0, 1, 2, 3])),
+        iw.ModelWeightsError,
+        BROKEN,
+    ),
+    (
+        "ablation_effect-kind",
+        lambda c: iw.ablation_effect(c.tiny, (0, 0), "half"),
+        iw.InputError,
+        KIND,
+    ),
+    (
+        "ablation_effect-n_contexts=0",
+        lambda c: iw.ablation_effect(c.tiny, (0, 0), n_contexts=0),
+        iw.InputError,
+        r"n_contexts must be >= 1, got 0",
+    ),
+    (
+        "ablation_effect-seed=str",
+        lambda c: iw.ablation_effect(c.tiny, (0, 0), seed="a"),
+        iw.InputError,
+        r"seed must be an int, got str 'a'",
+    ),
+    (
+        "ablation_effect-head-out-of-range",
+        lambda c: iw.ablation_effect(c.tiny, (0, 9)),
+        iw.HeadIndexError,
+        r"head 9 is out of range: this model has 4 heads",
+    ),
+    (
+        "ablation_comparison-n_draws=0",
+        lambda c: iw.ablation_comparison(c.tiny, [(1, 0)], n_draws=0),
+        iw.InputError,
+        r"n_draws must be >= 1, got 0",
+    ),
+    (
+        "ablation_comparison-window=-1",
+        lambda c: iw.ablation_comparison(c.tiny, [(1, 0)], window=-1, tokens=[[1, 2, 3, 1, 2, 3]]),
+        iw.InputError,
+        r"window must be >= 0, got -1",
+    ),
+    (
+        "ablation_comparison-head-out-of-range",
+        lambda c: iw.ablation_comparison(c.tiny, [(1, 0), (2, 0)]),
+        iw.HeadIndexError,
+        r"layer 2 is out of range",
+    ),
+    (
+        "ablation_scores-n_draws=0",
+        lambda c: iw.ablation_scores(c.tiny, n_draws=0),
+        iw.InputError,
+        r"n_draws must be >= 1, got 0",
+    ),
+    (
+        "ablation_scores-layers",
+        lambda c: iw.ablation_scores(c.tiny, layers=[5]),
+        iw.HeadIndexError,
+        r"layers must be layer numbers in 0\.\.1 \(an int or a list\), got \[5\]: e\.g\. layers=\[1\]",
+    ),
+    (
+        "ablation_scores-layers-empty",
+        lambda c: iw.ablation_scores(c.tiny, layers=[]),
+        iw.InputError,
+        r"layers is empty: give at least one layer, or None for all layers",
+    ),
+    (
+        "ablation_scores-kind",
+        lambda c: iw.ablation_scores(c.tiny, kind="half"),
+        iw.InputError,
+        KIND,
+    ),
+    (
+        "ablation_scores-means-list",
+        lambda c: iw.ablation_scores(c.tiny, means=[1.0]),
+        iw.InputError,
+        MEANS.format("list"),
+    ),
+    (
+        "checkpoint_scores-name",
+        lambda c: iw.checkpoint_scores("smollm2"),
+        iw.InputError,
+        r"checkpoints must be 'tiny', a checkpoint file written by scripts/train_tiny_model\.py, or "
+        r"a non-empty list",
+    ),
+    (
+        "checkpoint_scores-steps",
+        lambda c: iw.checkpoint_scores("tiny", steps=[12345]),
+        iw.InputError,
+        r"no checkpoint at steps \[12345\]: the file holds \[0, 50, ",
+    ),
+    (
+        "copy_task_tokens-n_contexts=0",
+        lambda c: iw.copy_task_tokens(c.tiny, 0),
+        iw.InputError,
+        r"n_contexts must be >= 1, got 0",
+    ),
+    (
+        "copy_task_tokens-n_tokens-over-length",
+        lambda c: iw.copy_task_tokens(c.tiny, 2, n_tokens=1000),
+        iw.InputError,
+        r"n_tokens=1000 exceeds length=256: lower n_tokens or raise length",
+    ),
+    (
+        "copy_task_tokens-short-context",
+        lambda c: iw.copy_task_tokens(c.bare, 2),
+        iw.InputError,
+        r"n_ctx=16 is too short for copy-task contexts \(at least 17 tokens",
+    ),
+    (
+        "copying_text-n_sentences=0",
+        lambda c: iw.copying_text(n_sentences=0),
+        iw.InputError,
+        r"n_sentences must be >= 1, got 0",
+    ),
+    (
+        "copying_text-paragraph-int",
+        lambda c: iw.copying_text(paragraph=5),
+        iw.InputError,
+        r"paragraph must be a non-empty str \(the text to repeat\), got int 5",
+    ),
+    (
+        "copying_text-paragraph-blank",
+        lambda c: iw.copying_text(paragraph="  "),
+        iw.InputError,
+        r"paragraph must be a non-empty str .*: leave it out to use the default paragraph",
+    ),
+    (
+        "corpus_contexts-n_contexts=0",
+        lambda c: iw.corpus_contexts(c.tiny, 0),
+        iw.InputError,
+        r"n_contexts must be >= 1, got 0",
+    ),
+    (
+        "corpus_contexts-no-tokenizer",
+        lambda c: iw.corpus_contexts(c.bare, 2),
+        iw.InputError,
+        r"this model has no tokenizer, so it cannot read the corpus: pass tokens=",
+    ),
+    (
+        "corpus_contexts-n_tokens-over-n_ctx",
+        lambda c: iw.corpus_contexts(c.tiny, 2, n_tokens=1000),
+        iw.InputError,
+        r"n_tokens=1000 exceeds the model's context n_ctx=256",
+    ),
+    (
+        "head_means-reference-empty",
+        lambda c: iw.head_means(c.tiny, ""),
+        iw.InputError,
+        r"the text is empty",
+    ),
+    (
+        "head_means-nan",
+        lambda c: iw.head_means(c.nan_model, [0, 1, 2, 3]),
+        iw.ModelWeightsError,
+        BROKEN,
+    ),
+    (
+        "icl_score-n_contexts=0",
+        lambda c: iw.icl_score(c.tiny, n_contexts=0),
+        iw.InputError,
+        r"n_contexts must be >= 1, got 0",
+    ),
+    (
+        "icl_score-window=-1",
+        lambda c: iw.icl_score(c.tiny, n_contexts=2, window=-1),
+        iw.InputError,
+        r"window must be >= 0, got -1",
+    ),
+    (
+        "icl_score-early-after-late",
+        lambda c: iw.icl_score(c.tiny, n_contexts=2, early=50, late=10),
+        iw.InputError,
+        r"need 1 <= early < late < n_tokens, got early=50, late=10 for 256-token contexts",
+    ),
+    (
+        "icl_score-nan",
+        lambda c: iw.icl_score(c.nan_model, [[1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6]]),
+        iw.ModelWeightsError,
+        BROKEN,
+    ),
+    (
+        "k_composition_scores-nan",
+        lambda c: iw.k_composition_scores(c.nan_model, 0, 0),
+        iw.ModelWeightsError,
+        BROKEN,
+    ),
+    (
+        "pattern_matching_text-n_lines=0",
+        lambda c: iw.pattern_matching_text(0),
+        iw.InputError,
+        r"n_lines must be >= 1, got 0",
+    ),
+    (
+        "pattern_matching_text-seed=str",
+        lambda c: iw.pattern_matching_text(5, seed="x"),
+        iw.InputError,
+        r"seed must be an int, got str 'x'",
+    ),
+    (
+        "per_token_loss-batch_size=0",
+        lambda c: iw.per_token_loss(c.tiny, TEXT, batch_size=0),
+        iw.InputError,
+        r"batch_size must be >= 1, got 0",
+    ),
+    (
+        "previous_token_partners-previous_token-shape",
+        lambda c: iw.previous_token_partners(c.tiny, 1, 0, previous_token=torch.zeros(3)),
+        iw.InputError,
+        r"previous_token must be a float tensor of shape \(2, 4\), got a \(3,\) torch\.float32 "
+        r"tensor: pass head_scores\(model\)\.previous_token",
+    ),
+    (
+        "repeated_tokens_loss-n_examples=0",
+        lambda c: iw.repeated_tokens_loss(c.tiny, 0),
+        iw.InputError,
+        r"n_examples must be >= 1, got 0",
+    ),
+    (
+        "repeated_tokens_loss-seed=None",
+        lambda c: iw.repeated_tokens_loss(c.tiny, 2, seed=None),
+        iw.InputError,
+        r"seed must be an int, got NoneType None",
+    ),
+    (
+        "set_memory_budget-str",
+        lambda c: iw.set_memory_budget("lots"),
+        iw.InputError,
+        r"give the memory budget as a size such as \"1\.5GB\", \"800MB\", \"2GiB\" or a number of "
+        r"bytes; got 'lots'",
+    ),
+    (
+        "set_memory_budget-negative",
+        lambda c: iw.set_memory_budget(-5),
+        iw.InputError,
+        r"\(at least 1 byte, finite\); got -5",
+    ),
+    (
+        "translation_text-index",
+        lambda c: iw.translation_text(99),
+        iw.InputError,
+        r"index must be an int in 0\.\.3, got 99",
+    ),
+    (
+        "translation_text-str",
+        lambda c: iw.translation_text("a"),
+        iw.InputError,
+        r"index must be an int in 0\.\.3, got 'a'",
+    ),
+]:
+    row(_name, _call, _exc, _msg)
+
+# Everything that reads a text, a (layer, head) or a model, through the shared cross products.
+text_rows(
+    ROWS,
+    {
+        "per_token_loss": lambda c, m, x, **k: iw.per_token_loss(m, x, **k),
+        "head_means": lambda c, m, x, **k: iw.head_means(m, x, **k),
+    },
+    set(),
+)
+head_rows(
+    ROWS,
+    {
+        "k_composition_scores": lambda c, l, h: iw.k_composition_scores(c.tiny, l, h),
+        "previous_token_partners": lambda c, l, h: iw.previous_token_partners(c.tiny, l, h),
+        "ablate": lambda c, l, h: _enter(iw.ablate(c.tiny, (l, h))),
+    },
+)
+non_model_rows(
+    ROWS,
+    {
+        "ablate": lambda c, m: _enter(iw.ablate(m, (0, 0))),
+        "ablation_effect": lambda c, m: iw.ablation_effect(m, (0, 0)),
+        "ablation_comparison": lambda c, m: iw.ablation_comparison(m, [(0, 0)]),
+        "ablation_scores": lambda c, m: iw.ablation_scores(m),
+        "copy_task_tokens": lambda c, m: iw.copy_task_tokens(m),
+        "corpus_contexts": lambda c, m: iw.corpus_contexts(m),
+        "head_means": lambda c, m: iw.head_means(m),
+        "icl_score": lambda c, m: iw.icl_score(m),
+        "k_composition_scores": lambda c, m: iw.k_composition_scores(m, 1, 0),
+        "per_token_loss": lambda c, m: iw.per_token_loss(m, TEXT),
+        "previous_token_partners": lambda c, m: iw.previous_token_partners(m, 1, 0),
+        "repeated_tokens_loss": lambda c, m: iw.repeated_tokens_loss(m),
+    },
+)
 
 # Score names.
 UNKNOWN = (

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ..checks import check_head, check_weights
+from ..checks import check_head, check_tensor, check_weights
 from ._model import model_info
 from .scores import previous_token_scores
 from .tasks import repeated_random_tokens
@@ -136,4 +136,11 @@ def previous_token_partners(
     if previous_token is None:
         toks = repeated_random_tokens(model) if tokens is None else tokens
         previous_token = previous_token_scores(model, toks)
+    else:
+        previous_token = check_tensor(
+            "previous_token",
+            previous_token,
+            (info.n_layers, info.n_heads),
+            "pass head_scores(model).previous_token (or leave it out)",
+        )
     return Partners(layer, head, comp, previous_token.float().cpu())
