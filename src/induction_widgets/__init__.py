@@ -7,6 +7,7 @@ classes) and ``export`` (offline HTML), with ``errors``, ``checks`` and ``models
 are deprecated aliases.
 """
 
+from . import compute
 from .compute import (
     PARALLEL_SENTENCES,
     SCORE_NAMES,
@@ -74,16 +75,10 @@ __version__ = "0.1.0"
 #: Old public names (docs/naming.md): each still works, warns once per use with a
 #: DeprecationWarning naming its replacement, and is the very same object as the new name.
 DEPRECATED_NAMES: dict[str, str] = {
-    "prefix_matching_score": "prefix_matching_scores",
-    "previous_token_score": "previous_token_scores",
-    "ov_copying_score": "ov_copying_scores",
-    "pattern_matching_score": "pattern_matching_scores",
-    "score_checkpoints": "checkpoint_scores",
+    **compute.DEPRECATED_NAMES,
     "PartnersView": "PartnerBars",
     "PhaseChangeView": "PhaseChangeCurves",
 }
-
-
 __getattr__ = deprecated_aliases(__name__, DEPRECATED_NAMES, globals())
 
 
