@@ -14,7 +14,7 @@ import torch
 import induction_widgets as iw
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "naming.md"
-MODULES = ("induction_widgets", "induction_widgets.compute", "induction_widgets.export")
+MODULES = ("induction_widgets", "induction_widgets.compute")
 ALIASES = [
     (module, old, new)
     for module in MODULES

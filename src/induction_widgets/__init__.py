@@ -7,6 +7,8 @@ classes) and ``export`` (offline HTML), with ``errors``, ``checks`` and ``models
 are deprecated aliases.
 """
 
+from typing import TYPE_CHECKING
+
 from . import compute
 from .compute import (
     PARALLEL_SENTENCES,
@@ -58,29 +60,50 @@ from .errors import (
 from .export import export_notebook, report, save_html
 from .models import load_model
 from .naming import deprecated_aliases
-from .widgets import (
-    AttentionMatrix,
-    HeadMap,
-    InductionExplorer,
-    LossCurve,
-    TokenView,
-    VerdictScatter,
-    close_all,
-)
-from .widgets import PartnersView as PartnerBars
-from .widgets import PhaseChangeView as PhaseChangeCurves
+from .widgets import VIEW_CLASSES, close_all
+
+#: View classes whose public name (docs/naming.md: <Subject><Figure>) differs from the widget
+#: class's declared name; the declared names stay readable as deprecated aliases.
+RENAMED_VIEWS: dict[str, str] = {
+    "PartnersView": "PartnerBars",
+    "PhaseChangeView": "PhaseChangeCurves",
+}
+#: every view's widget class (TokenView, HeadMap, …) under its public name
+PUBLIC_VIEWS = {RENAMED_VIEWS.get(name, name): cls for name, cls in VIEW_CLASSES.items()}
+globals().update(PUBLIC_VIEWS)
+
+if TYPE_CHECKING:
+    from .widgets import (
+        AttentionMatrix as AttentionMatrix,
+    )
+    from .widgets import (
+        HeadMap as HeadMap,
+    )
+    from .widgets import (
+        InductionExplorer as InductionExplorer,
+    )
+    from .widgets import (
+        LossCurve as LossCurve,
+    )
+    from .widgets import (
+        PartnersView as PartnerBars,  # noqa: F401 - in __all__ through PUBLIC_VIEWS
+    )
+    from .widgets import (
+        PhaseChangeView as PhaseChangeCurves,  # noqa: F401 - likewise
+    )
+    from .widgets import (
+        TokenView as TokenView,
+    )
+    from .widgets import (
+        VerdictScatter as VerdictScatter,
+    )
 
 __version__ = "0.1.0"
 
 #: Old public names (docs/naming.md): each still works, warns once per use with a
 #: DeprecationWarning naming its replacement, and is the very same object as the new name.
-DEPRECATED_NAMES: dict[str, str] = {
-    **compute.DEPRECATED_NAMES,
-    "PartnersView": "PartnerBars",
-    "PhaseChangeView": "PhaseChangeCurves",
-}
+DEPRECATED_NAMES: dict[str, str] = {**compute.DEPRECATED_NAMES, **RENAMED_VIEWS}
 __getattr__ = deprecated_aliases(__name__, DEPRECATED_NAMES, globals())
-
 
 __all__ = [
     "PARALLEL_SENTENCES",
@@ -88,32 +111,23 @@ __all__ = [
     "AblationComparison",
     "AblationEffect",
     "AblationScores",
-    "AttentionMatrix",
     "CheckpointScores",
     "HeadIndexError",
-    "HeadMap",
     "HeadRow",
     "HeadScores",
     "ICLScore",
-    "InductionExplorer",
     "InductionWidgetsError",
     "InputError",
-    "LossCurve",
     "ModelWeightsError",
     "NotAModelError",
-    "PartnerBars",
     "Partners",
-    "PhaseChangeCurves",
     "TextActivations",
-    "TokenView",
-    "VerdictScatter",
     "__version__",
     "ablate",
     "ablation_comparison",
     "ablation_effect",
     "ablation_scores",
     "attention_pattern",
-    "checkpoint_scores",
     "close_all",
     "copy_task_tokens",
     "copying_text",
@@ -139,6 +153,8 @@ __all__ = [
     "repeated_tokens_loss",
     "report",
     "save_html",
+    "checkpoint_scores",
     "set_memory_budget",
     "translation_text",
+    *PUBLIC_VIEWS,
 ]

@@ -12,8 +12,8 @@ from induction_widgets.compute.choose import (
     choose_pattern_matching_head,
     choose_translation_head,
     translation_targets,
-    verdict_scatter,
 )
+from induction_widgets.views import scatter_data as verdict_scatter
 
 #: Also run under TransformerLens 3.9 (`make test-tl3` runs the modules marked tl3).
 pytestmark = pytest.mark.tl3

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import induction_widgets as iw
-from induction_widgets.compute import verdict_scatter
 from induction_widgets.payload import decode
 from induction_widgets.views import SINK_SCALES, attention_matrix_state, token_view_state
+from induction_widgets.views import scatter_data as verdict_scatter
 
 TEXT = "the cat sat on the mat. the cat sat on the mat."
 

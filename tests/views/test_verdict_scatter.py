@@ -15,9 +15,10 @@ import pytest
 import torch
 
 import induction_widgets as iw
-from induction_widgets.compute import HeadScores, verdict_scatter
+from induction_widgets.compute import HeadScores
 from induction_widgets.errors import InputError
 from induction_widgets.payload import decode
+from induction_widgets.views import scatter_data as verdict_scatter
 from induction_widgets.views import verdict_scatter_state
 
 

@@ -102,7 +102,7 @@ def test_head_map(scores):
     with pytest.raises(iw.InputError, match="unknown score 'nope'"):
         hm.score = "nope"
     with pytest.raises(
-        iw.InputError, match=r"unknown score 'pattern_matching'.*pattern_matching_scores"
+        iw.InputError, match=r"unknown score 'pattern_matching'.*pattern_matching_score"
     ):
         iw.HeadMap(scores, score="pattern_matching")
     with pytest.raises(iw.InputError, match="selected_head must be"):
@@ -233,18 +233,18 @@ def test_hostile_tokens_cannot_break_out_of_the_page(tiny, tmp_path):
 
 def test_save_html_heads_argument(tiny, scores, tmp_path):
     view = iw.TokenView(tiny, TEXT, 1, 0, scores=scores)
-    spec = iw.export.page_data(view, heads=[(0, 1), (1, 3)])
+    spec = iw.export.page_spec(view, heads=[(0, 1), (1, 3)])
     assert spec["state"]["heads_available"] == [[0, 1], [1, 3]]
     assert set(spec["store"]) == {"0.1", "1.3"}
     assert (spec["state"]["layer"], spec["state"]["head"]) == (0, 1)
     assert (view.layer, view.head) == (1, 0)  # exporting never changes the live view
-    default = iw.export.page_data(view)
+    default = iw.export.page_spec(view)
     assert default["state"]["heads_available"][0] == [1, 0] and len(default["store"]) >= 2
-    assert len(iw.export.page_data(view, heads="all")["store"]) == 8
+    assert len(iw.export.page_spec(view, heads="all")["store"]) == 8
     with pytest.raises(iw.HeadIndexError, match="layer 9 is out of range"):
-        iw.export.page_data(view, heads=[(9, 0)])
+        iw.export.page_spec(view, heads=[(9, 0)])
     with pytest.raises(iw.InputError, match="heads must be 'all'"):
-        iw.export.page_data(view, heads="some")
+        iw.export.page_spec(view, heads="some")
     # the embedded attention decodes to the tensor within uint8 precision
     acts = iw.TextActivations(tiny, TEXT)
     att = decode(spec["store"]["1.3"]["attention"])

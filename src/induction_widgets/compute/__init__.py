@@ -31,7 +31,6 @@ from .choose import (
     choose_pattern_matching_head,
     choose_translation_head,
     translation_targets,
-    verdict_scatter,
 )
 from .composition import (
     PartnerRow,
@@ -138,7 +137,6 @@ __all__ = [
     "to_tokens",
     "translation_targets",
     "translation_text",
-    "verdict_scatter",
     "without_sink",
 ]
 

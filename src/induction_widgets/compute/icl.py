@@ -442,6 +442,30 @@ def icl_from_pair(
     )
 
 
+def icl_from_losses(losses: torch.Tensor) -> ICLScore:
+    """:class:`ICLScore` from per-token losses ``[batch, pos]`` (or ``[pos]``, one context), e.g. a
+    :func:`per_token_loss` result: ``score = mean_b (L[b, late] − L[b, early])`` at
+    :func:`icl_indices`, its standard error over the contexts, and the curve ``mean_b L[b, :]``."""
+    if (
+        not isinstance(losses, torch.Tensor)
+        or losses.ndim not in (1, 2)
+        or not losses.is_floating_point()
+    ):
+        what = (
+            f"a {losses.ndim}-d {losses.dtype} tensor"
+            if isinstance(losses, torch.Tensor)
+            else type(losses).__name__
+        )
+        raise InputError(f"losses must be a float tensor [batch, pos] (per_token_loss), got {what}")
+    losses = losses.detach().float().cpu()
+    losses = losses[None] if losses.ndim == 1 else losses
+    early, late, note = icl_indices(losses.shape[1])
+    pair = torch.stack([losses[:, early], losses[:, late]], dim=1)
+    return icl_from_pair(
+        pair, early, late, losses.mean(0), losses.shape[1], note, "per_token_loss tensor"
+    )
+
+
 def repeated_tokens_loss(
     model: Any, n_examples: int = 10, seq_len: int = 25, seed: int = 0
 ) -> float:

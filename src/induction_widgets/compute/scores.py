@@ -536,6 +536,18 @@ class HeadScores:
         ]
         return sorted(heads, key=lambda lh: -float(self.prefix_matching[lh]))
 
+    def default_head(self) -> tuple[int, int]:
+        """The head a view opens on when none is given: the strongest induction head — the highest
+        prefix-matching score among the heads whose :meth:`verdict` is "induction head"
+        (:meth:`induction_heads`' first) — or, when no head passes, the highest prefix-matching
+        score of all heads (ties: the first in ``[layer, head]`` row-major order). Every view, the
+        explorer and the report open on this head."""
+        heads = self.induction_heads()
+        if heads:
+            return heads[0]
+        best = self.top(1, by="prefix_matching")[0]
+        return (best.layer, best.head)
+
     def row(self, layer: int, head: int) -> HeadRow:
         def opt(t: torch.Tensor | None) -> float | None:
             return None if t is None else float(t[layer, head])

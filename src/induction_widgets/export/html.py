@@ -24,10 +24,16 @@ def spec_of(view: Any) -> ViewSpec:
     return method()
 
 
-def page_data(view: Any, heads: Any = None, *, attribution: bool = True) -> dict[str, Any]:
-    """The data one saved page embeds for ``view``: ``{"kind", "state", "store"}``, ready for
-    :func:`page` (see :func:`~induction_widgets.views.static_spec`). Not to be confused with
-    ``view.view_spec()``, the view's :class:`ViewSpec` this is built from."""
+def view_spec(view: Any) -> ViewSpec:
+    """The :class:`~induction_widgets.views.ViewSpec` of ``view``: the same as
+    ``view.view_spec()`` (a :class:`ViewSpec` is returned as it is)."""
+    return spec_of(view)
+
+
+def page_spec(view: Any, heads: Any = None, *, attribution: bool = True) -> dict[str, Any]:
+    """``{"kind", "state", "store"}`` of one view, ready for :func:`page`: its buffers embedded
+    and the ``heads`` (``None``: the current head plus the top induction heads, ``"all"``, or
+    ``(layer, head)`` pairs) in the store (see :func:`~induction_widgets.views.static_spec`)."""
     return static_spec(spec_of(view), heads, attribution=attribution)
 
 
@@ -47,4 +53,12 @@ def save_html(
     return write_html(spec_of(view), path, heads, title=title, attribution=attribution)
 
 
-__all__ = ["json_for_script", "output_path", "page", "page_data", "save_html", "spec_of"]
+__all__ = [
+    "json_for_script",
+    "output_path",
+    "page",
+    "page_spec",
+    "save_html",
+    "spec_of",
+    "view_spec",
+]

@@ -24,7 +24,8 @@ from ..checks import check_head
 from ..compute import ModelInfo, TextActivations
 from ..errors import InputError
 from ..payload import attention_payload, decode, embed, encode, head_payloads
-from .spec import HEAD_BUFFERS, ViewSpec
+from .common import ViewSpec
+from .declare import HEAD_BUFFERS
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
