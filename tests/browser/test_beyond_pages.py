@@ -89,7 +89,7 @@ def test_partners_bars_hover_and_click(offline, tmp_path, tiny_model):
     import induction_widgets as iw
 
     p = iw.previous_token_partners(tiny_model, 1, 1)
-    path = iw.PartnersView(p, title="partners").save_html(tmp_path / "partners.html")
+    path = iw.PartnerBars(p, title="partners").save_html(tmp_path / "partners.html")
     page, problems = _open(offline, path)
     rows = page.locator(".iw-partners .iw-partner-row")
     ranked = p.ranked
@@ -128,7 +128,7 @@ def test_phase_change_jump_and_hover(offline, tmp_path):
     import induction_widgets as iw
 
     cs = handmade_checkpoints()
-    path = iw.PhaseChangeView(cs, title="phase").save_html(tmp_path / "phase.html")
+    path = iw.PhaseChangeCurves(cs, title="phase").save_html(tmp_path / "phase.html")
     page, problems = _open(offline, path)
     canvas = page.locator(".iw-phase-change canvas.iw-plot")
     g = _dataset(canvas)
