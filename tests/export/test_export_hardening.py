@@ -30,6 +30,14 @@ ctx = pytest.fixture(scope="module")(make_ctx)
 ROWS = Rows()
 row = ROWS.add
 
+EMPTY_NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+
+
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 # The heads to export or to report on, each (layer, head).
 head_rows(
     ROWS,
@@ -161,6 +169,42 @@ for _name, _call, _msg in [
         "save_figure-not-a-view",
         lambda c: iw.save_figure("view", c.tmp / "v.png"),
         r"cannot export str: not an induction_widgets view",
+    ),
+]:
+    row(_name, _call, iw.InputError, _msg)
+
+
+# export_notebook: what it reads and writes.
+for _name, _call, _msg in [
+    (
+        "export_notebook-missing",
+        lambda c: iw.export_notebook(c.tmp / "nope.ipynb"),
+        r"nope\.ipynb' does not exist: give the path of an \.ipynb file",
+    ),
+    (
+        "export_notebook-folder",
+        lambda c: iw.export_notebook(c.tmp),
+        r"is a folder: give the path of an \.ipynb file",
+    ),
+    (
+        "export_notebook-int",
+        lambda c: iw.export_notebook(5),
+        r"notebook must be the path of an \.ipynb file \(str or pathlib\.Path\), got int 5",
+    ),
+    (
+        "export_notebook-not-json",
+        lambda c: iw.export_notebook(_written(c.tmp / "x.ipynb", "{not json")),
+        r"x\.ipynb' is not a Jupyter notebook \(nbformat cannot read it: .*\): give an \.ipynb file",
+    ),
+    (
+        "export_notebook-timeout=0",
+        lambda c: iw.export_notebook(_written(c.tmp / "ok.ipynb", EMPTY_NOTEBOOK), timeout=0),
+        r"timeout must be >= 1, got 0",
+    ),
+    (
+        "export_notebook-output-folder",
+        lambda c: iw.export_notebook(_written(c.tmp / "ok.ipynb", EMPTY_NOTEBOOK), c.tmp),
+        r"is a folder: give a file name inside it",
     ),
 ]:
     row(_name, _call, iw.InputError, _msg)

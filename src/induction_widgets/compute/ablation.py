@@ -34,7 +34,15 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..checks import check_choice, check_head, check_int, check_layers, check_seed, check_weights
+from ..checks import (
+    check_choice,
+    check_head,
+    check_int,
+    check_layers,
+    check_seed,
+    check_tensor,
+    check_weights,
+)
 from ..errors import HeadIndexError
 from ._model import ModelInfo, model_info, to_tokens
 from .icl import (
@@ -78,6 +86,18 @@ def _as_heads(info: ModelInfo, heads: Any) -> list[Head]:
         if pair not in out:
             out.append(pair)
     return out
+
+
+def _check_means(info: ModelInfo, means: Any) -> torch.Tensor | None:
+    """``means=`` as given to the ablation functions: ``None`` or ``[n_layers, n_heads, d_head]``."""
+    if means is None:
+        return None
+    return check_tensor(
+        "means",
+        means,
+        (info.n_layers, info.n_heads, info.d_head),
+        "pass head_means(model) (or leave means out)",
+    )
 
 
 def _reference_tokens(model: Any, reference: Any) -> torch.Tensor:
@@ -191,6 +211,7 @@ def ablate(
     """
     info = model_info(model)
     kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     if kind == "mean" and means is None and checked:
         means = head_means(model, reference)
@@ -239,6 +260,7 @@ def ablation_effect(
     (:func:`repeated_tokens_loss`) and, if ``text`` is given, its per-token loss ``[pos]``."""
     info = model_info(model)
     kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     if tokens is None:
         tokens, _ = default_contexts(model, n_contexts, check_seed(seed))
@@ -398,6 +420,7 @@ def ablation_scores(
     info = model_info(model)
     chosen = check_layers(info, layers)
     kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     seed = check_seed(seed)
     n_draws = check_int("n_draws", n_draws, 1)
     if tokens is None:
@@ -458,6 +481,7 @@ def ablation_comparison(
     """
     info = model_info(model)
     kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     n_draws = check_int("n_draws", n_draws, 1)
     seed = check_seed(seed)

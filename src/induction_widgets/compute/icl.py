@@ -119,6 +119,10 @@ def corpus_contexts(
     return rows.to(model_device(model))
 
 
+#: The shortest copy-task sequence: BOS and a repeated prefix of at least 8 tokens, twice.
+COPY_TASK_MIN_LENGTH = 17
+
+
 def copy_task_tokens(
     model: Any,
     n_contexts: int = 32,
@@ -145,10 +149,16 @@ def copy_task_tokens(
     n_contexts = check_int("n_contexts", n_contexts, 1)
     seed = check_seed(seed)
     info = model_info(model)
-    n = info.n_ctx if length is None else check_int("length", length, 16)
+    n = info.n_ctx if length is None else check_int("length", length, COPY_TASK_MIN_LENGTH)
     keep = n if n_tokens is None else check_int("n_tokens", n_tokens, 2)
     if n > info.n_ctx:
         raise InputError(f"length={n} exceeds the model's context n_ctx={info.n_ctx}")
+    if n < COPY_TASK_MIN_LENGTH:  # the model's own context, too short for a copied span
+        raise InputError(
+            f"the model's context n_ctx={n} is too short for copy-task contexts (at least "
+            f"{COPY_TASK_MIN_LENGTH} tokens, for a copied span of 8): pass token ids of your own "
+            "(tokens= / reference=)"
+        )
     if keep > n:
         raise InputError(f"n_tokens={keep} exceeds length={n}: lower n_tokens or raise length")
     candidates = candidate_token_ids(model)

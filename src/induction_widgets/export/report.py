@@ -27,6 +27,7 @@ from ..compute import (
     TextActivations,
     ablation_comparison,
     ablation_scores,
+    checkpoint_scores,
     copy_task_tokens,
     copying_text,
     corpus_contexts,
@@ -36,10 +37,9 @@ from ..compute import (
     load_tiny_checkpoints,
     model_info,
     pattern_matching_problem,
-    pattern_matching_score,
+    pattern_matching_scores,
     pattern_matching_text,
     previous_token_partners,
-    score_checkpoints,
     translation_text,
 )
 from ..compute.choose import (
@@ -184,7 +184,7 @@ def report(
     if scores.pattern_matching is None:  # a copy: the caller's scores are left as they were
         scores = dataclasses.replace(
             scores,
-            pattern_matching=pattern_matching_score(
+            pattern_matching=pattern_matching_scores(
                 model, n_problems=n_problems, n_lines=n_lines, progress=False
             ),
         )
@@ -444,8 +444,8 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
       (on a large one each ICL measurement costs as much as the rest of the section; not
       measured). On a small model also each head alone (:func:`ablation_scores`), shown as the
       head map coloured by ΔICL.
-    * **Partners** of the top induction head (``PartnersView``).
-    * **Phase change** (``PhaseChangeView``) over the shipped checkpoints, tiny model only.
+    * **Partners** of the top induction head (``PartnerBars``).
+    * **Phase change** (``PhaseChangeCurves``) over the shipped checkpoints, tiny model only.
     """
     info = model_info(model)
     small = info.n_layers * info.n_heads <= FULL_MEASURES_HEADS
@@ -594,7 +594,7 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
         saved = [s for s, _ in load_tiny_checkpoints()]
         steps, n_saved = _phase_steps(saved), len(saved)
         icl_tokens = copy_task_tokens(model, 32, n_tokens=56, length=64)
-        cs = score_checkpoints(
+        cs = checkpoint_scores(
             "tiny", steps=steps, icl_tokens=icl_tokens, n_examples=5, progress=False
         )
         before, after = cs.jump()
@@ -610,6 +610,6 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
     else:
         blocks.append(
             "<p>No training checkpoints for this model: the phase-change view needs checkpoints "
-            "(<code>iw.score_checkpoints([...])</code>); the report shows it for the tiny model.</p>"
+            "(<code>iw.checkpoint_scores([...])</code>); the report shows it for the tiny model.</p>"
         )
     return blocks

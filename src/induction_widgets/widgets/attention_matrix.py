@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import check_head
+from ..checks import check_choice, check_head
 from ..compute import HeadScores, TextActivations
 from ..views import ViewSpec, attention_matrix_state
-from ._base import HeadWidget, check_choice, check_layer_head
+from ._base import HeadWidget, check_layer_head
 
 
 class AttentionMatrix(HeadWidget, view="attention_matrix"):

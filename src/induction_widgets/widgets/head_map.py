@@ -6,6 +6,7 @@ from typing import Any
 
 import traitlets
 
+from ..checks import check_head_pair
 from ..compute import HeadScores
 from ..errors import InputError
 from ..views import (
@@ -16,7 +17,7 @@ from ..views import (
     check_score_name,
     head_map_state,
 )
-from ._base import SelectsHead, ViewWidget, check_head_pair, register_view
+from ._base import SelectsHead, ViewWidget, register_view
 
 
 class HeadMap(SelectsHead, ViewWidget, view="head_map"):
@@ -55,7 +56,7 @@ class HeadMap(SelectsHead, ViewWidget, view="head_map"):
         self._ablation = ablation
         if selected_head is None:
             selected_head = scores.default_head()
-        pair = check_head_pair(selected_head, scores.n_layers, scores.n_heads)
+        pair = check_head_pair(selected_head, scores)
         super().__init__(
             **{
                 **head_map_state(

@@ -43,6 +43,6 @@ class PartnersView(SelectsHead, ViewWidget, view="partners"):
         )
         return self._view_spec(state)
 
-    def _head_grid(self) -> tuple[int, int, str]:
+    def _head_grid(self) -> tuple[int | None, str]:
         """Only the heads before the induction head's layer can be selected."""
-        return self.layer, self.n_heads, "an earlier head "
+        return self.layer, "an earlier head "

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import check_head
+from ..checks import check_choice, check_head
 from ..compute import HeadScores, TextActivations
 from ..views import ViewSpec, token_view_state
 from ._base import (
     HeadWidget,
     MaskSpec,
-    check_choice,
     check_layer_head,
     resolve_mask,
     strongest_induction_head,
