@@ -60,16 +60,13 @@ from .errors import (
 from .export import export_notebook, figure, report, save_figure, save_html
 from .models import load_model
 from .naming import deprecated_aliases
-from .widgets import VIEW_CLASSES, close_all
 
-#: View classes whose public name (docs/naming.md: <Subject><Figure>) differs from the widget
-#: class's declared name; the declared names stay readable as deprecated aliases.
-RENAMED_VIEWS: dict[str, str] = {
-    "PartnersView": "PartnerBars",
-    "PhaseChangeView": "PhaseChangeCurves",
-}
-#: every view's widget class (TokenView, HeadMap, …) under its public name
-PUBLIC_VIEWS = {RENAMED_VIEWS.get(name, name): cls for name, cls in VIEW_CLASSES.items()}
+# RENAMED_VIEWS: view classes renamed by the naming rule (docs/naming.md: <Subject><Figure>); the
+# old names stay readable as deprecated aliases, here and in ``induction_widgets.widgets``.
+from .widgets import RENAMED_VIEWS, VIEW_CLASSES, close_all
+
+#: every view's widget class (TokenView, HeadMap, …) under its declared, public name
+PUBLIC_VIEWS = dict(VIEW_CLASSES)
 globals().update(PUBLIC_VIEWS)
 
 if TYPE_CHECKING:  # for type checkers: at run time they come from PUBLIC_VIEWS
@@ -77,8 +74,8 @@ if TYPE_CHECKING:  # for type checkers: at run time they come from PUBLIC_VIEWS
     from .widgets.explorer import InductionExplorer as InductionExplorer
     from .widgets.head_map import HeadMap as HeadMap
     from .widgets.loss_curve import LossCurve as LossCurve
-    from .widgets.partners import PartnersView as PartnerBars  # noqa: F401 - in __all__
-    from .widgets.phase_change import PhaseChangeView as PhaseChangeCurves  # noqa: F401
+    from .widgets.partners import PartnerBars as PartnerBars
+    from .widgets.phase_change import PhaseChangeCurves as PhaseChangeCurves
     from .widgets.token_view import TokenView as TokenView
     from .widgets.verdict_scatter import VerdictScatter as VerdictScatter
 

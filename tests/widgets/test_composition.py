@@ -33,7 +33,7 @@ def test_one_selected_head_validator():
     """Every view with a selected_head gets it from its declaration (HeadPair) and the check from
     SelectsHead; no widget writes its own validator."""
     selecting = [c for c in WIDGETS.values() if "selected_head" in c.class_traits(sync=True)]
-    assert {c.__name__ for c in selecting} == {"HeadMap", "VerdictScatter", "PartnersView"}
+    assert {c.__name__ for c in selecting} == {"HeadMap", "VerdictScatter", "PartnerBars"}
     for cls in selecting:
         assert issubclass(cls, SelectsHead)
         validators = [

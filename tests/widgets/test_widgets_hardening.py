@@ -181,7 +181,7 @@ row(
     "PartnerBars-not-partners",
     lambda c: iw.PartnerBars(c.scores),
     iw.InputError,
-    r"PartnersView needs Partners \(from induction_widgets\.previous_token_partners\(model, "
+    r"PartnerBars needs Partners \(from induction_widgets\.previous_token_partners\(model, "
     r"layer, head\)\), got HeadScores",
 )
 row(
@@ -203,7 +203,7 @@ row(
     lambda c: iw.PhaseChangeCurves([c.scores, c.scores]),
     iw.InputError,
     # the message is views/spec.py's (rebuilt on branch house), which still names the old function
-    r"PhaseChangeView needs CheckpointScores \(from induction_widgets\.score_checkpoints\(\)\), "
+    r"PhaseChangeCurves needs CheckpointScores \(from induction_widgets\.score_checkpoints\(\)\), "
     r"got list",
 )
 
