@@ -77,11 +77,16 @@ def export_notebook(
 
     Returns the output path (default: the notebook's name with ``.html``).
     """
-    import nbformat
-    from nbconvert import HTMLExporter
-
     src = _notebook_path(notebook)
     timeout = check_int("timeout", timeout, 1)
+    out = output_path(output if output is not None else src.with_suffix(".html"))
+    try:
+        import nbformat
+        from nbconvert import HTMLExporter
+    except ImportError as exc:  # the optional extra
+        raise ImportError(
+            "export_notebook needs nbconvert and nbformat: pip install 'induction-widgets[export]'"
+        ) from exc
     try:
         nb = nbformat.read(src, as_version=4)
     except (ValueError, KeyError, AttributeError, TypeError) as exc:  # NotJSONError is a ValueError
@@ -111,6 +116,5 @@ def export_notebook(
     exporter = HTMLExporter(template_name="lab")
     exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(nb)
-    out = output_path(output if output is not None else src.with_suffix(".html"))
     out.write_text(strip_remote_tags(body), encoding="utf-8")
     return out
