@@ -540,6 +540,44 @@ row(
     iw.InputError,
     r"contexts of 2 tokens are too short for an ICL score",
 )
+# Issue 21: the ICL score's minimum length, attribution's method=, a layer-0 head's partners.
+row(
+    "icl_score-text-too-short",
+    lambda c: iw.icl_score(c.tiny, "abc", progress=False),
+    iw.InputError,
+    r"contexts of 4 tokens are too short for an ICL score with window=0: give at least 11 tokens",
+)
+row(
+    "icl_score-window-too-wide-for-text",
+    lambda c: iw.icl_score(c.tiny, "ab" * 20, window=5, progress=False),
+    iw.InputError,
+    r"contexts of 41 tokens are too short for an ICL score with window=5: give at least \d+ "
+    r"tokens or lower window",
+)
+row(
+    "icl_score-unknown-corpus",
+    lambda c: iw.corpus_contexts(c.tiny, 2, corpus="bierce"),
+    iw.InputError,
+    r"corpus must be one of \('austen', 'devils_dictionary'\), got 'bierce'",
+)
+row(
+    "ablation_scores-method",
+    lambda c: iw.ablation_scores(c.tiny, n_contexts=2, method="gradient", progress=False),
+    iw.InputError,
+    r"method must be one of \('exact', 'attribution'\), got 'gradient'",
+)
+row(
+    "ablation_comparison-measure",
+    lambda c: iw.AblationComparison([], [], 0.0, 0.0, [], []).z_score("loss"),
+    iw.InputError,
+    r"measure must be 'icl' or 'repeated_loss', got 'loss'",
+)
+row(
+    "previous_token_partners-layer-0",
+    lambda c: iw.previous_token_partners(c.tiny, 0, 3),
+    iw.InputError,
+    r"head L0H3 is in layer 0: no earlier head .* ask about a head in layer 1 or later",
+)
 row(
     "PartnersView-not-partners",
     lambda c: iw.PartnersView(c.scores),
