@@ -95,7 +95,7 @@ test-tl3: $(STAMPS)/venv-tl3 $(STAMPS)/venv
 	$(PY3) -m pytest -q -p no:cacheprovider -m "not smollm2" tests/test_models.py tests/test_scores.py tests/test_attribution.py \
 	  tests/test_conformance.py tests/test_placement.py \
 	  tests/test_hardening.py tests/test_copying.py tests/test_sink.py tests/test_choose.py \
-	  tests/test_beyond.py tests/test_ablation_views.py
+	  tests/test_beyond.py tests/test_ablation_views.py tests/compute/test_attribution_patching.py
 
 test: lint typecheck test-js test-tl3 test-py
 
