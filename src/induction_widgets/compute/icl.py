@@ -21,10 +21,10 @@ Contexts come from a corpus shipped in ``data/corpus`` (:func:`corpus_contexts`;
 Bierce's *The Devil's Dictionary*, short unrelated entries; both public domain) or from the tiny
 model's own training distribution (:func:`copy_task_tokens`), or are passed in.
 
-Defaults of :func:`icl_score` (``n_contexts=24``, ``window=10``): measured on SmolLM2-135M over
-24 Austen windows, −1.0 ± 0.1-ish (see ``docs/beyond.md`` for the figure), i.e. many standard
-errors below 0, in one forward pass per two contexts. ``MIN_CONTEXTS`` is the fewest contexts
-whose standard error the package reports as a number at all.
+Defaults of :func:`icl_score`: 24 Austen contexts of ``min(n_ctx, 512)`` tokens, windows ±10 where
+the paper's indices fit (``docs/beyond.md`` gives SmolLM2-135M's figure with them). Pages print a
+score as a measurement only with at least :data:`MIN_CONTEXTS` contexts and a standard error at
+most half its size.
 """
 
 from __future__ import annotations
