@@ -21,6 +21,7 @@ import torch
 
 import induction_widgets as iw
 
+pytestmark = pytest.mark.tl3
 EPS = 1e-2
 
 

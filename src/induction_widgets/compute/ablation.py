@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import operator
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,25 +34,27 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ._model import (
-    ModelInfo,
-    _StopForward,
+from ..checks import (
+    check_choice,
     check_finite,
     check_head,
+    check_int,
+    check_layers,
+    check_seed,
+    check_tensor,
     check_weights,
-    model_info,
-    to_tokens,
 )
-from .errors import HeadIndexError, InputError
+from ..errors import HeadIndexError, InputError
+from ._model import ModelInfo, StopForward, model_info, to_tokens
 from .icl import (
     ICLScore,
-    _auto_batch,
-    _check_corpus,
-    _default_contexts,
-    _final_hook,
-    _icl_from_pair,
+    auto_batch,
+    check_corpus,
     copy_task_tokens,
     corpus_contexts,
+    default_contexts,
+    final_hook,
+    icl_from_pair,
     icl_indices,
     icl_score,
     losses_at,
@@ -64,7 +65,7 @@ from .icl import (
     resolve_window,
     window_indices,
 )
-from .tasks import _check_int, _check_seed, repeated_random_tokens
+from .tasks import repeated_random_tokens
 
 ABLATION_KINDS = ("mean", "zero")
 
@@ -92,12 +93,16 @@ def _as_heads(info: ModelInfo, heads: Any) -> list[Head]:
     return out
 
 
-def _check_kind(kind: Any) -> str:
-    if kind not in ABLATION_KINDS:
-        raise InputError(
-            f"kind must be one of {ABLATION_KINDS}, got {kind!r}: use 'mean' or 'zero'"
-        )
-    return str(kind)
+def _check_means(info: ModelInfo, means: Any) -> torch.Tensor | None:
+    """``means=`` as given to the ablation functions: ``None`` or ``[n_layers, n_heads, d_head]``."""
+    if means is None:
+        return None
+    return check_tensor(
+        "means",
+        means,
+        (info.n_layers, info.n_heads, info.d_head),
+        "pass head_means(model) (or leave means out)",
+    )
 
 
 def _reference_tokens(model: Any, reference: Any) -> torch.Tensor:
@@ -125,7 +130,7 @@ def head_means(model: Any, reference: Any = None) -> torch.Tensor:
         return fn
 
     hooks = [(f"blocks.{l}.attn.hook_z", grab(l)) for l in range(info.n_layers)]
-    size = _auto_batch(info, tokens.shape[1])
+    size = auto_batch(info, tokens.shape[1])
     total = torch.zeros_like(out)
     check_weights(model)
     for start in range(0, tokens.shape[0], size):
@@ -210,7 +215,8 @@ def ablate(
             print(iw.icl_score(model))
     """
     info = model_info(model)
-    kind = _check_kind(kind)
+    kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     if kind == "mean" and means is None and checked:
         means = head_means(model, reference)
@@ -258,10 +264,11 @@ def ablation_effect(
     :func:`icl_score`'s contexts), the loss on the repeated half of repeated random tokens
     (:func:`repeated_tokens_loss`) and, if ``text`` is given, its per-token loss ``[pos]``."""
     info = model_info(model)
-    kind = _check_kind(kind)
+    kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     if tokens is None:
-        tokens, _ = _default_contexts(model, n_contexts, _check_seed(seed))
+        tokens, _ = default_contexts(model, n_contexts, check_seed(seed))
     if kind == "mean" and means is None:
         means = head_means(model)
 
@@ -388,7 +395,7 @@ def _per_head_icl(
     n_ctx, H = tokens.shape[0], info.n_heads
     indices = window_indices(early, late, window, tokens.shape[1])
     tokens = tokens[:, : max(indices) + 1]
-    size = max(1, _auto_batch(info, tokens.shape[1]) // H) if batch_size is None else batch_size
+    size = max(1, auto_batch(info, tokens.shape[1]) // H) if batch_size is None else batch_size
     out = torch.full((info.n_layers, H), float("nan"))
     sem = torch.full((info.n_layers, H), float("nan"))
     todo = list(range(info.n_layers)) if layers is None else list(layers)
@@ -466,12 +473,12 @@ def _z_grad_pass(
         return output
 
     idx = torch.tensor(indices, device=tokens.device)
-    name = _final_hook(model)
+    name = final_hook(model)
     grabbed: dict[str, torch.Tensor] = {}
 
     def grab(x: torch.Tensor, hook: Any) -> None:
         grabbed["r"] = x[:, idx - 1].float()
-        raise _StopForward
+        raise StopForward
 
     handles = [
         model.hook_dict[f"blocks.{l}.attn.hook_z"].register_forward_hook(keep)
@@ -482,7 +489,7 @@ def _z_grad_pass(
             if name is None:
                 logits = model(tokens, return_type="logits")[:, idx - 1].float()
             else:
-                with contextlib.suppress(_StopForward):
+                with contextlib.suppress(StopForward):
                     model.run_with_hooks(tokens, fwd_hooks=[(name, grab)], return_type=None)
                 logits = grabbed["r"] @ model.W_U.float()
                 b_u = getattr(model, "b_U", None)
@@ -528,7 +535,7 @@ def _attribution_icl(
     indices = window_indices(early, late, window, tokens.shape[1])
     tokens = tokens[:, : max(indices) + 1]
     # backward keeps every activation of the pass: ~6x a forward's logits budget per context
-    size = max(1, _auto_batch(info, tokens.shape[1]) // 2) if batch_size is None else batch_size
+    size = max(1, auto_batch(info, tokens.shape[1]) // 2) if batch_size is None else batch_size
     per_ctx: list[torch.Tensor] = []
     diffs: list[torch.Tensor] = []
     starts = range(0, tokens.shape[0], size)
@@ -600,13 +607,14 @@ def ablation_scores(
     learns in context, so removing a head it needs gives ``icl_change > 0``.
     """
     info = model_info(model)
-    chosen = _check_layers(info, layers)
-    kind = _check_kind(kind)
+    chosen = check_layers(info, layers)
+    kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     method = _check_method(method)
-    seed = _check_seed(seed)
-    n_draws = _check_int("n_draws", n_draws, 1)
+    seed = check_seed(seed)
+    n_draws = check_int("n_draws", n_draws, 1)
     if tokens is None:
-        tokens, source = _default_contexts(model, n_contexts, seed, _check_corpus(corpus))
+        tokens, source = default_contexts(model, n_contexts, seed, check_corpus(corpus))
     else:
         tokens, source = to_tokens(model, tokens), "given"
     window = resolve_window(window, tokens.shape[1])
@@ -626,7 +634,7 @@ def ablation_scores(
             sem[skip] = float("nan")
     else:
         base_pair = pair_losses(model, tokens, indices, window, batch_size)
-    base = _icl_from_pair(base_pair, early, late, None, tokens.shape[1], note, source)
+    base = icl_from_pair(base_pair, early, late, None, tokens.shape[1], note, source)
     base.window = window
     if per_head and method == "exact":
         change, sem = _per_head_icl(
@@ -653,28 +661,6 @@ def ablation_scores(
     )
 
 
-def _check_layers(info: ModelInfo, layers: Any) -> list[int] | None:
-    """``None`` (all layers), a layer or a list of layers → sorted distinct checked ints."""
-    if layers is None:
-        return None
-    items = [layers] if not isinstance(layers, (list, tuple, range)) else list(layers)
-    out = []
-    for item in items:
-        try:
-            value = -1 if isinstance(item, bool) else operator.index(item)
-        except TypeError:
-            value = -1
-        if not 0 <= value < info.n_layers:
-            raise HeadIndexError(
-                f"layers must be layer numbers in 0..{info.n_layers - 1} (an int or a list), got "
-                f"{layers!r}: e.g. layers=[{info.n_layers - 1}]"
-            )
-        out.append(value)
-    if not out:
-        raise InputError("layers is empty: give at least one layer, or None for all layers")
-    return sorted(set(out))
-
-
 def ablation_comparison(
     model: Any,
     heads: Any,
@@ -696,10 +682,11 @@ def ablation_comparison(
     repeated-token sequences of :func:`repeated_tokens_loss`.
     """
     info = model_info(model)
-    kind = _check_kind(kind)
+    kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
-    n_draws = _check_int("n_draws", n_draws, 1)
-    seed = _check_seed(seed)
+    n_draws = check_int("n_draws", n_draws, 1)
+    seed = check_seed(seed)
     if kind == "mean" and means is None:
         means = head_means(model)
     icl_on = None
@@ -707,7 +694,7 @@ def ablation_comparison(
         toks = to_tokens(model, tokens)
         window = resolve_window(window, toks.shape[1])
         icl_on = (toks, icl_score(model, toks, curve=False, window=window), window)
-    n_examples = _check_int("n_examples", n_examples, 1)
+    n_examples = check_int("n_examples", n_examples, 1)
     return _compare(model, checked, kind, means, n_draws, seed, icl_on, n_examples)
 
 
@@ -793,7 +780,7 @@ def _compare(
     rep_tokens = repeated_random_tokens(model, n_examples, 25, 2, 0)
     rep_idx = list(range(27, rep_tokens.shape[1]))
     rep_base = float(losses_at(model, rep_tokens, rep_idx).mean())
-    rows = max(rep_tokens.shape[0], _auto_batch(info, rep_tokens.shape[1]) * 4)
+    rows = max(rep_tokens.shape[0], auto_batch(info, rep_tokens.shape[1]) * 4)
     rep = _set_losses(
         model, rep_tokens, sets, kind, means, lambda t: losses_at(model, t, rep_idx), rows
     )  # [sets, n_examples, k]
@@ -810,7 +797,7 @@ def _compare(
             kind,
             means,
             lambda t: pair_from(losses_at(model, t, indices), window),
-            max(cut.shape[0], _auto_batch(info, cut.shape[1])),
+            max(cut.shape[0], auto_batch(info, cut.shape[1])),
         )  # [sets, n_ctx, 2]
         icl_c = [float((p[:, 1] - p[:, 0]).mean()) - base.score for p in pair]
     if not heads:
