@@ -28,7 +28,6 @@ EXEMPT: dict[str, str] = {
     "NotAModelError": "an error class",
     "ModelWeightsError": "an error class",
     # Result types: built by the function named, whose rows cover the input; a user reads them.
-    "AblationComparison": "result of ablation_comparison",
     "AblationEffect": "result of ablation_effect",
     "AblationScores": "result of ablation_scores",
     "CheckpointScores": "result of checkpoint_scores",
