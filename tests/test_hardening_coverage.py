@@ -36,7 +36,6 @@ EXEMPT: dict[str, str] = {
     "Partners": "result of previous_token_partners",
     # Functions that take no input at all.
     "close_all": "takes no argument",
-    "corpus_text": "takes no argument",
     "memory_info": "takes no argument",
 }
 

@@ -455,6 +455,12 @@ for _name, _call, _exc, _msg in [
         r"corpus must be one of \('austen', 'devils_dictionary'\), got 'bierce'",
     ),
     (
+        "corpus_text-unknown-corpus",
+        lambda c: iw.corpus_text("bierce"),
+        iw.InputError,
+        r"corpus must be one of \('austen', 'devils_dictionary'\), got 'bierce'",
+    ),
+    (
         "ablation_scores-method",
         lambda c: iw.ablation_scores(c.tiny, n_contexts=2, method="gradient", progress=False),
         iw.InputError,
