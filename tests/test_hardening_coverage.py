@@ -28,7 +28,6 @@ EXEMPT: dict[str, str] = {
     "NotAModelError": "an error class",
     "ModelWeightsError": "an error class",
     # Result types: built by the function named, whose rows cover the input; a user reads them.
-    "AblationComparison": "result of ablation_comparison",
     "AblationEffect": "result of ablation_effect",
     "AblationScores": "result of ablation_scores",
     "CheckpointScores": "result of checkpoint_scores",
@@ -37,7 +36,6 @@ EXEMPT: dict[str, str] = {
     "Partners": "result of previous_token_partners",
     # Functions that take no input at all.
     "close_all": "takes no argument",
-    "corpus_text": "takes no argument",
     "memory_info": "takes no argument",
 }
 

@@ -433,6 +433,51 @@ for _name, _call, _exc, _msg in [
         iw.ModelWeightsError,
         BROKEN,
     ),
+    # issue 21: the ICL score's minimum length, corpus=, method=, measure=, layer-0 partners
+    (
+        "icl_score-text-too-short",
+        lambda c: iw.icl_score(c.tiny, "abc", progress=False),
+        iw.InputError,
+        r"contexts of 4 tokens are too short for an ICL score with window=0: give at least 11 "
+        r"tokens",
+    ),
+    (
+        "icl_score-window-too-wide-for-text",
+        lambda c: iw.icl_score(c.tiny, "ab" * 20, window=5, progress=False),
+        iw.InputError,
+        r"contexts of 41 tokens are too short for an ICL score with window=5: give at least \d+ "
+        r"tokens or lower window",
+    ),
+    (
+        "corpus_contexts-unknown-corpus",
+        lambda c: iw.corpus_contexts(c.tiny, 2, corpus="bierce"),
+        iw.InputError,
+        r"corpus must be one of \('austen', 'devils_dictionary'\), got 'bierce'",
+    ),
+    (
+        "corpus_text-unknown-corpus",
+        lambda c: iw.corpus_text("bierce"),
+        iw.InputError,
+        r"corpus must be one of \('austen', 'devils_dictionary'\), got 'bierce'",
+    ),
+    (
+        "ablation_scores-method",
+        lambda c: iw.ablation_scores(c.tiny, n_contexts=2, method="gradient", progress=False),
+        iw.InputError,
+        r"method must be one of \('exact', 'attribution'\), got 'gradient'",
+    ),
+    (
+        "AblationComparison-measure",
+        lambda c: iw.AblationComparison([], [], 0.0, 0.0, [], []).z_score("loss"),
+        iw.InputError,
+        r"measure must be 'icl' or 'repeated_loss', got 'loss'",
+    ),
+    (
+        "previous_token_partners-layer-0",
+        lambda c: iw.previous_token_partners(c.tiny, 0, 3),
+        iw.InputError,
+        r"head L0H3 is in layer 0: no earlier head .* ask about a head in layer 1 or later",
+    ),
     (
         "k_composition_scores-nan",
         lambda c: iw.k_composition_scores(c.nan_model, 0, 0),

@@ -112,8 +112,14 @@ def ablation_state(ablation: Any) -> dict[str, Any]:
         if measured is None or len(measured) == change.shape[0]
         else f"; only layer{'s' if len(measured) > 1 else ''} {ranges(measured)} measured"
     )
+    how = (
+        f"first-order estimate of {ablation.kind} ablation by attribution patching (misses "
+        "effects through saturated attention, e.g. previous-token heads; docs/beyond.md)"
+        if getattr(ablation, "method", "exact") == "attribution"
+        else f"{ablation.kind} ablation of one head at a time"
+    )
     note = (
-        f"ΔICL = ICL(ablated) − ICL(clean), {ablation.kind} ablation of one head at a time, "
+        f"ΔICL = ICL(ablated) − ICL(clean), {how}, "
         f"{n} contexts ({at}); ± standard error over contexts{missing}"
     )
     return {
