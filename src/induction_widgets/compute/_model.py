@@ -22,6 +22,8 @@ reads key/value head ``h // (n_heads // n_kv_heads)``, as in HuggingFace's ``rep
 from __future__ import annotations
 
 import contextlib
+import sys
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -331,3 +333,105 @@ def check_finite(x: torch.Tensor, what: str, *, bounded: bool = False) -> None:
             f"{what} holds NaN or infinity, so the model's weights (or its input scale) are "
             "broken: check the model with torch.isfinite(p).all() for each parameter and reload it"
         )
+
+
+# -- memory-efficient attention for the pass that reads a text ---------------------------------------
+
+#: (layer, query [batch, head, pos, d_head], key [batch, kv_head, pos, d_head] (both after rotary),
+#: value [batch, kv_head, pos, d_head], output [batch, pos, head, d_head]) → None
+AttentionSink = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
+
+_CAPTURE = "induction_widgets_capture"
+_CAPTURE_LOCK = threading.RLock()
+_CAPTURE_SINK: list[AttentionSink] = []
+
+
+def _capture_attention(
+    module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Any, **kw: Any
+) -> tuple[torch.Tensor, Any]:
+    """An HF attention function (``AttentionInterface``): the model's own SDPA attention, its
+    rotated queries/keys, values and output handed to the active sink."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    out, weights = sdpa_attention_forward(module, query, key, value, mask, **kw)
+    if _CAPTURE_SINK:
+        _CAPTURE_SINK[-1](int(module.layer_idx), query, key, value, out)
+    return out, weights
+
+
+def _hf_attention_modules(model: Any) -> list[Any] | None:
+    """The HF attention module under each block's bridge, where every one dispatches through
+    ``ALL_ATTENTION_FUNCTIONS`` (so SDPA can run it) and nothing the SDPA path lacks is in play
+    (soft-capping, learned sinks); else ``None``."""
+    hf = getattr(model, "original_model", None)
+    config = getattr(hf, "config", None)
+    if config is None or not hasattr(config, "_attn_implementation"):
+        return None
+    modules = []
+    for block in getattr(model, "blocks", []):
+        attn = getattr(block, "attn", None)
+        hf_attn = getattr(attn, "original_component", None)
+        source = sys.modules.get(type(hf_attn).__module__)
+        if (
+            hf_attn is None
+            or "ALL_ATTENTION_FUNCTIONS" not in vars(source or object)
+            or not isinstance(getattr(hf_attn, "layer_idx", None), int)
+            or getattr(hf_attn, "config", None) is None
+            or getattr(hf_attn, "sinks", None) is not None
+            or getattr(hf_attn, "attn_logit_softcapping", None) is not None
+            or getattr(getattr(hf_attn, "config", None), "attn_logit_softcapping", None)
+        ):
+            return None
+        modules.append((attn, hf_attn))
+    return modules or None
+
+
+def sdpa_available(model: Any) -> bool:
+    """Whether :func:`sdpa_capture` can run ``model``'s attention memory-efficiently: a
+    TransformerLens 4 ``TransformerBridge`` over a Hugging Face model whose attention modules
+    dispatch through ``ALL_ATTENTION_FUNCTIONS`` (Llama, Mistral, Qwen 2/3, ... ; not the bundled
+    native models, not TransformerLens 3's ``HookedTransformer``, not soft-capped or sink
+    attention)."""
+    return _hf_attention_modules(model) is not None
+
+
+@contextlib.contextmanager
+def sdpa_capture(model: Any, sink: AttentionSink) -> Any:
+    """Within the block, ``model``'s attention runs the Hugging Face module under each bridge with
+    PyTorch's ``scaled_dot_product_attention`` (no ``[head, dst, src]`` tensor), and ``sink`` gets
+    each layer's rotated queries/keys, values and attention output. Yields ``True``; yields
+    ``False`` (and changes nothing) where :func:`sdpa_available` is false.
+
+    TransformerLens 4's attention bridges recompute attention themselves, eagerly (scores,
+    ``hook_attn_scores``, softmax, ``hook_pattern``: ``[batch, head, pos, pos]`` floats per layer);
+    here each bridge's ``forward`` is the HF module's for the duration, so the hooks *inside*
+    attention (``hook_rot_q``/``k``, ``hook_attn_scores``, ``hook_pattern``, ``hook_z``) do not fire;
+    the projections' hooks (``hook_q``/``k``/``v``, via the bridge's ``LinearBridge``) and every hook
+    outside attention (norm scales) still do."""
+    modules = _hf_attention_modules(model)
+    if modules is None:
+        yield False
+        return
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+    from transformers.modeling_utils import AttentionInterface
+
+    AttentionInterface.register(_CAPTURE, _capture_attention)
+    AttentionMaskInterface.register(_CAPTURE, sdpa_mask)
+    configs = {id(model.original_model.config): model.original_model.config}
+    for _, hf_attn in modules:
+        configs.setdefault(id(hf_attn.config), hf_attn.config)
+    with _CAPTURE_LOCK:
+        saved = {key: config._attn_implementation for key, config in configs.items()}
+        _CAPTURE_SINK.append(sink)
+        try:
+            for config in configs.values():
+                config._attn_implementation = _CAPTURE
+            for attn, hf_attn in modules:
+                attn.__dict__["forward"] = hf_attn.forward
+            yield True
+        finally:
+            for attn, _ in modules:
+                attn.__dict__.pop("forward", None)
+            for key, config in configs.items():
+                config._attn_implementation = saved[key]
+            _CAPTURE_SINK.pop()

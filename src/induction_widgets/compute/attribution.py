@@ -39,6 +39,8 @@ from ._model import (
     model_info,
     post_attn_gain,
     run_with_hooks,
+    sdpa_available,
+    sdpa_capture,
     str_tokens,
     to_tokens,
 )
@@ -206,6 +208,10 @@ class TextActivations:
     models. The check against ``hook_pattern`` uses the float32 values, before the cast.
     """
 
+    #: read texts with memory-efficient attention where the model allows (:func:`sdpa_capture`);
+    #: False: the eager pass with ``hook_pattern`` (benchmarks compare the two)
+    _sdpa = True
+
     def __init__(
         self,
         model: Any,
@@ -308,6 +314,12 @@ class TextActivations:
             return fn
 
         final: dict[int, torch.Tensor] = {}
+        if self._sdpa and sdpa_available(model):
+            try:
+                self._forward_sdpa(model, final, bar, grab_scale)
+            finally:
+                bar.close()
+            return self._finish(final)
         hooks = []
         for l in self.layers:
             prefix = f"blocks.{l}.attn."
@@ -345,6 +357,10 @@ class TextActivations:
             self.exact[l] = self._verify(l, self._check_rows(), theirs)
         self._cos.clear()  # only needed while q/k were being rotated
         self._sin.clear()
+        self._finish(final)
+
+    def _finish(self, final: dict[int, torch.Tensor]) -> None:
+        """Check the norm scales; store q/k/v in the storage dtype."""
         if 0 in final:
             self.scale = final[0]
         check_finite(self.scale, "the final norm scale")
@@ -354,6 +370,57 @@ class TextActivations:
         for store in (self.q, self.k, self.v):
             for l in store:
                 store[l] = store[l].to(self.storage_dtype)
+
+    def _forward_sdpa(
+        self, model: Any, final: dict[int, torch.Tensor], bar: Any, grab_scale: Any
+    ) -> None:
+        """The pass for a long text (:func:`~._model.sdpa_capture`): the model's attention runs
+        SDPA, never ``[head, pos, pos]``; each layer's rotated q, k, v arrive from inside the HF
+        attention, with the attention output ``z`` at the check rows. A layer is exact when the
+        recomputed pattern reproduces that ``z`` (:meth:`_verify_z`)."""
+        rows = self._check_rows()
+        wanted = set(self.layers)
+        z: dict[int, torch.Tensor] = {}
+
+        def sink(
+            layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor
+        ) -> None:
+            if layer not in wanted:
+                return
+            for store, x in ((self.q, q), (self.k, k), (self.v, v)):
+                store[layer] = x[0].detach().transpose(0, 1).float().cpu().contiguous()
+            z[layer] = out[0, rows.to(out.device)].detach().float().cpu()  # [rows, head, d_head]
+            self._rotated.add(layer)
+            bar.update(1)
+
+        hooks = []
+        if self.info.post_attn_norm:
+            hooks += [
+                (f"blocks.{l}.ln1_post.hook_scale", grab_scale(self.post_scale, l))
+                for l in self.layers
+            ]
+        stop_at = None
+        if "ln_final.hook_scale" in model.hook_dict:
+            hooks.append(("ln_final.hook_scale", grab_scale(final, 0)))
+            stop_at = "ln_final.hook_scale"
+        with sdpa_capture(model, sink):
+            run_with_hooks(model, self.tokens[None].to(model.W_U.device), hooks, stop_at=stop_at)
+        for l in self.layers:
+            if l not in z:
+                raise InputError(f"layer {l}'s attention did not run during the pass")
+            check_finite(z[l], f"the attention output of layer {l}")
+            self.exact[l] = self._verify_z(l, rows, z.pop(l))
+
+    def _verify_z(self, layer: int, rows: torch.Tensor, theirs: torch.Tensor) -> bool:
+        """Whether the recomputed pattern rows, times the values, give the model's own attention
+        output ``theirs [rows, head, d_head]``: ``max |Δz| ≤ 1e-3 · max |v|`` (a row's L1 error
+        ``δ`` moves ``z`` by at most ``δ · max |v|``; :meth:`_verify` asks ``δ < 1e-3``)."""
+        pattern = self._recompute(layer, torch.arange(self.info.n_heads), rows)
+        v = self.v[layer].float()  # [src, kv_head, d_head]
+        kv = [kv_index(self.info, v.shape[1], h) for h in range(self.info.n_heads)]
+        ours = torch.einsum("hrs,shd->rhd", pattern, v[:, kv])
+        bound = 1e-3 * float(v.abs().max()) + 1e-6
+        return bool((ours - theirs).abs().max() <= bound)
 
     def _qk_ready(
         self, layer: int, rot_q: dict[int, torch.Tensor], rot_k: dict[int, torch.Tensor]
