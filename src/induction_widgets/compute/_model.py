@@ -338,24 +338,57 @@ def check_finite(x: torch.Tensor, what: str, *, bounded: bool = False) -> None:
 # -- memory-efficient attention for the pass that reads a text ---------------------------------------
 
 #: (layer, query [batch, head, pos, d_head], key [batch, kv_head, pos, d_head] (both after rotary),
-#: value [batch, kv_head, pos, d_head], output [batch, pos, head, d_head]) → None
-AttentionSink = Callable[[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], None]
+#: value [batch, kv_head, pos, d_head], output [batch, pos, head, d_head], logsumexp
+#: [batch, head, pos] of each row's scaled scores or None) → None
+AttentionSink = Callable[
+    [int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, "torch.Tensor | None"], None
+]
 
 _CAPTURE = "induction_widgets_capture"
 _CAPTURE_LOCK = threading.RLock()
 _CAPTURE_SINK: list[AttentionSink] = []
 
 
+def _flash_cpu(
+    module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Any, kw: dict
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """PyTorch's CPU flash attention, which also returns each row's log-sum-exp: ``(output
+    [batch, pos, head, d_head], lse [batch, head, pos])``, or None where it does not apply (a mask,
+    dropout, sliding window, another device, a torch without it)."""
+    op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    plain = mask is None and not kw.get("dropout") and kw.get("sliding_window") is None
+    if op is None or not plain or query.device.type != "cpu" or query.shape[2] != key.shape[2]:
+        return None
+    if not getattr(module, "is_causal", True) or kw.get("is_causal") is False:
+        return None
+    groups = query.shape[1] // key.shape[1]
+    if groups > 1:
+        key = key.repeat_interleave(groups, dim=1)
+        value = value.repeat_interleave(groups, dim=1)
+    try:
+        out, lse = op(query, key, value, 0.0, True, scale=kw.get("scaling"))
+    except (RuntimeError, TypeError):
+        return None
+    return out.transpose(1, 2).contiguous(), lse
+
+
 def _capture_attention(
     module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Any, **kw: Any
 ) -> tuple[torch.Tensor, Any]:
-    """An HF attention function (``AttentionInterface``): the model's own SDPA attention, its
-    rotated queries/keys, values and output handed to the active sink."""
+    """An HF attention function (``AttentionInterface``): the model's own attention by SDPA (CPU
+    flash attention where it applies, which also gives each row's log-sum-exp), its rotated
+    queries/keys, values, output and log-sum-exp handed to the active sink."""
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    out, weights = sdpa_attention_forward(module, query, key, value, mask, **kw)
+    flash = _flash_cpu(module, query, key, value, mask, kw)
+    if flash is not None:
+        out, lse = flash
+        weights = None
+    else:
+        out, weights = sdpa_attention_forward(module, query, key, value, mask, **kw)
+        lse = None
     if _CAPTURE_SINK:
-        _CAPTURE_SINK[-1](int(module.layer_idx), query, key, value, out)
+        _CAPTURE_SINK[-1](int(module.layer_idx), query, key, value, out, lse)
     return out, weights
 
 

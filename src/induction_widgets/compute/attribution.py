@@ -44,7 +44,7 @@ from ._model import (
     str_tokens,
     to_tokens,
 )
-from .qk import Scoring, row_logsumexp, signed_block_max
+from .qk import Scoring, row_logsumexp, scores_rows, signed_block_max
 from .qk import block_max as qk_block_max
 from .qk import pattern_cols as qk_pattern_cols
 from .qk import pattern_rows as qk_pattern_rows
@@ -239,6 +239,7 @@ class TextActivations:
         self.max_cached_layers = max_cached_layers
         self._patterns: OrderedDict[int, torch.Tensor] = OrderedDict()  # fallback: [head, dst, src]
         self._lse: OrderedDict[tuple[int, int], torch.Tensor] = OrderedDict()  # [dst] per head
+        self._pass_lse: dict[int, torch.Tensor] = {}  # [head, dst] per layer, from the pass
         cfg = model.cfg
         attn_scale = float(getattr(cfg, "attn_scale", -1.0) or -1.0)
         self._attn_scale = attn_scale if attn_scale > 0 else math.sqrt(info.d_head)
@@ -377,16 +378,23 @@ class TextActivations:
         """The pass for a long text (:func:`~._model.sdpa_capture`): the model's attention runs
         SDPA, never ``[head, pos, pos]``; each layer's rotated q, k, v arrive from inside the HF
         attention, with the attention output ``z`` at the check rows. A layer is exact when the
-        recomputed pattern reproduces that ``z`` (:meth:`_verify_z`)."""
+        recomputed pattern reproduces that ``z`` (:meth:`_verify_pass`)."""
         rows = self._check_rows()
         wanted = set(self.layers)
         z: dict[int, torch.Tensor] = {}
 
         def sink(
-            layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor
+            layer: int,
+            q: torch.Tensor,
+            k: torch.Tensor,
+            v: torch.Tensor,
+            out: torch.Tensor,
+            lse: torch.Tensor | None,
         ) -> None:
             if layer not in wanted:
                 return
+            if lse is not None:
+                self._pass_lse[layer] = lse[0].detach().float().cpu()  # [head, pos]
             for store, x in ((self.q, q), (self.k, k), (self.v, v)):
                 store[layer] = x[0].detach().transpose(0, 1).float().cpu().contiguous()
             z[layer] = out[0, rows.to(out.device)].detach().float().cpu()  # [rows, head, d_head]
@@ -409,18 +417,32 @@ class TextActivations:
             if l not in z:
                 raise InputError(f"layer {l}'s attention did not run during the pass")
             check_finite(z[l], f"the attention output of layer {l}")
-            self.exact[l] = self._verify_z(l, rows, z.pop(l))
+            self.exact[l] = self._verify_pass(l, rows, z.pop(l))
 
-    def _verify_z(self, layer: int, rows: torch.Tensor, theirs: torch.Tensor) -> bool:
+    def _verify_pass(self, layer: int, rows: torch.Tensor, theirs: torch.Tensor) -> bool:
         """Whether the recomputed pattern rows, times the values, give the model's own attention
         output ``theirs [rows, head, d_head]``: ``max |Δz| ≤ 1e-3 · max |v|`` (a row's L1 error
-        ``δ`` moves ``z`` by at most ``δ · max |v|``; :meth:`_verify` asks ``δ < 1e-3``)."""
-        pattern = self._recompute(layer, torch.arange(self.info.n_heads), rows)
+        ``δ`` moves ``z`` by at most ``δ · max |v|``; :meth:`_verify` asks ``δ < 1e-3``). The pass's
+        log-sum-exp (CPU flash attention) is kept only where it matches the recomputed scores'
+        (``|Δ| < 1e-4`` at every check row and head)."""
         v = self.v[layer].float()  # [src, kv_head, d_head]
-        kv = [kv_index(self.info, v.shape[1], h) for h in range(self.info.n_heads)]
-        ours = torch.einsum("hrs,shd->rhd", pattern, v[:, kv])
         bound = 1e-3 * float(v.abs().max()) + 1e-6
-        return bool((ours - theirs).abs().max() <= bound)
+        scoring = self._scoring(layer)
+        lse = self._pass_lse.get(layer)
+        lse_ok = lse is not None
+        for head in range(self.info.n_heads):
+            q, k = self._head_qk(layer, head)
+            scores = scores_rows(q, k, scoring, rows)  # [rows, src]
+            row_lse = torch.logsumexp(scores, -1)
+            z = scores.sub_(row_lse[:, None]).exp_() @ v[:, kv_index(self.info, v.shape[1], head)]
+            if not bool((z - theirs[:, head]).abs().max() <= bound):
+                self._pass_lse.pop(layer, None)
+                return False
+            if lse_ok and lse is not None:
+                lse_ok = bool((row_lse - lse[head, rows]).abs().max() < 1e-4)
+        if not lse_ok:
+            self._pass_lse.pop(layer, None)
+        return True
 
     def _qk_ready(
         self, layer: int, rot_q: dict[int, torch.Tensor], rot_k: dict[int, torch.Tensor]
@@ -569,6 +591,8 @@ class TextActivations:
     def _row_lse(self, layer: int, head: int) -> torch.Tensor:
         """``lse [dst]``: each row's softmax normaliser (module :mod:`.qk`), kept per head."""
         key = (layer, head)
+        if layer in self._pass_lse:  # from the pass itself (CPU flash attention), verified
+            return self._pass_lse[layer][head]
         lse = self._lse.get(key)
         if lse is None:
             q, k = self._head_qk(layer, head)
@@ -675,8 +699,10 @@ class TextActivations:
         if not self.exact.get(layer, False):
             return _pool2(self.attention(layer, head), block)
         q, k = self._head_qk(layer, head)
-        out, lse = qk_block_max(q, k, self._scoring(layer), block)
-        self._remember_lse((layer, head), lse)
+        known = self._pass_lse[layer][head] if layer in self._pass_lse else None
+        out, lse = qk_block_max(q, k, self._scoring(layer), block, lse=known)
+        if known is None:
+            self._remember_lse((layer, head), lse)
         return out
 
     def attribution_block_max(self, layer: int, head: int, block: int) -> torch.Tensor:
@@ -695,7 +721,6 @@ class TextActivations:
     def nbytes(self) -> int:
         """Bytes held by the cached activations and weights."""
         tensors = [*self.q.values(), *self.k.values(), *self.v.values(), *self._patterns.values()]
-        tensors += [*self.post_scale.values(), self.scale, self.w_u_next] + (
-            [self.w_o] if self.w_o is not None else []
-        )
+        tensors += [*self.post_scale.values(), *self._pass_lse.values(), *self._lse.values()]
+        tensors += [self.scale, self.w_u_next] + ([self.w_o] if self.w_o is not None else [])
         return sum(t.numel() * t.element_size() for t in tensors)

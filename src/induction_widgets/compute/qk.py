@@ -128,22 +128,28 @@ def block_max(
     block: int,
     *,
     chunk: int = ROW_CHUNK,
+    lse: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(M [nb, nb], lse [n])``: ``M[i, j] = max A[d, s]`` over the block's cells (0 for blocks
     wholly above the diagonal), ``nb = ⌈n / block⌉``, and each row's normaliser (module docstring).
 
     Rows go ``chunk`` at a time (rounded to a multiple of ``block``); a chunk multiplies only the
-    keys up to its last block's end."""
+    keys up to its last block's end. Given ``lse`` (known normalisers, e.g. from the attention
+    pass), only the pooled maxima are exponentiated: no log-sum-exp over every score."""
     n = q.shape[0]
     nb = n_blocks(n, block)
     chunk = max(block, chunk // block * block)
     out = torch.zeros(nb, nb)
-    lse = torch.empty(n)
+    known = lse is not None
+    lse = lse.float() if lse is not None else torch.empty(n)
     for start, stop in _chunks(n, chunk):
         width = min(n, n_blocks(stop, block) * block)
         s = _chunk_scores(q, k, scoring, start, stop, width)  # [rows, width]
-        chunk_lse = torch.logsumexp(s, -1)
-        lse[start:stop] = chunk_lse
+        if known:
+            chunk_lse = lse[start:stop]
+        else:
+            chunk_lse = torch.logsumexp(s, -1)
+            lse[start:stop] = chunk_lse
         smax = _pool_max(s, block, float("-inf"))  # [rows, nbc] max score per column block
         a = (smax - chunk_lse[:, None]).exp_()  # exp(-inf) = 0 above the diagonal
         rows_max = _pool_max(a.T.contiguous(), block, 0.0).T  # [row blocks, nbc]
