@@ -674,6 +674,24 @@ class TextActivations:
         q, k = self._head_qk(layer, head)
         return qk_pattern_cols(q, k, self._scoring(layer), cols, self._row_lse(layer, head))
 
+    def pattern_entries(self, layer: int, head: int, dst: Any, src: Any) -> torch.Tensor:
+        """Single cells ``A[dst_i, src_i]``: ``[len(dst)]`` float32 (0 where ``src_i > dst_i``),
+        one dot product and each row's normaliser (kept per head, as for :meth:`pattern_cols`)."""
+        layer, head = self._check(layer, head)
+        rows = self._indices(dst, None, "pattern_entries")
+        cols = self._indices(src, None, "pattern_entries")
+        if rows.shape != cols.shape:
+            raise InputError(
+                f"pattern_entries: dst and src must have the same length, got {len(rows)} and "
+                f"{len(cols)}"
+            )
+        if not self.exact.get(layer, False):
+            return self.attention(layer, head)[rows, cols]
+        q, k = self._head_qk(layer, head)
+        scores = self._scoring(layer)((q[rows].float() * k[cols].float()).sum(-1))
+        out = (scores - self._row_lse(layer, head)[rows]).exp()
+        return out.masked_fill_(cols > rows, 0.0)
+
     def attribution_rows(self, layer: int, head: int, dst: Any, stop: Any = None) -> torch.Tensor:
         """Rows of the logit attribution ``attr[dst, :]``: ``[len(dst), src]`` float32, the row of
         the last position NaN (see the module docstring)."""
