@@ -158,6 +158,38 @@ def probe(n: int, name: str, reps: int) -> dict[str, Any]:
     return out
 
 
+def probe_long_range(name: str, reps: int) -> dict[str, Any]:
+    """``iw.long_range_induction_scores(model)`` (2 × L tokens, L as long as the context allows)
+    vs one bare SDPA forward of the same tokens, interleaved, with the peak each adds."""
+    import torch
+
+    import induction_widgets as iw
+
+    model = iw.load_model(name, progress=False)
+    hf = sdpa_baseline(name)
+    length = iw.compute.max_long_range_length(model)
+    tokens = iw.repeated_random_tokens(model, 1, length, 2, seed=0).cpu()
+
+    def forward(t: Any) -> None:
+        with torch.no_grad():
+            hf(t)
+
+    forward(tokens[:, :WARM])
+    iw.long_range_induction_scores(model, 8)
+    out: dict[str, Any] = {"n": int(tokens.shape[1]), "length": length, "load": [loadavg()]}
+    out["forward"], out["score"] = [], []
+    for _ in range(reps):
+        _, f = measured(lambda: forward(tokens))
+        out["forward"].append(f)
+        scores, r = measured(lambda: iw.long_range_induction_scores(model))
+        out["score"].append(r)
+    flat = scores.flatten()
+    top = flat.argsort(descending=True)[:3].tolist()
+    out["top"] = [[i // scores.shape[1], i % scores.shape[1], float(flat[i])] for i in top]
+    out["load"].append(loadavg())
+    return out
+
+
 def run_probe(n: int, name: str, reps: int, timeout: float = 5400) -> dict[str, Any]:
     """The probe of ``n`` tokens in a fresh interpreter; with ``IW_LONGCONTEXT_PROBES=DIR`` a
     probe already written there as ``{n}.json`` (``python -m benchmarks.longcontext probe N
@@ -274,7 +306,12 @@ def run(ctx: Any) -> CaseResult:
 
 if __name__ == "__main__":
     warnings.filterwarnings("ignore")
-    if len(sys.argv) >= 4 and sys.argv[1] == "probe":
+    if len(sys.argv) >= 4 and sys.argv[1] == "longrange":
+        import torch
+
+        torch.set_num_threads(min(2, torch.get_num_threads()))
+        print("@@" + json.dumps(probe_long_range(sys.argv[2], int(sys.argv[3]))), flush=True)
+    elif len(sys.argv) >= 4 and sys.argv[1] == "probe":
         import torch
 
         torch.set_num_threads(min(2, torch.get_num_threads()))
