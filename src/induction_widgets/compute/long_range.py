@@ -23,10 +23,11 @@ from typing import Any
 
 import torch
 
+from ..checks import check_int, check_seed
 from ..errors import InputError
 from ._model import model_info
 from .attribution import TextActivations
-from .tasks import _check_int, _check_seed, candidate_token_ids, repeated_random_tokens
+from .tasks import candidate_token_ids, repeated_random_tokens
 
 
 def max_long_range_length(model: Any) -> int:
@@ -49,13 +50,13 @@ def long_range_induction_scores(
             f"this model's context (n_ctx={model_info(model).n_ctx}) or vocabulary is too small "
             "for a repeated sequence of 2 tokens"
         )
-    n = longest if length is None else _check_int("length", length, 2)
+    n = longest if length is None else check_int("length", length, 2)
     if n > longest:
         raise InputError(
             f"length={n} is too long: 1 + 2·length tokens must fit the context and the tokens "
             f"must be distinct, so use length <= {longest} (or length=None for the longest)"
         )
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     tokens = repeated_random_tokens(model, 1, n, 2, seed=seed)[0].cpu()
     acts = TextActivations(model, tokens, progress=progress)
     dst = torch.arange(n + 1, 2 * n + 1)
