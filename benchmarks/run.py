@@ -33,6 +33,7 @@ CASES = (
     "browser",
     "live",
     "longtext",
+    "longcontext",
     "memory",
     "attribution",
 )

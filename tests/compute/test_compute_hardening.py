@@ -86,6 +86,7 @@ non_model_rows(
         "repeated_random_tokens": lambda c, m: iw.repeated_random_tokens(m),
         "pattern_matching_scores": lambda c, m: iw.pattern_matching_scores(m, 2, 10),
         "pattern_matching_problem": lambda c, m: iw.pattern_matching_problem(m, 10),
+        "long_range_induction_scores": lambda c, m: iw.long_range_induction_scores(m),
     },
 )
 
@@ -97,6 +98,7 @@ for _name, _call in {
     "pattern_matching_scores-nan": with_poisoned_tiny(
         lambda m: iw.pattern_matching_scores(m, 2, 10)
     ),
+    "long_range_induction_scores-nan": lambda c: iw.long_range_induction_scores(c.nan_model, 3),
 }.items():
     row(_name, _call, iw.ModelWeightsError, BROKEN)
 
@@ -595,6 +597,90 @@ for _name, _call, _msg in [
     ("HeadScores.top-k=0", lambda c: c.scores.top(0), r"k must be >= 1, got 0"),
 ]:
     row(_name, _call, iw.InputError, _msg)
+
+
+# The long-range induction score's length; a head's rows, columns, cells and block maxima.
+for _name, _call, _msg in [
+    ("length=1", lambda c: iw.long_range_induction_scores(c.tiny, 1), r"length must be >= 2"),
+    ("length=2.0", lambda c: iw.long_range_induction_scores(c.tiny, 2.0), r"length must be an int"),
+    (
+        "length-too-long",
+        lambda c: iw.long_range_induction_scores(c.tiny, 500),
+        r"length=500 is too long: .* use length <= 96",
+    ),
+    (
+        "seed=None",
+        lambda c: iw.long_range_induction_scores(c.tiny, 4, seed=None),
+        r"seed must be an int",
+    ),
+]:
+    row(f"long_range_induction_scores-{_name}", _call, iw.InputError, _msg)
+_ACTS: dict[str, Any] = {}
+
+
+def _acts(c: Any) -> Any:
+    if "tiny" not in _ACTS:
+        _ACTS["tiny"] = iw.TextActivations(c.tiny, TEXT, progress=False)
+    return _ACTS["tiny"]
+
+
+for _name, _call, _exc, _msg in [
+    (
+        "pattern_rows-out-of-range",
+        lambda c: _acts(c).pattern_rows(0, 0, [0, 48]),
+        iw.InputError,
+        r"positions must lie in 0\.\.47 \(this text has 48 tokens\)",
+    ),
+    (
+        "pattern_rows-int",
+        lambda c: _acts(c).pattern_rows(0, 0, 3),
+        iw.InputError,
+        r"give a sequence of positions, e\.g\. \[3\]",
+    ),
+    (
+        "pattern_cols-floats",
+        lambda c: _acts(c).pattern_cols(0, 0, [0.5]),
+        iw.InputError,
+        r"positions must be a 1-D sequence of ints",
+    ),
+    (
+        "attribution_rows-2d",
+        lambda c: _acts(c).attribution_rows(0, 0, [[1, 2]]),
+        iw.InputError,
+        r"positions must be a 1-D sequence of ints, got shape \(1, 2\)",
+    ),
+    (
+        "attribution_cols-start-float",
+        lambda c: _acts(c).attribution_cols(0, 0, 1.0, 4),
+        iw.InputError,
+        r"give start and stop as ints",
+    ),
+    (
+        "pattern_entries-lengths",
+        lambda c: _acts(c).pattern_entries(0, 0, [3, 4], [1]),
+        iw.InputError,
+        r"dst and src must have the same length, got 2 and 1",
+    ),
+    (
+        "pattern_block_max-zero",
+        lambda c: _acts(c).pattern_block_max(0, 0, 0),
+        iw.InputError,
+        r"block must be a positive int",
+    ),
+    (
+        "attribution_block_max-float",
+        lambda c: _acts(c).attribution_block_max(0, 0, 8.0),
+        iw.InputError,
+        r"block must be a positive int",
+    ),
+    (
+        "pattern_rows-head",
+        lambda c: _acts(c).pattern_rows(0, 9, [1]),
+        iw.HeadIndexError,
+        r"head 9 is out of range",
+    ),
+]:
+    row(f"TextActivations.{_name}", _call, _exc, _msg)
 
 
 @pytest.mark.parametrize(("call", "exc_type", "message"), ROWS)

@@ -49,6 +49,7 @@ from .icl import (
     per_token_loss,
     repeated_tokens_loss,
 )
+from .long_range import long_range_induction_scores, max_long_range_length
 from .scores import (
     SCORE_NAMES,
     HeadRow,
@@ -116,7 +117,9 @@ __all__ = [
     "k_composition_scores",
     "load_tiny_checkpoints",
     "logit_attribution",
+    "long_range_induction_scores",
     "losses_at",
+    "max_long_range_length",
     "model_info",
     "ov_copying_scores",
     "pattern_matching_lines",

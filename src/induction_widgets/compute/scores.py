@@ -72,6 +72,7 @@ SCORE_NAMES = (
     "previous_token",
     "ov_copying",
     "pattern_matching",
+    "long_range_induction",
 )
 
 #: Default thresholds of the strict empirical definition (see :meth:`HeadScores.verdict`). The
@@ -415,6 +416,8 @@ class HeadScores:
     copying_source: torch.Tensor | None = None
     copying_rank: torch.Tensor | None = None
     per_example: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: :func:`~induction_widgets.compute.long_range.long_range_induction_scores`, where given
+    long_range_induction: torch.Tensor | None = None
 
     @property
     def n_layers(self) -> int:
