@@ -34,6 +34,7 @@ CASES = (
     "live",
     "longtext",
     "memory",
+    "sweep",
 )
 
 

@@ -20,6 +20,8 @@ from .compute import (
     ModelWeightsError,
     NotAModelError,
     Partners,
+    Sweep,
+    SweepError,
     TextActivations,
     ablate,
     ablation_comparison,
@@ -46,6 +48,7 @@ from .compute import (
     repeated_random_tokens,
     repeated_tokens_loss,
     score_checkpoints,
+    sweep,
     translation_text,
 )
 from .compute.cache import memory_info, set_memory_budget
@@ -87,6 +90,8 @@ __all__ = [
     "Partners",
     "PartnersView",
     "PhaseChangeView",
+    "Sweep",
+    "SweepError",
     "TextActivations",
     "TokenView",
     "VerdictScatter",
@@ -123,5 +128,6 @@ __all__ = [
     "save_html",
     "score_checkpoints",
     "set_memory_budget",
+    "sweep",
     "translation_text",
 ]

@@ -9,6 +9,7 @@ from ..errors import (
     InputError,
     ModelWeightsError,
     NotAModelError,
+    SweepError,
 )
 from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
 from .ablation import (
@@ -69,6 +70,8 @@ from .scores import (
     previous_token_score,
 )
 from .sink import sink_share, sink_summary, sink_width, without_sink
+from .sweep import MEASURES as SWEEP_MEASURES
+from .sweep import Sweep, SweepTask, plan, sweep
 from .tasks import (
     PARALLEL_SENTENCES,
     PRIDE_AND_PREJUDICE,
@@ -85,6 +88,7 @@ __all__ = [
     "PARALLEL_SENTENCES",
     "PRIDE_AND_PREJUDICE",
     "SCORE_NAMES",
+    "SWEEP_MEASURES",
     "TEMPLATES",
     "TINY_CHECKPOINTS",
     "AblationComparison",
@@ -103,6 +107,9 @@ __all__ = [
     "NotAModelError",
     "PartnerRow",
     "Partners",
+    "Sweep",
+    "SweepError",
+    "SweepTask",
     "TextActivations",
     "ablate",
     "ablation_comparison",
@@ -134,6 +141,7 @@ __all__ = [
     "pattern_matching_score",
     "pattern_matching_text",
     "per_token_loss",
+    "plan",
     "prefix_matching_score",
     "previous_token_partners",
     "previous_token_score",
@@ -144,6 +152,7 @@ __all__ = [
     "sink_summary",
     "sink_width",
     "str_tokens",
+    "sweep",
     "tiny_model_from_weights",
     "to_tokens",
     "translation_targets",

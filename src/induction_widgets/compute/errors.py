@@ -7,6 +7,7 @@ from ..errors import (
     InputError,
     ModelWeightsError,
     NotAModelError,
+    SweepError,
 )
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "InputError",
     "ModelWeightsError",
     "NotAModelError",
+    "SweepError",
 ]

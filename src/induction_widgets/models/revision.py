@@ -19,6 +19,7 @@ revision with TransformerLens's own checkpoint schedule (``get_checkpoint_labels
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable
@@ -185,8 +186,6 @@ def revision_tag(model: Any, spec: str, revision: str | None) -> Any:
     """Record what was loaded on ``model.cfg`` (``checkpoint_revision``), for sweeps and pages."""
     cfg = getattr(model, "cfg", None)
     if cfg is not None and revision is not None:
-        try:
+        with contextlib.suppress(Exception):  # frozen configs keep no tag
             cfg.checkpoint_revision = revision
-        except Exception:  # pragma: no cover - frozen configs
-            pass
     return model
