@@ -7,7 +7,7 @@ import path from "node:path";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const OUT_DIR = path.resolve(here, "../src/induction_widgets/static");
-export const ENTRIES = ["token_view", "attention_matrix", "head_map", "explorer", "verdict_scatter", "loss_curve", "partners", "phase_change", "standalone"];
+export const ENTRIES = ["token_view", "attention_matrix", "head_map", "explorer", "verdict_scatter", "loss_curve", "partners", "phase_change", "sweep_heatmap", "sweep_depth", "standalone"];
 
 /** esbuild options: self-contained ESM, minified, es2020. */
 export const options = {

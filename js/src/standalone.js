@@ -20,8 +20,10 @@ import verdictScatter from "./verdict_scatter.js";
 import lossCurve from "./loss_curve.js";
 import partners from "./partners.js";
 import phaseChange from "./phase_change.js";
+import sweepHeatmap from "./sweep_heatmap.js";
+import sweepDepth from "./sweep_depth.js";
 
-export const VIEWS = { token_view: tokenView, attention_matrix: attentionMatrix, head_map: headMap, explorer, verdict_scatter: verdictScatter, loss_curve: lossCurve, partners, phase_change: phaseChange };
+export const VIEWS = { token_view: tokenView, attention_matrix: attentionMatrix, head_map: headMap, explorer, verdict_scatter: verdictScatter, loss_curve: lossCurve, partners, phase_change: phaseChange, sweep_heatmap: sweepHeatmap, sweep_depth: sweepDepth };
 
 /** Traits swapped in from the store when layer/head change. */
 const HEAD_TRAITS = ["attention", "attribution", "value_norm"];
@@ -205,7 +207,7 @@ export class StandaloneModel {
 /**
  * Render a view into `el` from an exported state.
  * @param {HTMLElement} el
- * @param {"token_view"|"attention_matrix"|"head_map"|"explorer"|"verdict_scatter"|"loss_curve"|"partners"|"phase_change"} kind
+ * @param {"token_view"|"attention_matrix"|"head_map"|"explorer"|"verdict_scatter"|"loss_curve"|"partners"|"phase_change"|"sweep_heatmap"|"sweep_depth"} kind
  * @param {object} state initial traits (buffer dicts with b64/compression or view)
  * @param {Object<string, object>} [store] "L.H" → {attention, attribution, value_norm}
  * @returns {Promise<StandaloneModel>} the model stand-in (its `destroy()` removes the view)

@@ -61,6 +61,8 @@ from .widgets import (
     LossCurve,
     PartnersView,
     PhaseChangeView,
+    SweepDepth,
+    SweepHeatmap,
     TokenView,
     VerdictScatter,
 )
@@ -91,7 +93,9 @@ __all__ = [
     "PartnersView",
     "PhaseChangeView",
     "Sweep",
+    "SweepDepth",
     "SweepError",
+    "SweepHeatmap",
     "TextActivations",
     "TokenView",
     "VerdictScatter",

@@ -38,6 +38,7 @@ from .static import (
     static_spec,
     write_html,
 )
+from .sweep import explorer_call, head_jumps, sweep_depth_state, sweep_heatmap_state
 
 __all__ = [
     "ABLATION_SCORE",
@@ -54,7 +55,9 @@ __all__ = [
     "check_scores",
     "check_sink_scale",
     "display_copy",
+    "explorer_call",
     "explorer_state",
+    "head_jumps",
     "head_map_state",
     "head_state",
     "json_for_script",
@@ -66,6 +69,8 @@ __all__ = [
     "runtime_js",
     "static_html",
     "static_spec",
+    "sweep_depth_state",
+    "sweep_heatmap_state",
     "token_view_state",
     "verdict_scatter_state",
     "write_html",

@@ -28,6 +28,8 @@ HEAD_BUFFERS: dict[str, tuple[str, ...]] = {
     "loss_curve": (),
     "partners": (),
     "phase_change": (),
+    "sweep_heatmap": (),
+    "sweep_depth": (),
 }
 
 #: The attention scales a view offers: ``"auto"`` (each head's ``sink_summary`` default: "without

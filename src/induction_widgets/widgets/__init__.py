@@ -6,6 +6,7 @@ from .head_map import HeadMap
 from .loss_curve import LossCurve
 from .partners import PartnersView
 from .phase_change import PhaseChangeView
+from .sweep import SweepDepth, SweepHeatmap
 from .token_view import TokenView
 from .verdict_scatter import VerdictScatter
 
@@ -16,6 +17,8 @@ __all__ = [
     "LossCurve",
     "PartnersView",
     "PhaseChangeView",
+    "SweepDepth",
+    "SweepHeatmap",
     "TokenView",
     "VerdictScatter",
 ]
