@@ -9,6 +9,10 @@
   Parquet file per checkpoint. The cluster is started (and its worker warmed by one task) before
   the clock runs; its start-up is reported separately. Goal: ≤ 1.2× the plain loop.
 * ours, in process: ``iw.sweep(…, executor=None)`` (context: the on-disk results alone).
+* context: seconds per checkpoint of random-init **Pythia-70m-shaped** checkpoints (GPT-NeoX, 6
+  layers × 8 heads, d_model 512, rotary 25 %; the tiny model's 99-character vocabulary, as no
+  Pythia tokenizer is on this machine) loaded from a local folder (``revision="checkpoint-i"``),
+  head scores (10 × (BOS + 25 × 4)) + ICL (32 corpus contexts of 512 tokens), in process on CPU.
 
 Interleaved repetitions (plain, dask, in-process, …); ratios of medians with the paired range.
 """
@@ -37,6 +41,42 @@ def plain_loop() -> list[Any]:
         rows.extend(measure_model(model, task, cfg))
         del model
     return rows
+
+
+def pythia_shaped(ctx: Any, n: int = 2) -> tuple[list[float], Any]:
+    """Seconds per checkpoint of an in-process sweep over ``n`` random-init Pythia-70m-shaped
+    checkpoints (see the module docstring)."""
+    import torch
+    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+
+    import induction_widgets as iw
+
+    run_dir = ctx.tmp / "pythia70m-shaped"
+    for i in range(n):
+        torch.manual_seed(i)
+        cfg = GPTNeoXConfig(
+            vocab_size=99,
+            hidden_size=512,
+            num_hidden_layers=6,
+            num_attention_heads=8,
+            intermediate_size=2048,
+            max_position_embeddings=2048,
+            rotary_pct=0.25,
+        )
+        GPTNeoXForCausalLM(cfg).save_pretrained(run_dir / f"checkpoint-{i}")
+        iw.models.tiny_tokenizer().save_pretrained(run_dir / f"checkpoint-{i}")
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        sw = iw.sweep(
+            str(run_dir),
+            [f"checkpoint-{i}"],
+            out=ctx.tmp / f"p70-{i}",
+            device="cpu",
+            progress=False,
+        )
+        times.append(time.perf_counter() - t)
+    return times, sw
 
 
 def run(ctx: Any) -> CaseResult:
@@ -87,6 +127,8 @@ def run(ctx: Any) -> CaseResult:
     finally:
         client.close()
         cluster.close()
+    ctx.log("  random-init Pythia-70m-shaped checkpoints, in process")
+    p70, p70_sweep = pythia_shaped(ctx)
     r_dask, dask_text = ratio_text(stats["dask"], stats["plain"])
     _, here_text = ratio_text(stats["here"], stats["plain"])
     rows = [
@@ -111,6 +153,18 @@ def run(ctx: Any) -> CaseResult:
             {"here": stats["here"].as_dict()},
         ),
     ]
+    rows.append(
+        Row(
+            "Sweep, random-init Pythia-70m-shaped checkpoints (6×8 heads, d 512): seconds per "
+            "checkpoint (load + head scores + ICL on 32 × 512 tokens), in process, CPU",
+            " / ".join(fmt_time(t) for t in p70) + f" (n={len(p70)})",
+            "—",
+            "—",
+            "— (context: the cost per checkpoint in docs/sweeps.md)",
+            None,
+            {"pythia70m_shaped_s": p70, "rows": p70_sweep.arrow().num_rows},
+        )
+    )
     notes = [
         f"Each run writes {n_rows} rows (23 checkpoints × (4 head scores × 8 heads + ICL)).",
         f"Not timed: the cluster's start-up ({fmt_time(start)}) and the worker's first task, "

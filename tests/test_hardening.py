@@ -759,6 +759,94 @@ for _name, _kw, _msg in [
         _msg,
     )
 
+# Sweeps and named checkpoints (docs/sweeps.md).
+for _name, _call, _msg in [
+    ("models-empty", lambda c: iw.sweep([], out=c.tmp / "s1"), r"give at least one model"),
+    (
+        "models-loaded",
+        lambda c: iw.sweep([c.tiny], out=c.tmp / "s1"),
+        r"takes load_model specs .* because each task loads its checkpoint in its own worker",
+    ),
+    ("models-twice", lambda c: iw.sweep(["tiny", "tiny"], out=c.tmp / "s1"), r"listed twice"),
+    (
+        "checkpoints-str",
+        lambda c: iw.sweep("tiny", "step600", out=c.tmp / "s1"),
+        r"checkpoints=\.\.\.\) takes None .* 'all', a list of revisions",
+    ),
+    (
+        "checkpoints-unknown-step",
+        lambda c: iw.sweep("tiny", [601], out=c.tmp / "s1"),
+        r"no checkpoint at that step; the nearest are",
+    ),
+    (
+        "measures-unknown",
+        lambda c: iw.sweep("tiny", out=c.tmp / "s1", measures=["loss"]),
+        r"choose among 'head_scores', 'icl', 'icl_ablation'",
+    ),
+    (
+        "executor-str",
+        lambda c: iw.sweep("tiny", out=c.tmp / "s1", executor="dask"),
+        r"takes a concurrent\.futures\.Executor",
+    ),
+    ("retries-negative", lambda c: iw.sweep("tiny", out=c.tmp / "s1", retries=-1), r"retries"),
+    ("out-None", lambda c: iw.sweep("tiny", out=None), r"takes a folder path"),
+    (
+        "ablation_method-without-measure",
+        lambda c: iw.sweep("tiny", out=c.tmp / "s1", ablation_method="attribution"),
+        r"applies to the 'icl_ablation' measure: add it to measures",
+    ),
+    (
+        "n_examples-0",
+        lambda c: iw.sweep("tiny", out=c.tmp / "s1", n_examples=0),
+        r"n_examples must be >= 1",
+    ),
+]:
+    row(f"sweep-{_name}", _call, iw.InputError, _msg)
+for _name, _kw, _msg in [
+    ("tiny-step", {"revision": "step601"}, r"the shipped run has checkpoints at steps \[0, 50"),
+    ("bool", {"revision": True}, r"a revision is a string .* got True"),
+    ("empty", {"revision": " "}, r"the revision is empty"),
+    ("two-names", {"revision": "step0", "checkpoint_value": 0}, r"give one of revision="),
+    ("index-range", {"checkpoint_index": 23}, r"out of range, the run has 23 checkpoints"),
+    ("value-float", {"checkpoint_value": 6.0}, r"checkpoint_value=\.\.\.\) takes an int"),
+]:
+    row(
+        f"load_model-revision-{_name}",
+        lambda c, k=_kw: iw.load_model("tiny", **k),
+        iw.InputError,
+        _msg,
+    )
+row(
+    "load_model-revision-of-loaded-model",
+    lambda c: iw.load_model(c.tiny, revision="step0"),
+    iw.InputError,
+    r"the model is already loaded; pass its name",
+)
+row(
+    "load_model-revision-local-missing",
+    lambda c: iw.load_model(c.tmp, revision="checkpoint-9"),
+    iw.InputError,
+    r"a local folder's revisions are its sub-directories holding a model",
+)
+row(
+    "SweepHeatmap-not-a-sweep",
+    lambda c: iw.SweepHeatmap(c.scores),
+    iw.InputError,
+    r"SweepHeatmap needs a Sweep \(from induction_widgets\.sweep",
+)
+row(
+    "SweepDepth-not-a-sweep",
+    lambda c: iw.SweepDepth("sweeps/x"),
+    iw.InputError,
+    r"SweepDepth needs a Sweep .* got str",
+)
+row(
+    "Sweep.open-no-manifest",
+    lambda c: iw.Sweep.open(c.tmp / "nowhere"),
+    iw.InputError,
+    r"no sweep\.json there",
+)
+
 
 def _innermost_file(exc: BaseException) -> str:
     tb = exc.__traceback__
@@ -788,7 +876,8 @@ def test_the_matrix_covers_every_public_entry_point():
         "attention_pattern", "logit_attribution", "TextActivations", "pattern_matching_score",
         "pattern_matching_problem", "repeated_random_tokens", "TokenView", "AttentionMatrix",
         "HeadMap", "InductionExplorer", "save_html", "report", "load_model", "VerdictScatter",
-        "LossCurve", "PartnersView", "PhaseChangeView",
+        "LossCurve", "PartnersView", "PhaseChangeView", "sweep", "SweepHeatmap", "SweepDepth",
+        "Sweep",
     ):  # fmt: skip
         assert name in iw.__all__, name
         assert re.search(rf"(^| ){re.escape(name)}[-.]", ids), name

@@ -7,7 +7,7 @@
  * its heads. One colour scale (viridis) over every model. Clicking a head sets `selected` =
  * [model, layer, head] and prints the call that opens that checkpoint's explorer at that head.
  *
- * Traits: models, measure, grids (float32 [n_layers, n_heads] per model), shapes ([n_layers,
+ * Traits: models, measure, grids ({"0": float32 [n_layers, n_heads], …} by model index), shapes ([n_layers,
  * n_heads] per model), depths (per model, per layer), revisions, calls, selected, call, message,
  * title.
  * @module sweep_depth
@@ -55,7 +55,8 @@ function render({ model, el }) {
 
   function layout() {
     const shapes = model.get("shapes") || [];
-    const grids = (model.get("grids") || []).map(numbers);
+    const raw = model.get("grids") || {};
+    const grids = shapes.map((/** @type {any} */ _s, /** @type {number} */ m) => numbers(raw[String(m)]));
     const all = grids.flatMap((/** @type {Float32Array} */ g) => Array.from(g));
     [lo, hi] = finiteRange(all);
     const avail = Math.max(240, Math.min(1000, (root.clientWidth || 640) - 8));

@@ -172,14 +172,14 @@ function render({ model, el }) {
     }
     // each head's jump: its cell outlined
     ctx.save();
-    ctx.lineWidth = 1.5;
+    ctx.lineWidth = 1; // crisp: the white line on the cell's 2nd pixel row/column, black on its 3rd
     for (let r = 0; r < d.nRows; r++) {
       const i = d.jumps[r];
       if (!(i >= 0)) continue;
       ctx.strokeStyle = "#fff";
-      ctx.strokeRect(left + i * cellW + 1, top + r * cellH + 1, cellW - 2, cellH - 2);
+      ctx.strokeRect(left + i * cellW + 1.5, top + r * cellH + 1.5, cellW - 3, cellH - 3);
       ctx.strokeStyle = "#000";
-      ctx.strokeRect(left + i * cellW + 2, top + r * cellH + 2, cellW - 4, cellH - 4);
+      ctx.strokeRect(left + i * cellW + 2.5, top + r * cellH + 2.5, cellW - 5, cellH - 5);
     }
     ctx.restore();
     const sel = model.get("selected") || [];

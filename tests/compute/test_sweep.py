@@ -156,7 +156,10 @@ def test_process_pool_worker_killed_is_retried(clean, tmp_path):
     """A ProcessPoolExecutor worker SIGKILLed mid-task: the task runs again on a fresh pool and the
     sweep completes with the clean run's values; killed more often than ``retries`` allows, the
     sweep stops with SweepError."""
-    ctx = multiprocessing.get_context("fork")
+    # forkserver: workers fork from a single-threaded server that imported the package once
+    # (forking this process, whose torch threads have run, can deadlock the child)
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["induction_widgets"])
     killer = Killer(tmp_path / "a", times=1)
     killer.start()
     with ProcessPoolExecutor(1, mp_context=ctx) as pool:

@@ -61,7 +61,7 @@ def test_depth_state_relative_depth(sw):
     assert state["depths"] == [[0.0, 1.0], [0.0, 0.5, 1.0]]
     assert state["revisions"] == ["step1900", "checkpoint-1"]
     np.testing.assert_array_equal(
-        _decode(state["grids"][1]), sw.grid("copying", sw.models[1])["value"][-1].float().numpy()
+        _decode(state["grids"]["1"]), sw.grid("copying", sw.models[1])["value"][-1].float().numpy()
     )
     other = sweep_depth_state(sw, revisions={"tiny": "step600"})
     assert other["revisions"][0] == "step600"

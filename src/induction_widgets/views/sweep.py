@@ -143,7 +143,7 @@ def sweep_depth_state(
 ) -> dict[str, Any]:
     """Models side by side: for each model of ``sweep`` (in order) its head map of ``measure`` at
     one checkpoint (default its last; ``revisions``: model → revision), float32 buffer
-    ``grids[i]`` ``[n_layers, n_heads]``, with ``n_layers[i]``, ``n_heads[i]`` and ``depths[i]``
+    ``grids[str(i)]`` ``[n_layers, n_heads]`` (a dict keyed by the model's index), with ``n_layers[i]``, ``n_heads[i]`` and ``depths[i]``
     = ``layer / (n_layers − 1)`` per layer (0.5 for a one-layer model): the y position of the
     layer's row, shared by all models."""
     sw = _check_sweep(sweep, "SweepDepth")
@@ -176,7 +176,7 @@ def sweep_depth_state(
     return {
         "models": sw.models,
         "measure": measure,
-        "grids": grids,
+        "grids": {str(i): g for i, g in enumerate(grids)},
         "shapes": shapes,
         "depths": depths,
         "revisions": revs,

@@ -116,7 +116,7 @@ class SweepDepth(_Selectable, Exportable, anywidget.AnyWidget):
 
     models = traitlets.List(traitlets.Unicode()).tag(sync=True)
     measure = traitlets.Unicode("prefix_matching").tag(sync=True)
-    grids = traitlets.List(traitlets.Dict()).tag(sync=True)
+    grids = traitlets.Dict().tag(sync=True)
     shapes = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
     depths = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
     revisions = traitlets.List(traitlets.Unicode()).tag(sync=True)
