@@ -571,15 +571,27 @@ def _dead_markers(out: Path) -> set[str]:
         mhost, _, pid = rest.rpartition(".")
         if mhost != host or not pid.isdigit():
             continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if not _alive(int(pid)):
             dead.add(key)
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
-        except PermissionError:  # pragma: no cover - alive, another user's
-            pass
     return dead
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie — killed, not yet reaped by its parent, as a pool
+    worker forked by a fork server can be for a while — counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - alive, another user's
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _renewed(executor: Executor) -> Executor | None:
