@@ -32,7 +32,7 @@ It writes, into ``src/induction_widgets/data/tiny/`` by default:
   from the shipped ``model.safetensors`` in the 3rd digit (torch does not reproduce the
   run bit for bit across machines); its scores match (see docs/beyond.md).
 * ``reference_logits.pt`` - tokens and expected compatibility-mode logits for a fixed
-  text (``REFERENCE_TEXT``), used by ``tests/test_models.py`` to check that TL3 and TL4
+  text (``REFERENCE_TEXT``), used by ``tests/models/test_models.py`` to check that TL3 and TL4
   load the weights identically.  Compat-mode logits equal the raw logits minus their mean
   over the vocabulary (TL's ``center_unembed``); fold_ln/centering change nothing else.
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import pathlib
+import sys
 import warnings
 from importlib.metadata import version
 
 import pytest
 import torch
 
-import sys, pathlib  # noqa: E401
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

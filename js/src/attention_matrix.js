@@ -327,7 +327,7 @@ function renderView({ model, el }) {
     ctx.restore();
   }
 
-  /** The scale on screen and row d's sink share, said with every attention readout. */
+  /** The scale on screen and row d's sink share, said with every attention readout. @param {number} d @param {number} s */
   function sinkText(d, s) {
     const sum = sinkOf.summary;
     if (!sum) return "";

@@ -8,8 +8,7 @@
  * [model, layer, head] and prints the call that opens that checkpoint's explorer at that head.
  *
  * Traits: models, measure, grids ({"0": float32 [n_layers, n_heads], …} by model index), shapes ([n_layers,
- * n_heads] per model), depths (per model, per layer), revisions, calls, selected, call, message,
- * title.
+ * n_heads] per model), revisions, calls, selected, call, message, title.
  * @module sweep_depth
  */
 import { formatNumber, sequentialColour } from "./shared/colour.js";
@@ -18,7 +17,7 @@ import { messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
-import { finiteRange, numbers } from "./sweep_heatmap.js";
+import { finiteRange, numbers } from "./shared/grids.js";
 
 const MARGIN = Object.freeze({ left: 40, top: 34, right: 8, bottom: 8 });
 const HEIGHT = 260; // the depth axis, CSS px
@@ -35,7 +34,14 @@ export function bandOf(l, L, top, height, band) {
   return { y: centre - band / 2, d };
 }
 
-/** @param {{model: any, el: HTMLElement}} ctx */
+/**
+ * @typedef {import("./shared/types.js").BufferTrait} BufferTrait
+ * @typedef {{ models: string[], measure: string, grids: Record<string, BufferTrait>, shapes: number[][],
+ *   revisions: string[], calls: string[], selected: number[], call: string, message: string,
+ *   title: string }} SweepDepthTraits
+ */
+
+/** @type {import("./shared/types.js").View<SweepDepthTraits>} */
 function render({ model, el }) {
   const shell = viewShell(el, "iw-sweep-depth");
   const { root, signal } = shell;
@@ -170,7 +176,7 @@ function render({ model, el }) {
     readout.textContent = text();
     showCall();
   }
-  listen(model, ["grids", "shapes", "depths", "measure", "models", "revisions", "title"], reload, signal);
+  listen(model, ["grids", "shapes", "measure", "models", "revisions", "title"], reload, signal);
   listen(model, ["selected", "call"], () => {
     draw();
     showCall();
@@ -181,5 +187,7 @@ function render({ model, el }) {
   return () => shell.dispose();
 }
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<SweepDepthTraits>} */
+const widget = { render };
+export default widget;
 export { render };

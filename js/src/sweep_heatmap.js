@@ -9,7 +9,7 @@
  * opens that checkpoint's explorer at that head.
  *
  * Traits: models, model, measure_names, measure, values / sems ({name: float32 [n_ckpt, n_rows]}),
- * jumps ({name: int32 [n_rows]}), jump ({name: [i−1, i] or []}), steps (int32 [n_ckpt], −1 = no
+ * jumps ({name: int32 [n_rows]}), jump ({name: int32 [i−1, i]}, [−1, −1] = none), steps (int32 [n_ckpt], −1 = no
  * step), revisions, calls (load expression per checkpoint), icl, icl_sem (float32 [n_ckpt] or {}),
  * n_layers, n_heads, selected, call, message, title.
  * @module sweep_heatmap
@@ -18,7 +18,7 @@ import { formatNumber, formatSpread, sequentialColour } from "./shared/colour.js
 import { h, listen, setOptions } from "./shared/dom.js";
 import { messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { decodeSync } from "./shared/decode.js";
+import { finiteRange, numbers } from "./shared/grids.js";
 import { themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
 
@@ -26,38 +26,21 @@ const MARGIN = Object.freeze({ left: 48, top: 8, right: 8, bottom: 26 });
 const STRIP = 12; // ICL strip height
 const GAP = 6;
 
-/** Decoded buffers by their raw dict. */
-const CACHE = new WeakMap();
-/** @param {any} raw @returns {Float32Array} */
-export function numbers(raw) {
-  if (!raw || typeof raw !== "object" || !raw.dtype) return new Float32Array(0);
-  let hit = CACHE.get(raw);
-  if (!hit) {
-    const d = decodeSync(raw);
-    hit = d ? d.data : new Float32Array(0);
-    CACHE.set(raw, hit);
-  }
-  return hit;
-}
-
-/** [min, max] of the finite values (a flat [0, 1] when there are none). @param {ArrayLike<number>} v */
-export function finiteRange(v) {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) continue;
-    lo = Math.min(lo, v[i]);
-    hi = Math.max(hi, v[i]);
-  }
-  return lo <= hi ? [lo, hi === lo ? lo + 1e-9 : hi] : [0, 1];
-}
-
 /** "step 600" or the revision when it names no step. @param {number} step @param {string} rev */
 export function ckptLabel(step, rev) {
   return step >= 0 ? `step ${step}` : rev || "as published";
 }
 
-/** @param {{model: any, el: HTMLElement}} ctx */
+/**
+ * @typedef {import("./shared/types.js").BufferTrait} BufferTrait
+ * @typedef {{ models: string[], model: string, measure_names: string[], measure: string,
+ *   values: Record<string, BufferTrait>, sems: Record<string, BufferTrait>, jumps: Record<string, BufferTrait>,
+ *   jump: Record<string, BufferTrait>, steps: BufferTrait, revisions: string[], calls: string[],
+ *   icl: BufferTrait, icl_sem: BufferTrait, n_layers: number, n_heads: number, selected: number[],
+ *   call: string, message: string, title: string }} SweepHeatmapTraits
+ */
+
+/** @type {import("./shared/types.js").View<SweepHeatmapTraits>} */
 function render({ model, el }) {
   const shell = viewShell(el, "iw-sweep-heatmap");
   const { root, signal } = shell;
@@ -85,7 +68,7 @@ function render({ model, el }) {
       values: numbers((model.get("values") || {})[measure]),
       sems: numbers((model.get("sems") || {})[measure]),
       jumps: numbers((model.get("jumps") || {})[measure]),
-      jump: (model.get("jump") || {})[measure] || [],
+      jump: Array.from(numbers((model.get("jump") || {})[measure])).filter((i) => i >= 0),
       steps,
       icl: numbers(model.get("icl")),
       iclSem: numbers(model.get("icl_sem")),
@@ -293,5 +276,7 @@ function render({ model, el }) {
   return () => shell.dispose();
 }
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<SweepHeatmapTraits>} */
+const widget = { render };
+export default widget;
 export { render };

@@ -4,6 +4,8 @@ Four rooms, arrows one way: ``compute`` (scores, attribution, tasks; torch + Tra
 ``payload`` (tensors → binary buffers) → ``widgets`` (anywidget views) → ``export`` (offline HTML).
 """
 
+from typing import TYPE_CHECKING
+
 from .compute import (
     PARALLEL_SENTENCES,
     SCORE_NAMES,
@@ -11,17 +13,11 @@ from .compute import (
     AblationEffect,
     AblationScores,
     CheckpointScores,
-    HeadIndexError,
     HeadRow,
     HeadScores,
     ICLScore,
-    InductionWidgetsError,
-    InputError,
-    ModelWeightsError,
-    NotAModelError,
     Partners,
     Sweep,
-    SweepError,
     TextActivations,
     ablate,
     ablation_comparison,
@@ -52,21 +48,46 @@ from .compute import (
     translation_text,
 )
 from .compute.cache import memory_info, set_memory_budget
+from .errors import (
+    HeadIndexError,
+    InductionWidgetsError,
+    InputError,
+    ModelWeightsError,
+    NotAModelError,
+    SweepError,
+)
 from .export import export_notebook, report, save_html
 from .models import load_model
-from .widgets import (
-    AttentionMatrix,
-    HeadMap,
-    InductionExplorer,
-    LossCurve,
-    PartnersView,
-    PhaseChangeView,
-    SweepDepth,
-    SweepHeatmap,
-    TokenView,
-    VerdictScatter,
-)
-from .widgets._base import close_all
+from .widgets import VIEW_CLASSES, close_all
+
+# every view's widget class (TokenView, HeadMap, …), exported under its declared name
+globals().update(VIEW_CLASSES)
+
+if TYPE_CHECKING:
+    from .widgets import (
+        AttentionMatrix as AttentionMatrix,
+    )
+    from .widgets import (
+        HeadMap as HeadMap,
+    )
+    from .widgets import (
+        InductionExplorer as InductionExplorer,
+    )
+    from .widgets import (
+        LossCurve as LossCurve,
+    )
+    from .widgets import (
+        PartnersView as PartnersView,
+    )
+    from .widgets import (
+        PhaseChangeView as PhaseChangeView,
+    )
+    from .widgets import (
+        TokenView as TokenView,
+    )
+    from .widgets import (
+        VerdictScatter as VerdictScatter,
+    )
 
 __version__ = "0.1.0"
 
@@ -76,17 +97,13 @@ __all__ = [
     "AblationComparison",
     "AblationEffect",
     "AblationScores",
-    "AttentionMatrix",
     "CheckpointScores",
     "HeadIndexError",
-    "HeadMap",
     "HeadRow",
     "HeadScores",
     "ICLScore",
-    "InductionExplorer",
     "InductionWidgetsError",
     "InputError",
-    "LossCurve",
     "ModelWeightsError",
     "NotAModelError",
     "Partners",
@@ -97,8 +114,6 @@ __all__ = [
     "SweepError",
     "SweepHeatmap",
     "TextActivations",
-    "TokenView",
-    "VerdictScatter",
     "__version__",
     "ablate",
     "ablation_comparison",
@@ -134,4 +149,5 @@ __all__ = [
     "set_memory_budget",
     "sweep",
     "translation_text",
+    *VIEW_CLASSES,
 ]

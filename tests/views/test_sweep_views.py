@@ -10,7 +10,8 @@ import torch
 from sweepdata import TINY_STEPS, two_model_sweep
 
 import induction_widgets as iw
-from induction_widgets.views import head_jumps, sweep_depth_state, sweep_heatmap_state
+from induction_widgets.views.sweep_depth import relative_depths, sweep_depth_state
+from induction_widgets.views.sweep_heatmap import head_jumps, sweep_heatmap_state
 
 pytest.importorskip("pyarrow")
 
@@ -49,7 +50,7 @@ def test_heatmap_state(sw):
         assert jumps[r] == 1 + int(np.argmax(rises))
     top = values.max(1)
     i = 1 + int(np.argmax(np.diff(top)))
-    assert state["jump"]["prefix_matching"] == [i - 1, i]
+    assert _decode(state["jump"]["prefix_matching"]).tolist() == [i - 1, i]
     icl = sw.grid("icl", "tiny")
     np.testing.assert_array_equal(_decode(state["icl"]), icl["value"].float().numpy())
     assert state["measure_names"] == ["prefix_matching", "copying", "previous_token", "ov_copying"]
@@ -58,7 +59,7 @@ def test_heatmap_state(sw):
 def test_depth_state_relative_depth(sw):
     state = sweep_depth_state(sw, measure="copying")
     assert state["shapes"] == [[2, 4], [3, 3]]
-    assert state["depths"] == [[0.0, 1.0], [0.0, 0.5, 1.0]]
+    assert [relative_depths(n) for n in (1, 2, 3)] == [[0.5], [0.0, 1.0], [0.0, 0.5, 1.0]]
     assert state["revisions"] == ["step1900", "checkpoint-1"]
     np.testing.assert_array_equal(
         _decode(state["grids"]["1"]), sw.grid("copying", sw.models[1])["value"][-1].float().numpy()

@@ -32,9 +32,9 @@ export const VIRIDIS = Object.freeze([
   [253, 231, 37],
 ]);
 
-const clamp01 = (x) => (x < 0 ? 0 : x > 1 ? 1 : x);
+const clamp01 = (/** @type {number} */ x) => (x < 0 ? 0 : x > 1 ? 1 : x);
 /** Alpha rounded to 3 decimals so equal inputs give equal strings. */
-const alphaStr = (a) => String(Math.round(a * 1000) / 1000);
+const alphaStr = (/** @type {number} */ a) => String(Math.round(a * 1000) / 1000);
 
 /**
  * Attention colour: red with alpha = clamp(v, 0, 1).
@@ -50,6 +50,8 @@ export function attentionColour(v) {
 /**
  * Signed intensity t = clamp(v / vmax, -1, 1) of the diverging scale (0 if vmax is not a
  * positive finite number or v is ±0).
+ * @param {number} v
+ * @param {number} vmax
  */
 export function attributionLevel(v, vmax) {
   if (Number.isNaN(v)) return NaN;
@@ -108,9 +110,9 @@ export function attributionRGBA(v, vmax) {
 }
 
 /** CSS colour string of an [r, g, b] triple. */
-export const rgbString = (rgb) => (rgb ? `rgb(${rgb[0]},${rgb[1]},${rgb[2]})` : "transparent");
+export const rgbString = (/** @type {ArrayLike<number> | null | undefined} */ rgb) => (rgb ? `rgb(${rgb[0]},${rgb[1]},${rgb[2]})` : "transparent");
 
-/** Short human number: 4 significant digits, no exponent for ordinary magnitudes. */
+/** Short human number: 4 significant digits, no exponent for ordinary magnitudes. @param {number} v @param {number} [digits] */
 export function formatNumber(v, digits = 4) {
   if (Number.isNaN(v)) return "NaN";
   if (!Number.isFinite(v)) return v > 0 ? "+inf" : "-inf";

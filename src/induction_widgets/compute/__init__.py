@@ -1,16 +1,9 @@
 """Compute room: scores, attribution and the paper's tasks. Torch + TransformerLens only.
 
-Nothing here imports widget, payload or export code.
+Nothing here imports widget, payload or export code. The error classes live in
+:mod:`induction_widgets.errors` (their one home) and the input checks in :mod:`induction_widgets.checks`.
 """
 
-from ..errors import (
-    HeadIndexError,
-    InductionWidgetsError,
-    InputError,
-    ModelWeightsError,
-    NotAModelError,
-    SweepError,
-)
 from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
 from .ablation import (
     ABLATION_KINDS,
@@ -37,7 +30,6 @@ from .choose import (
     choose_pattern_matching_head,
     choose_translation_head,
     translation_targets,
-    verdict_scatter,
 )
 from .composition import (
     PartnerRow,
@@ -96,19 +88,13 @@ __all__ = [
     "AblationScores",
     "CheckpointScores",
     "HeadChoice",
-    "HeadIndexError",
     "HeadRow",
     "HeadScores",
     "ICLScore",
-    "InductionWidgetsError",
-    "InputError",
     "ModelInfo",
-    "ModelWeightsError",
-    "NotAModelError",
     "PartnerRow",
     "Partners",
     "Sweep",
-    "SweepError",
     "SweepTask",
     "TextActivations",
     "ablate",
@@ -157,6 +143,5 @@ __all__ = [
     "to_tokens",
     "translation_targets",
     "translation_text",
-    "verdict_scatter",
     "without_sink",
 ]

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from .errors import InputError
+from ..errors import InputError
 from .icl import copy_task_tokens, icl_score
 from .scores import head_scores
 

@@ -32,7 +32,8 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ._model import check_head, check_weights, model_info
+from ..checks import check_head, check_weights
+from ._model import model_info
 from .scores import previous_token_score
 from .tasks import repeated_random_tokens
 

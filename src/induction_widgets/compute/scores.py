@@ -51,10 +51,9 @@ from typing import Any, NamedTuple
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_finite, check_int, check_seed, check_weights
 from ..errors import InputError
 from ._model import (
-    check_finite,
-    check_weights,
     model_device,
     model_info,
     post_attn_gain,
@@ -62,7 +61,7 @@ from ._model import (
     stop_forward,
     to_tokens,
 )
-from .tasks import _check_int, _check_seed, pattern_matching_lines, repeated_random_tokens
+from .tasks import pattern_matching_lines, repeated_random_tokens
 
 SCORE_NAMES = (
     "prefix_matching",
@@ -537,6 +536,18 @@ class HeadScores:
         ]
         return sorted(heads, key=lambda lh: -float(self.prefix_matching[lh]))
 
+    def default_head(self) -> tuple[int, int]:
+        """The head a view opens on when none is given: the strongest induction head — the highest
+        prefix-matching score among the heads whose :meth:`verdict` is "induction head"
+        (:meth:`induction_heads`' first) — or, when no head passes, the highest prefix-matching
+        score of all heads (ties: the first in ``[layer, head]`` row-major order). Every view, the
+        explorer and the report open on this head."""
+        heads = self.induction_heads()
+        if heads:
+            return heads[0]
+        best = self.top(1, by="prefix_matching")[0]
+        return (best.layer, best.head)
+
     def row(self, layer: int, head: int) -> HeadRow:
         def opt(t: torch.Tensor | None) -> float | None:
             return None if t is None else float(t[layer, head])
@@ -558,7 +569,7 @@ class HeadScores:
 
     def top(self, k: int = 10, by: str = "prefix_matching") -> list[HeadRow]:
         """The ``k`` heads with the highest score ``by``, best first."""
-        k = _check_int("k", k, 1)
+        k = check_int("k", k, 1)
         values = self.get(by).flatten()
         order = torch.argsort(values, descending=True, stable=True)[:k]
         return [self.row(int(i) // self.n_heads, int(i) % self.n_heads) for i in order]
@@ -817,10 +828,10 @@ def pattern_matching_score(
     contributes nothing; if no problem has one, :class:`InputError`.
     ``[n_layers, n_heads]`` in [0, 1]; the paper reports ~0.65 for its best head at 13B.
     """
-    n_problems = _check_int("n_problems", n_problems, 1)
-    n_lines = _check_int("n_lines", n_lines, 2)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_seed(seed)
+    n_problems = check_int("n_problems", n_problems, 1)
+    n_lines = check_int("n_lines", n_lines, 2)
+    batch_size = check_int("batch_size", batch_size, 1)
+    seed = check_seed(seed)
     info = model_info(model)
     problems = [
         pattern_matching_problem(model, n_lines, seed * 1_000_003 + i) for i in range(n_problems)

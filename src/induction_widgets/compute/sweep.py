@@ -64,6 +64,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_int, check_seed
 from ..errors import InductionWidgetsError, InputError, SweepError
 
 MEASURES = ("head_scores", "icl", "icl_ablation")
@@ -301,10 +302,10 @@ def _revisions(spec: str, checkpoints: Any) -> list[str | None]:
         if _is_tiny(spec):
             values = tiny_checkpoint_steps()
         else:
-            from ..models.revision import _tl_checkpoint_labels
+            from ..models.revision import tl_checkpoint_labels
 
             try:
-                values, _ = _tl_checkpoint_labels(spec)
+                values, _ = tl_checkpoint_labels(spec)
             except ValueError as exc:
                 raise InputError(
                     f"sweep: checkpoints='all' needs a known schedule ('tiny', Pythia, "
@@ -362,8 +363,6 @@ def plan(models: Any, checkpoints: Any = None) -> list[SweepTask]:
 
 
 def _check_config(cfg: SweepConfig) -> SweepConfig:
-    from .tasks import _check_int, _check_seed
-
     measures = (cfg.measures,) if isinstance(cfg.measures, str) else tuple(cfg.measures)
     bad = [m for m in measures if m not in MEASURES]
     if bad or not measures:
@@ -382,11 +381,11 @@ def _check_config(cfg: SweepConfig) -> SweepConfig:
                 "sweep(ablation_method=...): this version's ablation_scores has no method= "
                 "option; leave ablation_method out (exact ablation)"
             )
-    _check_int("n_examples", cfg.n_examples, 1)
+    check_int("n_examples", cfg.n_examples, 1)
     for name in ("seq_len", "repeats", "n_contexts"):
         if getattr(cfg, name) is not None:
-            _check_int(name, getattr(cfg, name), 2 if name == "repeats" else 1)
-    return SweepConfig(**{**asdict(cfg), "measures": measures, "seed": _check_seed(cfg.seed)})
+            check_int(name, getattr(cfg, name), 2 if name == "repeats" else 1)
+    return SweepConfig(**{**asdict(cfg), "measures": measures, "seed": check_seed(cfg.seed)})
 
 
 def _manifest(tasks: list[SweepTask], cfg: SweepConfig) -> dict[str, Any]:

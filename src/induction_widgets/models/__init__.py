@@ -52,14 +52,14 @@ from typing import TYPE_CHECKING, Any, Union
 import torch
 
 from ..errors import InputError, NotAModelError
-from ._util import _quiet
+from ._util import quiet
 from .backend import Backend, backend, has_transformer_bridge
 from .gguf import (
     SMOLLM2_GGUF_FILE,
     SMOLLM2_HUB_NAME,
-    _cache_entry_valid,
-    _gguf_cache_entry,
     cache_dir,
+    cache_entry_valid,
+    gguf_cache_entry,
     load_gguf,
     smollm2_gguf_path,
 )
@@ -94,10 +94,10 @@ __all__ = [
     "Backend",
     "Model",
     "Placement",
-    "_cache_entry_valid",
-    "_gguf_cache_entry",
     "backend",
     "cache_dir",
+    "cache_entry_valid",
+    "gguf_cache_entry",
     "has_transformer_bridge",
     "load_model",
     "smollm2_gguf_path",
@@ -195,7 +195,7 @@ def _load(spec: Any, place: Placement, progress: bool, revision: str | None) -> 
             weights = None
             if revision is not None:
                 weights = tiny_checkpoint_weights(tiny_step(revision, tiny_checkpoint_steps()))
-            with _quiet():
+            with quiet():
                 model = backend().tiny(device, weights)
             return model if dtype == torch.float32 else model.to(dtype)
         if revision is not None:

@@ -40,7 +40,7 @@ def _check_label(name: str, value: Any) -> int | None:
     return int(value)
 
 
-def _tl_checkpoint_labels(name: str) -> tuple[list[int], str]:
+def tl_checkpoint_labels(name: str) -> tuple[list[int], str]:
     """TransformerLens's checkpoint schedule of ``name`` (TL 4 or TL 3.9, whichever is here)."""
     try:
         from transformer_lens.tools.model_registry.checkpoints import get_checkpoint_labels
@@ -98,7 +98,7 @@ def resolve_revision(
         labels, prefix = tiny_steps(), "step"
     else:
         try:
-            labels, _ = _tl_checkpoint_labels(spec)
+            labels, _ = tl_checkpoint_labels(spec)
         except ValueError as exc:
             raise InputError(
                 f"load_model({spec!r}): TransformerLens knows no checkpoint schedule for this "
@@ -166,18 +166,18 @@ def hub_snapshot(name: str, revision: str) -> Path:
     try:
         folder = snapshot_download(name, revision=revision, allow_patterns=HUB_PATTERNS)
     except Exception as exc:
-        from ._util import _hub_offline, _shorten
+        from ._util import hub_offline, shorten
 
         hint = (
             "HF_HUB_OFFLINE is set, so only revisions already in the local Hugging Face cache "
             "can load"
-            if _hub_offline()
+            if hub_offline()
             else "is the revision misspelt (Pythia: 'step1000' ... 'step143000'), or the machine "
             "offline?"
         )
         raise OSError(
             f"load_model({name!r}, revision={revision!r}): the revision could not be fetched "
-            f"({hint}). Underlying error: {type(exc).__name__}: {_shorten(str(exc))}"
+            f"({hint}). Underlying error: {type(exc).__name__}: {shorten(str(exc))}"
         ) from exc
     return Path(folder)
 

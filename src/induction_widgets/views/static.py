@@ -20,10 +20,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..compute import InputError, TextActivations
-from ..compute._model import ModelInfo, check_head
+from ..checks import check_head
+from ..compute import ModelInfo, TextActivations
+from ..errors import InputError
 from ..payload import attention_payload, decode, embed, encode, head_payloads
-from .spec import HEAD_BUFFERS, ViewSpec
+from .common import ViewSpec
+from .declare import HEAD_BUFFERS
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
