@@ -70,7 +70,7 @@ $(STAMPS)/venv-tl3: pyproject.toml | $(STAMPS) $(STATIC)
 	$(VENV3)/bin/pip install -q --upgrade pip
 	$(VENV3)/bin/pip install -q $(TORCH)
 	$(VENV3)/bin/pip install -q "transformer_lens==3.9.0" anywidget ipywidgets traitlets numpy tqdm \
-	  pytest pytest-timeout hypothesis pandas
+	  pytest pytest-timeout hypothesis pandas pyarrow
 	$(VENV3)/bin/pip install -q --no-deps -e .
 	@touch $@
 

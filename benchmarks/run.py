@@ -36,6 +36,7 @@ CASES = (
     "longcontext",
     "memory",
     "attribution",
+    "sweep",
 )
 
 

@@ -21,6 +21,7 @@ from .compute import (
     HeadScores,
     ICLScore,
     Partners,
+    Sweep,
     TextActivations,
     ablate,
     ablation_comparison,
@@ -48,6 +49,7 @@ from .compute import (
     previous_token_scores,
     repeated_random_tokens,
     repeated_tokens_loss,
+    sweep,
     translation_text,
 )
 from .compute.cache import memory_info, set_memory_budget
@@ -57,6 +59,7 @@ from .errors import (
     InputError,
     ModelWeightsError,
     NotAModelError,
+    SweepError,
 )
 from .export import export_notebook, figure, report, save_figure, save_html
 from .models import load_model
@@ -103,6 +106,8 @@ __all__ = [
     "ModelWeightsError",
     "NotAModelError",
     "Partners",
+    "Sweep",
+    "SweepError",
     "TextActivations",
     "__version__",
     "ablate",
@@ -140,6 +145,7 @@ __all__ = [
     "save_html",
     "checkpoint_scores",
     "set_memory_budget",
+    "sweep",
     "translation_text",
     *PUBLIC_VIEWS,
 ]

@@ -26,3 +26,7 @@ class NotAModelError(InductionWidgetsError, TypeError):
 
 class ModelWeightsError(InductionWidgetsError, ValueError):
     """The model's weights or activations hold NaN or infinity."""
+
+
+class SweepError(InductionWidgetsError, RuntimeError):
+    """A sweep task failed: its worker died more often than ``retries`` allows, or it raised."""

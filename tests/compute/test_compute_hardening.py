@@ -683,6 +683,57 @@ for _name, _call, _exc, _msg in [
     row(f"TextActivations.{_name}", _call, _exc, _msg)
 
 
+# Sweeps and named checkpoints (docs/sweeps.md).
+for _name, _call, _msg in [
+    ("models-empty", lambda c: iw.sweep([], out=c.tmp / "s1"), r"give at least one model"),
+    (
+        "models-loaded",
+        lambda c: iw.sweep([c.tiny], out=c.tmp / "s1"),
+        r"takes load_model specs .* because each task loads its checkpoint in its own worker",
+    ),
+    ("models-twice", lambda c: iw.sweep(["tiny", "tiny"], out=c.tmp / "s1"), r"listed twice"),
+    (
+        "checkpoints-str",
+        lambda c: iw.sweep("tiny", "step600", out=c.tmp / "s1"),
+        r"checkpoints=\.\.\.\) takes None .* 'all', a list of revisions",
+    ),
+    (
+        "checkpoints-unknown-step",
+        lambda c: iw.sweep("tiny", [601], out=c.tmp / "s1"),
+        r"no checkpoint at that step; the nearest are",
+    ),
+    (
+        "measures-unknown",
+        lambda c: iw.sweep("tiny", out=c.tmp / "s1", measures=["loss"]),
+        r"choose among 'head_scores', 'icl', 'icl_ablation'",
+    ),
+    (
+        "executor-str",
+        lambda c: iw.sweep("tiny", out=c.tmp / "s1", executor="dask"),
+        r"takes a concurrent\.futures\.Executor",
+    ),
+    ("retries-negative", lambda c: iw.sweep("tiny", out=c.tmp / "s1", retries=-1), r"retries"),
+    ("out-None", lambda c: iw.sweep("tiny", out=None), r"takes a folder path"),
+    (
+        "ablation_method-without-measure",
+        lambda c: iw.sweep("tiny", out=c.tmp / "s1", ablation_method="attribution"),
+        r"applies to the 'icl_ablation' measure: add it to measures",
+    ),
+    (
+        "n_examples-0",
+        lambda c: iw.sweep("tiny", out=c.tmp / "s1", n_examples=0),
+        r"n_examples must be >= 1",
+    ),
+]:
+    row(f"sweep-{_name}", _call, iw.InputError, _msg)
+row(
+    "Sweep.open-no-manifest",
+    lambda c: iw.Sweep.open(c.tmp / "nowhere"),
+    iw.InputError,
+    r"no sweep\.json there",
+)
+
+
 @pytest.mark.parametrize(("call", "exc_type", "message"), ROWS)
 def test_bad_input_raises_one_clear_error(ctx, call, exc_type, message):
     assert_raises_ours(ctx, call, exc_type, message)

@@ -30,6 +30,35 @@ for _name, _spec in (("empty", ""), ("whitespace", "   ")):
     )
 
 
+# Named checkpoints (load_model revision=, docs/sweeps.md).
+for _name, _kw, _msg in [
+    ("tiny-step", {"revision": "step601"}, r"the shipped run has checkpoints at steps \[0, 50"),
+    ("bool", {"revision": True}, r"a revision is a string .* got True"),
+    ("empty", {"revision": " "}, r"the revision is empty"),
+    ("two-names", {"revision": "step0", "checkpoint_value": 0}, r"give one of revision="),
+    ("index-range", {"checkpoint_index": 23}, r"out of range, the run has 23 checkpoints"),
+    ("value-float", {"checkpoint_value": 6.0}, r"checkpoint_value=\.\.\.\) takes an int"),
+]:
+    row(
+        f"load_model-revision-{_name}",
+        lambda c, k=_kw: iw.load_model("tiny", **k),
+        iw.InputError,
+        _msg,
+    )
+row(
+    "load_model-revision-of-loaded-model",
+    lambda c: iw.load_model(c.tiny, revision="step0"),
+    iw.InputError,
+    r"the model is already loaded; pass its name",
+)
+row(
+    "load_model-revision-local-missing",
+    lambda c: iw.load_model(c.tmp, revision="checkpoint-9"),
+    iw.InputError,
+    r"a local folder's revisions are its sub-directories holding a model",
+)
+
+
 @pytest.mark.parametrize(("call", "exc_type", "message"), ROWS)
 def test_bad_input_raises_one_clear_error(ctx, call, exc_type, message):
     assert_raises_ours(ctx, call, exc_type, message)

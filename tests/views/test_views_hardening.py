@@ -78,6 +78,21 @@ for _name, _call, _msg in [
     row(_name, _call, iw.InputError, _msg)
 
 
+# The sweep views (docs/sweeps.md).
+row(
+    "SweepHeatmap-not-a-sweep",
+    lambda c: iw.SweepHeatmap(c.scores),
+    iw.InputError,
+    r"SweepHeatmap needs a Sweep \(from induction_widgets\.sweep",
+)
+row(
+    "SweepDepth-not-a-sweep",
+    lambda c: iw.SweepDepth("sweeps/x"),
+    iw.InputError,
+    r"SweepDepth needs a Sweep .* got str",
+)
+
+
 @pytest.mark.parametrize(("call", "exc_type", "message"), ROWS)
 def test_bad_input_raises_one_clear_error(ctx, call, exc_type, message):
     assert_raises_ours(ctx, call, exc_type, message)

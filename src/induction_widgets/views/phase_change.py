@@ -43,7 +43,7 @@ PHASE_SERIES = (
 def phase_change_state(
     checkpoints: Any, *, jump: str = "prefix_matching", title: str = ""
 ) -> dict[str, Any]:
-    """The phase-change view's state (:func:`~induction_widgets.compute.score_checkpoints`): per
+    """The phase-change view's state (:func:`~induction_widgets.compute.checkpoint_scores`): per
     checkpoint (int32 buffer ``steps`` ``[n]``), the best head's prefix matching, copying and
     previous-token scores (float32 buffers ``[n]``, ``max`` over ``[layer, head]``) and the ICL
     score ``icl`` ``[n]`` (with ``icl_sem``), and ``jump``: the consecutive checkpoints
@@ -55,7 +55,7 @@ def phase_change_state(
 
     if not isinstance(checkpoints, CheckpointScores):
         raise InputError(
-            "PhaseChangeCurves needs CheckpointScores (from induction_widgets.score_checkpoints()), "
+            "PhaseChangeCurves needs CheckpointScores (from induction_widgets.checkpoint_scores()), "
             f"got {type(checkpoints).__name__}"
         )
     names = [n for n, _ in PHASE_SERIES] + ["icl"]

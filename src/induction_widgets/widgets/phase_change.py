@@ -15,7 +15,7 @@ class PhaseChangeCurves(ViewWidget, view="phase_change"):
     consecutive checkpoints between which ``jump`` changes most shaded in both panels. Hovering
     reads every series at the nearest checkpoint.
 
-    ``checkpoint_scores``: :func:`~induction_widgets.score_checkpoints`. ``jump``:
+    ``checkpoint_scores``: :func:`~induction_widgets.checkpoint_scores`. ``jump``:
     ``"prefix_matching"`` (default), ``"copying"``, ``"previous_token"`` or ``"icl"``.
     """
 
