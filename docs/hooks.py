@@ -8,6 +8,7 @@
 - Links to repository files outside docs/ (``../tests/x.py``) become the plain path in code, since
   the site has no copy of them.
 - Sphinx roles left in docstrings (``:func:`x```) are dropped from the API pages, keeping the code.
+- The theme's search dialog is named (``aria-label``), for screen readers.
 """
 
 from __future__ import annotations
@@ -135,3 +136,11 @@ _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|attr|data|mod|obj|exc|const):(?
 
 def on_page_content(html_text: str, page, config, files, **kwargs) -> str:
     return _ROLE.sub("", html_text)
+
+
+def on_post_page(output: str, page, config, **kwargs) -> str:
+    """The theme's search dialog gets a name (axe: aria-dialog-name)."""
+    return output.replace(
+        'class="md-search" data-md-component="search" role="dialog"',
+        'class="md-search" data-md-component="search" role="dialog" aria-label="Search"',
+    )
