@@ -116,4 +116,4 @@ lab: $(STAMPS)/venv
 	$(VENV)/bin/jupyter lab --allow-root --no-browser examples/
 
 clean:
-	rm -rf $(STAMPS) $(VENV) $(VENV3) js/node_modules src/induction_widgets/static/*.js out
+	rm -rf $(STAMPS) $(VENV) $(VENV3) js/node_modules src/induction_widgets/static/*.js out site build/gallery
