@@ -73,14 +73,14 @@ VIEWS: tuple[Entry, ...] = (
     Entry(
         "partners",
         "Previous-token partners of head 1.1",
-        "`iw.PartnersView(iw.previous_token_partners(model, 1, 1))`: earlier heads ranked by "
+        "`iw.PartnerBars(iw.previous_token_partners(model, 1, 1))`: earlier heads ranked by "
         "K-composition.",
         360,
     ),
     Entry(
         "phase_change",
         "Phase change over the tiny model's training",
-        "`iw.PhaseChangeView(iw.score_checkpoints('tiny'))`: head scores and the ICL score along "
+        "`iw.PhaseChangeCurves(iw.checkpoint_scores('tiny'))`: head scores and the ICL score along "
         "training, the biggest jump shaded.",
         520,
     ),
@@ -111,11 +111,11 @@ def _makers(model: Any) -> dict[str, Callable[[], Any]]:
         "head_map": lambda: iw.HeadMap(scores),
         "scatter": lambda: iw.VerdictScatter(scores),
         "loss_curve": lambda: iw.LossCurve(iw.icl_score(model, n_contexts=6, progress=False)),
-        "partners": lambda: iw.PartnersView(iw.previous_token_partners(model, 1, 1)),
+        "partners": lambda: iw.PartnerBars(iw.previous_token_partners(model, 1, 1)),
         # 8 of the 23 shipped checkpoints (the jump lies between steps 450 and 500) and 32 ICL
         # contexts instead of 128: the same picture in a fifth of the build time
-        "phase_change": lambda: iw.PhaseChangeView(
-            iw.score_checkpoints(
+        "phase_change": lambda: iw.PhaseChangeCurves(
+            iw.checkpoint_scores(
                 "tiny",
                 steps=PHASE_STEPS,
                 n_examples=4,

@@ -11,7 +11,8 @@
  * Traits: tokens, layer, head, n_layers, n_heads, heads_available, mode, attention [n, n],
  * attribution [n, n], message, title, sink_scale ("auto" | "without sink" | "all sources": with
  * "without sink" the sink's columns are 0 and each row is renormalised over the other sources, so
- * 1.0 means all of the row's attention outside the sink; computed here, see shared/sink.js).
+ * 1.0 means all of the row's attention outside the sink; computed here, see shared/sink.js),
+ * palette ("paper" | "colorblind": the diverging map's colours, shared/colour.js PALETTES).
  * @module attention_matrix
  */
 import { attributionRGBA, formatNumber, sequentialLUT } from "./shared/colour.js";
@@ -42,7 +43,7 @@ const MAX_CELL = 64; // px per cell at maximum zoom
 /**
  * @typedef {{ tokens: string[], layer: number, head: number, n_layers: number, n_heads: number,
  *   heads_available: number[][], mode: string, attention: any, attribution: any, message: string,
- *   title: string, max_size: number, sink_scale: string, bos: boolean }} MatrixTraits
+ *   title: string, max_size: number, sink_scale: string, bos: boolean, palette: string }} MatrixTraits
  */
 
 /** 1, 2, 5 × 10^k ≥ x. @param {number} x */
@@ -61,9 +62,10 @@ function niceStep(x) {
  * @param {string} mode
  * @param {number} vmax
  * @param {Uint8ClampedArray<ArrayBuffer>} [into] n*n*4 pixels to overwrite (reused across heads)
+ * @param {unknown} [palette] palette name of the diverging map ("paper" by default)
  * @returns {Uint8ClampedArray<ArrayBuffer>} n*n*4
  */
-export function matrixPixels(data, n, mode, vmax, into) {
+export function matrixPixels(data, n, mode, vmax, into, palette) {
   const px = into && into.length === n * n * 4 ? into.fill(0) : new Uint8ClampedArray(n * n * 4);
   const M = /** @type {Matrix} */ (asMatrix(data, n));
   // one 32-bit write per cell from a table of packed RGBA colours (the table is filled through a
@@ -75,7 +77,7 @@ export function matrixPixels(data, n, mode, vmax, into) {
     // Same mapping as attributionRGBA: the sign's colour, alpha = round(min(|v| / vmax, 1) · 255).
     const table = new Uint32Array(512); // [0, 256): positive, [256, 512): negative, by alpha
     const bytes = new Uint8Array(table.buffer);
-    [attributionRGBA(1, 1), attributionRGBA(-1, 1)].forEach((c, sign) => {
+    [attributionRGBA(1, 1, palette), attributionRGBA(-1, 1, palette)].forEach((c, sign) => {
       for (let a = 0; a < 256; a++) bytes.set([c[0], c[1], c[2], a], 4 * (256 * sign + a));
     });
     const inv = vmax > 0 && Number.isFinite(vmax) ? 1 / vmax : Infinity;
@@ -150,8 +152,8 @@ function renderView({ model, el }) {
   let oy = 0;
   /** @type {{ x: number, y: number, ox: number, oy: number, id: number } | null} */
   let drag = null;
-  /** @type {{ data: Matrix | null | undefined, mode: string }} inputs of the offscreen image */
-  let pixelsOf = { data: undefined, mode: "" };
+  /** @type {{ data: Matrix | null | undefined, mode: string, palette: unknown }} inputs of the offscreen image */
+  let pixelsOf = { data: undefined, mode: "", palette: "" };
   // The hovered cell [d, s], or the cell locked from the keyboard (Enter; Escape unlocks)
   /** @type {Focus<number[]>} */
   const focus = new Focus({ equal: sameCell });
@@ -201,21 +203,23 @@ function renderView({ model, el }) {
       n = newN;
       resetView();
     }
-    if (pixelsOf.data === data && pixelsOf.mode === mode()) {
+    const palette = model.get("palette");
+    root.classList.toggle("iw-palette-colorblind", palette === "colorblind");
+    if (pixelsOf.data === data && pixelsOf.mode === mode() && pixelsOf.palette === palette) {
       updateScaleControls();
       return; // nothing new to draw
     }
-    pixelsOf = { data, mode: mode() };
+    pixelsOf = { data, mode: mode(), palette };
     vmax = mode() === "logit_attr" && data ? data.maxAbs() : 1;
     offscreen.width = Math.max(n, 1);
     offscreen.height = Math.max(n, 1);
     if (n > 0 && data) {
       if (!image || image.width !== n) image = new ImageData(n, n);
-      matrixPixels(data, n, mode(), vmax, image.data);
+      matrixPixels(data, n, mode(), vmax, image.data, palette);
       offscreen.getContext("2d")?.putImageData(image, 0, 0);
     }
     canvas.dataset.n = String(n);
-    if (mode() === "logit_attr") legendEl.show("attribution", vmax);
+    if (mode() === "logit_attr") legendEl.show("attribution", vmax, 0, palette);
     else legendEl.show("sequential", 1, 0);
     updateScaleControls();
   }
@@ -328,7 +332,7 @@ function renderView({ model, el }) {
     ctx.restore();
   }
 
-  /** The scale on screen and row d's sink share, said with every attention readout. */
+  /** The scale on screen and row d's sink share, said with every attention readout. @param {number} d @param {number} s */
   function sinkText(d, s) {
     const sum = sinkOf.summary;
     if (!sum) return "";
@@ -505,7 +509,7 @@ function renderView({ model, el }) {
         top.map(([d, s]) => `${tok(d)} → ${tok(s)} ${formatNumber(data ? data.at(d, s) : NaN, 3)}`).join("; ") + ".",
     );
   }
-  listen(model, ["attention", "attribution", "mode", "sink_scale", "bos"], onData, signal);
+  listen(model, ["attention", "attribution", "mode", "sink_scale", "bos", "palette"], onData, signal);
   listen(
     model,
     ["tokens"],

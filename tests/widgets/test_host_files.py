@@ -20,7 +20,7 @@ import pytest
 import induction_widgets as iw
 
 VIEWS = ("TokenView", "AttentionMatrix", "HeadMap", "VerdictScatter", "InductionExplorer",
-         "LossCurve", "PartnersView", "PhaseChangeView")  # fmt: skip
+         "LossCurve", "PartnerBars", "PhaseChangeCurves")  # fmt: skip
 #: an import of a module by URL: static ``import … from "https://…"``, ``import("//…")``
 URL_IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["'](?:https?:)?//""")
 
