@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_site import GALLERY, _serve
+from test_site import GALLERY, serve_site
 
 pytestmark = pytest.mark.browser
 
@@ -83,7 +83,7 @@ def test_docs_gallery_and_every_saved_view_have_no_serious_violation(
 ):
     """The site's gallery page, then axe in each of its frames: the eight saved views (the token
     view and the explorer also with a token locked)."""
-    with _serve(site_dir) as base:
+    with serve_site(site_dir) as base:
         ctx, page = _open(chromium, f"{base}/gallery.html", "light", ready=False)
         try:
             found = {"gallery": _axe(page, axe_source)}

@@ -139,7 +139,7 @@ def test_gallery_embeds_every_view_with_a_title(site_dir):
 
 
 @contextlib.contextmanager
-def _serve(root: Path):
+def serve_site(root: Path):
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -160,7 +160,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def test_no_page_makes_a_network_request(site_dir, chromium):
     """Every page of the site, loaded in Chromium from a local server: no request goes anywhere
     else (each is aborted and logged), no script fails, and the gallery's eight views start."""
-    with _serve(site_dir) as base:
+    with serve_site(site_dir) as base:
         ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
         log: list[str] = []
 
