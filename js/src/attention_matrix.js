@@ -28,8 +28,8 @@ import {
   sinkScaleControl,
   viewShell,
 } from "./shared/controls.js";
-import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { Focus, sameCell } from "./shared/focus.js";
+import { canvasAlt, cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
+import { Focus, bindGridKeys, sameCell } from "./shared/focus.js";
 import { asMatrix, storedMatrix } from "./shared/matrix.js";
 import { labelToken, quoteToken } from "./shared/text.js";
 
@@ -134,9 +134,10 @@ function renderView({ model, el }) {
   const overlay = h("canvas", { class: "iw-overlay" });
   const wrap = h("div", { class: "iw-canvas-wrap" }, [canvas, overlay]);
   const readout = h("div", { class: "iw-readout" });
-  const hint = h("div", { class: "iw-hint", text: "wheel: zoom · drag: pan · double-click: reset" });
+  const hint = h("div", { class: "iw-hint", text: "wheel: zoom · drag: pan · double-click: reset · keys: arrows move, Enter locks, Esc unlocks" });
   root.append(header, banner.el, lost.el, wrap, readout, hint);
   el.append(root);
+  const alt = canvasAlt(canvas, { readout });
 
   const offscreen = document.createElement("canvas");
   let n = 0;
@@ -153,7 +154,7 @@ function renderView({ model, el }) {
   let drag = null;
   /** @type {{ data: Matrix | null | undefined, mode: string, palette: unknown }} inputs of the offscreen image */
   let pixelsOf = { data: undefined, mode: "", palette: "" };
-  // The hovered cell [d, s] (no lock in this view)
+  // The hovered cell [d, s], or the cell locked from the keyboard (Enter; Escape unlocks)
   /** @type {Focus<number[]>} */
   const focus = new Focus({ equal: sameCell });
   /** @type {{ raw: Matrix | null | undefined, summary: any }} the sink summary of the attention buffer */
@@ -296,7 +297,7 @@ function renderView({ model, el }) {
 
   function drawOverlay() {
     const ctx = clearedContext(overlay);
-    const hoverCell = focus.hover;
+    const hoverCell = focus.focused;
     if (!hoverCell) return;
     const [d, s] = hoverCell;
     const x = MARGIN.left + (s - ox) * zoom;
@@ -342,7 +343,7 @@ function renderView({ model, el }) {
   }
 
   function updateReadout() {
-    const hoverCell = focus.hover;
+    const hoverCell = focus.focused;
     if (!hoverCell || !data) {
       readout.textContent = n ? "hover a cell" + (mode() === "attention" && sinkOf.summary ? ` · scale: ${scale}` : "") : "";
       readout.dataset.scale = mode() === "attention" ? scale : "";
@@ -439,6 +440,7 @@ function renderView({ model, el }) {
     draw();
     drawOverlay();
   };
+  bindGridKeys(canvas, focus, { signal, shape: () => [n, n] });
   canvas.addEventListener("wheel", onWheel, { passive: false, signal });
   canvas.addEventListener("pointerdown", onDown, { signal });
   canvas.addEventListener("pointermove", onMove, { signal });
@@ -464,9 +466,48 @@ function renderView({ model, el }) {
     clampView();
     const hoverCell = focus.hover;
     if (hoverCell && (hoverCell[0] >= n || hoverCell[1] >= n)) focus.hover = null; // drawn just below
+    const locked = focus.locked;
+    if (locked && (locked[0] >= n || locked[1] >= n)) focus.locked = null;
     draw();
     drawOverlay();
     updateReadout();
+    updateAlt();
+  }
+
+  /** The canvas's label, and the five strongest cells as text (attention: leaving out source 0,
+   * where most heads park what they do not use; attribution: by |value|). */
+  function updateAlt() {
+    const m = mode();
+    const what = m === "logit_attr" ? "direct logit attribution" : "attention";
+    alt.label(
+      `${title.textContent || "Attention matrix"}: ${what} of layer ${model.get("layer")}, head ${model.get("head")}, ` +
+        `${n} × ${n} tokens (rows: destination, columns: source). Arrow keys move over the cells, Enter locks one, Escape unlocks.`,
+    );
+    if (!data || n === 0) return alt.summary("");
+    if (n > 512) return alt.summary(`${n} tokens: move over the cells with the arrow keys to read them.`);
+    /** @type {[number, number, number][]} */
+    const top = [];
+    const row = new Float32Array(n);
+    for (let d = 0; d < n; d++) {
+      data.row(d, row);
+      for (let s = m === "attention" ? 1 : 0; s <= d && s < n; s++) {
+        const v = row[s];
+        if (!Number.isFinite(v)) continue;
+        const key = m === "attention" ? v : Math.abs(v);
+        if (top.length < 5 || key > top[top.length - 1][2]) {
+          top.push([d, s, key]);
+          top.sort((a, b) => b[2] - a[2]);
+          if (top.length > 5) top.pop();
+        }
+      }
+    }
+    const toks = tokens();
+    /** @param {number} i */
+    const tok = (i) => `${i < toks.length ? quoteToken(toks[i]) : "?"} [${i}]`;
+    alt.summary(
+      `Strongest ${what}${m === "attention" ? " (source 0 left out)" : ""}: ` +
+        top.map(([d, s]) => `${tok(d)} → ${tok(s)} ${formatNumber(data ? data.at(d, s) : NaN, 3)}`).join("; ") + ".",
+    );
   }
   listen(model, ["attention", "attribution", "mode", "sink_scale", "bos", "palette"], onData, signal);
   listen(
@@ -478,7 +519,15 @@ function renderView({ model, el }) {
     },
     signal,
   );
-  listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls, signal);
+  listen(
+    model,
+    ["layer", "head", "n_layers", "n_heads", "heads_available", "title"],
+    () => {
+      updateControls();
+      updateAlt();
+    },
+    signal,
+  );
   listen(model, ["message"], banner.update, signal);
   signal.addEventListener("abort", lost.dispose, { once: true });
 

@@ -239,7 +239,8 @@ export const CSS = `
 .iw-root {
   --iw-fg: var(--jp-ui-font-color1, var(--vscode-editor-foreground, #222));
   --iw-fg-dim: var(--jp-ui-font-color2, #666);
-  --iw-fg-faint: var(--jp-ui-font-color3, #999);
+  /* faint text still meets WCAG AA's 4.5:1 on the light background (#767676 on #fff: 4.54) */
+  --iw-fg-faint: var(--jp-ui-font-color2, #767676);
   --iw-bg: var(--jp-layout-color0, var(--vscode-editor-background, #fff));
   --iw-bg2: var(--jp-layout-color2, #eee);
   --iw-border: var(--jp-border-color2, #ddd);
@@ -333,7 +334,13 @@ export const CSS = `
 .iw-canvas-wrap canvas.iw-overlay { position: absolute; left: 0; top: 0; pointer-events: none; }
 .iw-attention-matrix .iw-plot { cursor: crosshair; touch-action: none; }
 .iw-attention-matrix .iw-plot.iw-dragging { cursor: grabbing; }
-.iw-hint { font-size: 11px; color: var(--iw-fg-faint); }
+.iw-hint { font-size: 11px; color: var(--iw-fg-dim); }
+/* keyboard: a focusable canvas shows where the focus is; its text alternative is read, not seen */
+.iw-root canvas:focus-visible { outline: 2px solid var(--iw-accent); outline-offset: 2px; }
+.iw-sr-only {
+  position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
+  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0;
+}
 /* head map */
 .iw-head-map .iw-grid { cursor: pointer; }
 .iw-head-table { border-collapse: collapse; margin-top: 8px; font-size: 12px; }
