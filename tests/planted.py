@@ -1,0 +1,66 @@
+"""A long text with a known pattern: real TextActivations of the tiny model, re-shaped to ``n``
+tokens, whose heads attend by hand (no forward pass at 8,192 tokens, no ``[n, n]`` tensor kept).
+
+Every head: ``A[0, 0] = 1``; row ``d >= 1`` puts ``0.8`` on the previous token and ``0.2`` on BOS
+(a sink share of 0.2: the "auto" scale stays "all sources"). Head ``PLANTED`` also puts
+``weight`` on the one cell ``(dst, src)`` far from the diagonal, its row renormalised:
+``A[dst, src] = weight``, ``A[dst, dst − 1] = 0.8 (1 − weight)``, ``A[dst, 0] = 0.2 (1 − weight)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from induction_widgets import TextActivations
+
+PLANTED = (1, 2)  # (layer, head) with the far cell
+TEXT = "the cat sat on the mat. a dog ran to the sun! "
+
+
+class PlantedActivations(TextActivations):
+    """:class:`TextActivations` whose patterns are the hand-built rows above."""
+
+    cell: tuple[int, int] = (0, 0)
+    weight: float = 0.6
+
+    def pattern_rows(self, layer: int, head: int, start: int, stop: int) -> torch.Tensor:
+        """Rows ``[start, stop)`` of the hand-built pattern ``[rows, n]``."""
+        n = self.n_tokens
+        d = torch.arange(start, stop)
+        out = torch.zeros(stop - start, n)
+        out[:, 0] = 0.2
+        prev = (d - 1).clamp(min=0)
+        out[torch.arange(len(d)), prev] += 0.8
+        if start == 0:
+            out[0, 0] = 1.0
+        dst, src = self.cell
+        if (layer, head) == PLANTED and start <= dst < stop:
+            row = out[dst - start] * (1 - self.weight)
+            row[src] += self.weight
+            out[dst - start] = row
+        return out
+
+    def attention(self, layer: int, head: int) -> torch.Tensor:
+        self._check(layer, head)
+        return self.pattern_rows(layer, head, 0, self.n_tokens)
+
+
+def planted_activations(
+    model, n: int, cell: tuple[int, int], weight: float = 0.6, seed: int = 0
+) -> PlantedActivations:
+    """``n`` tokens of :data:`TEXT` repeated (character tokens after a BOS) on ``model`` (the tiny
+    one), the far cell at ``cell = (dst, src)`` of head :data:`PLANTED`."""
+    acts = PlantedActivations(model, "ab", progress=False)
+    acts.cell, acts.weight = cell, weight
+    g = torch.Generator().manual_seed(seed)
+    chars = (TEXT * (n // len(TEXT) + 1))[: n - 1]
+    acts.str_tokens = [acts.str_tokens[0], *chars]
+    acts.tokens = torch.zeros(n, dtype=torch.long)
+    for layer in acts.layers:
+        v = acts.v[layer]
+        acts.v[layer] = 0.1 * torch.randn(n, v.shape[1], v.shape[2], generator=g).to(v.dtype)
+        for store in (acts.q, acts.k):  # not read (patterns are hand-built); kept tiny
+            store[layer] = store[layer][:1]
+    acts.w_u_next = 0.1 * torch.randn(acts.w_u_next.shape[0], n - 1, generator=g)
+    acts.scale = torch.ones(n)
+    return acts
