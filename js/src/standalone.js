@@ -24,7 +24,7 @@ import phaseChange from "./phase_change.js";
 export const VIEWS = { token_view: tokenView, attention_matrix: attentionMatrix, head_map: headMap, explorer, verdict_scatter: verdictScatter, loss_curve: lossCurve, partners, phase_change: phaseChange };
 
 /** Traits swapped in from the store when layer/head change. */
-const HEAD_TRAITS = ["attention", "attribution", "value_norm"];
+const HEAD_TRAITS = ["attention", "attribution", "value_norm", "attention_overview", "attribution_overview"];
 
 function equal(a, b) {
   if (a === b) return true;

@@ -316,20 +316,13 @@ def block_max(x: Any, block: int, *, signed: bool = False) -> np.ndarray:
     import torch
 
     t = torch.as_tensor(_as_numpy(x), dtype=torch.float32)
-    rows, cols = t.shape
-    pr, pc = -(-rows // block) * block, -(-cols // block) * block
-    if torch.isnan(t).any():
+    if t.numel() and bool(t.sum().isnan()):  # one reduction instead of a mask when all is finite
         t = torch.nan_to_num(t, nan=0.0)
-    if (pr, pc) != (rows, cols):
-        t = torch.nn.functional.pad(t, (0, pc - cols, 0, pr - rows))
-
-    def pool(op: Any) -> Any:  # columns first (contiguous), then rows
-        return op(op(t.view(pr, pc // block, block), -1).view(pr // block, block, -1), 1)
-
-    hi = pool(torch.amax)
+    pool = torch.nn.functional.max_pool2d
+    hi = pool(t[None, None], block, block, ceil_mode=True)[0, 0]
     if not signed:
         return hi.numpy()
-    lo = pool(torch.amin)
+    lo = -pool(-t[None, None], block, block, ceil_mode=True)[0, 0]
     return torch.where(hi >= -lo, hi, lo).numpy()
 
 
@@ -345,9 +338,9 @@ def compact_rows(
 
     t = torch.as_tensor(_as_numpy(x), dtype=torch.float32)
     rows, n = t.shape
-    nans = torch.isnan(t)
-    nan_rows = nans.all(1)
-    if nan_rows.any() or nans.any():
+    nan_rows = torch.zeros(rows, dtype=torch.bool)
+    if t.numel() and bool(t.sum().isnan()):
+        nan_rows = torch.isnan(t).all(1)
         t = torch.nan_to_num(t, nan=0.0)
     key = t.abs() if signed else t
     k = min(keep + 1, n)

@@ -10,13 +10,17 @@
  * Protocol (anywidget custom messages, `model.send` / `model.on("msg:custom")`, with buffers):
  *   browser → kernel  {type: "iw:head", id, layer, head, names: ["attention", …]}
  *   kernel → browser  {type: "iw:head", id, layer, head, meta: {name: {dtype, shape, scale,
- *                      offset, layout[, pad_rows]}}, names: [...]}, buffers: one per name, in order
+ *                      offset, layout[, pad_rows, nnz, index_dtype, n, block]}}, names: [...]},
+ *                      buffers: one per name, in order (names the kernel has not for this text, e.g.
+ *                      the overviews of a short one, are left out)
  *                     or {type: "iw:head", id, layer, head, error: "…"}
  * The standalone page's model stand-in answers the same requests from its embedded store.
  * @module headdata
  */
 
-export const HEAD_BUFFERS = ["attention", "attribution", "value_norm"];
+export const HEAD_BUFFERS = ["attention", "attribution", "value_norm", "attention_overview", "attribution_overview"];
+/** Texts longer than this come in the long format (payload.LONG_TOKENS): compact rows + overviews. */
+export const LONG_TOKENS = 2048;
 /** ms a head stays on screen before the rest of its buffers is prefetched */
 export const REST_DELAY_MS = 400;
 const MAX_BYTES = 64 * 1024 * 1024; // cache budget per model (float16 2,048² ≈ 8 MB per buffer; decoded float32 twice that)
@@ -251,8 +255,12 @@ export function withHeadData(model, real, needed) {
 export const tokenViewNeeds = (m) =>
   m.get("mode") === "logit_attr" ? ["attribution"] : m.get("value_weighted") ? ["attention", "value_norm"] : ["attention"];
 
-/** What an attention matrix shows in each mode. @param {any} m */
-export const matrixNeeds = (m) => (m.get("mode") === "logit_attr" ? ["attribution"] : ["attention"]);
+/** What an attention matrix shows in each mode (with the block-max overview for long texts). @param {any} m */
+export const matrixNeeds = (m) => {
+  const name = m.get("mode") === "logit_attr" ? "attribution" : "attention";
+  const tokens = m.get("tokens");
+  return Array.isArray(tokens) && tokens.length > LONG_TOKENS ? [name, `${name}_overview`] : [name];
+};
 
 /**
  * Wrap a view's render so that it sees its head buffers through {@link withHeadData}.

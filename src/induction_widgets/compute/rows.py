@@ -32,12 +32,14 @@ def _attribution_rows(
     scale = acts.scale
     if layer in acts.post_scale:
         scale = scale * acts.post_scale[layer]
-    out = torch.full(pattern.shape, float("nan"))
+    out = torch.empty(pattern.shape)
     last = min(stop, n - 1)  # the last row has no next token
     if last > start:
         direction = w_o @ acts.w_u_next[:, start:last]  # [d_head, rows]
         per_source = (acts.values(layer, head) @ direction).T  # [rows, src]
-        out[: last - start] = pattern[: last - start] * per_source / scale[start:last, None]
+        torch.mul(pattern[: last - start], per_source, out=out[: last - start])
+        out[: last - start] /= scale[start:last, None]
+    out[last - start :] = float("nan")
     return out
 
 

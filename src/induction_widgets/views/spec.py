@@ -16,13 +16,20 @@ from typing import Any
 import numpy as np
 
 from ..compute import SCORE_NAMES, HeadScores, InputError, TextActivations, verdict_scatter
-from ..payload import encode, head_payloads, mask_payload
+from ..payload import LONG_TOKENS, encode, head_payloads, mask_payload
 
-#: The per-head buffers each view kind shows (a subset of :func:`head_payloads`' keys).
+#: The per-head buffers each view kind shows (a subset of :func:`head_payloads`' keys; the
+#: overviews exist for long texts only, see :data:`~induction_widgets.payload.LONG_TOKENS`).
 HEAD_BUFFERS: dict[str, tuple[str, ...]] = {
     "token_view": ("attention", "attribution", "value_norm"),
-    "attention_matrix": ("attention", "attribution"),
-    "explorer": ("attention", "attribution", "value_norm"),
+    "attention_matrix": ("attention", "attribution", "attention_overview", "attribution_overview"),
+    "explorer": (
+        "attention",
+        "attribution",
+        "value_norm",
+        "attention_overview",
+        "attribution_overview",
+    ),
     "head_map": (),
     "verdict_scatter": (),
     "loss_curve": (),
@@ -89,7 +96,8 @@ def _text_state(
         "n_heads": acts.info.n_heads,
         "layer": int(layer),
         "head": int(head),
-        **head_state(acts, layer, head, kind),
+        # long texts: nothing up front, the view asks for the mode on screen (iw:head)
+        **(head_state(acts, layer, head, kind) if acts.n_tokens <= LONG_TOKENS else {}),
     }
 
 

@@ -15,6 +15,7 @@ import traitlets
 from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import ModelInfo, check_head, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
+from ..payload import LONG_TOKENS
 from ..views import ViewSpec, check_scores, check_sink_scale, display_copy, head_state, write_html
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -206,7 +207,11 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
                     f"reading the text again for L{self.layer}H{self.head} (its activations were "
                     "evicted under the memory budget, iw.set_memory_budget) …"
                 )
-            buffers = head_state(self._acts, self.layer, self.head, self._kind)
+            acts = self._acts
+            # long texts: the browser asks for the mode on screen (iw:head); making every buffer of
+            # the head here would cost both modes' passes over its rows on every switch
+            names = () if acts.n_tokens > LONG_TOKENS else None
+            buffers = head_state(acts, self.layer, self.head, self._kind, names=names)
         except Exception as exc:  # shown in the view instead of a silent blank cell
             self.message = f"cannot show L{self.layer}H{self.head}: {exc}"
             return

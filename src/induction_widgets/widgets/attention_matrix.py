@@ -27,6 +27,8 @@ class AttentionMatrix(HeadWidget):
     mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
     attention = traitlets.Dict()  # not synced: the browser asks for it (see HeadWidget)
     attribution = traitlets.Dict()  # not synced: the browser asks for it (see HeadWidget)
+    attention_overview = traitlets.Dict()  # long texts only; not synced
+    attribution_overview = traitlets.Dict()  # long texts only; not synced
     _kind = "attention_matrix"
 
     def __init__(

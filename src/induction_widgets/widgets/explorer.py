@@ -45,6 +45,8 @@ class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
     show_matrix = traitlets.Bool(True).tag(sync=True)
     matrix_mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
     # the verdict scatter (views.verdict_scatter_state): x, y, depth as scatter_x/_y/_depth
+    attention_overview = traitlets.Dict()  # long texts only; not synced (the matrix asks)
+    attribution_overview = traitlets.Dict()  # long texts only; not synced
     scatter_x = traitlets.Dict().tag(sync=True)
     scatter_y = traitlets.Dict().tag(sync=True)
     scatter_depth = traitlets.Dict().tag(sync=True)
