@@ -48,13 +48,13 @@ class PlantedActivations(TextActivations):
 def planted_activations(
     model, n: int, cell: tuple[int, int], weight: float = 0.6, seed: int = 0
 ) -> PlantedActivations:
-    """``n`` tokens of :data:`TEXT` repeated (character tokens after a BOS) on ``model`` (the tiny
-    one), the far cell at ``cell = (dst, src)`` of head :data:`PLANTED`."""
+    """``n`` tokens of :data:`TEXT` repeated (one word per token, after the model's BOS) on
+    ``model`` (the tiny one), the far cell at ``cell = (dst, src)`` of head :data:`PLANTED`."""
     acts = PlantedActivations(model, "ab", progress=False)
     acts.cell, acts.weight = cell, weight
     g = torch.Generator().manual_seed(seed)
-    chars = (TEXT * (n // len(TEXT) + 1))[: n - 1]
-    acts.str_tokens = [acts.str_tokens[0], *chars]
+    words = [" " + w for w in TEXT.split()]
+    acts.str_tokens = [acts.str_tokens[0], *(words * (n // len(words) + 1))[: n - 1]]
     acts.tokens = torch.zeros(n, dtype=torch.long)
     for layer in acts.layers:
         v = acts.v[layer]

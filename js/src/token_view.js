@@ -273,7 +273,7 @@ function renderView({ model, el }) {
       for (const b of blocks) renderBlock(b);
       return;
     }
-    observer = new IntersectionObserver(onIntersect, { root: tokensEl, rootMargin: "800px 0px" });
+    observer = new IntersectionObserver(onIntersect, { root: tokensEl, rootMargin: "400px 0px" });
     for (const b of blocks) {
       placeholder(b);
       observer.observe(b.el);

@@ -6,6 +6,7 @@ arrow keys across the whole text and finds a token string."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -97,7 +98,9 @@ def test_zooming_in_keeps_the_cell_and_reads_it(offline, matrix_page):
     x = box["x"] + left + (CELL[1] + 0.5) * zoom
     y = box["y"] + top + (CELL[0] + 0.5) * zoom
     page.mouse.move(x, y)
-    for _ in range(8):  # zoom in around the cell until the finest level (one cell per pixel or more)
+    for _ in range(
+        8
+    ):  # zoom in around the cell until the finest level (one cell per pixel or more)
         page.mouse.wheel(0, -400)
         if canvas.get_attribute("data-level") == "1":
             break
@@ -121,3 +124,53 @@ def far_cell_seen_zoomed(canvas):
     x = int((CELL[1] - ox + 0.5) * zoom * d)
     rgb = px[y, x, :3].astype(float)
     return rgb, float(np.linalg.norm(rgb - np.asarray(viridis_rgb(0.6), float)))
+
+
+@pytest.fixture(scope="module")
+def text_page(tiny_model, acts, tmp_path_factory):
+    import induction_widgets as iw
+
+    view = iw.TokenView(tiny_model, None, *PLANTED, activations=acts, sink_scale="all sources")
+    return view.save_html(tmp_path_factory.mktemp("long") / "text.html", heads=[PLANTED])
+
+
+def test_token_view_keeps_few_spans_and_moves_across_the_text(offline, text_page):
+    page, problems = open_saved(offline, text_page)
+    tv = page.locator(".iw-token-view")
+    expect(tv).to_have_attribute("data-virtual", "true")
+    count = tv.locator(".iw-token").count()
+    assert 0 < count < N / 2, count  # the blocks within 400 px of the 70vh box, of 8,192
+    # hover a token in view: its row is shaded (0.8 on the previous token, 0.2 on BOS)
+    tv.locator('.iw-token[data-index="40"]').hover()
+    expect(tv.locator('.iw-token[data-index="39"]')).to_have_attribute("data-value", "0.7998046875")
+    # search: the planted row's token, then the next match of the same string
+    search = tv.locator("input.iw-search")
+    search.fill("m")
+    search.press("Enter")
+    first = int(search.get_attribute("data-match"))
+    assert first >= 0 and "m" in page.evaluate(f"() => iwModels[0].get('tokens')[{first}]")
+    expect(tv.locator(f'.iw-token[data-index="{first}"]')).to_have_class(
+        re.compile(r"\biw-locked\b")
+    )
+    search.press("Enter")
+    assert int(search.get_attribute("data-match")) > first
+    # lock the planted destination far down the text through the model, then walk with →
+    page.mouse.move(0, 0)
+    page.evaluate(f"() => {{ iwModels[0].set('selected', {CELL[0] - 3}); }}")
+    tv.locator(".iw-tokens").evaluate("el => el.closest('.iw-root').focus()")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    locked = tv.locator(f'.iw-token[data-index="{CELL[0]}"]')
+    expect(locked).to_have_class(re.compile(r"\biw-locked\b"))
+    expect(locked).to_be_in_viewport()
+    # the far source is 5,000 tokens up (not in the DOM): the status line names it
+    page.mouse.move(0, 0)
+    status = tv.locator(".iw-status")
+    expect(status).to_contain_text(f"[{CELL[0]}] → src")
+    expect(status).to_contain_text(f"[{CELL[1]}]: attention 0.6001")
+    assert tv.locator(".iw-token").count() < N / 2
+    # to the very end and back to the start
+    page.evaluate(f"() => {{ iwModels[0].set('selected', {N - 2}); }}")
+    page.keyboard.press("ArrowRight")
+    expect(tv.locator(f'.iw-token[data-index="{N - 1}"]')).to_be_in_viewport()
+    problems.assert_clean()
