@@ -26,6 +26,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -41,6 +42,10 @@ from ._model import (
     str_tokens,
     to_tokens,
 )
+from .qk import Scoring, row_logsumexp, signed_block_max
+from .qk import block_max as qk_block_max
+from .qk import pattern_cols as qk_pattern_cols
+from .qk import pattern_rows as qk_pattern_rows
 
 
 def _single(model: Any, text_or_tokens: Any, truncate: bool) -> torch.Tensor:
@@ -146,6 +151,41 @@ def _rotate_half(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     return torch.cat([xr * cos[:, None] + rotated * sin[:, None], rest], -1)
 
 
+#: heads whose row normalisers ([pos] float32 each) a TextActivations keeps
+_LSE_HEADS = 64
+
+
+def _is_int(x: Any) -> bool:
+    return (isinstance(x, (int, np.integer)) and not isinstance(x, bool)) or (
+        isinstance(x, torch.Tensor)
+        and x.ndim == 0
+        and not x.dtype.is_floating_point
+        and x.dtype != torch.bool
+    )
+
+
+def _block(block: Any) -> int:
+    if not _is_int(block) or int(block) < 1:
+        raise InputError(f"block must be a positive int (tokens per block side), got {block!r}")
+    return int(block)
+
+
+def _pool2(x: torch.Tensor, block: int) -> torch.Tensor:
+    """Max over ``block × block`` cells of ``x [n, n]`` (NaN ignored): ``[⌈n/b⌉, ⌈n/b⌉]``."""
+    n = x.shape[0]
+    nb = -(-n // block)
+    pad = torch.full((nb * block, nb * block), -math.inf)
+    pad[:n, :n] = x.nan_to_num(nan=-math.inf)
+    out = pad.view(nb, block, nb, block).amax((1, 3))
+    return out.masked_fill_(torch.isinf(out), math.nan)
+
+
+def _signed_pool2(x: torch.Tensor, block: int) -> torch.Tensor:
+    """Per ``block × block`` cell of ``x [n, n]`` the value of largest magnitude, sign kept."""
+    hi, lo = _pool2(x, block), -_pool2(-x, block)
+    return torch.where(hi.abs() >= lo.abs(), hi, lo)
+
+
 class TextActivations:
     """One forward pass over one text, kept small enough to answer any head quickly.
 
@@ -192,6 +232,7 @@ class TextActivations:
         self._model_ref = weakref.ref(model)
         self.max_cached_layers = max_cached_layers
         self._patterns: OrderedDict[int, torch.Tensor] = OrderedDict()  # fallback: [head, dst, src]
+        self._lse: OrderedDict[tuple[int, int], torch.Tensor] = OrderedDict()  # [dst] per head
         cfg = model.cfg
         attn_scale = float(getattr(cfg, "attn_scale", -1.0) or -1.0)
         self._attn_scale = attn_scale if attn_scale > 0 else math.sqrt(info.d_head)
@@ -446,6 +487,142 @@ class TextActivations:
             scale,
         )
         return pattern, attribution
+
+    # -- rows, columns and block maxima (long texts: never the whole [dst, src] matrix) ------------
+
+    def _scoring(self, layer: int) -> Scoring:
+        scale = self._attn_scale * (layer + 1 if self._per_layer_scale else 1)
+        return Scoring(scale=scale, cap=self._soft_cap)
+
+    def _head_qk(self, layer: int, head: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(q [pos, d_head], k [pos, d_head])`` of one head, in the storage dtype."""
+        k = self.k[layer]
+        return self.q[layer][:, head], k[:, kv_index(self.info, k.shape[1], head)]
+
+    def _row_lse(self, layer: int, head: int) -> torch.Tensor:
+        """``lse [dst]``: each row's softmax normaliser (module :mod:`.qk`), kept per head."""
+        key = (layer, head)
+        lse = self._lse.get(key)
+        if lse is None:
+            q, k = self._head_qk(layer, head)
+            lse = self._remember_lse(key, row_logsumexp(q, k, self._scoring(layer)))
+        self._lse.move_to_end(key)
+        return lse
+
+    def _remember_lse(self, key: tuple[int, int], lse: torch.Tensor) -> torch.Tensor:
+        self._lse[key] = lse
+        while len(self._lse) > _LSE_HEADS:
+            self._lse.popitem(last=False)
+        return lse
+
+    def _indices(self, index: Any, stop: Any, what: str) -> torch.Tensor:
+        """Positions as a 1-D long tensor: a sequence / range / slice / 1-D integer array, or
+        ``(start, stop)`` given as two ints."""
+        n = self.n_tokens
+        if stop is not None:
+            index = (
+                range(*slice(index, stop).indices(n)) if _is_int(index) and _is_int(stop) else None
+            )
+            if index is None:
+                raise InputError(
+                    f"{what}: give start and stop as ints, or one sequence of positions"
+                )
+        if isinstance(index, slice):
+            index = range(*index.indices(n))
+        if _is_int(index):
+            raise InputError(f"{what}: give a sequence of positions, e.g. [{int(index)}]")
+        try:
+            idx = torch.as_tensor(list(index) if isinstance(index, range) else np.asarray(index))
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise InputError(
+                f"{what}: give positions as a list, range, slice or 1-D integer tensor"
+            ) from exc
+        if idx.ndim != 1 or (
+            idx.numel() and (idx.dtype.is_floating_point or idx.dtype == torch.bool)
+        ):
+            raise InputError(
+                f"{what}: positions must be a 1-D sequence of ints, got shape {tuple(idx.shape)} "
+                f"dtype {idx.dtype}"
+            )
+        idx = idx.long()
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
+            raise InputError(f"{what}: positions must lie in 0..{n - 1} (this text has {n} tokens)")
+        return idx
+
+    def _attr_weights(self, layer: int, head: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(u [dst, d_head], v [src, d_head])`` with ``attr[d, s] = A[d, s] · (u_d · v_s)``:
+        ``u_d = W_O W̄_U[:, t_{d+1}] / σ_d`` (NaN for the last row)."""
+        scale = self.scale
+        if layer in self.post_scale:
+            scale = scale * self.post_scale[layer]
+        u = torch.full((self.n_tokens, self.info.d_head), float("nan"))
+        u[:-1] = (self._w_o(layer, head) @ self.w_u_next).T / scale[:-1, None]
+        return u, self.values(layer, head)
+
+    def pattern_rows(self, layer: int, head: int, dst: Any, stop: Any = None) -> torch.Tensor:
+        """Rows ``A[dst, :]`` of the head's pattern: ``[len(dst), src]`` float32, each one softmax
+        of ``q_d · Kᵀ`` over ``s ≤ d`` (0 for ``s > d``); ``rows × pos × d_head`` work.
+
+        ``dst``: positions (list, range, slice, 1-D integer tensor), or ``pattern_rows(l, h,
+        start, stop)`` for the rows ``start..stop-1``."""
+        layer, head = self._check(layer, head)
+        rows = self._indices(dst, stop, "pattern_rows")
+        if not self.exact.get(layer, False):
+            return self.attention(layer, head)[rows]
+        q, k = self._head_qk(layer, head)
+        return qk_pattern_rows(q, k, self._scoring(layer), rows)
+
+    def pattern_cols(self, layer: int, head: int, src: Any, stop: Any = None) -> torch.Tensor:
+        """Columns ``A[:, src]``: ``[dst, len(src)]`` float32 (0 above the diagonal). Needs every
+        row's normaliser, computed once per head in row chunks (a full ``q · Kᵀ`` pass the first
+        time; :meth:`pattern_block_max` leaves it behind)."""
+        layer, head = self._check(layer, head)
+        cols = self._indices(src, stop, "pattern_cols")
+        if not self.exact.get(layer, False):
+            return self.attention(layer, head)[:, cols]
+        q, k = self._head_qk(layer, head)
+        return qk_pattern_cols(q, k, self._scoring(layer), cols, self._row_lse(layer, head))
+
+    def attribution_rows(self, layer: int, head: int, dst: Any, stop: Any = None) -> torch.Tensor:
+        """Rows of the logit attribution ``attr[dst, :]``: ``[len(dst), src]`` float32, the row of
+        the last position NaN (see the module docstring)."""
+        layer, head = self._check(layer, head)
+        rows = self._indices(dst, stop, "attribution_rows")
+        u, v = self._attr_weights(layer, head)
+        return self.pattern_rows(layer, head, rows) * (u[rows] @ v.T)
+
+    def attribution_cols(self, layer: int, head: int, src: Any, stop: Any = None) -> torch.Tensor:
+        """Columns ``attr[:, src]``: ``[dst, len(src)]`` float32, the last row NaN."""
+        layer, head = self._check(layer, head)
+        cols = self._indices(src, stop, "attribution_cols")
+        u, v = self._attr_weights(layer, head)
+        return self.pattern_cols(layer, head, cols) * (u @ v[cols].T)
+
+    def pattern_block_max(self, layer: int, head: int, block: int) -> torch.Tensor:
+        """``M [⌈pos/block⌉, ⌈pos/block⌉]`` float32: ``M[i, j]`` is the largest attention weight
+        among destinations ``i·block ..`` and sources ``j·block ..`` (0 wholly above the diagonal),
+        exact, from q/k in row chunks (never the ``[dst, src]`` matrix); also keeps each row's
+        normaliser for :meth:`pattern_cols`."""
+        layer, head = self._check(layer, head)
+        block = _block(block)
+        if not self.exact.get(layer, False):
+            return _pool2(self.attention(layer, head), block)
+        q, k = self._head_qk(layer, head)
+        out, lse = qk_block_max(q, k, self._scoring(layer), block)
+        self._remember_lse((layer, head), lse)
+        return out
+
+    def attribution_block_max(self, layer: int, head: int, block: int) -> torch.Tensor:
+        """``[⌈pos/block⌉, ⌈pos/block⌉]`` float32: per block, the logit attribution of largest
+        magnitude, its sign kept (the last row's NaN ignored; NaN only for a block of it alone)."""
+        layer, head = self._check(layer, head)
+        block = _block(block)
+        u, v = self._attr_weights(layer, head)
+        if not self.exact.get(layer, False):
+            return _signed_pool2(self.attention(layer, head) * (u @ v.T), block)
+        q, k = self._head_qk(layer, head)
+        lse = self._row_lse(layer, head)
+        return signed_block_max(q, k, self._scoring(layer), lse, u, v, block)
 
     @property
     def nbytes(self) -> int:
