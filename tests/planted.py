@@ -9,6 +9,8 @@ Every head: ``A[0, 0] = 1``; row ``d >= 1`` puts ``0.8`` on the previous token a
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from induction_widgets import TextActivations
@@ -23,21 +25,19 @@ class PlantedActivations(TextActivations):
     cell: tuple[int, int] = (0, 0)
     weight: float = 0.6
 
-    def pattern_rows(self, layer: int, head: int, start: int, stop: int) -> torch.Tensor:
-        """Rows ``[start, stop)`` of the hand-built pattern ``[rows, n]``."""
+    def pattern_rows(self, layer: int, head: int, dst: Any, stop: Any = None) -> torch.Tensor:
+        """Rows ``dst`` (positions, or ``start, stop``) of the hand-built pattern ``[rows, n]``."""
         n = self.n_tokens
-        d = torch.arange(start, stop)
-        out = torch.zeros(stop - start, n)
+        d = torch.arange(dst, stop) if stop is not None else torch.as_tensor(dst).reshape(-1)
+        out = torch.zeros(len(d), n)
         out[:, 0] = 0.2
-        prev = (d - 1).clamp(min=0)
-        out[torch.arange(len(d)), prev] += 0.8
-        if start == 0:
-            out[0, 0] = 1.0
-        dst, src = self.cell
-        if (layer, head) == PLANTED and start <= dst < stop:
-            row = out[dst - start] * (1 - self.weight)
-            row[src] += self.weight
-            out[dst - start] = row
+        out[torch.arange(len(d)), (d - 1).clamp(min=0)] += 0.8
+        out[d == 0, 0] = 1.0
+        far, src = self.cell
+        if (layer, head) == PLANTED:
+            for i in torch.nonzero(d == far).flatten().tolist():
+                out[i] *= 1 - self.weight
+                out[i, src] += self.weight
         return out
 
     def attention(self, layer: int, head: int) -> torch.Tensor:

@@ -1,14 +1,9 @@
 """A head's ``[dst, src]`` matrices in row chunks, never the whole matrix at once (long texts).
 
-``head_rows(acts, layer, head, start, stop)`` gives rows ``[start, stop)`` of the attention pattern
-``A [dst, src]`` and, optionally, of the direct-path logit attribution
-
-    attr[d, s] = A[d, s] · (v_s W_O / σ_d) · W̄_U[:, t_{d+1}]        (NaN for the last row d = n − 1)
-
-(the same formula as :func:`~induction_widgets.compute.attribution.attribution_from`, a chunk of
-rows at a time). The pattern rows come from ``acts.pattern_rows`` where the activations offer it
-(recomputed from q/k for just those rows); otherwise the head's whole pattern is computed once per
-:func:`iter_head_rows` and sliced.
+:func:`iter_head_rows` walks rows ``[0, n)`` a chunk at a time, giving the attention pattern's rows
+(:meth:`TextActivations.pattern_rows`, recomputed from q/k for just those rows) and, when asked, the
+direct-path logit attribution's (:meth:`TextActivations.attribution_rows`,
+``attr[d, s] = A[d, s] · (u_d · v_s)``, the last row NaN).
 """
 
 from __future__ import annotations
@@ -22,27 +17,6 @@ import torch
 ROW_CHUNK = 512
 
 
-def _attribution_rows(
-    acts: Any, layer: int, head: int, start: int, pattern: torch.Tensor
-) -> torch.Tensor:
-    """Logit attribution rows ``[start, start + len(pattern))`` from the pattern's rows."""
-    n = acts.n_tokens
-    stop = start + pattern.shape[0]
-    w_o = acts.w_o[acts.layers.index(layer), head]  # [d_head, d_model]
-    scale = acts.scale
-    if layer in acts.post_scale:
-        scale = scale * acts.post_scale[layer]
-    out = torch.empty(pattern.shape)
-    last = min(stop, n - 1)  # the last row has no next token
-    if last > start:
-        direction = w_o @ acts.w_u_next[:, start:last]  # [d_head, rows]
-        per_source = (acts.values(layer, head) @ direction).T  # [rows, src]
-        torch.mul(pattern[: last - start], per_source, out=out[: last - start])
-        out[: last - start] /= scale[start:last, None]
-    out[last - start :] = float("nan")
-    return out
-
-
 def iter_head_rows(
     acts: Any,
     layer: int,
@@ -54,15 +28,8 @@ def iter_head_rows(
     """``(start, A[start:stop], attr[start:stop] or None)`` for consecutive chunks of ``chunk`` rows
     covering ``[0, n)`` (float32 ``[rows, n]``)."""
     n = acts.n_tokens
-    rows_of = getattr(acts, "pattern_rows", None)
-    full: torch.Tensor | None = None
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        if rows_of is not None:
-            pattern = rows_of(layer, head, start, stop).float()
-        else:
-            if full is None:
-                full = acts.attention(layer, head).float()
-            pattern = full[start:stop]
-        attr = _attribution_rows(acts, layer, head, start, pattern) if attribution else None
+        pattern = acts.pattern_rows(layer, head, start, stop).float()
+        attr = acts.attribution_rows(layer, head, start, stop).float() if attribution else None
         yield start, pattern, attr
