@@ -230,6 +230,8 @@ function renderView({ model, el }) {
       pyramid = data ? new Pyramid(data, { signed: mode() === "logit_attr", overview }) : null;
     }
     canvas.dataset.n = String(n);
+    // the head whose buffers are drawn ("layer.head"; tests wait on it after a switch)
+    canvas.dataset.headShown = data ? `${model.get("layer")}.${model.get("head")}` : "";
     if (mode() === "logit_attr") legendEl.show("attribution", vmax);
     else legendEl.show("sequential", 1, 0);
     updateScaleControls();
