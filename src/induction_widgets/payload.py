@@ -454,8 +454,8 @@ def long_head_payloads(
             over = np.concatenate(acc["over"])
             out[f"{base}_overview"] = overview_payload(over, n, block, signed=base == "attribution")
         if base in names:
-            cat = [np.concatenate(acc[k]) for k in "civr"]
-            payload = compact_rows_payload(*cat, n)
+            c, i, v, r = (np.concatenate(acc[k]) for k in "civr")
+            payload = compact_rows_payload(c, i, v, r, n)
             if base == "attribution":
                 payload["pad_rows"] = 1  # the last row (no next token) is NaN
             out[base] = payload
