@@ -14,7 +14,7 @@ rows: 2–3 entries per row here, up to 64 on a real head) is said beside the fi
   view is ready), 3 cold loads each, median.
 * **hover** — ``benchmarks.browser.hovers`` over 100 visible tokens of the token view, p95.
 * **live switch** — ``benchmarks.live.SWITCH_JS``: the Head ``<select>`` of a live TokenView and
-  AttentionMatrix changed 12 times each; from the ``change`` event to the frame after the new
+  AttentionMatrix changed 8 times each; from the ``change`` event to the frame after the new
   head's buffers are applied (the kernel computes them from the head's rows on request), p95.
 
 Baseline in the same run: 2,048 tokens (the short format: whole float16 / uint8 matrices).
@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "tests" / "browser"))
 
 SIZES = (2048, 4096, 8192)
 CELL_AT = 0.73  # the far cell's destination, as a fraction of n; its source is n // 8
-SWITCHES = 12
+SWITCHES = 8
 READY_TOKENS = (
     "() => document.body && document.body.dataset.iwReady === 'true' && "
     "document.querySelector('.iw-token[data-index]') !== null"

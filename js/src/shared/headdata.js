@@ -99,13 +99,18 @@ export class HeadSource {
 
   /**
    * The head on screen first, then its neighbours in the same layer; the rest of the head after
-   * REST_DELAY_MS on it (a later `want` re-arms the timer for its own head).
+   * REST_DELAY_MS on it (a later `want` re-arms the timer for its own head); for a long text
+   * (`long`) the head on screen only.
    * @param {number} layer @param {number} head @param {string[]} needed @param {number} nHeads
+   * @param {boolean} [long]
    */
-  want(layer, head, needed, nHeads) {
+  want(layer, head, needed, nHeads, long = false) {
     const ready = this.request(layer, head, needed);
-    for (const h of [head + 1, head - 1]) if (h >= 0 && h < nHeads) this.request(layer, h, needed);
     clearTimeout(this.restTimer);
+    // long texts: each head costs the kernel a pass over its rows; a prefetch queued before the
+    // next switch would delay it, so only the head and mode on screen are asked for
+    if (long) return ready;
+    for (const h of [head + 1, head - 1]) if (h >= 0 && h < nHeads) this.request(layer, h, needed);
     this.restTimer = setTimeout(() => this.request(layer, head, HEAD_BUFFERS), REST_DELAY_MS);
     return ready;
   }
@@ -190,7 +195,9 @@ export function withHeadData(model, real, needed) {
   };
   const ask = () => {
     const [layer, head] = current();
-    source.want(layer, head, needed(model), model.get("n_heads") | 0);
+    const tokens = model.get("tokens");
+    const long = Array.isArray(tokens) && tokens.length > LONG_TOKENS;
+    source.want(layer, head, needed(model), model.get("n_heads") | 0, long);
     refresh();
   };
   const onArrive = (/** @type {number} */ layer, /** @type {number} */ head) => {
