@@ -306,17 +306,18 @@ def overview_block(n: int, cells: int = OVERVIEW_CELLS) -> int:
     return b
 
 
-def block_max(x: Any, block: int, *, signed: bool = False) -> np.ndarray:
+def block_max(x: Any, block: int, *, signed: bool = False, finite: bool = False) -> np.ndarray:
     """Max pooling of a ``[rows, cols]`` matrix over ``block`` × ``block`` cells (the last blocks
     cover what is left): ``[ceil(rows / b), ceil(cols / b)]`` float32.
 
     ``signed=False``: the largest value of each block (attention). ``signed=True``: the value of
     largest magnitude, with its sign (logit attribution; ``+v`` wins a tie with ``−v``). NaN cells
-    are left out; a block of NaN only is 0."""
+    are left out; a block of NaN only is 0. ``finite``: the caller knows there is no NaN (the
+    check, a pass over ``x``, is skipped)."""
     import torch
 
     t = torch.as_tensor(_as_numpy(x), dtype=torch.float32)
-    if t.numel() and bool(t.sum().isnan()):  # one reduction instead of a mask when all is finite
+    if not finite and t.numel() and bool(t.sum().isnan()):  # one reduction, no mask
         t = torch.nan_to_num(t, nan=0.0)
     pool = torch.nn.functional.max_pool2d
     hi = pool(t[None, None], block, block, ceil_mode=True)[0, 0]
@@ -327,19 +328,20 @@ def block_max(x: Any, block: int, *, signed: bool = False) -> np.ndarray:
 
 
 def compact_rows(
-    x: Any, keep: int = ROW_KEEP, *, signed: bool = False
+    x: Any, keep: int = ROW_KEEP, *, signed: bool = False, finite: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ``keep`` largest entries of each row of ``x [rows, n]`` (by value, or by magnitude when
     ``signed``), zeros and NaN left out: ``(counts [rows], idx, val, rest [rows])`` with ``idx`` /
     ``val`` the kept columns (ascending) and values row after row, and ``rest[d]`` the largest
     value (magnitude) left out of row ``d`` (0 when nothing non-zero was left out; NaN for a row of
-    NaN) — every entry not kept is at most ``rest[d]`` (in magnitude)."""
+    NaN) — every entry not kept is at most ``rest[d]`` (in magnitude). ``finite`` as in
+    :func:`block_max`."""
     import torch
 
     t = torch.as_tensor(_as_numpy(x), dtype=torch.float32)
     rows, n = t.shape
     nan_rows = torch.zeros(rows, dtype=torch.bool)
-    if t.numel() and bool(t.sum().isnan()):
+    if not finite and t.numel() and bool(t.sum().isnan()):
         nan_rows = torch.isnan(t).all(1)
         t = torch.nan_to_num(t, nan=0.0)
     key = t.abs() if signed else t
@@ -439,13 +441,16 @@ def long_head_payloads(
     for start, att, attr in chunks:
         if start % block:
             raise ValueError(f"chunk start {start} is not a multiple of the block {block}")
+        if attr is not None and start + attr.shape[0] == n:  # the last row (NaN): pad_rows
+            attr[-1] = 0.0
         for base, rows, signed in (("attention", att, False), ("attribution", attr, True)):
             if rows is None or not ({base, f"{base}_overview"} & set(names)):
                 continue
             acc = parts.setdefault(base, {"over": [], "c": [], "i": [], "v": [], "r": []})
-            acc["over"].append(block_max(rows, block, signed=signed))
+            # patterns are finite (checked when read); the attribution's only NaN row is zeroed
+            acc["over"].append(block_max(rows, block, signed=signed, finite=True))
             if base in names:
-                c, i, v, r = compact_rows(rows, keep, signed=signed)
+                c, i, v, r = compact_rows(rows, keep, signed=signed, finite=True)
                 for key, value in zip("civr", (c, i, v, r), strict=True):
                     acc[key].append(value)
     out: dict[str, Payload] = {}
