@@ -109,3 +109,31 @@ def test_planted_head_in_the_long_format(tiny):
     keep = np.nonzero(attr[d])[0]
     np.testing.assert_allclose(attr[d, keep], want[d, keep], rtol=1e-3, atol=1e-6)
     assert set(keep) == set(np.nonzero(want[d])[0])  # three non-zero sources, all kept
+
+
+def test_a_live_matrix_of_a_long_text_answers_with_the_long_format(tiny):
+    """Nothing is made up front or on a head change; a request gets compact rows and the overview
+    (a short text's request for an overview gets nothing for it)."""
+    import induction_widgets as iw
+
+    acts = planted_activations(tiny, 2560, (2000, 200))
+    view = iw.AttentionMatrix(tiny, None, *PLANTED, activations=acts)
+    assert view.attention == {} and view.attention_overview == {}
+    view.head = 1  # the browser asks; the kernel makes nothing here
+    assert view.attention == {} and view.message == ""
+    sent: list[tuple[dict, list]] = []
+    view.send = lambda content, buffers=None: sent.append((content, buffers or []))  # type: ignore[method-assign]
+    names = ["attention", "attention_overview"]
+    view._on_head_request(
+        view, {"type": "iw:head", "id": 1, "layer": 1, "head": 2, "names": names}, []
+    )
+    content, buffers = sent[-1]
+    assert content["names"] == names and content["meta"]["attention"]["layout"] == "csr"
+    over = decode({**content["meta"]["attention_overview"], "view": buffers[1]})
+    assert abs(over[2000 // 4, 200 // 4] - 0.6) <= 1 / 510
+    short = iw.AttentionMatrix(tiny, "ab" * 20, 1, 2)
+    short.send = lambda content, buffers=None: sent.append((content, buffers or []))  # type: ignore[method-assign]
+    short._on_head_request(
+        short, {"type": "iw:head", "id": 2, "layer": 1, "head": 2, "names": names}, []
+    )
+    assert sent[-1][0]["names"] == ["attention"]
