@@ -137,3 +137,42 @@ def test_a_live_matrix_of_a_long_text_answers_with_the_long_format(tiny):
         short, {"type": "iw:head", "id": 2, "layer": 1, "head": 2, "names": names}, []
     )
     assert sent[-1][0]["names"] == ["attention"]
+
+
+def test_bands_are_exact_block_maxima_of_the_rows(tiny):
+    """An iw:band reply: the block maxima of every cell of its destinations, past the end 0."""
+    import induction_widgets as iw
+    from induction_widgets.payload import BAND_ROWS, band_payload
+
+    n = 2560
+    acts = planted_activations(tiny, n, (2000, 200))
+    full = acts.attention(*PLANTED).numpy()
+    for block, band in ((1, 31), (4, 7), (8, 4)):
+        got = decode(band_payload(acts, *PLANTED, "attention", block, band))
+        start = band * BAND_ROWS * block
+        want = block_max(full[start : start + BAND_ROWS * block], block)
+        assert got.shape == (BAND_ROWS, -(-n // block))
+        np.testing.assert_array_equal(got[: want.shape[0]], want)
+        assert not got[want.shape[0] :].any()
+    attr = acts.logit_attribution(*PLANTED).numpy()
+    got = decode(band_payload(acts, *PLANTED, "attribution", 2, 19))
+    want = block_max(attr[19 * 128 :], 2, signed=True)
+    np.testing.assert_allclose(got[: want.shape[0]], want, rtol=1e-5, atol=1e-7)
+    for name, block, band, msg in (
+        ("pattern", 2, 0, "name must be"),
+        ("attention", 3, 0, "power of two"),
+        ("attention", 4, 10, "outside"),
+    ):
+        with pytest.raises(ValueError, match=msg):
+            band_payload(acts, *PLANTED, name, block, band)
+    view = iw.AttentionMatrix(tiny, None, *PLANTED, activations=acts)
+    sent: list[tuple[dict, list]] = []
+    view.send = lambda content, buffers=None: sent.append((content, buffers or []))  # type: ignore[method-assign]
+    ask = {"type": "iw:band", "id": 3, "layer": 1, "head": 2, "name": "attention", "block": 4}
+    view._on_band_request({**ask, "band": 7})
+    content, buffers = sent[-1]
+    assert content["id"] == 3 and content["band"] == 7
+    band = decode({**content["meta"], "view": buffers[0]})
+    assert abs(band[2000 // 4 - 7 * BAND_ROWS, 200 // 4] - 0.6) < 1e-6  # the far cell, exact
+    view._on_band_request({**ask, "band": 99})
+    assert "outside" in sent[-1][0]["error"]

@@ -208,6 +208,36 @@ function renderView({ model, el }) {
     return dec ? { block: Number(raw.block), m: dec.shape[0], values: dec.data } : null;
   }
 
+  let bandId = 0;
+  /** @type {Map<number, { pyramid: Pyramid | null, block: number, band: number }>} */
+  const bandAsks = new Map();
+  /** A pyramid's `remote`: ask the kernel for band t of level b of this head's `name` matrix.
+   * @param {string} name @param {number} layer @param {number} head */
+  const askBand = (name, layer, head) => (/** @type {number} */ b, /** @type {number} */ t) => {
+    const id = ++bandId;
+    bandAsks.set(id, { pyramid, block: b, band: t }); // asked while this pyramid draws
+    try {
+      model.send({ type: "iw:band", id, layer, head, name, block: b, band: t });
+    } catch {
+      bandAsks.delete(id);
+    }
+  };
+  /** @param {any} msg @param {any[]} buffers */
+  const onBand = (msg, buffers) => {
+    if (!msg || msg.type !== "iw:band") return;
+    const ask = bandAsks.get(msg.id);
+    bandAsks.delete(msg.id);
+    if (!ask || msg.error || !buffers || !buffers[0] || ask.pyramid !== pyramid || !pyramid) return;
+    const dec = decodeSync({ ...msg.meta, view: buffers[0] });
+    if (!dec) return;
+    pyramid.acceptBand(ask.block, ask.band, dec.data);
+    canvas.dataset.exactBands = String(pyramid.exact.size);
+    draw();
+    drawOverlay();
+  };
+  model.on("msg:custom", onBand);
+  signal.addEventListener("abort", () => model.off("msg:custom", onBand), { once: true });
+
   function loadData() {
     const name = mode() === "logit_attr" ? "attribution" : "attention";
     const m = storedMatrix(model.get(name));
@@ -227,7 +257,10 @@ function renderView({ model, el }) {
     const overview = data !== null && data === raw ? overviewOf(name) : null;
     if (pyramidOf.data !== data || (pyramidOf.overview === null) !== (overview === null)) {
       pyramidOf = { data, overview };
-      pyramid = data ? new Pyramid(data, { signed: mode() === "logit_attr", overview }) : null;
+      // live, compact rows: finer bands are drawn at once from them and replaced by the kernel's
+      // exact ones (iw:band); a saved page has no kernel and keeps the ones made here
+      const remote = data && data === raw && data.entries ? askBand(name, model.get("layer"), model.get("head")) : null;
+      pyramid = data ? new Pyramid(data, { signed: mode() === "logit_attr", overview, remote }) : null;
     }
     canvas.dataset.n = String(n);
     // the head whose buffers are drawn ("layer.head"; tests wait on it after a switch)

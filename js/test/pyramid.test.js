@@ -192,3 +192,27 @@ describe("colourValues", () => {
     expect([att[3], att[7]]).toEqual([0, 255]);
   });
 });
+
+describe("exact bands", () => {
+  it("are asked once per band made from compact rows, and replace it", () => {
+    const n = 256;
+    const A = sparse(n, 9);
+    const asked = [];
+    const pyr = new Pyramid(storedMatrix(csrDict(A, n)), { remote: (b, t) => asked.push([b, t]) });
+    pyr.render(0, 0, 2, 128, 128);
+    pyr.render(0, 0, 2, 128, 128);
+    expect(asked).toEqual([[2, 0], [2, 1]]); // level 2: 128 level rows = 2 bands, each asked once
+    const exact = new Float32Array(TILE * 128).fill(0.25);
+    pyr.acceptBand(2, 0, exact);
+    const px = pyr.render(0, 0, 2, 128, 128);
+    expect(px[5 * 128 + 1]).toBe(0.25); // the kernel's band is drawn
+    expect(pyr.exact.has("2/0")).toBe(true);
+    pyr.acceptBand(2, 1, new Float32Array(3)); // a band of the wrong size is refused
+    expect(pyr.exact.has("2/1")).toBe(false);
+  });
+  it("are not asked for a dense matrix (already exact)", () => {
+    const asked = [];
+    new Pyramid(denseMatrix(sparse(64, 1), 64), { remote: () => asked.push(1) }).render(0, 0, 2, 32, 32);
+    expect(asked).toEqual([]);
+  });
+});

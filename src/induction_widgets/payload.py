@@ -465,3 +465,31 @@ def long_head_payloads(
                 payload["pad_rows"] = 1  # the last row (no next token) is NaN
             out[base] = payload
     return out
+
+
+#: Level rows per band of the matrix's finer levels (``js/src/shared/pyramid.js`` ``TILE``).
+BAND_ROWS = 64
+
+
+def band_payload(acts: Any, layer: int, head: int, name: str, block: int, band: int) -> Payload:
+    """One band of a finer level of the matrix's max pyramid, exact from the head's rows: float32
+    ``[BAND_ROWS, ceil(n / block)]``, the block maxima (attribution: largest magnitude, signed) of
+    destinations ``band · BAND_ROWS · block …`` (rows past the end 0). What the page computes from
+    compact rows, without their dropped entries (``iw:band`` requests, docs/payload.md)."""
+    n = acts.n_tokens
+    if name not in ("attention", "attribution"):
+        raise ValueError(f"name must be 'attention' or 'attribution', got {name!r}")
+    if not (isinstance(block, int) and block >= 1 and block & (block - 1) == 0):
+        raise ValueError(f"block must be a power of two, got {block!r}")
+    start = band * BAND_ROWS * block
+    if not (isinstance(band, int) and 0 <= start < n):
+        raise ValueError(f"band {band!r} is outside the {n}-token matrix at block {block}")
+    stop = min(n, start + BAND_ROWS * block)
+    if name == "attention":
+        rows = acts.pattern_rows(layer, head, start, stop)
+    else:
+        rows = acts.attribution_rows(layer, head, start, stop)
+    level = block_max(rows, block, signed=name == "attribution")
+    out = np.zeros((BAND_ROWS, level.shape[1]), np.float32)
+    out[: level.shape[0]] = level
+    return encode(out, "float32")

@@ -48,11 +48,13 @@ function pick(a, b, signed) {
 export class Pyramid {
   /**
    * @param {Matrix} M the matrix [n, n]
-   * @param {{ signed?: boolean, causal?: boolean, overview?: Overview | null, budget?: number }} [o]
+   * @param {{ signed?: boolean, causal?: boolean, overview?: Overview | null, budget?: number,
+   *   remote?: ((b: number, t: number) => void) | null }} [o]
    *   signed: largest magnitude (attribution) instead of max; causal: cells above the diagonal are
-   *   the mask (transparent where nothing else is covered); overview: block maxima of M
+   *   the mask (transparent where nothing else is covered); overview: block maxima of M; remote:
+   *   asked once per band made here from compact rows, for the exact band ({@link acceptBand})
    */
-  constructor(M, { signed = false, causal = !signed, overview = null, budget = BAND_BUDGET } = {}) {
+  constructor(M, { signed = false, causal = !signed, overview = null, budget = BAND_BUDGET, remote = null } = {}) {
     this.M = M;
     this.n = M.n;
     this.signed = signed;
@@ -66,6 +68,30 @@ export class Pyramid {
     this.scratch = new Float32Array(0);
     /** the level of the last render */
     this.lastLevel = 0;
+    /** @type {((b: number, t: number) => void) | null} asks for the exact band (the kernel) */
+    this.remote = remote;
+    /** @type {Set<string>} bands that are exact (came from where the whole matrix is) */
+    this.exact = new Set();
+    /** @type {Set<string>} bands asked of `remote` */
+    this.asked = new Set();
+  }
+
+  /**
+   * An exact band (from the kernel: block maxima over every cell, where one made here from compact
+   * rows misses their dropped entries). Replaces the band made here.
+   * @param {number} b @param {number} t @param {Float32Array} values [TILE, ceil(n / b)]
+   */
+  acceptBand(b, t, values) {
+    if (values.length !== TILE * Math.ceil(this.n / b)) return;
+    const key = `${b}/${t}`;
+    const old = this.bands.get(key);
+    if (old) {
+      this.bands.delete(key);
+      this.bytes -= old.byteLength;
+    }
+    this.bands.set(key, values);
+    this.bytes += values.byteLength;
+    this.exact.add(key);
   }
 
   /**
@@ -82,6 +108,10 @@ export class Pyramid {
     }
     const n = this.n;
     const mb = Math.ceil(n / b);
+    if (this.remote && this.M.entries && !this.asked.has(key)) {
+      this.asked.add(key); // made here at once from the compact rows; the exact one follows
+      this.remote(b, t);
+    }
     const out = new Float32Array(TILE * mb);
     const d0 = t * TILE * b;
     const d1 = Math.min(n, (t + 1) * TILE * b);
@@ -111,6 +141,8 @@ export class Pyramid {
     for (const [k, v] of this.bands) {
       if (this.bytes <= this.budget || k === key) break;
       this.bands.delete(k);
+      this.exact.delete(k);
+      this.asked.delete(k);
       this.bytes -= v.byteLength;
     }
     return out;

@@ -15,7 +15,7 @@ import traitlets
 from ..compute import HeadScores, InputError, TextActivations, head_scores
 from ..compute._model import ModelInfo, check_head, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
-from ..payload import LONG_TOKENS
+from ..payload import LONG_TOKENS, band_payload
 from ..views import ViewSpec, check_scores, check_sink_scale, display_copy, head_state, write_html
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -131,6 +131,9 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         ``{"type": "iw:head", "id", "layer", "head", "names"}`` for the buffers the mode on screen
         needs (and prefetches); the reply carries each buffer's dtype/shape/scale as JSON and its
         bytes as a binary buffer. The head's buffer traits (``attention`` …) stay in the kernel."""
+        if isinstance(content, dict) and content.get("type") == "iw:band":
+            self._on_band_request(content)
+            return
         if not isinstance(content, dict) or content.get("type") != "iw:head":
             return
         reply: dict[str, Any] = {
@@ -149,6 +152,24 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         names = [n for n in asked if n in data]
         meta = {n: {k: v for k, v in data[n].items() if k != "view"} for n in names}
         self.send({**reply, "names": names, "meta": meta}, buffers=[data[n]["view"] for n in names])
+
+    def _on_band_request(self, content: dict[str, Any]) -> None:
+        """A band of a finer level of the matrix's max pyramid (long texts, ``shared/pyramid.js``):
+        ``{"type": "iw:band", "id", "layer", "head", "name", "block", "band"}`` → the same keys
+        plus ``meta`` and one float32 buffer (:func:`~induction_widgets.payload.band_payload`), or
+        ``error``."""
+        keys = ("type", "id", "layer", "head", "name", "block", "band")
+        reply = {k: content.get(k) for k in keys}
+        try:
+            layer, head = check_head(self._info, content.get("layer"), content.get("head"))
+            band = band_payload(
+                self._acts, layer, head, str(content.get("name")), content.get("block"), content.get("band")
+            )  # fmt: skip
+        except Exception as exc:
+            self.send({**reply, "error": f"cannot make that band: {exc}"})
+            return
+        meta = {k: v for k, v in band.items() if k != "view"}
+        self.send({**reply, "meta": meta}, buffers=[band["view"]])
 
     def _setup(
         self,
