@@ -471,7 +471,7 @@ def long_head_payloads(
 BAND_ROWS = 64
 
 
-def band_payload(acts: Any, layer: int, head: int, name: str, block: int, band: int) -> Payload:
+def band_payload(acts: Any, layer: int, head: int, name: str, block: Any, band: Any) -> Payload:
     """One band of a finer level of the matrix's max pyramid, exact from the head's rows: float32
     ``[BAND_ROWS, ceil(n / block)]``, the block maxima (attribution: largest magnitude, signed) of
     destinations ``band · BAND_ROWS · block …`` (rows past the end 0). What the page computes from
