@@ -368,9 +368,16 @@ function renderView({ model, el }) {
   function reveal(i) {
     const b = blockOf(i);
     if (!b) return;
-    renderBlock(b);
+    const k = blocks.indexOf(b);
+    for (const near of [blocks[k - 1], b, blocks[k + 1]]) if (near) renderBlock(near);
     updateHighlights();
-    spans[i]?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
+    const show = () => spans[i]?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
+    show();
+    // blocks rendered around it by the observer replace placeholders of estimated height: once
+    // they are in, bring the token back into view if it is still the locked one
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      if (locked() === i) show();
+    }));
   }
 
   /** Each rendered span's classes, for the spans in the DOM. @param {(span: HTMLSpanElement, i: number) => void} f */

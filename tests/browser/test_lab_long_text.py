@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from labkit import LabNotebook, expect
-from test_long_pages import CELL, N, far_cell_seen, plot_pixels
+from test_long_pages import CELL, N, far_cell_seen, far_cell_seen_zoomed, plot_pixels
 from viewcheck import viridis_rgb
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab]
@@ -48,6 +48,22 @@ def test_far_cell_visible_live_and_gone_on_another_head(nb):
     am.scroll_into_view_if_needed()
     _, dist = far_cell_seen(plot_pixels(canvas))
     assert dist <= 6, dist
+    # zoom in around the cell: the finer bands drawn from the compact rows are replaced by the
+    # kernel's exact block maxima (iw:band), and the cell is still there
+    box = canvas.bounding_box()
+    ds = canvas.evaluate("c => Object.assign({}, c.dataset)")
+    zoom = float(ds["plotSize"]) / N
+    nb.page.mouse.move(
+        box["x"] + float(ds["plotLeft"]) + (CELL[1] + 0.5) * zoom,
+        box["y"] + float(ds["plotTop"]) + (CELL[0] + 0.5) * zoom,
+    )
+    for _ in range(3):
+        nb.page.mouse.wheel(0, -300)
+    expect(canvas).to_have_attribute("data-exact-bands", re.compile(r"^[1-9]"), timeout=120_000)
+    assert int(canvas.get_attribute("data-level")) < 8
+    rgb, dist = far_cell_seen_zoomed(canvas)
+    assert dist <= 6, rgb
+    canvas.dblclick()  # back to full zoom-out
     # head 1 of the same layer has no far cell: its pixel is the colour of 0
     am.locator(".iw-head-select").select_option("1")
     expect(canvas).to_have_attribute("data-head-shown", "1.1", timeout=120_000)
