@@ -1,7 +1,7 @@
 """Case 5 — a long text in the explorer: peak memory and time at 2,048 tokens on SmolLM2.
 
 Input: ``(iw.copying_text() + "\\n") * 12`` tokenised by the model (BOS first) and cut to exactly
-2,048 tokens (``[1, 2048]``), as ``tests/test_attribution.py::test_long_text_keeps_no_layer_patterns``
+2,048 tokens (``[1, 2048]``), as ``tests/compute/test_attribution.py::test_long_text_keeps_no_layer_patterns``
 does. The scores are computed beforehand (``iw.head_scores(model, n_examples=4)``) and passed in.
 
 * ours: ``iw.InductionExplorer(model, tokens, scores=scores)`` — one hooked forward pass keeping

@@ -55,7 +55,7 @@ def build(shape: dict[str, int]) -> tuple[Any, int]:
     from transformers import AutoModelForCausalLM, LlamaConfig
 
     from induction_widgets.models import Placement, backend, tiny_tokenizer
-    from induction_widgets.models._util import _quiet, _Steps
+    from induction_widgets.models._util import Steps, quiet
 
     config = LlamaConfig(
         vocab_size=49152,
@@ -67,11 +67,11 @@ def build(shape: dict[str, int]) -> tuple[Any, int]:
         **shape,
     )
     torch.manual_seed(0)
-    with _quiet():
+    with quiet():
         hf = AutoModelForCausalLM.from_config(config, attn_implementation="eager").eval()
         n_params = sum(p.numel() for p in hf.parameters())
         model = backend().from_hf_model(
-            hf, tiny_tokenizer(), None, "random-llama", Placement(), _Steps("", 3, False)
+            hf, tiny_tokenizer(), None, "random-llama", Placement(), Steps("", 3, False)
         )
     return model, n_params
 

@@ -118,7 +118,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     if args.which == "checkpoints":
-        result = iw.score_checkpoints("tiny")
+        result = iw.checkpoint_scores("tiny")
         print(result.to_pandas().to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         print("ICL indices:", result.early, result.late, result.note)
         print("largest rise of max prefix matching between steps", result.jump())

@@ -1,11 +1,11 @@
 """Rewrite the README's compatibility table from the conformance suite's results.
 
-    IW_WRITE_COMPAT=1 PYTHONPATH=src .venv/bin/python -m pytest tests/test_conformance.py
-    IW_WRITE_COMPAT=1 PYTHONPATH=src .venv-tl3/bin/python -m pytest tests/test_conformance.py
+    IW_WRITE_COMPAT=1 PYTHONPATH=src .venv/bin/python -m pytest tests/models/test_conformance.py
+    IW_WRITE_COMPAT=1 PYTHONPATH=src .venv-tl3/bin/python -m pytest tests/models/test_conformance.py
     python scripts/compat_table.py          # rewrites README.md between the markers
     python scripts/compat_table.py --check  # exit 1 if README.md and the results disagree
 
-``tests/test_conformance.py::test_readme_table`` runs the check in ``make test``.
+``tests/models/test_conformance.py::test_readme_table`` runs the check in ``make test``.
 """
 
 from __future__ import annotations

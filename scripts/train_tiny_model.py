@@ -27,12 +27,12 @@ It writes, into ``src/induction_widgets/data/tiny/`` by default:
 * ``checkpoints.safetensors`` - the weights every 50 steps up to step 800 (the induction
   circuit forms in the first phase, around step 450-500), every 200 steps after, and the
   last step: 23 checkpoints, each parameter stacked ``[n, ...]`` in float16, plus ``step``
-  (``--checkpoint-every 0`` skips it). ``induction_widgets.score_checkpoints("tiny")``
+  (``--checkpoint-every 0`` skips it). ``induction_widgets.checkpoint_scores("tiny")``
   scores them. The shipped file comes from a rerun of this script whose final weights differ
   from the shipped ``model.safetensors`` in the 3rd digit (torch does not reproduce the
   run bit for bit across machines); its scores match (see docs/beyond.md).
 * ``reference_logits.pt`` - tokens and expected compatibility-mode logits for a fixed
-  text (``REFERENCE_TEXT``), used by ``tests/test_models.py`` to check that TL3 and TL4
+  text (``REFERENCE_TEXT``), used by ``tests/models/test_models.py`` to check that TL3 and TL4
   load the weights identically.  Compat-mode logits equal the raw logits minus their mean
   over the vocabulary (TL's ``center_unembed``); fold_ln/centering change nothing else.
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import pathlib
+import sys
 import warnings
 from importlib.metadata import version
 
 import pytest
 import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

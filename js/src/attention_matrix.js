@@ -16,7 +16,8 @@
  * Traits: tokens, layer, head, n_layers, n_heads, heads_available, mode, attention [n, n],
  * attribution [n, n], attention_overview / attribution_overview (block maxima, long texts), message, title, sink_scale ("auto" | "without sink" | "all sources": with
  * "without sink" the sink's columns are 0 and each row is renormalised over the other sources, so
- * 1.0 means all of the row's attention outside the sink; computed here, see shared/sink.js).
+ * 1.0 means all of the row's attention outside the sink; computed here, see shared/sink.js),
+ * palette ("paper" | "colorblind": the diverging map's colours, shared/colour.js PALETTES).
  * @module attention_matrix
  */
 import { formatNumber } from "./shared/colour.js";
@@ -50,7 +51,7 @@ const MAX_CELL = 64; // px per cell at maximum zoom
  * @typedef {{ tokens: string[], layer: number, head: number, n_layers: number, n_heads: number,
  *   heads_available: number[][], mode: string, attention: any, attribution: any,
  *   attention_overview: any, attribution_overview: any, message: string,
- *   title: string, max_size: number, sink_scale: string, bos: boolean }} MatrixTraits
+ *   title: string, max_size: number, sink_scale: string, bos: boolean, palette: string }} MatrixTraits
  */
 
 /** 1, 2, 5 × 10^k ≥ x. @param {number} x */
@@ -69,9 +70,10 @@ function niceStep(x) {
  * @param {string} mode
  * @param {number} vmax
  * @param {Uint8ClampedArray<ArrayBuffer>} [into] n*n*4 pixels to overwrite (reused across heads)
+ * @param {unknown} [palette] palette name of the diverging map ("paper" by default)
  * @returns {Uint8ClampedArray<ArrayBuffer>} n*n*4
  */
-export function matrixPixels(data, n, mode, vmax, into) {
+export function matrixPixels(data, n, mode, vmax, into, palette) {
   const px = into && into.length === n * n * 4 ? into.fill(0) : new Uint8ClampedArray(n * n * 4);
   const M = /** @type {Matrix} */ (asMatrix(data, n));
   // one 32-bit write per cell from a table of packed RGBA colours (the table is filled through a
@@ -81,7 +83,7 @@ export function matrixPixels(data, n, mode, vmax, into) {
   let row = new Float32Array(n);
   if (mode === "logit_attr") {
     // Same mapping as attributionRGBA: the sign's colour, alpha = round(min(|v| / vmax, 1) · 255).
-    const table = divergingTable(); // [0, 256): positive, [256, 512): negative, by alpha
+    const table = divergingTable(palette); // [0, 256): positive, [256, 512): negative, by alpha
     const inv = vmax > 0 && Number.isFinite(vmax) ? 1 / vmax : Infinity;
     for (let d = 0; d < n; d++) {
       row = M.row(d, row);
@@ -158,8 +160,8 @@ function renderView({ model, el }) {
   let oy = 0;
   /** @type {{ x: number, y: number, ox: number, oy: number, id: number } | null} */
   let drag = null;
-  /** @type {{ data: Matrix | null | undefined, mode: string }} inputs of the offscreen image */
-  let pixelsOf = { data: undefined, mode: "" };
+  /** @type {{ data: Matrix | null | undefined, mode: string, palette: unknown }} inputs of the offscreen image */
+  let pixelsOf = { data: undefined, mode: "", palette: "" };
   // The hovered cell [d, s] (no lock in this view)
   /** @type {Focus<number[]>} */
   const focus = new Focus({ equal: sameCell });
@@ -253,6 +255,8 @@ function renderView({ model, el }) {
       n = newN;
       resetView();
     }
+    const palette = model.get("palette");
+    root.classList.toggle("iw-palette-colorblind", palette === "colorblind");
     vmax = mode() === "logit_attr" && data ? data.maxAbs() : 1;
     const overview = data !== null && data === raw ? overviewOf(name) : null;
     if (pyramidOf.data !== data || (pyramidOf.overview === null) !== (overview === null)) {
@@ -265,7 +269,7 @@ function renderView({ model, el }) {
     canvas.dataset.n = String(n);
     // the head whose buffers are drawn ("layer.head"; tests wait on it after a switch)
     canvas.dataset.headShown = data ? `${model.get("layer")}.${model.get("head")}` : "";
-    if (mode() === "logit_attr") legendEl.show("attribution", vmax);
+    if (mode() === "logit_attr") legendEl.show("attribution", vmax, 0, palette);
     else legendEl.show("sequential", 1, 0);
     updateScaleControls();
   }
@@ -278,13 +282,14 @@ function renderView({ model, el }) {
 
   /** The one-pixel-per-cell image (plots with more pixels than cells), made when its inputs change. */
   function ensureImage() {
-    if (pixelsOf.data === data && pixelsOf.mode === mode()) return;
-    pixelsOf = { data, mode: mode() };
+    const palette = model.get("palette");
+    if (pixelsOf.data === data && pixelsOf.mode === mode() && pixelsOf.palette === palette) return;
+    pixelsOf = { data, mode: mode(), palette };
     offscreen.width = Math.max(n, 1);
     offscreen.height = Math.max(n, 1);
     if (n > 0 && data) {
       if (!image || image.width !== n) image = new ImageData(n, n);
-      matrixPixels(data, n, mode(), vmax, image.data);
+      matrixPixels(data, n, mode(), vmax, image.data, palette);
       offscreen.getContext("2d")?.putImageData(image, 0, 0);
     }
   }
@@ -298,7 +303,7 @@ function renderView({ model, el }) {
     if (plotValues.length !== W * W) plotValues = new Float32Array(W * W);
     if (!plotImage || plotImage.width !== W) plotImage = new ImageData(W, W);
     pyramid.render(ox, oy, c, W, W, plotValues);
-    colourValues(plotValues, mode(), vmax, plotImage.data);
+    colourValues(plotValues, mode(), vmax, plotImage.data, model.get("palette"));
     canvas.getContext("2d")?.putImageData(plotImage, Math.round(MARGIN.left * dpr), Math.round(MARGIN.top * dpr));
     canvas.dataset.level = String(pyramid.lastLevel);
   }
@@ -410,7 +415,7 @@ function renderView({ model, el }) {
     ctx.restore();
   }
 
-  /** The scale on screen and row d's sink share, said with every attention readout. */
+  /** The scale on screen and row d's sink share, said with every attention readout. @param {number} d @param {number} s */
   function sinkText(d, s) {
     const sum = sinkOf.summary;
     if (!sum) return "";
@@ -549,7 +554,7 @@ function renderView({ model, el }) {
     drawOverlay();
     updateReadout();
   }
-  listen(model, ["attention", "attribution", "attention_overview", "attribution_overview", "mode", "sink_scale", "bos"], onData, signal);
+  listen(model, ["attention", "attribution", "attention_overview", "attribution_overview", "mode", "sink_scale", "bos", "palette"], onData, signal);
   listen(
     model,
     ["tokens"],

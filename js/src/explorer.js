@@ -89,6 +89,7 @@ async function render({ model, el }) {
     derived: { selected_head: selectedHead },
     fixed: { title: "", message: "" },
   });
+  /** @type {(void | (() => void))[]} */
   const views = [];
   views.push(await headMap.render({ model: mapModel, el: cells[0] }));
   views.push(await tokenView.render({ model: textModel, el: cells[1] }));

@@ -19,10 +19,9 @@
  */
 import { attributionColour, formatNumber, formatSpread, rgbString, sequentialColour, spreadNote } from "./shared/colour.js";
 import { h, listen, setOptions } from "./shared/dom.js";
-import { kernelLostBanner, legendSlot, messageBanner, viewShell } from "./shared/controls.js";
+import { decodedCache, kernelLostBanner, legendSlot, messageBanner, viewShell } from "./shared/controls.js";
 import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { Focus, bindPointer, sameCell } from "./shared/focus.js";
-import { decodeSync } from "./shared/decode.js";
 import { prettyName } from "./shared/text.js";
 
 const GRID_MARGIN = { left: 34, top: 18, right: 4, bottom: 4 };
@@ -43,7 +42,7 @@ export function signedSpread(v, sd, digits = 4) {
   return v > 0 ? `+${text}` : text.replace(/^-/, "−");
 }
 
-/** Draw a hatched (not measured) cell. @param {CanvasRenderingContext2D} ctx */
+/** Draw a hatched (not measured) cell. @param {CanvasRenderingContext2D} ctx @param {number} x @param {number} y @param {number} size @param {string} fg */
 function hatch(ctx, x, y, size, fg) {
   ctx.save();
   ctx.beginPath();
@@ -67,7 +66,7 @@ function hatch(ctx, x, y, size, fg) {
 /**
  * @typedef {{ scores: Object<string, any>, scores_std: Object<string, any>, scores_n: Object<string, any>, score: string, score_names: string[], verdicts: string[],
  *   selected_head: number[], n_layers: number, n_heads: number, message: string, title: string,
- *   fold_table: boolean, grid_height: number, ablation: any, ablation_sd: any, ablation_note: string }} HeadMapTraits
+ *   fold_table: boolean, grid_height: number, ablation: any, ablation_sd: any, ablation_note: string, palette: string }} HeadMapTraits
  * @typedef {{ index: number, layer: number, head: number, verdict: string, scores: Object<string, number>,
  *   std: Object<string, number>, n: Object<string, number> }} Row
  * @typedef {{ key: string, label: string, get: (r: Row) => any, text: (r: Row) => string,
@@ -124,8 +123,8 @@ function render({ model, el }) {
   root.append(header, banner.el, lost.el, wrap, readout, fold);
   el.append(root);
 
-  /** @type {Map<string, {raw: any, value: {data: Float32Array, shape: number[]} | null}>} "trait:name" → decoded */
-  const cache = new Map();
+  // "trait:name" → decoded, through the kit's one cache
+  const cached = decodedCache();
   /** @type {Row[]} one per head */
   let rows = [];
   let nL = 0;
@@ -171,17 +170,7 @@ function render({ model, el }) {
     if (raw == null || (typeof raw === "object" && !Object.keys(raw).length)) {
       if (trait !== "scores") return null; // no spread for this score: nothing to decode
     }
-    const key = `${trait}:${name}`;
-    const hit = cache.get(key);
-    if (hit && hit.raw === raw) return hit.value;
-    let value = null;
-    try {
-      value = decodeSync(raw);
-    } catch (err) {
-      console.error(`induction_widgets: cannot decode ${trait} ${name}`, err);
-    }
-    cache.set(key, { raw, value });
-    return value;
+    return cached(`${trait}:${name}`, raw);
   }
 
   /** Rebuild the per-head rows from the traits. */
@@ -237,7 +226,7 @@ function render({ model, el }) {
       // diverging, centred on 0: ±(largest |ΔICL|)
       const m = lo <= hi ? Math.max(Math.abs(lo), Math.abs(hi)) : 0;
       range = [-m, m];
-      legendEl.show("attribution", m);
+      legendEl.show("attribution", m, 0, model.get("palette"));
       legendEl.el.title = ABLATION_LEGEND + (model.get("ablation_note") ? ` (${model.get("ablation_note")})` : "");
       legendEl.el.dataset.kind = "diverging";
     } else {
@@ -255,7 +244,7 @@ function render({ model, el }) {
   /** A cell's CSS colour. @param {number} v */
   function colour(v) {
     const [lo, hi] = range;
-    if (scoreName() === ABLATION) return attributionColour(v, hi);
+    if (scoreName() === ABLATION) return attributionColour(v, hi, model.get("palette"));
     return rgbString(sequentialColour(hi > lo ? (v - lo) / (hi - lo) : 0.5));
   }
 
@@ -538,7 +527,7 @@ function render({ model, el }) {
 
   listen(
     model,
-    ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title", "ablation", "ablation_sd", "ablation_note"],
+    ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title", "ablation", "ablation_sd", "ablation_note", "palette"],
     onAll,
     signal,
   );

@@ -13,7 +13,7 @@ import { formatNumber } from "./shared/colour.js";
 import { h } from "./shared/dom.js";
 import { floatBuffers, messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, sizeCanvas } from "./shared/canvas.js";
-import { drawFrame, extent, logTicks, linePlotCycle, niceTicks, scale, themeColours } from "./shared/plot.js";
+import { drawFrame, extent, logTicks, linePlotCycle, niceTicks, polyline, scale, themeColours } from "./shared/plot.js";
 
 export const MARGIN = Object.freeze({ left: 46, top: 10, right: 14, bottom: 34 });
 const LINE = "rgb(31,119,180)";
@@ -30,7 +30,13 @@ export function scoreText(score, sem, early, late) {
   return `ICL score ${value} nats (loss[${late}] − loss[${early}])`;
 }
 
-/** @param {{model: any, el: HTMLElement}} ctx */
+/**
+ * @typedef {import("./shared/types.js").BufferTrait} BufferTrait
+ * @typedef {{ loss: BufferTrait, early: number, late: number, score: number | null, sem: number | null, note: string,
+ *   window: number, n_contexts: number, message: string, title: string }} LossCurveTraits
+ */
+
+/** @type {import("./shared/types.js").View<LossCurveTraits>} */
 function render({ model, el }) {
   const shell = viewShell(el, "iw-loss-curve");
   const { root, signal } = shell;
@@ -131,19 +137,7 @@ function render({ model, el }) {
     ctx.clip();
     ctx.strokeStyle = LINE;
     ctx.lineWidth = 1.5;
-    ctx.beginPath();
-    let pen = false;
-    for (let i = 1; i < L.length; i++) {
-      if (!Number.isFinite(px[i])) {
-        pen = false;
-        continue;
-      }
-      const py = y.map(L[i]);
-      if (pen) ctx.lineTo(px[i], py);
-      else ctx.moveTo(px[i], py);
-      pen = true;
-    }
-    ctx.stroke();
+    polyline(ctx, px, (i) => y.map(L[i]), 1);
     if (hover >= 1) {
       ctx.fillStyle = LINE;
       ctx.beginPath();
@@ -185,5 +179,7 @@ function render({ model, el }) {
   return () => shell.dispose();
 }
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<LossCurveTraits>} */
+const widget = { render };
+export default widget;
 export { render };

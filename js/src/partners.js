@@ -44,7 +44,13 @@ function bar(cls, colour, v) {
   return track;
 }
 
-/** @param {{model: any, el: HTMLElement}} ctx */
+/**
+ * @typedef {import("./shared/types.js").BufferTrait} BufferTrait
+ * @typedef {{ k_composition: BufferTrait, previous_token: BufferTrait, layer: number, head: number, n_layers: number,
+ *   n_heads: number, top: number, selected_head: number[], message: string, title: string }} PartnersTraits
+ */
+
+/** @type {import("./shared/types.js").View<PartnersTraits>} */
 function render({ model, el }) {
   const shell = viewShell(el, "iw-partners");
   const { root, signal } = shell;
@@ -154,5 +160,7 @@ function render({ model, el }) {
   };
 }
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<PartnersTraits>} */
+const widget = { render };
+export default widget;
 export { render };

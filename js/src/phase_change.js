@@ -15,7 +15,7 @@ import { formatNumber } from "./shared/colour.js";
 import { h } from "./shared/dom.js";
 import { floatBuffers, messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, sizeCanvas } from "./shared/canvas.js";
-import { drawFrame, extent, linePlotCycle, niceTicks, scale, themeColours } from "./shared/plot.js";
+import { drawFrame, extent, linePlotCycle, niceTicks, polyline, scale, themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
 
 export const SERIES = Object.freeze([
@@ -39,7 +39,16 @@ export function checkpointText(step, heads, icl, sem) {
   return `step ${step}: best head's ${parts.join(", ")} · ICL score ${formatNumber(icl, 3)}${err} nats`;
 }
 
-/** @param {{model: any, el: HTMLElement}} ctx */
+/**
+ * @typedef {import("./shared/types.js").BufferTrait} BufferTrait
+ * @typedef {{ steps: BufferTrait, prefix_matching: BufferTrait, copying: BufferTrait, previous_token: BufferTrait,
+ *   icl: BufferTrait, icl_sem: BufferTrait, series_labels: string[], jump_measure: string, jump: number[],
+ *   early: number, late: number, note: string, message: string, title: string }} PhaseChangeTraits
+ * @typedef {import("./shared/plot.js").Scale} Scale
+ * @typedef {import("./shared/plot.js").Box} Box
+ */
+
+/** @type {import("./shared/types.js").View<PhaseChangeTraits>} */
 function render({ model, el }) {
   const shell = viewShell(el, "iw-phase-change");
   const { root, signal } = shell;
@@ -59,7 +68,7 @@ function render({ model, el }) {
   /** @type {Float64Array} */
   let px = new Float64Array(0);
   let hover = -1;
-  /** @type {any} */
+  /** @type {{ x: Scale, yTop: Scale, yLow: Scale, topBox: Box, lowBox: Box } | null} */
   let geom = null;
 
   const buf = floatBuffers(model);
@@ -135,18 +144,7 @@ function render({ model, el }) {
     ctx.strokeStyle = colour;
     ctx.fillStyle = colour;
     ctx.lineWidth = 1.5;
-    ctx.beginPath();
-    let pen = false;
-    for (let i = 0; i < px.length; i++) {
-      if (!Number.isFinite(values[i])) {
-        pen = false;
-        continue;
-      }
-      if (pen) ctx.lineTo(px[i], y.map(values[i]));
-      else ctx.moveTo(px[i], y.map(values[i]));
-      pen = true;
-    }
-    ctx.stroke();
+    polyline(ctx, px, (i) => y.map(values[i]));
     for (let i = 0; i < px.length; i++) {
       if (!Number.isFinite(values[i])) continue;
       ctx.beginPath();
@@ -235,5 +233,7 @@ function render({ model, el }) {
   return () => shell.dispose();
 }
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<PhaseChangeTraits>} */
+const widget = { render };
+export default widget;
 export { render };

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Verdict scatter: every head as a point, prefix matching (x) against the copying measure the
  * strict-definition verdict uses (y), the two thresholds as dashed lines — the heads right of and
@@ -15,6 +16,7 @@ import { h, listen } from "./shared/dom.js";
 import { floatBuffers, kernelLostBanner, messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { Focus, bindPointer } from "./shared/focus.js";
+import { drawFrame, nearestPoint, niceTicks, scale, themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
 
 export const MARGIN = Object.freeze({ left: 46, top: 10, right: 12, bottom: 38 });
@@ -22,9 +24,19 @@ export const RADIUS = 4.5;
 const HIT = 8;
 
 /**
+ * @typedef {import("./shared/types.js").BufferTrait} BufferTrait
+ * @typedef {{ x: BufferTrait, y: BufferTrait, depth: BufferTrait, verdicts: string[], x_threshold: number,
+ *   y_threshold: number, x_name: string, y_name: string, x_range: number[], y_range: number[],
+ *   selected_head: number[], n_layers: number, n_heads: number, message: string, title: string }} VerdictScatterTraits
+ * @typedef {import("./shared/plot.js").Scale} Scale
+ * @typedef {import("./shared/plot.js").Box} Box
+ */
+
+/**
  * The plotted ranges: the trait range widened to cover every finite value.
  * @param {Iterable<number>} values
  * @param {number[]} range [lo, hi]
+ * @returns {[number, number]}
  */
 export function axisRange(values, range) {
   let lo = Array.isArray(range) && range.length === 2 ? Number(range[0]) : Infinity;
@@ -40,44 +52,22 @@ export function axisRange(values, range) {
 }
 
 /**
- * Point i's centre in CSS pixels of the canvas: x left → right over [xr0, xr1], y bottom → top.
- * @param {{left: number, top: number, width: number, height: number, xr: number[], yr: number[]}} g
+ * The scatter's scales on the kit's {@link scale}: x left → right over `xr` across the box, y
+ * bottom → top over `yr`.
+ * @param {Box} box
+ * @param {number[]} xr
+ * @param {number[]} yr
+ * @returns {{ box: Box, x: Scale, y: Scale }}
  */
-export function toPixel(g, x, y) {
-  return [
-    g.left + ((x - g.xr[0]) / (g.xr[1] - g.xr[0])) * g.width,
-    g.top + (1 - (y - g.yr[0]) / (g.yr[1] - g.yr[0])) * g.height,
-  ];
+export function scatterGeometry(box, xr, yr) {
+  return {
+    box,
+    x: scale({ domain: xr, range: [box.left, box.left + box.width] }),
+    y: scale({ domain: yr, range: [box.top + box.height, box.top] }),
+  };
 }
 
-/**
- * The point nearest (px, py) within `radius` CSS pixels (index, or -1); ties: the one drawn last.
- * @param {Float64Array|number[]} xs pixel x of each point (NaN = not drawn)
- * @param {Float64Array|number[]} ys pixel y of each point
- */
-export function nearestPoint(xs, ys, px, py, radius = HIT) {
-  let best = -1;
-  let bestD = radius * radius;
-  for (let i = 0; i < xs.length; i++) {
-    const dx = xs[i] - px;
-    const dy = ys[i] - py;
-    const d = dx * dx + dy * dy;
-    if (d <= bestD) {
-      best = i;
-      bestD = d;
-    }
-  }
-  return best;
-}
-
-function ticks(lo, hi) {
-  const span = hi - lo;
-  const step = span <= 0.6 ? 0.1 : span <= 1.2 ? 0.2 : span <= 3 ? 0.5 : Math.pow(10, Math.floor(Math.log10(span)));
-  const out = [];
-  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + 1e-9; t += step) out.push(Math.round(t * 1e6) / 1e6);
-  return out;
-}
-
+/** @type {import("./shared/types.js").View<VerdictScatterTraits>} */
 function render({ model, el }) {
   // one AbortController per view (viewShell): every listener goes with its signal on teardown
   const shell = viewShell(el, "iw-verdict-scatter");
@@ -107,6 +97,7 @@ function render({ model, el }) {
   let nH = 0;
   let px = new Float64Array(0);
   let py = new Float64Array(0);
+  /** @type {{ box: Box, x: Scale, y: Scale } | null} */
   let geom = null;
   let hover = -1;
 
@@ -127,37 +118,35 @@ function render({ model, el }) {
     legendEl.title = "layer depth: layer 1 (dark purple) to layer " + nL + " (yellow)";
     legendEl.dataset.min = "layer 1";
     legendEl.dataset.max = `layer ${nL}`;
-    legendEl.querySelector(".iw-legend-min").textContent = "layer 1";
-    legendEl.querySelector(".iw-legend-max").textContent = `layer ${nL}`;
+    for (const [cls, text] of [[".iw-legend-min", "layer 1"], [".iw-legend-max", `layer ${nL}`]]) {
+      const span = legendEl.querySelector(cls);
+      if (span) span.textContent = text;
+    }
   }
 
   function layout() {
     const w = Math.max(260, Math.min(560, (root.clientWidth || 560) - 8));
     const hgt = Math.round(w * 0.72);
     sizeCanvas(canvas, w, hgt);
-    geom = {
-      left: MARGIN.left,
-      top: MARGIN.top,
-      width: w - MARGIN.left - MARGIN.right,
-      height: hgt - MARGIN.top - MARGIN.bottom,
-      xr: axisRange(X, model.get("x_range")),
-      yr: axisRange(Y, model.get("y_range")),
-    };
+    const box = { left: MARGIN.left, top: MARGIN.top, width: w - MARGIN.left - MARGIN.right, height: hgt - MARGIN.top - MARGIN.bottom };
+    const g = scatterGeometry(box, axisRange(X, model.get("x_range")), axisRange(Y, model.get("y_range")));
+    geom = g;
     px = new Float64Array(X.length);
     py = new Float64Array(X.length);
     for (let i = 0; i < X.length; i++) {
-      if (Number.isFinite(X[i]) && Number.isFinite(Y[i])) [px[i], py[i]] = toPixel(geom, X[i], Y[i]);
-      else px[i] = py[i] = NaN;
+      const shown = Number.isFinite(X[i]) && Number.isFinite(Y[i]);
+      px[i] = shown ? g.x.map(X[i]) : NaN;
+      py[i] = shown ? g.y.map(Y[i]) : NaN;
     }
     Object.assign(canvas.dataset, {
-      plotLeft: geom.left,
-      plotTop: geom.top,
-      plotWidth: geom.width,
-      plotHeight: geom.height,
-      xMin: geom.xr[0],
-      xMax: geom.xr[1],
-      yMin: geom.yr[0],
-      yMax: geom.yr[1],
+      plotLeft: box.left,
+      plotTop: box.top,
+      plotWidth: box.width,
+      plotHeight: box.height,
+      xMin: g.x.domain[0],
+      xMax: g.x.domain[1],
+      yMin: g.y.domain[0],
+      yMax: g.y.domain[1],
       nPoints: X.length,
     });
     canvas.setAttribute(
@@ -166,9 +155,10 @@ function render({ model, el }) {
     );
   }
 
-  function point(ctx, i, fg, bg, r = RADIUS) {
+  /** @param {CanvasRenderingContext2D} ctx @param {number} i @param {string} bg */
+  function point(ctx, i, bg) {
     ctx.beginPath();
-    ctx.arc(px[i], py[i], r, 0, 2 * Math.PI);
+    ctx.arc(px[i], py[i], RADIUS, 0, 2 * Math.PI);
     ctx.fillStyle = rgbString(sequentialColour(D[i]));
     ctx.fill();
     ctx.lineWidth = 0.75;
@@ -179,37 +169,21 @@ function render({ model, el }) {
   function draw() {
     if (!geom) return;
     const ctx = clearedContext(canvas);
-    const style = getComputedStyle(root);
-    const fg = style.color || "#222";
-    const bg = style.backgroundColor && style.backgroundColor !== "rgba(0, 0, 0, 0)" ? style.backgroundColor : "#fff";
-    const { left, top, width, height, xr, yr } = geom;
-    // axes, ticks
-    ctx.strokeStyle = fg;
-    ctx.globalAlpha = 0.5;
-    ctx.lineWidth = 1;
-    ctx.strokeRect(left + 0.5, top + 0.5, width, height);
-    ctx.globalAlpha = 1;
-    ctx.fillStyle = fg;
-    ctx.font = "10px system-ui, sans-serif";
-    ctx.textAlign = "center";
-    ctx.textBaseline = "top";
-    for (const t of ticks(xr[0], xr[1])) ctx.fillText(formatNumber(t, 3), toPixel(geom, t, yr[0])[0], top + height + 3);
-    ctx.textAlign = "right";
-    ctx.textBaseline = "middle";
-    for (const t of ticks(yr[0], yr[1])) ctx.fillText(formatNumber(t, 3), left - 4, toPixel(geom, xr[0], t)[1]);
-    ctx.textAlign = "center";
-    ctx.textBaseline = "bottom";
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.fillText(prettyName(model.get("x_name") || ""), left + width / 2, top + height + MARGIN.bottom - 2);
-    ctx.save();
-    ctx.translate(11, top + height / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.textBaseline = "middle";
-    ctx.fillText(prettyName(model.get("y_name") || ""), 0, 0);
-    ctx.restore();
+    const { fg, bg } = themeColours(root);
+    const { box, x, y } = geom;
+    const { left, top, width, height } = box;
+    drawFrame(ctx, box, x, y, {
+      xTicks: niceTicks(x.domain[0], x.domain[1], 5),
+      yTicks: niceTicks(y.domain[0], y.domain[1], 5),
+      xLabel: prettyName(model.get("x_name") || ""),
+      yLabel: prettyName(model.get("y_name") || ""),
+      fg,
+    });
     // thresholds
-    const [tx] = toPixel(geom, model.get("x_threshold"), yr[0]);
-    const [, ty] = toPixel(geom, xr[0], model.get("y_threshold"));
+    const tx = x.map(model.get("x_threshold"));
+    const ty = y.map(model.get("y_threshold"));
+    ctx.save();
+    ctx.strokeStyle = fg;
     ctx.setLineDash([4, 3]);
     ctx.globalAlpha = 0.7;
     ctx.beginPath();
@@ -218,15 +192,14 @@ function render({ model, el }) {
     ctx.moveTo(left, Math.round(ty) + 0.5);
     ctx.lineTo(left + width, Math.round(ty) + 0.5);
     ctx.stroke();
-    ctx.setLineDash([]);
-    ctx.globalAlpha = 1;
+    ctx.restore();
     Object.assign(canvas.dataset, { xThresholdPx: tx, yThresholdPx: ty });
     // points (the selected and the hovered last, on top)
     const sel = selectedIndex();
-    for (let i = 0; i < px.length; i++) if (i !== sel && i !== hover && Number.isFinite(px[i])) point(ctx, i, fg, bg);
+    for (let i = 0; i < px.length; i++) if (i !== sel && i !== hover && Number.isFinite(px[i])) point(ctx, i, bg);
     for (const i of [sel, hover]) {
       if (i < 0 || !Number.isFinite(px[i])) continue;
-      point(ctx, i, fg, bg);
+      point(ctx, i, bg);
       ctx.beginPath();
       ctx.arc(px[i], py[i], RADIUS + 2.5, 0, 2 * Math.PI);
       ctx.lineWidth = i === sel ? 2 : 1;
@@ -235,6 +208,7 @@ function render({ model, el }) {
     }
   }
 
+  /** @param {number} i */
   function headText(i) {
     const l = Math.floor(i / nH);
     const hh = i % nH;
@@ -264,7 +238,7 @@ function render({ model, el }) {
   /** The point under the pointer (-1: none). @param {{ clientX: number, clientY: number }} e */
   function at(e) {
     const [x, y] = localPoint(canvas, e);
-    return nearestPoint(px, py, x, y);
+    return nearestPoint(px, py, x, y, HIT);
   }
 
   // the hovered point (the kit's Focus); a click selects the head through the model, not a lock
@@ -319,5 +293,7 @@ function render({ model, el }) {
   return () => shell.dispose();
 }
 
-export default { render };
+/** @satisfies {import("@anywidget/types").AnyWidget<VerdictScatterTraits>} */
+const widget = { render };
+export default widget;
 export { render };

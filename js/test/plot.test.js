@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { extent, logTicks, nearestX, niceTicks, rankPartners, scale } from "../src/shared/plot.js";
+import { extent, logTicks, nearestPoint, nearestX, niceTicks, polyline, rankPartners, scale } from "../src/shared/plot.js";
 import { scoreText } from "../src/loss_curve.js";
 
 describe("scales", () => {
@@ -54,5 +54,30 @@ describe("picking and ranking", () => {
   it("says the ICL score with its indices", () => {
     expect(scoreText(-0.4213, 0.031, 50, 500)).toBe("ICL score -0.421 ± 0.031 nats (loss[500] − loss[50])");
     expect(scoreText(null, null, 26, 255)).toBe("ICL score n/a nats (loss[255] − loss[26])");
+  });
+});
+
+describe("polyline", () => {
+  it("lifts the pen over every non-finite sample and starts where asked", () => {
+    /** @type {string[]} */
+    const ops = [];
+    const ctx = {
+      beginPath: () => ops.push("begin"),
+      moveTo: (/** @type {number} */ x, /** @type {number} */ y) => ops.push(`M${x},${y}`),
+      lineTo: (/** @type {number} */ x, /** @type {number} */ y) => ops.push(`L${x},${y}`),
+      stroke: () => ops.push("stroke"),
+    };
+    const ys = [9, 1, 2, NaN, 4, 5, 6];
+    const xs = [0, 10, 20, 30, 40, NaN, 60];
+    polyline(ctx, xs, (i) => ys[i], 1);
+    expect(ops).toEqual(["begin", "M10,1", "L20,2", "M40,4", "M60,6", "stroke"]);
+  });
+});
+
+describe("nearestPoint", () => {
+  it("finds the nearest point within the radius, the last drawn on ties, none outside", () => {
+    expect(nearestPoint([0, 10, 10, NaN], [0, 0, 0, 0], 9, 0, 5)).toBe(2);
+    expect(nearestPoint([0, 10], [0, 0], 4, 3, 5)).toBe(0);
+    expect(nearestPoint([0, 10], [0, 0], 4, 4, 5)).toBe(-1);
   });
 });

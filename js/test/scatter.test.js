@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { axisRange, nearestPoint, toPixel } from "../src/verdict_scatter.js";
+import { axisRange, scatterGeometry } from "../src/verdict_scatter.js";
+import { nearestPoint } from "../src/shared/plot.js";
 
 describe("verdict scatter geometry", () => {
   it("keeps the measure's range and widens it only to cover the data", () => {
@@ -8,10 +9,11 @@ describe("verdict scatter geometry", () => {
     expect(axisRange([], [])).toEqual([0, 1]);
   });
   it("maps x left to right and y bottom to top", () => {
-    const g = { left: 10, top: 5, width: 100, height: 50, xr: [0, 1], yr: [-1, 1] };
-    expect(toPixel(g, 0, -1)).toEqual([10, 55]);
-    expect(toPixel(g, 1, 1)).toEqual([110, 5]);
-    expect(toPixel(g, 0.5, 0)).toEqual([60, 30]);
+    const g = scatterGeometry({ left: 10, top: 5, width: 100, height: 50 }, [0, 1], [-1, 1]);
+    const at = (/** @type {number} */ x, /** @type {number} */ y) => [g.x.map(x), g.y.map(y)];
+    expect(at(0, -1)).toEqual([10, 55]);
+    expect(at(1, 1)).toEqual([110, 5]);
+    expect(at(0.5, 0)).toEqual([60, 30]);
   });
   it("finds the nearest point within the radius, the last drawn on ties, none outside", () => {
     const xs = [0, 10, 10, NaN];

@@ -1,6 +1,7 @@
 // The model stand-in of exported HTML (no DOM needed).
 import { describe, expect, it } from "vitest";
 import { StandaloneModel, VIEWS, link } from "../src/standalone.js";
+import { ENTRIES, RUNTIME, VIEW_KINDS, viewKinds, viewsModule } from "../build.mjs";
 import { decodeState, decodeSync } from "../src/shared/decode.js";
 import { b64Dict } from "./helpers.js";
 
@@ -88,7 +89,28 @@ describe("StandaloneModel", () => {
     expect([target.get("layer"), target.get("head")]).toEqual([1, 1]);
   });
 
-  it("exposes the three views", () => {
-    for (const kind of ["token_view", "attention_matrix", "head_map", "verdict_scatter", "loss_curve", "partners", "phase_change"]) expect(typeof VIEWS[kind].render).toBe("function");
+  it("exposes every view file js/src/<kind>.js, and only those", () => {
+    expect(Object.keys(VIEWS).sort()).toEqual(VIEW_KINDS);
+    expect(VIEW_KINDS).toEqual(expect.arrayContaining(["token_view", "attention_matrix", "head_map", "explorer", "verdict_scatter", "loss_curve", "partners", "phase_change"]));
+    for (const kind of VIEW_KINDS) expect(typeof VIEWS[kind].render).toBe("function");
+  });
+});
+
+describe("the view registry follows the files", () => {
+  it("builds every view file and the runtime", () => {
+    expect(ENTRIES).toEqual([...VIEW_KINDS, RUNTIME]);
+    expect(VIEW_KINDS).not.toContain(RUNTIME);
+  });
+
+  it("picks up a new view file without an edit", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const dir = mkdtempSync(path.join(tmpdir(), "iw-views-"));
+    for (const name of ["a_view.js", "standalone.js", "b_view.js"]) writeFileSync(path.join(dir, name), "export default { render() {} };\n");
+    expect(viewKinds(dir)).toEqual(["a_view", "b_view"]);
+    const src = viewsModule(viewKinds(dir), dir);
+    expect(src).toContain(JSON.stringify(path.join(dir, "b_view.js")));
+    expect(src).toMatch(/export default \{ "a_view": v0, "b_view": v1 \};/);
   });
 });

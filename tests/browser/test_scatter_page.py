@@ -1,7 +1,7 @@
 """The verdict scatter in Chromium, from a ``save_html`` page (no kernel, no network): the point of a
 known head sits where its scores put it and has its layer-depth colour, hovering names the head
 with its scores, clicking selects it. Expected positions and colours come from the test process
-(``compute.verdict_scatter`` and a Python copy of the viridis map), not from the page."""
+(``views.scatter_data`` and a Python copy of the viridis map), not from the page."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def scores(tiny_model):
 @pytest.fixture(scope="module")
 def scatter(tmp_path_factory, scores):
     import induction_widgets as iw
-    from induction_widgets.compute import verdict_scatter
+    from induction_widgets.views import scatter_data as verdict_scatter
 
     path = iw.VerdictScatter(scores, title="verdict").save_html(
         tmp_path_factory.mktemp("scatter") / "scatter.html"
@@ -86,7 +86,7 @@ def test_explorer_scatter_click_selects_the_head(offline, tmp_path, tiny_model, 
     """In the explorer the scatter sits under the map; clicking a point switches the explorer's
     head (map selection, token view selects) like a click in the map."""
     import induction_widgets as iw
-    from induction_widgets.compute import verdict_scatter
+    from induction_widgets.views import scatter_data as verdict_scatter
 
     data = verdict_scatter(scores)
     ex = iw.InductionExplorer(

@@ -33,8 +33,13 @@ import { layerChoices, headChoices, headAfterLayerChange } from "./heads.js";
 import { decodeSync } from "./decode.js";
 
 /**
+ * The traits of a view of one head, as the kit's controls read them.
+ * @typedef {{ layer: number, head: number, n_layers: number, n_heads: number, heads_available: number[][] }} HeadTraits
+ */
+
+/**
  * Layer and Head <select>s bound to the model traits layer/head (restricted by heads_available).
- * @param {object} model anywidget model
+ * @param {import("./types.js").Model<HeadTraits>} model anywidget model
  * @param {AbortSignal} [signal] the view's teardown signal: the selects' listeners go with it
  * @returns {{el: HTMLElement, update: () => void, disable: (reason: string) => void}}
  */
@@ -78,7 +83,7 @@ export function headSelects(model, signal) {
     update();
   }, { signal });
   update();
-  /** Grey the selects out (e.g. once the kernel is gone: a change could not reach it). */
+  /** Grey the selects out (e.g. once the kernel is gone: a change could not reach it). @param {string} reason */
   function disable(reason) {
     for (const s of [layerSelect, headSelect]) {
       s.disabled = true;
@@ -120,18 +125,18 @@ export const HEAD_MODES = [
 
 /**
  * A colour legend (see colour.js `legend`) that redraws only when its kind or range changed.
- * @returns {{ el: HTMLElement, show: (kind: "attention" | "attribution" | "sequential", vmax?: number, vmin?: number) => void }}
+ * @returns {{ el: HTMLElement, show: (kind: "attention" | "attribution" | "sequential", vmax?: number, vmin?: number, palette?: unknown) => void }}
  */
 export function legendSlot() {
   const el = h("span", { class: "iw-legend" });
   let key = "";
   return {
     el,
-    show(kind, vmax = 1, vmin = 0) {
-      const k = `${kind}:${vmax}:${vmin}`;
+    show(kind, vmax = 1, vmin = 0, palette = "paper") {
+      const k = `${kind}:${vmax}:${vmin}:${palette}`;
       if (k === key) return;
       key = k;
-      legend(el, kind, vmax, vmin);
+      legend(el, kind, vmax, vmin, palette);
     },
   };
 }
@@ -188,6 +193,7 @@ export function sinkScaleControl(model, legendEl, signal) {
 
 /**
  * Banner for the `message` trait (hidden when empty).
+ * @param {import("./types.js").Model<{ message: string }>} model
  * @returns {{el: HTMLElement, update: () => void}}
  */
 export function messageBanner(model) {
@@ -202,35 +208,51 @@ export function messageBanner(model) {
 }
 
 /**
- * Decode buffer traits on demand, cached by the identity of the trait value (a new value from
- * the kernel is a new object).
- * @param {object} model
- * @returns {(name: string) => ({data: Float32Array, shape: number[]} | null)}
+ * @typedef {{data: Float32Array, shape: number[]}} Decoded
  */
-export function bufferCache(model) {
+
+/**
+ * The kit's one decoded-buffer cache: `decoded(key, raw)` decodes a raw buffer dict once per
+ * `key`, again only when a new raw value comes for that key (a new value from the kernel is a new
+ * object). A raw dict decoded before by any cache (the head-data cache keeps heads seen) is not
+ * decoded again. Absent or undecodable buffers give null (the error goes to the console).
+ * @returns {(key: string, raw: unknown) => (Decoded | null)}
+ */
+export function decodedCache() {
+  /** @type {Map<string, {raw: unknown, value: Decoded | null}>} */
   const cache = new Map();
-  return (name) => {
-    const raw = model.get(name);
-    const hit = cache.get(name);
+  return (key, raw) => {
+    const hit = cache.get(key);
     if (hit && hit.raw === raw) return hit.value;
+    /** @type {Decoded | null} */
     let value = raw && typeof raw === "object" ? DECODED.get(raw) || null : null;
     if (value === null) {
       try {
-        value = decodeSync(raw);
+        value = decodeSync(/** @type {object} */ (raw));
         if (value && raw && typeof raw === "object") DECODED.set(raw, value);
       } catch (err) {
-        console.error(`induction_widgets: cannot decode ${name}`, err);
+        console.error(`induction_widgets: cannot decode ${key}`, err);
       }
     }
-    cache.set(name, { raw, value });
+    cache.set(key, { raw, value });
     return value;
   };
 }
 
 /**
+ * Decode buffer traits on demand ({@link decodedCache} keyed by trait name).
+ * @param {{ get: (name: any) => any }} model
+ * @returns {(name: string) => (Decoded | null)}
+ */
+export function bufferCache(model) {
+  const decoded = decodedCache();
+  return (name) => decoded(name, model.get(name));
+}
+
+/**
  * A buffer trait's numbers as a Float32Array (empty when the trait is absent or cannot be decoded):
  * {@link bufferCache} for the plot views, whose traits are all float vectors or matrices.
- * @param {any} model anywidget model
+ * @param {{ get: (name: any) => any }} model anywidget model
  * @returns {(name: string) => Float32Array<ArrayBufferLike>}
  */
 export function floatBuffers(model) {
@@ -242,11 +264,13 @@ export function floatBuffers(model) {
 }
 
 /** Decoded buffers by their raw dict: a head seen before (kept by the head-data cache) is not
- * decoded again; an entry goes when its raw dict leaves that cache. */
+ * decoded again; an entry goes when its raw dict leaves that cache.
+ * @type {WeakMap<object, Decoded>} */
 const DECODED = new WeakMap();
 
 /**
  * Decode a uint8 mask trait to a Uint8Array (null when absent).
+ * @param {Decoded | null} decoded
  */
 export function maskOf(decoded) {
   if (!decoded) return null;
@@ -255,7 +279,7 @@ export function maskOf(decoded) {
   return m;
 }
 
-/** Largest |finite value| of a Float32Array (0 if none). */
+/** Largest |finite value| of a Float32Array (0 if none). @param {ArrayLike<number> | null | undefined} data */
 export function maxAbsFinite(data) {
   let m = 0;
   if (!data) return 0;
@@ -293,7 +317,7 @@ export function watchKernel(model, onLost) {
   };
   model.on("comm_live_update", cb);
   const kernel = kernelOf(model);
-  const onStatus = (_sender, status) => {
+  const onStatus = (/** @type {unknown} */ _sender, /** @type {string} */ status) => {
     if (status === "dead") cb();
   };
   kernel?.statusChanged.connect(onStatus);
@@ -307,7 +331,7 @@ export function watchKernel(model, onLost) {
   };
 }
 
-/** The widget manager's kernel connection, where it has a `statusChanged` signal; else null. */
+/** The widget manager's kernel connection, where it has a `statusChanged` signal; else null. @param {{widget_manager?: any}} model */
 function kernelOf(model) {
   try {
     const kernel = model.widget_manager?.kernel;
@@ -320,7 +344,7 @@ function kernelOf(model) {
 /**
  * A banner (hidden until needed) saying the kernel is gone and what still works; shows
  * `describe()` when {@link watchKernel} fires, then calls `onLost` (e.g. to disable controls).
- * @param {object} model anywidget model
+ * @param {{on: Function, off: Function, widget_manager?: any}} model anywidget model
  * @param {() => string} describe what the view still shows and what needs a re-run
  * @param {() => void} [onLost]
  * @returns {{el: HTMLElement, dispose: () => void}}
@@ -340,7 +364,7 @@ export function kernelLostBanner(model, describe, onLost) {
 /**
  * {@link kernelLostBanner} for a view of one head (token view, attention matrix): what it still
  * shows, and its Layer/Head selects disabled.
- * @param {object} model anywidget model
+ * @param {import("./types.js").Model<HeadTraits> & {widget_manager?: any}} model anywidget model
  * @param {{disable: (reason: string) => void}} selects from {@link headSelects}
  */
 export function headViewKernelLostBanner(model, selects) {

@@ -67,6 +67,7 @@ export function toDataView(v) {
   throw new TypeError("buffer payload is not binary data");
 }
 
+/** @type {Float32Array | null} */
 let HALF_TABLE = null;
 
 /**
@@ -102,6 +103,11 @@ export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /**
  * A typed array of `count` elements aliasing the view's bytes when host endianness and alignment
  * allow it, else null (callers then fall back to DataView getters).
+ * @template {Uint16Array | Float32Array | Int32Array} A
+ * @param {{ new (buffer: ArrayBufferLike, byteOffset: number, length: number): A, BYTES_PER_ELEMENT: number }} Ctor
+ * @param {DataView} view
+ * @param {number} count
+ * @returns {A | null}
  */
 function alias(Ctor, view, count) {
   if (!HOST_LE || view.byteOffset % Ctor.BYTES_PER_ELEMENT !== 0) return null;
@@ -112,6 +118,11 @@ function alias(Ctor, view, count) {
  * Read `count` stored elements of `dtype` from `view` (little-endian) into a Float32Array,
  * applying value = offset + scale * stored (skipped when scale = 1 and offset = 0, so that
  * NaN/±inf/-0 of float dtypes pass through untouched).
+ * @param {DataView} view
+ * @param {string} dtype
+ * @param {number} count
+ * @param {number} scale
+ * @param {number} offset
  */
 function readElements(view, dtype, count, scale, offset) {
   const out = new Float32Array(count);
@@ -183,7 +194,7 @@ export function expandTril(packed, n) {
 
 /**
  * Decode a buffer dict whose payload is already binary (`view`).
- * @param {object} buf buffer dict; `{}`/null = absent
+ * @param {any} buf buffer dict (raw data from the kernel or a page: checked here); `{}`/null = absent
  * @returns {{data: Float32Array, shape: number[]} | null} dense row-major values; for "tril"
  *   the shape is [n, n] and data has n*n elements.
  */
@@ -217,7 +228,7 @@ export function decodeSync(buf) {
   } else {
     throw new TypeError(`unsupported layout ${JSON.stringify(layout)}`);
   }
-  const need = count * DTYPE_SIZE[dtype];
+  const need = count * DTYPE_SIZE[/** @type {keyof typeof DTYPE_SIZE} */ (dtype)];
   if (view.byteLength < need) {
     throw new RangeError(`buffer holds ${view.byteLength} bytes, ${dtype}[${shape}] ${layout} needs ${need}`);
   }
@@ -264,7 +275,7 @@ export async function inflate(bytes, format = "deflate") {
 /**
  * Resolve a buffer dict to its binary form: `{...meta, view: DataView}`; b64 payloads are
  * decoded (and inflated when `compression` is set). Absent → null.
- * @param {object} buf
+ * @param {any} buf raw buffer dict
  * @returns {Promise<object | null>}
  */
 export async function resolveBuffer(buf) {
@@ -281,7 +292,7 @@ export async function resolveBuffer(buf) {
 
 /**
  * Decode any buffer dict (view or b64, optionally deflate-compressed).
- * @param {object} buf
+ * @param {any} buf raw buffer dict
  * @returns {Promise<{data: Float32Array, shape: number[]} | null>}
  */
 export async function decode(buf) {
@@ -289,6 +300,7 @@ export async function decode(buf) {
   return resolved === null ? null : decodeSync(resolved);
 }
 
+/** @param {unknown} x @returns {x is Record<string, any>} */
 function isPlainObject(x) {
   if (x === null || typeof x !== "object") return false;
   const proto = Object.getPrototypeOf(x);
@@ -299,8 +311,8 @@ function isPlainObject(x) {
  * Walk a state object (plain objects and arrays, recursively) and resolve every buffer dict in
  * it into `{..., view: DataView}` form, so that views can call decodeSync uniformly. Empty `{}`
  * values are kept as `{}` (absent). Other values are copied as they are.
- * @param {object} state
- * @returns {Promise<object>} a new object; the input is not modified
+ * @param {any} state
+ * @returns {Promise<any>} a new object; the input is not modified
  */
 export async function decodeState(state) {
   if (isBufferDict(state)) return resolveBuffer(state);
@@ -308,6 +320,7 @@ export async function decodeState(state) {
   if (isPlainObject(state)) {
     const keys = Object.keys(state);
     const values = await Promise.all(keys.map((k) => decodeState(state[k])));
+    /** @type {Record<string, any>} */
     const out = {};
     keys.forEach((k, i) => {
       out[k] = values[i];

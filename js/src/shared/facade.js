@@ -9,7 +9,7 @@
 
 /**
  * @typedef {{ deps: string[], get: (m: any) => any, set: (m: any, v: any) => void }} Derived
- * @param {any} model the anywidget model (or the standalone stand-in)
+ * @param {import("./types.js").ModelLike} model the anywidget model (or the standalone stand-in)
  * @param {{ rename?: Object<string, string>, fixed?: Object<string, any>, derived?: Object<string, Derived> }} o
  */
 export function facade(model, { rename = {}, fixed = {}, derived = {} } = {}) {
@@ -42,7 +42,7 @@ export function facade(model, { rename = {}, fixed = {}, derived = {} } = {}) {
     },
     save_changes: () => model.save_changes(),
     /** @param {...any} args */
-    send: (...args) => model.send(...args),
+    send: (...args) => model.send?.(...args),
     get widget_manager() {
       return model.widget_manager;
     },

@@ -31,7 +31,7 @@ const MAX_BYTES = 64 * 1024 * 1024; // cache budget per model (float16 2,048² �
 const SOURCES = new WeakMap();
 
 /**
- * @param {any} model
+ * @param {import("./types.js").ModelLike} model
  * @returns {HeadSource}
  */
 export function headSource(model) {
@@ -44,7 +44,7 @@ export function headSource(model) {
 }
 
 export class HeadSource {
-  /** @param {import("@anywidget/types").AnyModel} model */
+  /** @param {import("./types.js").ModelLike} model */
   constructor(model) {
     this.model = model;
     /** @type {Map<string, Buffer>} "L.H/name" → buffer, in use order (oldest first) */
@@ -126,6 +126,7 @@ export class HeadSource {
       for (const cb of this.listeners) cb(msg.layer, msg.head, [], String(msg.error));
       return;
     }
+    /** @type {string[]} */
     const got = [];
     (msg.names || []).forEach((/** @type {string} */ name, /** @type {number} */ i) => {
       const meta = (msg.meta || {})[name];
@@ -165,9 +166,9 @@ export class HeadSource {
  * of the head on screen (the last one received while a new head is on its way), and
  * `change:attention` fires when it arrives. `needed(model)` names what the mode on screen needs.
  * Everything else goes to `model` unchanged.
- * @param {any} model (a facade is fine: layer/head/mode are read through it)
- * @param {any} real the anywidget model that carries the messages
- * @param {(m: any) => string[]} needed
+ * @param {import("./types.js").ModelLike} model (a facade is fine: layer/head/mode are read through it)
+ * @param {import("./types.js").ModelLike} real the anywidget model that carries the messages
+ * @param {(m: import("./types.js").ModelLike) => string[]} needed
  */
 export function withHeadData(model, real, needed) {
   const source = headSource(real);
@@ -258,11 +259,12 @@ export function withHeadData(model, real, needed) {
   return self;
 }
 
-/** What a token view shows in each mode. @param {any} m */
+/** What a token view shows in each mode. @param {import("./types.js").ModelLike} m */
 export const tokenViewNeeds = (m) =>
   m.get("mode") === "logit_attr" ? ["attribution"] : m.get("value_weighted") ? ["attention", "value_norm"] : ["attention"];
 
-/** What an attention matrix shows in each mode (with the block-max overview for long texts). @param {any} m */
+/** What an attention matrix shows in each mode (with the block-max overview for long texts).
+ * @param {import("./types.js").ModelLike} m */
 export const matrixNeeds = (m) => {
   const name = m.get("mode") === "logit_attr" ? "attribution" : "attention";
   const tokens = m.get("tokens");
@@ -273,7 +275,7 @@ export const matrixNeeds = (m) => {
  * Wrap a view's render so that it sees its head buffers through {@link withHeadData}.
  * @template {Record<string, any>} T
  * @param {import("./types.js").View<T>} renderView a synchronous render
- * @param {(m: any) => string[]} needed
+ * @param {(m: import("./types.js").ModelLike) => string[]} needed
  * @returns {import("./types.js").View<T>}
  */
 export function headDataView(renderView, needed) {

@@ -6,9 +6,9 @@
  */
 
 /** Integer range [0, n). */
-const range = (n) => Array.from({ length: Math.max(0, n | 0) }, (_, i) => i);
+const range = (/** @type {number} */ n) => Array.from({ length: Math.max(0, n | 0) }, (_, i) => i);
 
-/** Valid [layer, head] pairs of heads_available (non-integers dropped). */
+/** Valid [layer, head] pairs of heads_available (non-integers dropped). @param {unknown} available @returns {number[][]} */
 function pairs(available) {
   if (!Array.isArray(available)) return [];
   return available.filter((p) => Array.isArray(p) && p.length >= 2 && Number.isInteger(p[0]) && Number.isInteger(p[1]));
@@ -42,6 +42,10 @@ export function headChoices(layer, nHeads, available) {
 /**
  * The head to use after switching to `layer`: keep `head` when available there, else the first
  * available head of that layer.
+ * @param {number} layer
+ * @param {number} head
+ * @param {number} nHeads
+ * @param {number[][]} available
  */
 export function headAfterLayerChange(layer, head, nHeads, available) {
   const heads = headChoices(layer, nHeads, available);

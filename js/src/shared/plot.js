@@ -119,6 +119,55 @@ export function nearestX(xs, px, radius = Infinity) {
 }
 
 /**
+ * Index of the point nearest (px, py) within `radius` pixels (points at NaN are skipped; ties: the
+ * one drawn last), or -1.
+ * @param {ArrayLike<number>} xs pixel x of each point
+ * @param {ArrayLike<number>} ys pixel y of each point
+ * @param {number} px
+ * @param {number} py
+ * @param {number} radius
+ */
+export function nearestPoint(xs, ys, px, py, radius) {
+  let best = -1;
+  let bestD = radius * radius;
+  for (let i = 0; i < xs.length; i++) {
+    const dx = xs[i] - px;
+    const dy = ys[i] - py;
+    const d = dx * dx + dy * dy;
+    if (d <= bestD) {
+      best = i;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Stroke the line through the samples (xs[i], yAt(i)) for i >= `from`, lifting the pen over every
+ * sample whose x or y is not finite: a gap in the data is a gap in the line, never a jump across it.
+ * The caller sets the stroke style.
+ * @param {{ beginPath(): void, moveTo(x: number, y: number): void, lineTo(x: number, y: number): void, stroke(): void }} ctx
+ * @param {ArrayLike<number>} xs pixel x of each sample
+ * @param {(i: number) => number} yAt pixel y of sample i
+ * @param {number} [from]
+ */
+export function polyline(ctx, xs, yAt, from = 0) {
+  ctx.beginPath();
+  let pen = false;
+  for (let i = from; i < xs.length; i++) {
+    const py = yAt(i);
+    if (!Number.isFinite(xs[i]) || !Number.isFinite(py)) {
+      pen = false;
+      continue;
+    }
+    if (pen) ctx.lineTo(xs[i], py);
+    else ctx.moveTo(xs[i], py);
+    pen = true;
+  }
+  ctx.stroke();
+}
+
+/**
  * @typedef {{ layer: number, head: number, k: number, prev: number }} PartnerRow
  */
 
@@ -211,7 +260,7 @@ export function themeColours(root) {
  * first layout), through the kit's {@link Focus}; a hover change calls `setHover` (-1: none), then
  * redraws and rewrites the readout; a width change lays out and redraws; a change of one of `names`
  * reloads, lays out, redraws and rewrites the readout (done once now); `message` drives the banner.
- * @param {{ root: HTMLElement, canvas: HTMLCanvasElement, model: any, signal: AbortSignal,
+ * @param {{ root: HTMLElement, canvas: HTMLCanvasElement, model: import("./types.js").ModelLike, signal: AbortSignal,
  *   names: string[], banner: { update: () => void }, xs: () => ArrayLike<number>,
  *   span: () => [number, number] | null, setHover: (i: number) => void, load: () => void,
  *   layout: () => void, draw: () => void, readout: () => void }} o

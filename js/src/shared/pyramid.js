@@ -218,11 +218,12 @@ export function sequentialTable() {
   return table;
 }
 
-/** Packed RGBA by code: [0, 256) positive, [256, 512) negative, the alpha = the code. */
-export function divergingTable() {
+/** Packed RGBA by code: [0, 256) positive, [256, 512) negative, the alpha = the code.
+ * @param {unknown} [palette] palette name of the diverging map ("paper" by default) */
+export function divergingTable(palette) {
   const table = new Uint32Array(512);
   const bytes = new Uint8Array(table.buffer);
-  [attributionRGBA(1, 1), attributionRGBA(-1, 1)].forEach((c, sign) => {
+  [attributionRGBA(1, 1, palette), attributionRGBA(-1, 1, palette)].forEach((c, sign) => {
     for (let a = 0; a < 256; a++) bytes.set([c[0], c[1], c[2], a], 4 * (256 * sign + a));
   });
   return table;
@@ -235,12 +236,13 @@ export function divergingTable() {
  * @param {string} mode "attention" | "logit_attr"
  * @param {number} vmax
  * @param {Uint8ClampedArray<ArrayBuffer>} into values.length · 4 bytes
+ * @param {unknown} [palette] palette name of the diverging map
  */
-export function colourValues(values, mode, vmax, into) {
+export function colourValues(values, mode, vmax, into, palette) {
   into.fill(0);
   const px32 = new Uint32Array(into.buffer, into.byteOffset, values.length);
   if (mode === "logit_attr") {
-    const table = divergingTable();
+    const table = divergingTable(palette);
     const inv = vmax > 0 && Number.isFinite(vmax) ? 1 / vmax : Infinity;
     for (let i = 0; i < values.length; i++) {
       const v = values[i];

@@ -33,7 +33,7 @@ import { asMatrix } from "./matrix.js";
 
 /** @typedef {import("./matrix.js").Matrix} Matrix */
 
-const allowed = (mask, i) => mask == null || i >= mask.length || mask[i] !== 0;
+const allowed = (/** @type {ArrayLike<number> | null | undefined} */ mask, /** @type {number} */ i) => mask == null || i >= mask.length || mask[i] !== 0;
 
 /**
  * Denominators of the value weighting: den[d] = Σ_s A[d, s]·valueNorm[s] over finite terms.
@@ -75,6 +75,9 @@ function weightedValue(a, norm, den) {
  * @param {Float32Array} attention [n, n]
  * @param {Float32Array} valueNorm [n]
  * @param {Float64Array} den denominators from valueWeightDenominators
+ * @param {number} n
+ * @param {number} d
+ * @param {number} s
  */
 export function weighted(attention, valueNorm, den, n, d, s) {
   const a = attention[d * n + s];

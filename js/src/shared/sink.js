@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Attention sinks in the browser: the same rules as `compute/sink.py`, applied to the attention
  * buffer the view already has (no second buffer travels; see docs/payload.md).
@@ -195,13 +196,13 @@ export function scaleOnScreen(choice, summary) {
   return summary ? summary.defaultScale : "all sources";
 }
 
-/** "BOS" / "the first 2 positions" — what the sink is, in words. */
+/** "BOS" / "the first 2 positions" — what the sink is, in words. @param {number} first @param {boolean} [bos] */
 export function sinkName(first, bos = true) {
   if (first === 1) return bos ? "BOS" : "the first position";
   return `the first ${first} positions`;
 }
 
-/** The legend's meaning of 1.0 on each scale. */
+/** The legend's meaning of 1.0 on each scale. @param {string} scale @param {number} first @param {boolean} [bos] */
 export function scaleMeaning(scale, first, bos = true) {
   return scale === "without sink"
     ? `1 = all of the row's attention outside ${sinkName(first, bos)} (the sink left out, rows renormalised)`

@@ -7,7 +7,7 @@
 // C0/C1 controls except \n \t, bidi controls and embeddings/isolates, zero-width chars, BOM.
 const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
 
-/** Escape invisible/bidi characters as \uXXXX, newlines as \n and tabs as \t. */
+/** Escape invisible/bidi characters as \uXXXX, newlines as \n and tabs as \t. @param {unknown} s */
 export function escapeInvisible(s) {
   return String(s)
     .replace(/\\/g, "\\\\")
@@ -43,4 +43,4 @@ export function labelToken(token, max = 16) {
 }
 
 /** "prefix_matching" → "prefix matching". */
-export const prettyName = (name) => String(name).replace(/_/g, " ");
+export const prettyName = (/** @type {unknown} */ name) => String(name).replace(/_/g, " ");

@@ -18,4 +18,27 @@
  * @typedef {(props: ViewProps<T>) => (() => void) | Promise<() => void>} View
  */
 
+/**
+ * A buffer trait as it arrives (docs/payload.md): `{dtype, shape, view}` from the kernel, or
+ * `{dtype, shape, b64, compression?}` in a saved page; `{}` when absent.
+ * @typedef {{ dtype?: string, shape?: number[], layout?: string, view?: DataView | ArrayBuffer | ArrayBufferView,
+ *   b64?: string, compression?: string }} BufferTrait
+ */
+
+/**
+ * The model a view is given, typed by its traits: anywidget's `AnyModel<T>`. A view whose model is
+ * `any` or untyped fails `npm run typecheck` (noImplicitAny) and js/test/types.test.js.
+ * @template {Record<string, any>} T
+ * @typedef {import("@anywidget/types").AnyModel<T>} Model
+ */
+
+/**
+ * What the kit's adapters (facade, head data, buffer caches, plot life cycle) need of a model they
+ * serve for any view: trait access by name and events. A view itself is typed by its traits
+ * ({@link Model}); the adapters hand it on unchanged.
+ * @typedef {{ get(name: string): any, set(name: string, value: any): void, save_changes(): void,
+ *   on(event: string, cb: Function, ctx?: any): void, off(event?: string | null, cb?: Function): void,
+ *   send?: (...args: any[]) => void, widget_manager?: any, __iwReal?: any }} ModelLike
+ */
+
 export {};

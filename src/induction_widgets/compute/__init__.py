@@ -1,15 +1,10 @@
 """Compute room: scores, attribution and the paper's tasks. Torch + TransformerLens only.
 
-Nothing here imports widget, payload or export code.
+Nothing here imports widget, payload or export code. The error classes live in
+:mod:`induction_widgets.errors` (their one home) and the input checks in :mod:`induction_widgets.checks`.
 """
 
-from ..errors import (
-    HeadIndexError,
-    InductionWidgetsError,
-    InputError,
-    ModelWeightsError,
-    NotAModelError,
-)
+from ..naming import deprecated_aliases
 from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
 from .ablation import (
     ABLATION_KINDS,
@@ -26,8 +21,8 @@ from .attribution import TextActivations, attention_pattern, logit_attribution
 from .checkpoints import (
     TINY_CHECKPOINTS,
     CheckpointScores,
+    checkpoint_scores,
     load_tiny_checkpoints,
-    score_checkpoints,
     tiny_model_from_weights,
 )
 from .choose import (
@@ -36,7 +31,6 @@ from .choose import (
     choose_pattern_matching_head,
     choose_translation_head,
     translation_targets,
-    verdict_scatter,
 )
 from .composition import (
     PartnerRow,
@@ -62,11 +56,11 @@ from .scores import (
     copying_ratio,
     head_scores,
     induction_targets,
-    ov_copying_score,
+    ov_copying_scores,
     pattern_matching_problem,
-    pattern_matching_score,
-    prefix_matching_score,
-    previous_token_score,
+    pattern_matching_scores,
+    prefix_matching_scores,
+    previous_token_scores,
 )
 from .sink import sink_share, sink_summary, sink_width, without_sink
 from .tasks import (
@@ -92,15 +86,10 @@ __all__ = [
     "AblationScores",
     "CheckpointScores",
     "HeadChoice",
-    "HeadIndexError",
     "HeadRow",
     "HeadScores",
     "ICLScore",
-    "InductionWidgetsError",
-    "InputError",
     "ModelInfo",
-    "ModelWeightsError",
-    "NotAModelError",
     "PartnerRow",
     "Partners",
     "TextActivations",
@@ -110,6 +99,7 @@ __all__ = [
     "ablation_scores",
     "attention_pattern",
     "check_model",
+    "checkpoint_scores",
     "choose_copying_head",
     "choose_pattern_matching_head",
     "choose_translation_head",
@@ -128,18 +118,17 @@ __all__ = [
     "logit_attribution",
     "losses_at",
     "model_info",
-    "ov_copying_score",
+    "ov_copying_scores",
     "pattern_matching_lines",
     "pattern_matching_problem",
-    "pattern_matching_score",
+    "pattern_matching_scores",
     "pattern_matching_text",
     "per_token_loss",
-    "prefix_matching_score",
+    "prefix_matching_scores",
     "previous_token_partners",
-    "previous_token_score",
+    "previous_token_scores",
     "repeated_random_tokens",
     "repeated_tokens_loss",
-    "score_checkpoints",
     "sink_share",
     "sink_summary",
     "sink_width",
@@ -148,6 +137,19 @@ __all__ = [
     "to_tokens",
     "translation_targets",
     "translation_text",
-    "verdict_scatter",
     "without_sink",
 ]
+
+
+#: Old names of functions returning every head (docs/naming.md): each warns with a
+#: DeprecationWarning and is the same function as its new name.
+DEPRECATED_NAMES: dict[str, str] = {
+    "prefix_matching_score": "prefix_matching_scores",
+    "previous_token_score": "previous_token_scores",
+    "ov_copying_score": "ov_copying_scores",
+    "pattern_matching_score": "pattern_matching_scores",
+    "score_checkpoints": "checkpoint_scores",
+}
+
+
+__getattr__ = deprecated_aliases(__name__, DEPRECATED_NAMES, globals())

@@ -22,7 +22,6 @@ reads key/value head ``h // (n_heads // n_kv_heads)``, as in HuggingFace's ``rep
 from __future__ import annotations
 
 import contextlib
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import HeadIndexError, InputError, ModelWeightsError, NotAModelError
+from ..checks import check_weights
+from ..errors import InputError, NotAModelError
 
 Hook = tuple[str, Callable[..., Any]]
 
@@ -138,39 +138,6 @@ def model_device(model: Any) -> torch.device:
         return torch.device("cpu")
 
 
-def check_head(info: ModelInfo, layer: Any, head: Any) -> tuple[int, int]:
-    """Validate a ``(layer, head)`` pair and return it as plain ints.
-
-    Accepted: ``int``, numpy integers and 0-d integer tensors (``divmod(scores.argmax(), n_heads)``).
-    Rejected: ``bool``, floats (even ``1.0``), strings and anything else.
-    """
-    layer, head = _index(layer), _index(head)
-    for name, value, limit in (("layer", layer, info.n_layers), ("head", head, info.n_heads)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise HeadIndexError(
-                f"{name} must be an int in 0..{limit - 1}, got {type(value).__name__} {value!r}"
-            )
-        if not 0 <= int(value) < limit:
-            raise HeadIndexError(
-                f"{name} {int(value)} is out of range: this model has {limit} "
-                f"{name}s, so use 0..{limit - 1}"
-            )
-    return int(layer), int(head)
-
-
-def _index(value: Any) -> Any:
-    """A 0-d integer tensor as an int; anything else unchanged (``check_head`` judges it)."""
-    if (
-        isinstance(value, torch.Tensor)
-        and value.ndim == 0
-        and not (
-            value.dtype.is_floating_point or value.dtype.is_complex or value.dtype == torch.bool
-        )
-    ):
-        return int(value)
-    return value
-
-
 def to_tokens(model: Any, text_or_tokens: Any, *, truncate: bool = False) -> torch.Tensor:
     """Turn text or token ids into a ``[batch, pos]`` long tensor on the model's device.
 
@@ -256,16 +223,13 @@ def kv_index(info: ModelInfo, n_kv_in_tensor: int, head: int) -> int:
     return head if n_kv_in_tensor == info.n_heads else info.kv_head(head)
 
 
-_CHECKED: weakref.WeakKeyDictionary[Any, tuple[tuple[int, int], ...]] = weakref.WeakKeyDictionary()
-
-
-class _StopForward(Exception):
+class StopForward(Exception):
     """Raised by a hook to end a forward pass once everything needed was captured."""
 
 
 def stop_forward() -> None:
     """Called from a hook run by :func:`run_with_hooks`: end the forward pass here (quietly)."""
-    raise _StopForward
+    raise StopForward
 
 
 def run_with_hooks(
@@ -283,51 +247,5 @@ def run_with_hooks(
             stop_forward()
 
         hooks.append((stop_at, _stop))
-    with torch.no_grad(), contextlib.suppress(_StopForward):
+    with torch.no_grad(), contextlib.suppress(StopForward):
         model.run_with_hooks(tokens, fwd_hooks=hooks, return_type=None)
-
-
-def weights_stamp(model: Any) -> tuple[tuple[int, int], ...]:
-    """Changes whenever a parameter is edited in place (its ``_version``) or replaced (its ``id``)."""
-    return tuple((id(p), p._version) for p in model.parameters())
-
-
-def check_weights(model: Any) -> None:
-    """Raise :class:`ModelWeightsError` naming the first parameter that holds NaN or infinity.
-
-    Checked before every forward pass: some attention implementations (TransformerLens 3's among
-    them) silently zero NaN attention, which would hide a broken checkpoint.
-    """
-    params = list(model.named_parameters())
-    # Skip the scan while no parameter changed since the last clean one (in-place edits bump
-    # a tensor's _version; replacing a tensor changes its id).
-    stamp = weights_stamp(model)
-    try:
-        if _CHECKED.get(model) == stamp:
-            return
-    except TypeError:  # pragma: no cover - a model that cannot be weakly referenced
-        pass
-    with torch.no_grad():
-        for name, param in params:
-            if not torch.isfinite(param).all():
-                raise ModelWeightsError(
-                    f"the model's parameter {name!r} holds NaN or infinity: the checkpoint is "
-                    "broken; reload it (check each parameter with torch.isfinite(p).all())"
-                )
-    with contextlib.suppress(TypeError):
-        _CHECKED[model] = stamp
-
-
-def check_finite(x: torch.Tensor, what: str, *, bounded: bool = False) -> None:
-    """Raise :class:`ModelWeightsError` if ``x`` holds NaN or infinity.
-
-    ``bounded=True`` (values known to be small, e.g. attention probabilities) checks the sum
-    instead: NaN and ±inf propagate through it and a finite sum cannot overflow, at one reduction
-    instead of a boolean tensor the size of ``x``.
-    """
-    bad = not torch.isfinite(x.sum()) if bounded else not torch.isfinite(x).all()
-    if bad:
-        raise ModelWeightsError(
-            f"{what} holds NaN or infinity, so the model's weights (or its input scale) are "
-            "broken: check the model with torch.isfinite(p).all() for each parameter and reload it"
-        )

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import operator
 import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,15 +34,24 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ._model import ModelInfo, check_head, check_weights, model_info, to_tokens
-from .errors import HeadIndexError, InputError
+from ..checks import (
+    check_choice,
+    check_head,
+    check_int,
+    check_layers,
+    check_seed,
+    check_tensor,
+    check_weights,
+)
+from ..errors import HeadIndexError
+from ._model import ModelInfo, model_info, to_tokens
 from .icl import (
     ICLScore,
-    _auto_batch,
-    _default_contexts,
-    _icl_from_pair,
+    auto_batch,
     copy_task_tokens,
     corpus_contexts,
+    default_contexts,
+    icl_from_pair,
     icl_indices,
     icl_score,
     losses_at,
@@ -53,7 +61,6 @@ from .icl import (
     repeated_tokens_loss,
     window_indices,
 )
-from .tasks import _check_int, _check_seed
 
 ABLATION_KINDS = ("mean", "zero")
 
@@ -81,12 +88,16 @@ def _as_heads(info: ModelInfo, heads: Any) -> list[Head]:
     return out
 
 
-def _check_kind(kind: Any) -> str:
-    if kind not in ABLATION_KINDS:
-        raise InputError(
-            f"kind must be one of {ABLATION_KINDS}, got {kind!r}: use 'mean' or 'zero'"
-        )
-    return str(kind)
+def _check_means(info: ModelInfo, means: Any) -> torch.Tensor | None:
+    """``means=`` as given to the ablation functions: ``None`` or ``[n_layers, n_heads, d_head]``."""
+    if means is None:
+        return None
+    return check_tensor(
+        "means",
+        means,
+        (info.n_layers, info.n_heads, info.d_head),
+        "pass head_means(model) (or leave means out)",
+    )
 
 
 def _reference_tokens(model: Any, reference: Any) -> torch.Tensor:
@@ -114,7 +125,7 @@ def head_means(model: Any, reference: Any = None) -> torch.Tensor:
         return fn
 
     hooks = [(f"blocks.{l}.attn.hook_z", grab(l)) for l in range(info.n_layers)]
-    size = _auto_batch(info, tokens.shape[1])
+    size = auto_batch(info, tokens.shape[1])
     total = torch.zeros_like(out)
     check_weights(model)
     for start in range(0, tokens.shape[0], size):
@@ -199,7 +210,8 @@ def ablate(
             print(iw.icl_score(model))
     """
     info = model_info(model)
-    kind = _check_kind(kind)
+    kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     if kind == "mean" and means is None and checked:
         means = head_means(model, reference)
@@ -247,10 +259,11 @@ def ablation_effect(
     :func:`icl_score`'s contexts), the loss on the repeated half of repeated random tokens
     (:func:`repeated_tokens_loss`) and, if ``text`` is given, its per-token loss ``[pos]``."""
     info = model_info(model)
-    kind = _check_kind(kind)
+    kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     if tokens is None:
-        tokens, _ = _default_contexts(model, n_contexts, _check_seed(seed))
+        tokens, _ = default_contexts(model, n_contexts, check_seed(seed))
     if kind == "mean" and means is None:
         means = head_means(model)
 
@@ -337,7 +350,7 @@ def _per_head_icl(
     n_ctx, H = tokens.shape[0], info.n_heads
     indices = window_indices(early, late, window, tokens.shape[1])
     tokens = tokens[:, : max(indices) + 1]
-    size = max(1, _auto_batch(info, tokens.shape[1]) // H) if batch_size is None else batch_size
+    size = max(1, auto_batch(info, tokens.shape[1]) // H) if batch_size is None else batch_size
     out = torch.full((info.n_layers, H), float("nan"))
     sem = torch.full((info.n_layers, H), float("nan"))
     todo = list(range(info.n_layers)) if layers is None else list(layers)
@@ -405,20 +418,21 @@ def ablation_scores(
     learns in context, so removing a head it needs gives ``icl_change > 0``.
     """
     info = model_info(model)
-    chosen = _check_layers(info, layers)
-    kind = _check_kind(kind)
-    seed = _check_seed(seed)
-    n_draws = _check_int("n_draws", n_draws, 1)
+    chosen = check_layers(info, layers)
+    kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
+    seed = check_seed(seed)
+    n_draws = check_int("n_draws", n_draws, 1)
     if tokens is None:
-        tokens, source = _default_contexts(model, n_contexts, seed)
+        tokens, source = default_contexts(model, n_contexts, seed)
     else:
         tokens, source = to_tokens(model, tokens), "given"
-    early, late, note = icl_indices(tokens.shape[1], _check_int("window", window, 0))
+    early, late, note = icl_indices(tokens.shape[1], check_int("window", window, 0))
     if kind == "mean" and means is None:
         means = head_means(model)
     indices = window_indices(early, late, window, tokens.shape[1])
     base_pair = pair_losses(model, tokens, indices, window, batch_size)
-    base = _icl_from_pair(base_pair, early, late, None, tokens.shape[1], note, source)
+    base = icl_from_pair(base_pair, early, late, None, tokens.shape[1], note, source)
     base.window = window
     change, sem = (
         _per_head_icl(
@@ -445,28 +459,6 @@ def ablation_scores(
     return AblationScores(change, base, kind, comparison, meta=meta, icl_change_sem=sem)
 
 
-def _check_layers(info: ModelInfo, layers: Any) -> list[int] | None:
-    """``None`` (all layers), a layer or a list of layers → sorted distinct checked ints."""
-    if layers is None:
-        return None
-    items = [layers] if not isinstance(layers, (list, tuple, range)) else list(layers)
-    out = []
-    for item in items:
-        try:
-            value = -1 if isinstance(item, bool) else operator.index(item)
-        except TypeError:
-            value = -1
-        if not 0 <= value < info.n_layers:
-            raise HeadIndexError(
-                f"layers must be layer numbers in 0..{info.n_layers - 1} (an int or a list), got "
-                f"{layers!r}: e.g. layers=[{info.n_layers - 1}]"
-            )
-        out.append(value)
-    if not out:
-        raise InputError("layers is empty: give at least one layer, or None for all layers")
-    return sorted(set(out))
-
-
 def ablation_comparison(
     model: Any,
     heads: Any,
@@ -488,17 +480,18 @@ def ablation_comparison(
     repeated-token sequences of :func:`repeated_tokens_loss`.
     """
     info = model_info(model)
-    kind = _check_kind(kind)
+    kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
-    n_draws = _check_int("n_draws", n_draws, 1)
-    seed = _check_seed(seed)
+    n_draws = check_int("n_draws", n_draws, 1)
+    seed = check_seed(seed)
     if kind == "mean" and means is None:
         means = head_means(model)
     icl_on = None
     if tokens is not None:
         toks = to_tokens(model, tokens)
         icl_on = (toks, icl_score(model, toks, curve=False, window=window), window)
-    n_examples = _check_int("n_examples", n_examples, 1)
+    n_examples = check_int("n_examples", n_examples, 1)
     return _compare(model, checked, kind, means, n_draws, seed, icl_on, n_examples)
 
 

@@ -30,11 +30,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_finite, check_head
 from ..errors import InputError
 from ._model import (
     ModelInfo,
-    check_finite,
-    check_head,
     kv_index,
     model_info,
     post_attn_gain,

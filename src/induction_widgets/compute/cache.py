@@ -33,9 +33,10 @@ from typing import Any
 
 import torch
 
-from ._model import to_tokens, weights_stamp
+from ..checks import weights_stamp
+from ..errors import InputError
+from ._model import to_tokens
 from .attribution import TextActivations
-from .errors import InputError
 
 _UNITS = {
     "": 1,

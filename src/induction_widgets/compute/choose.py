@@ -34,9 +34,6 @@ from ..errors import InputError
 from ._model import model_info
 from .attribution import TextActivations
 from .scores import (
-    PREFIX_MATCHING_THRESHOLD,
-    VERDICT_THRESHOLDS,
-    HeadScores,
     tokenize_with_offsets,
 )
 from .tasks import translation_text
@@ -381,48 +378,3 @@ def choose_pattern_matching_head(
     return _choice(
         "pattern matching", "same-template attention", parts, "attention", n_runners_up, because
     )
-
-
-# --- the verdict as a picture ------------------------------------------------------------------
-
-
-def verdict_scatter(
-    scores: HeadScores,
-    *,
-    measure: str | None = None,
-    prefix_threshold: float = PREFIX_MATCHING_THRESHOLD,
-    copying_threshold: float | None = None,
-) -> dict[str, Any]:
-    """The data of a scatter of every head, prefix matching against the verdict's copying measure.
-
-    Heads row-major over ``[layer, head]``. Returns ``x`` (prefix matching) and ``y`` (the copying
-    ``measure``, default the verdict's) as ``[n_layers * n_heads]`` float32 tensors, ``layer`` and
-    ``head`` (int64), ``depth`` = ``layer / (n_layers − 1)`` ∈ [0, 1] (float32, for the colour),
-    ``labels`` ("L{l}H{h}") and ``verdicts`` (lists of str), ``x_threshold`` / ``y_threshold`` (the
-    lines to draw), ``x_name`` / ``y_name``, and ``y_range`` (the measure's possible range). The
-    heads right of and above both lines are exactly the "induction head" verdicts.
-    """
-    if measure is None:
-        measure = "copying_rank" if scores.copying_rank is not None else "copying"
-    if measure not in VERDICT_THRESHOLDS:
-        raise InputError(
-            f"unknown verdict measure {measure!r}: choose one of {', '.join(VERDICT_THRESHOLDS)}"
-        )
-    y_threshold = VERDICT_THRESHOLDS[measure] if copying_threshold is None else copying_threshold
-    n_layers, n_heads = scores.n_layers, scores.n_heads
-    layer = torch.arange(n_layers).repeat_interleave(n_heads)
-    head = torch.arange(n_heads).repeat(n_layers)
-    return {
-        "x": scores.prefix_matching.flatten().float(),
-        "y": scores.get(measure).flatten().float(),
-        "layer": layer,
-        "head": head,
-        "depth": (layer.float() / max(n_layers - 1, 1)),
-        "labels": [f"L{l}H{h}" for l, h in zip(layer.tolist(), head.tolist(), strict=True)],
-        "verdicts": scores.verdicts(prefix_threshold, y_threshold, measure),
-        "x_threshold": float(prefix_threshold),
-        "y_threshold": float(y_threshold),
-        "x_name": "prefix_matching",
-        "y_name": measure,
-        "y_range": (-1.0, 1.0) if measure in ("copying", "copying_source") else (0.0, 1.0),
-    }

@@ -22,7 +22,7 @@ matrices, never forming ``[d_model, d_model]`` products:
 ``‖V O K Qᵀ‖²_F = tr(Mᵀ (VᵀV) M (QᵀQ))`` with ``M = O K``.
 
 **Attention check** — the previous-token score of every earlier head on repeated random tokens
-(:func:`previous_token_score`): a real partner also attends from each token to the one before.
+(:func:`previous_token_scores`): a real partner also attends from each token to the one before.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ._model import check_head, check_weights, model_info
-from .scores import previous_token_score
+from ..checks import check_head, check_tensor, check_weights
+from ._model import model_info
+from .scores import previous_token_scores
 from .tasks import repeated_random_tokens
 
 
@@ -134,5 +135,12 @@ def previous_token_partners(
     comp = k_composition_scores(model, layer, head)
     if previous_token is None:
         toks = repeated_random_tokens(model) if tokens is None else tokens
-        previous_token = previous_token_score(model, toks)
+        previous_token = previous_token_scores(model, toks)
+    else:
+        previous_token = check_tensor(
+            "previous_token",
+            previous_token,
+            (info.n_layers, info.n_heads),
+            "pass head_scores(model).previous_token (or leave it out)",
+        )
     return Partners(layer, head, comp, previous_token.float().cpu())

@@ -35,17 +35,16 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_finite, check_int, check_seed, check_weights
+from ..errors import InputError
 from ._model import (
     Hook,
-    _StopForward,
-    check_finite,
-    check_weights,
+    StopForward,
     model_device,
     model_info,
     to_tokens,
 )
-from .errors import InputError
-from .tasks import _check_int, _check_seed, candidate_token_ids, repeated_random_tokens
+from .tasks import candidate_token_ids, repeated_random_tokens
 
 CORPUS_PATH = Path(__file__).resolve().parents[1] / "data" / "corpus" / "devils_dictionary.txt.gz"
 """The shipped public-domain corpus (see ``data/corpus/README.md``)."""
@@ -97,10 +96,10 @@ def corpus_contexts(
     when the model has one, then ``n_tokens − 1`` corpus tokens), and ``n_contexts`` windows are
     drawn without replacement with ``seed``. ``n_tokens`` defaults to :func:`context_length`.
     """
-    n_contexts = _check_int("n_contexts", n_contexts, 1)
-    seed = _check_seed(seed)
+    n_contexts = check_int("n_contexts", n_contexts, 1)
+    seed = check_seed(seed)
     info = model_info(model)
-    n_tokens = context_length(model) if n_tokens is None else _check_int("n_tokens", n_tokens, 2)
+    n_tokens = context_length(model) if n_tokens is None else check_int("n_tokens", n_tokens, 2)
     if n_tokens > info.n_ctx:
         raise InputError(f"n_tokens={n_tokens} exceeds the model's context n_ctx={info.n_ctx}")
     ids = _corpus_ids(model)
@@ -118,6 +117,10 @@ def corpus_contexts(
     if bos is not None:
         rows = torch.cat([torch.full((n_contexts, 1), bos, dtype=torch.long), rows], dim=1)
     return rows.to(model_device(model))
+
+
+#: The shortest copy-task sequence: BOS and a repeated prefix of at least 8 tokens, twice.
+COPY_TASK_MIN_LENGTH = 17
 
 
 def copy_task_tokens(
@@ -143,13 +146,19 @@ def copy_task_tokens(
     score on these contexts reads better from a cut, e.g. the first 201 tokens of 256
     (indices 20 and 200, copyable 2% and 33% of the time).
     """
-    n_contexts = _check_int("n_contexts", n_contexts, 1)
-    seed = _check_seed(seed)
+    n_contexts = check_int("n_contexts", n_contexts, 1)
+    seed = check_seed(seed)
     info = model_info(model)
-    n = info.n_ctx if length is None else _check_int("length", length, 16)
-    keep = n if n_tokens is None else _check_int("n_tokens", n_tokens, 2)
+    n = info.n_ctx if length is None else check_int("length", length, COPY_TASK_MIN_LENGTH)
+    keep = n if n_tokens is None else check_int("n_tokens", n_tokens, 2)
     if n > info.n_ctx:
         raise InputError(f"length={n} exceeds the model's context n_ctx={info.n_ctx}")
+    if n < COPY_TASK_MIN_LENGTH:  # the model's own context, too short for a copied span
+        raise InputError(
+            f"the model's context n_ctx={n} is too short for copy-task contexts (at least "
+            f"{COPY_TASK_MIN_LENGTH} tokens, for a copied span of 8): pass token ids of your own "
+            "(tokens= / reference=)"
+        )
     if keep > n:
         raise InputError(f"n_tokens={keep} exceeds length={n}: lower n_tokens or raise length")
     candidates = candidate_token_ids(model)
@@ -173,7 +182,7 @@ def copy_task_tokens(
 # --- losses ------------------------------------------------------------------------------------
 
 
-def _auto_batch(info: Any, n_tokens: int, replicas: int = 1) -> int:
+def auto_batch(info: Any, n_tokens: int, replicas: int = 1) -> int:
     """Contexts per forward pass: about 64M logit floats (SmolLM2 at 512 tokens: 2 contexts)."""
     per = max(1, n_tokens * max(info.d_vocab, 4 * info.d_model) * replicas)
     return max(1, (64 << 20) // per)
@@ -210,10 +219,10 @@ def losses_at(
 
     def grab(x: torch.Tensor, hook: Any) -> None:
         grabbed["r"] = x[:, idx - 1].float()
-        raise _StopForward
+        raise StopForward
 
     check_weights(model)
-    with torch.no_grad(), contextlib.suppress(_StopForward):
+    with torch.no_grad(), contextlib.suppress(StopForward):
         model.run_with_hooks(tokens, fwd_hooks=[*hooks, (name, grab)], return_type=None)
     with torch.no_grad():
         logits = grabbed["r"] @ model.W_U.float()
@@ -244,8 +253,8 @@ def per_token_loss(
     info = model_info(model)
     if tokens.shape[1] < 2:
         raise InputError("a loss needs at least two tokens: give a longer text")
-    size = _auto_batch(info, tokens.shape[1]) if batch_size is None else batch_size
-    size = _check_int("batch_size", size, 1)
+    size = auto_batch(info, tokens.shape[1]) if batch_size is None else batch_size
+    size = check_int("batch_size", size, 1)
     out = torch.full(tuple(tokens.shape), float("nan"))
     starts = range(0, tokens.shape[0], size)
     show = (len(starts) > 4) if progress is None else progress
@@ -309,7 +318,7 @@ class ICLScore:
         )
 
 
-def _default_contexts(model: Any, n_contexts: int, seed: int) -> tuple[torch.Tensor, str]:
+def default_contexts(model: Any, n_contexts: int, seed: int) -> tuple[torch.Tensor, str]:
     if getattr(model, "tokenizer", None) is not None:
         return corpus_contexts(model, n_contexts, seed=seed), "corpus"
     return copy_task_tokens(model, n_contexts, seed=seed), "copy task"
@@ -342,12 +351,12 @@ def icl_score(
     """
     source = "given"
     if tokens is None:
-        tokens, source = _default_contexts(model, n_contexts, seed)
+        tokens, source = default_contexts(model, n_contexts, seed)
     else:
         tokens = to_tokens(model, tokens)
-    e_default, l_default, note = icl_indices(tokens.shape[1], _check_int("window", window, 0))
-    e = e_default if early is None else _check_int("early", early, 1)
-    l = l_default if late is None else _check_int("late", late, 1)
+    e_default, l_default, note = icl_indices(tokens.shape[1], check_int("window", window, 0))
+    e = e_default if early is None else check_int("early", early, 1)
+    l = l_default if late is None else check_int("late", late, 1)
     if early is not None or late is not None:
         note = ""
     if not e < l < tokens.shape[1]:
@@ -363,14 +372,14 @@ def icl_score(
     else:
         pair = pair_losses(model, tokens, indices, window, batch_size)
         mean_curve = None
-    result = _icl_from_pair(pair, e, l, mean_curve, tokens.shape[1], note, source)
+    result = icl_from_pair(pair, e, l, mean_curve, tokens.shape[1], note, source)
     result.window = int(window)
     return result
 
 
 def window_indices(early: int, late: int, window: int, n_tokens: int) -> list[int]:
     """``[early − w … early + w, late − w … late + w]`` after checking they fit in the contexts."""
-    w = _check_int("window", window, 0)
+    w = check_int("window", window, 0)
     if early - w < 1 or late + w >= n_tokens or early + w >= late - w:
         raise InputError(
             f"window={w} around indices {early} and {late} does not fit {n_tokens}-token "
@@ -396,7 +405,7 @@ def pair_losses(
     """``[batch, 2]``: each context's (early, late) window-mean loss, via :func:`losses_at` on
     contexts cut after the last index, in chunks."""
     last = max(indices) + 1
-    size = _auto_batch(model_info(model), last) if batch_size is None else batch_size
+    size = auto_batch(model_info(model), last) if batch_size is None else batch_size
     return torch.cat(
         [
             pair_from(losses_at(model, tokens[s : s + size, :last], indices, hooks), window)
@@ -405,7 +414,7 @@ def pair_losses(
     )
 
 
-def _icl_from_pair(
+def icl_from_pair(
     pair: torch.Tensor,
     early: int,
     late: int,
@@ -430,6 +439,30 @@ def _icl_from_pair(
         n_tokens=n_tokens,
         note=note,
         meta={"contexts": source},
+    )
+
+
+def icl_from_losses(losses: torch.Tensor) -> ICLScore:
+    """:class:`ICLScore` from per-token losses ``[batch, pos]`` (or ``[pos]``, one context), e.g. a
+    :func:`per_token_loss` result: ``score = mean_b (L[b, late] − L[b, early])`` at
+    :func:`icl_indices`, its standard error over the contexts, and the curve ``mean_b L[b, :]``."""
+    if (
+        not isinstance(losses, torch.Tensor)
+        or losses.ndim not in (1, 2)
+        or not losses.is_floating_point()
+    ):
+        what = (
+            f"a {losses.ndim}-d {losses.dtype} tensor"
+            if isinstance(losses, torch.Tensor)
+            else type(losses).__name__
+        )
+        raise InputError(f"losses must be a float tensor [batch, pos] (per_token_loss), got {what}")
+    losses = losses.detach().float().cpu()
+    losses = losses[None] if losses.ndim == 1 else losses
+    early, late, note = icl_indices(losses.shape[1])
+    pair = torch.stack([losses[:, early], losses[:, late]], dim=1)
+    return icl_from_pair(
+        pair, early, late, losses.mean(0), losses.shape[1], note, "per_token_loss tensor"
     )
 
 

@@ -37,7 +37,7 @@ Notation: batch ``b``, destination ``d``, source ``s``, tokens ``t[b, ·]``.
 * **OV copying** — over the eigenvalues ``λ`` of the full OV circuit ``W_E W_V W_O W_U``
   (``[vocab, vocab]``, computed as the ``[d_head, d_head]`` product ``W_O W_U W_E W_V`` with the same
   non-zero eigenvalues, as ``FactoredMatrix`` does): ``ov_copying = Σλ / Σ|λ|`` ∈ [−1, 1].
-* **Pattern matching** — see :func:`pattern_matching_score`.
+* **Pattern matching** — see :func:`pattern_matching_scores`.
 """
 
 from __future__ import annotations
@@ -51,10 +51,9 @@ from typing import Any, NamedTuple
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_finite, check_int, check_seed, check_weights
 from ..errors import InputError
 from ._model import (
-    check_finite,
-    check_weights,
     model_device,
     model_info,
     post_attn_gain,
@@ -62,7 +61,7 @@ from ._model import (
     stop_forward,
     to_tokens,
 )
-from .tasks import _check_int, _check_seed, pattern_matching_lines, repeated_random_tokens
+from .tasks import pattern_matching_lines, repeated_random_tokens
 
 SCORE_NAMES = (
     "prefix_matching",
@@ -152,7 +151,7 @@ def _target_scores(
     return out
 
 
-def prefix_matching_score(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
+def prefix_matching_scores(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
     """Prefix-matching score of every head on any token batch: ``[n_layers, n_heads]`` in [0, 1].
 
     See the module docstring for the definition. ``tokens`` may be text or token ids (``[pos]`` or
@@ -169,7 +168,7 @@ def prefix_matching_score(model: Any, tokens: Any, *, truncate: bool = False) ->
     return _target_scores(model, tokens, [(targets, valid)])[0]
 
 
-def previous_token_score(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
+def previous_token_scores(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
     """Mean attention from each position ``i >= 1`` to ``i − 1``: ``[n_layers, n_heads]`` in [0, 1].
 
     ``truncate=True`` keeps the first ``n_ctx`` tokens of a longer input (otherwise it raises).
@@ -303,7 +302,7 @@ def unembed_embed_gram(model: Any) -> torch.Tensor:
     changes (an in-place edit bumps the parameter's version; a new parameter has a new identity).
 
     On SmolLM2 the product over its 49k-token vocabulary takes about a second; every other part of
-    :func:`ov_copying_score` is small.
+    :func:`ov_copying_scores` is small.
     """
     w_u, w_e = model.W_U, model.W_E
     stamps = (_tensor_stamp(w_u), _tensor_stamp(w_e))
@@ -321,7 +320,7 @@ def unembed_embed_gram(model: Any) -> torch.Tensor:
     return gram
 
 
-def ov_copying_score(model: Any) -> torch.Tensor:
+def ov_copying_scores(model: Any) -> torch.Tensor:
     """``Σλ / Σ|λ|`` over the eigenvalues of each head's full OV circuit: ``[n_layers, n_heads]``.
 
     The circuit ``W_E W_V W_O W_U`` (``[vocab, vocab]``) has the same non-zero eigenvalues as
@@ -436,7 +435,7 @@ class HeadScores:
         if name not in scores:
             known = ", ".join(scores)
             hint = (
-                " (compute it with pattern_matching_score and pass it as pattern_matching=)"
+                " (compute it with pattern_matching_scores and pass it as pattern_matching=)"
                 if name == "pattern_matching"
                 else ""
             )
@@ -537,6 +536,18 @@ class HeadScores:
         ]
         return sorted(heads, key=lambda lh: -float(self.prefix_matching[lh]))
 
+    def default_head(self) -> tuple[int, int]:
+        """The head a view opens on when none is given: the strongest induction head — the highest
+        prefix-matching score among the heads whose :meth:`verdict` is "induction head"
+        (:meth:`induction_heads`' first) — or, when no head passes, the highest prefix-matching
+        score of all heads (ties: the first in ``[layer, head]`` row-major order). Every view, the
+        explorer and the report open on this head."""
+        heads = self.induction_heads()
+        if heads:
+            return heads[0]
+        best = self.top(1, by="prefix_matching")[0]
+        return (best.layer, best.head)
+
     def row(self, layer: int, head: int) -> HeadRow:
         def opt(t: torch.Tensor | None) -> float | None:
             return None if t is None else float(t[layer, head])
@@ -558,7 +569,7 @@ class HeadScores:
 
     def top(self, k: int = 10, by: str = "prefix_matching") -> list[HeadRow]:
         """The ``k`` heads with the highest score ``by``, best first."""
-        k = _check_int("k", k, 1)
+        k = check_int("k", k, 1)
         values = self.get(by).flatten()
         order = torch.argsort(values, descending=True, stable=True)[:k]
         return [self.row(int(i) // self.n_heads, int(i) % self.n_heads) for i in order]
@@ -709,7 +720,7 @@ def head_scores(
         prefix_matching=prefix,
         copying=_pooled(sums["copying"], sums["copying_n"]),
         previous_token=previous,
-        ov_copying=ov_copying_score(model),
+        ov_copying=ov_copying_scores(model),
         meta={
             "n_examples": batch,
             "n_tokens": int(tokens.shape[1]),
@@ -799,7 +810,7 @@ def pattern_matching_problem(model: Any, n_lines: int = 30, seed: int = 0) -> Pa
     return PatternProblem(torch.tensor(ids), targets, valid, destinations, label_pos)
 
 
-def pattern_matching_score(
+def pattern_matching_scores(
     model: Any,
     n_problems: int = 50,
     n_lines: int = 30,
@@ -817,10 +828,10 @@ def pattern_matching_score(
     contributes nothing; if no problem has one, :class:`InputError`.
     ``[n_layers, n_heads]`` in [0, 1]; the paper reports ~0.65 for its best head at 13B.
     """
-    n_problems = _check_int("n_problems", n_problems, 1)
-    n_lines = _check_int("n_lines", n_lines, 2)
-    batch_size = _check_int("batch_size", batch_size, 1)
-    seed = _check_seed(seed)
+    n_problems = check_int("n_problems", n_problems, 1)
+    n_lines = check_int("n_lines", n_lines, 2)
+    batch_size = check_int("batch_size", batch_size, 1)
+    seed = check_seed(seed)
     info = model_info(model)
     problems = [
         pattern_matching_problem(model, n_lines, seed * 1_000_003 + i) for i in range(n_problems)

@@ -10,32 +10,11 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
+from ..checks import check_int, check_seed
 from ..errors import InputError
 from ._model import model_device, model_info
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    """``value`` as a plain int >= ``minimum`` (numpy integers accepted; bools and floats are not)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InputError(
-            f"{name} must be an int >= {minimum}, got {type(value).__name__} {value!r}"
-        )
-    if value < minimum:
-        raise InputError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_seed(seed: Any) -> int:
-    """``seed`` as a plain int (any sign; numpy integers accepted): a float or a string would be
-    silently truncated or hashed, so two different seeds could give the same sample."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(
-            f"seed must be an int, got {type(seed).__name__} {seed!r}: pass e.g. seed=0"
-        )
-    return int(seed)
 
 
 def candidate_token_ids(model: Any) -> torch.Tensor:
@@ -70,10 +49,10 @@ def repeated_random_tokens(
     special tokens), so each repeated token has exactly one earlier occurrence per earlier repeat.
     Without a tokenizer the BOS id is 0.
     """
-    n_examples = _check_int("n_examples", n_examples, 1)
-    seq_len = _check_int("seq_len", seq_len, 2)
-    repeats = _check_int("repeats", repeats, 2)
-    seed = _check_seed(seed)
+    n_examples = check_int("n_examples", n_examples, 1)
+    seq_len = check_int("seq_len", seq_len, 2)
+    repeats = check_int("repeats", repeats, 2)
+    seed = check_seed(seed)
     info = model_info(model)
     if 1 + seq_len * repeats > info.n_ctx:
         raise InputError(
@@ -116,7 +95,12 @@ def copying_text(paragraph: str = PRIDE_AND_PREJUDICE, n_sentences: int = 2) -> 
     As in the paper's Figure 12 (which used a copyrighted text), the repeat lets an induction head
     predict each repeated token by attending to the token after its first occurrence.
     """
-    n_sentences = _check_int("n_sentences", n_sentences, 1)
+    n_sentences = check_int("n_sentences", n_sentences, 1)
+    if not isinstance(paragraph, str) or not paragraph.strip():
+        raise InputError(
+            f"paragraph must be a non-empty str (the text to repeat), got {type(paragraph).__name__} "
+            f"{paragraph!r:.40}: leave it out to use the default paragraph"
+        )
     sentences: list[str] = []
     rest = paragraph
     for _ in range(n_sentences):
@@ -195,8 +179,8 @@ class PatternLine:
 
 def pattern_matching_lines(n_lines: int = 30, seed: int = 0) -> list[PatternLine]:
     """Random lines of the paper's four templates, with their character offsets (see ``TEMPLATES``)."""
-    n_lines = _check_int("n_lines", n_lines, 1)
-    rng = random.Random(_check_seed(seed))
+    n_lines = check_int("n_lines", n_lines, 1)
+    rng = random.Random(check_seed(seed))
     lines: list[PatternLine] = []
     offset = 0
     for _ in range(n_lines):

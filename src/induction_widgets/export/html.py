@@ -10,23 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..compute import InputError
-from ..views import ViewSpec, json_for_script, output_path, page, static_spec, write_html
+from ..views import ViewSpec, json_for_script, output_path, page, spec_of, static_spec, write_html
 
 
-def spec_of(view: Any) -> ViewSpec:
-    """The :class:`ViewSpec` of a view (anything with ``view_spec()``), or an :class:`InputError`."""
-    if isinstance(view, ViewSpec):
-        return view
-    method = getattr(view, "view_spec", None)
-    if not callable(method):
-        raise InputError(f"cannot export {type(view).__name__}: not an induction_widgets view")
-    return method()
+def view_spec(view: Any) -> ViewSpec:
+    """The :class:`~induction_widgets.views.ViewSpec` of ``view``: the same as
+    ``view.view_spec()`` (a :class:`ViewSpec` is returned as it is)."""
+    return spec_of(view)
 
 
-def view_spec(view: Any, heads: Any = None, *, attribution: bool = True) -> dict[str, Any]:
-    """``{"kind", "state", "store"}`` of one view, ready for :func:`page` (see
-    :func:`~induction_widgets.views.static_spec`)."""
+def page_spec(view: Any, heads: Any = None, *, attribution: bool = True) -> dict[str, Any]:
+    """``{"kind", "state", "store"}`` of one view, ready for :func:`page`: its buffers embedded
+    and the ``heads`` (``None``: the current head plus the top induction heads, ``"all"``, or
+    ``(layer, head)`` pairs) in the store (see :func:`~induction_widgets.views.static_spec`)."""
     return static_spec(spec_of(view), heads, attribution=attribution)
 
 
@@ -46,4 +42,12 @@ def save_html(
     return write_html(spec_of(view), path, heads, title=title, attribution=attribution)
 
 
-__all__ = ["json_for_script", "output_path", "page", "save_html", "spec_of", "view_spec"]
+__all__ = [
+    "json_for_script",
+    "output_path",
+    "page",
+    "page_spec",
+    "save_html",
+    "spec_of",
+    "view_spec",
+]

@@ -16,7 +16,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..views import STATIC_COPY_ENV
+from ..checks import check_int
+from ..errors import InputError
+from ..views import STATIC_COPY_ENV, output_path
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
@@ -50,6 +52,20 @@ def strip_remote_tags(html_text: str) -> str:
     return _REMOTE_TAG.sub("", html_text)
 
 
+def _notebook_path(notebook: Any) -> Path:
+    """``notebook`` as the path of an existing file, or an :class:`InputError` naming the fix."""
+    if not isinstance(notebook, (str, os.PathLike)) or isinstance(notebook, bytes):
+        raise InputError(
+            f"notebook must be the path of an .ipynb file (str or pathlib.Path), got "
+            f"{type(notebook).__name__} {notebook!r}"
+        )
+    src = Path(notebook).expanduser()
+    if not src.is_file():
+        what = "is a folder" if src.is_dir() else "does not exist"
+        raise InputError(f"{str(src)!r} {what}: give the path of an .ipynb file")
+    return src
+
+
 def export_notebook(
     notebook: str | Path,
     output: str | Path | None = None,
@@ -64,8 +80,15 @@ def export_notebook(
     import nbformat
     from nbconvert import HTMLExporter
 
-    src = Path(notebook)
-    nb = nbformat.read(src, as_version=4)
+    src = _notebook_path(notebook)
+    timeout = check_int("timeout", timeout, 1)
+    try:
+        nb = nbformat.read(src, as_version=4)
+    except (ValueError, KeyError, AttributeError, TypeError) as exc:  # NotJSONError is a ValueError
+        raise InputError(
+            f"{str(src)!r} is not a Jupyter notebook (nbformat cannot read it: "
+            f"{str(exc)[:120]}): give an .ipynb file"
+        ) from exc
     if execute:
         from nbclient import NotebookClient
 
@@ -88,7 +111,6 @@ def export_notebook(
     exporter = HTMLExporter(template_name="lab")
     exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(nb)
-    out = Path(output) if output is not None else src.with_suffix(".html")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = output_path(output if output is not None else src.with_suffix(".html"))
     out.write_text(strip_remote_tags(body), encoding="utf-8")
     return out

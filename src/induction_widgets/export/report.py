@@ -20,13 +20,14 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_head, check_int
 from ..compute import (
     AblationComparison,
     HeadScores,
-    InputError,
     TextActivations,
     ablation_comparison,
     ablation_scores,
+    checkpoint_scores,
     copy_task_tokens,
     copying_text,
     corpus_contexts,
@@ -36,13 +37,11 @@ from ..compute import (
     load_tiny_checkpoints,
     model_info,
     pattern_matching_problem,
-    pattern_matching_score,
+    pattern_matching_scores,
     pattern_matching_text,
     previous_token_partners,
-    score_checkpoints,
     translation_text,
 )
-from ..compute._model import check_head
 from ..compute.choose import (
     HeadChoice,
     choose_copying_head,
@@ -50,7 +49,7 @@ from ..compute.choose import (
     choose_translation_head,
     repeat_start,
 )
-from ..compute.tasks import _check_int
+from ..errors import InputError
 from ..views import (
     ABLATION_SCORE,
     ViewSpec,
@@ -68,12 +67,6 @@ from ..views import (
 )
 
 SECTIONS = ("copying", "translation", "pattern_matching")
-
-
-def _top_head(scores: HeadScores) -> tuple[int, int]:
-    """The head the map opens on: the highest prefix-matching score (as ``HeadMap`` does)."""
-    best = scores.top(1, by="prefix_matching")[0]
-    return (best.layer, best.head)
 
 
 def _head_views(
@@ -165,7 +158,7 @@ def report(
     change; see :func:`beyond_blocks`); ``False`` leaves them out (a faster page).
     """
     info = model_info(model)
-    n_problems = _check_int("n_problems", n_problems, 1)
+    n_problems = check_int("n_problems", n_problems, 1)
     if not isinstance(beyond, bool):
         raise InputError(f"beyond must be True or False, got {beyond!r}")
     check_scores(scores)
@@ -191,7 +184,7 @@ def report(
     if scores.pattern_matching is None:  # a copy: the caller's scores are left as they were
         scores = dataclasses.replace(
             scores,
-            pattern_matching=pattern_matching_score(
+            pattern_matching=pattern_matching_scores(
                 model, n_problems=n_problems, n_lines=n_lines, progress=False
             ),
         )
@@ -204,7 +197,9 @@ def report(
         "they raise the logit of the token they attend to. Scores on 10 × (BOS + 25 random tokens × 4); "
         f"{info.n_layers} layers × {info.n_heads} heads. Definitions: docs/scores.md.</p>",
         _table(scores),
-        static_spec(ViewSpec("head_map", head_map_state(scores, selected_head=_top_head(scores)))),
+        static_spec(
+            ViewSpec("head_map", head_map_state(scores, selected_head=scores.default_head()))
+        ),
         "<p>The verdict as a picture: every head, prefix matching against the copying measure the "
         "verdict uses, the thresholds dashed — heads right of and above both lines are induction "
         "heads. Points are coloured by layer depth; hover one to name it, click it (or a head in the "
@@ -449,8 +444,8 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
       (on a large one each ICL measurement costs as much as the rest of the section; not
       measured). On a small model also each head alone (:func:`ablation_scores`), shown as the
       head map coloured by ΔICL.
-    * **Partners** of the top induction head (``PartnersView``).
-    * **Phase change** (``PhaseChangeView``) over the shipped checkpoints, tiny model only.
+    * **Partners** of the top induction head (``PartnerBars``).
+    * **Phase change** (``PhaseChangeCurves``) over the shipped checkpoints, tiny model only.
     """
     info = model_info(model)
     small = info.n_layers * info.n_heads <= FULL_MEASURES_HEADS
@@ -555,7 +550,7 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
                     head_map_state(
                         scores,
                         score=ABLATION_SCORE,
-                        selected_head=_top_head(scores),
+                        selected_head=scores.default_head(),
                         title="ΔICL (ablation)",
                         ablation=abl,
                     ),
@@ -571,11 +566,10 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
         )
 
     # the previous-token partners of the top induction head
+    top = scores.default_head()
     if heads:
-        top = heads[0]
         why = "the first strict induction head (highest prefix matching)"
     else:
-        top = _top_head(scores)
         why = "no strict induction head: the highest prefix-matching head"
     blocks.append(f"<h3>Previous-token partners of L{top[0]}H{top[1]}</h3>")
     if top[0] == 0:
@@ -600,7 +594,7 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
         saved = [s for s, _ in load_tiny_checkpoints()]
         steps, n_saved = _phase_steps(saved), len(saved)
         icl_tokens = copy_task_tokens(model, 32, n_tokens=56, length=64)
-        cs = score_checkpoints(
+        cs = checkpoint_scores(
             "tiny", steps=steps, icl_tokens=icl_tokens, n_examples=5, progress=False
         )
         before, after = cs.jump()
@@ -616,6 +610,6 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
     else:
         blocks.append(
             "<p>No training checkpoints for this model: the phase-change view needs checkpoints "
-            "(<code>iw.score_checkpoints([...])</code>); the report shows it for the tiny model.</p>"
+            "(<code>iw.checkpoint_scores([...])</code>); the report shows it for the tiny model.</p>"
         )
     return blocks

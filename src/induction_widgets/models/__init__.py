@@ -47,14 +47,14 @@ from typing import TYPE_CHECKING, Any, Union
 import torch
 
 from ..errors import InputError, NotAModelError
-from ._util import _quiet
+from ._util import quiet
 from .backend import Backend, backend, has_transformer_bridge
 from .gguf import (
     SMOLLM2_GGUF_FILE,
     SMOLLM2_HUB_NAME,
-    _cache_entry_valid,
-    _gguf_cache_entry,
     cache_dir,
+    cache_entry_valid,
+    gguf_cache_entry,
     load_gguf,
     smollm2_gguf_path,
 )
@@ -78,10 +78,10 @@ __all__ = [
     "Backend",
     "Model",
     "Placement",
-    "_cache_entry_valid",
-    "_gguf_cache_entry",
     "backend",
     "cache_dir",
+    "cache_entry_valid",
+    "gguf_cache_entry",
     "has_transformer_bridge",
     "load_model",
     "smollm2_gguf_path",
@@ -143,7 +143,7 @@ def load_model(
     if isinstance(spec, (str, os.PathLike)) and not isinstance(spec, bytes):
         text = os.fspath(spec)
         if isinstance(spec, str) and text.strip().lower() == "tiny":
-            with _quiet():
+            with quiet():
                 model = backend().tiny(device)
             return model if dtype == torch.float32 else model.to(dtype)
         if isinstance(spec, str) and text.strip().lower() in {"smollm2", "smollm2-135m"}:

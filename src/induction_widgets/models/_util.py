@@ -14,7 +14,7 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def _quiet(gguf: bool = False) -> Iterator[None]:
+def quiet(gguf: bool = False) -> Iterator[None]:
     """Silence Python warnings, ``logging`` (up to ERROR), transformers' progress bars,
     (with ``gguf=True``) the GGUF de-quantisation bar, and stray prints to stdout/stderr;
     everything is restored on exit.
@@ -60,7 +60,7 @@ def _no_bar(iterable: Any = None, *args: Any, **kwargs: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _cached_gguf_name_maps() -> Iterator[None]:
+def cached_gguf_name_maps() -> Iterator[None]:
     """Memoise ``gguf.get_tensor_name_map`` during a GGUF load.
 
     transformers rebuilds the same ``TensorNameMap`` once per module of the model (~400
@@ -79,7 +79,7 @@ def _cached_gguf_name_maps() -> Iterator[None]:
         gguf.get_tensor_name_map = original
 
 
-class _Steps:
+class Steps:
     """A tqdm.auto bar counting named loading steps (disabled when ``progress=False``)."""
 
     def __init__(self, desc: str, total: int, enabled: bool) -> None:
@@ -108,10 +108,10 @@ class _Steps:
         self._bar.close()
 
 
-def _shorten(text: str, limit: int = 400) -> str:
+def shorten(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _hub_offline() -> bool:
+def hub_offline() -> bool:
     """Whether ``HF_HUB_OFFLINE`` is set to a true value."""
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from ._util import _cached_gguf_name_maps, _quiet, _Steps
+from ._util import Steps, cached_gguf_name_maps, quiet
 from .backend import backend
 from .hub import Placement, load_hf_dir
 
@@ -76,7 +76,7 @@ def _fingerprint(path: Path, chunk: int = 4 << 20) -> str:
     return digest.hexdigest()[:16]
 
 
-def _gguf_cache_entry(gguf_path: Path, group: str) -> tuple[Path, dict[str, Any]]:
+def gguf_cache_entry(gguf_path: Path, group: str) -> tuple[Path, dict[str, Any]]:
     """Cache directory and expected ``meta.json`` content for a GGUF file (keyed on name, size
     and a content fingerprint, so replacing the file invalidates the entry)."""
     size = gguf_path.stat().st_size
@@ -91,7 +91,7 @@ def _gguf_cache_entry(gguf_path: Path, group: str) -> tuple[Path, dict[str, Any]
     return cache_dir() / group / key, meta
 
 
-def _cache_entry_valid(entry: Path, meta: dict[str, Any]) -> bool:
+def cache_entry_valid(entry: Path, meta: dict[str, Any]) -> bool:
     try:
         stored = json.loads((entry / "meta.json").read_text())
     except (OSError, ValueError):
@@ -99,7 +99,7 @@ def _cache_entry_valid(entry: Path, meta: dict[str, Any]) -> bool:
     return all(stored.get(k) == v for k, v in meta.items())
 
 
-def _convert_gguf(gguf_path: Path, out_dir: Path, steps: _Steps) -> None:
+def _convert_gguf(gguf_path: Path, out_dir: Path, steps: Steps) -> None:
     """De-quantise a GGUF checkpoint into an HF directory (float32 safetensors + tokenizer).
 
     The slow part of every first load (~45 s for SmolLM2 on 2 cores: the GGUF metadata is
@@ -119,7 +119,7 @@ def _convert_gguf(gguf_path: Path, out_dir: Path, steps: _Steps) -> None:
     )
     steps.done()
     steps.start("de-quantising GGUF weights")
-    with _cached_gguf_name_maps():
+    with cached_gguf_name_maps():
         hf_model = AutoModelForCausalLM.from_pretrained(
             str(gguf_path.parent),
             gguf_file=gguf_path.name,
@@ -157,7 +157,7 @@ def _prune_cache_group(group_dir: Path, stem: str, keep: Path) -> None:
 
 
 def _hf_dir_for_gguf(
-    gguf_path: Path, group: str, steps: _Steps, scratch: contextlib.ExitStack
+    gguf_path: Path, group: str, steps: Steps, scratch: contextlib.ExitStack
 ) -> Path:
     """Return an HF directory holding ``gguf_path`` converted; convert (and cache) if needed.
 
@@ -165,8 +165,8 @@ def _hf_dir_for_gguf(
     crashed or concurrent conversion never leaves a half-written entry behind. If the cache
     is not writable, the conversion goes to a temp dir that lives as long as ``scratch``.
     """
-    entry, meta = _gguf_cache_entry(gguf_path, group)
-    if _cache_entry_valid(entry, meta):
+    entry, meta = gguf_cache_entry(gguf_path, group)
+    if cache_entry_valid(entry, meta):
         return entry
     steps.add(3)
     try:
@@ -183,14 +183,14 @@ def _hf_dir_for_gguf(
         stored = dict(meta, transformers=transformers.__version__, source=str(gguf_path))
         (tmp / "meta.json").write_text(json.dumps(stored, indent=2) + "\n")
         if entry.exists():  # stale entry (failed validation) or a concurrent writer
-            if _cache_entry_valid(entry, meta):
+            if cache_entry_valid(entry, meta):
                 shutil.rmtree(tmp, ignore_errors=True)
                 return entry
             shutil.rmtree(entry, ignore_errors=True)
         try:
             os.replace(tmp, entry)
         except OSError:
-            if not _cache_entry_valid(entry, meta):
+            if not cache_entry_valid(entry, meta):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
@@ -210,9 +210,9 @@ def load_gguf(
     makes no hub request.
     """
     name = hub_name or gguf_path.stem
-    steps = _Steps(f"Loading {name.split('/')[-1]}", total=3, enabled=progress)
+    steps = Steps(f"Loading {name.split('/')[-1]}", total=3, enabled=progress)
     try:
-        with _quiet(gguf=True), contextlib.ExitStack() as scratch:
+        with quiet(gguf=True), contextlib.ExitStack() as scratch:
             hf_dir = _hf_dir_for_gguf(gguf_path, group, steps, scratch)
             steps.start("loading weights")
             try:

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from ..errors import InputError
-from ._util import _hub_offline, _quiet, _shorten, _Steps
+from ._util import Steps, hub_offline, quiet, shorten
 from .backend import backend
 
 
@@ -85,9 +85,9 @@ def _patch_for_transformer_lens(hf_model: Any) -> None:
 
 def load_local_hf_dir(path: Path, place: Placement, progress: bool) -> Any:
     """A local Hugging Face model directory (``config.json`` + weights + tokenizer)."""
-    steps = _Steps(f"Loading {path.name}", total=3, enabled=progress)
+    steps = Steps(f"Loading {path.name}", total=3, enabled=progress)
     try:
-        with _quiet():
+        with quiet():
             steps.start("loading weights")
             hf_model, tokenizer = load_hf_dir(path, place)
             steps.done()
@@ -98,9 +98,9 @@ def load_local_hf_dir(path: Path, place: Placement, progress: bool) -> Any:
 
 def load_hub_name(name: str, place: Placement, progress: bool) -> Any:
     """A Hugging Face Hub model name (downloads unless already in the local HF cache)."""
-    steps = _Steps(f"Loading {name}", total=2, enabled=progress)
+    steps = Steps(f"Loading {name}", total=2, enabled=progress)
     try:
-        with _quiet():
+        with quiet():
             steps.start("loading model")
             try:
                 model = backend().from_hub(name, place)
@@ -108,14 +108,14 @@ def load_hub_name(name: str, place: Placement, progress: bool) -> Any:
                 hint = (
                     "HF_HUB_OFFLINE is set, so only models already in the local Hugging Face "
                     "cache can load"
-                    if _hub_offline()
+                    if hub_offline()
                     else "is the machine offline, or the name misspelt?"
                 )
                 raise OSError(
                     f"load_model({name!r}): {name!r} is not 'tiny', 'smollm2' or an existing "
                     f"local path, so it was treated as a Hugging Face Hub model name, and "
                     f"loading it failed ({hint}). Underlying error: "
-                    f"{type(exc).__name__}: {_shorten(str(exc))}"
+                    f"{type(exc).__name__}: {shorten(str(exc))}"
                 ) from exc
             steps.done()
             return backend().finish(model, steps)

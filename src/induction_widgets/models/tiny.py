@@ -203,8 +203,8 @@ def tiny_model_from_weights(
     a training checkpoint), built like :func:`load_model` ``("tiny")`` with the installed
     TransformerLens: a ``TransformerBridge`` in compatibility mode (TL 4) or a ``HookedTransformer``
     with fold_ln / centring (TL 3.9). Loader output (warnings, prints) is silenced."""
-    from ._util import _quiet
+    from ._util import quiet
     from .backend import backend
 
-    with _quiet():
+    with quiet():
         return backend().tiny(device, weights)

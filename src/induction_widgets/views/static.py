@@ -20,10 +20,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..compute import InputError, TextActivations
-from ..compute._model import ModelInfo, check_head
+from ..checks import check_head
+from ..compute import ModelInfo, TextActivations
+from ..errors import InputError
 from ..payload import LONG_TOKENS, attention_payload, decode, embed, encode, head_payloads
-from .spec import HEAD_BUFFERS, ViewSpec
+from .common import ViewSpec
+from .declare import HEAD_BUFFERS
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -343,6 +345,16 @@ def _current(spec: ViewSpec) -> tuple[int, int] | None:
     if "layer" in spec.state and "head" in spec.state and HEAD_BUFFERS[spec.kind]:
         return (int(spec.state["layer"]), int(spec.state["head"]))
     return None
+
+
+def spec_of(view: Any) -> ViewSpec:
+    """The :class:`ViewSpec` of a view (anything with ``view_spec()``), or an :class:`InputError`."""
+    if isinstance(view, ViewSpec):
+        return view
+    method = getattr(view, "view_spec", None)
+    if not callable(method):
+        raise InputError(f"cannot export {type(view).__name__}: not an induction_widgets view")
+    return method()
 
 
 def output_path(path: Any, suffix: str = ".html") -> Path:

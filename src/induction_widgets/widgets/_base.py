@@ -1,4 +1,6 @@
-"""Shared pieces of the widget classes: static assets, head traits, masks, option checks."""
+"""Shared pieces of the widget classes: :class:`ViewWidget` (a view's widget, its traits built from
+the view's declaration), :class:`SelectsHead` (a synced ``selected_head`` with its one check),
+:class:`HeadWidget` (the behaviour of a view of one head on a text), static assets, masks, checks."""
 
 from __future__ import annotations
 
@@ -12,11 +14,22 @@ import anywidget
 import torch
 import traitlets
 
-from ..compute import HeadScores, InputError, TextActivations, head_scores
-from ..compute._model import ModelInfo, check_head, to_tokens
+from ..checks import check_head, check_head_pair
+from ..compute import HeadScores, ModelInfo, TextActivations, head_scores, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
+from ..errors import InputError
 from ..payload import LONG_TOKENS, band_payload
-from ..views import ViewSpec, check_scores, check_sink_scale, display_copy, head_state, write_html
+from ..views import (
+    VIEWS,
+    ViewSpec,
+    check_palette,
+    check_scores,
+    check_sink_scale,
+    display_copy,
+    head_state,
+    write_html,
+)
+from ..views.declare import Trait
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -53,6 +66,15 @@ class Exportable:
         """
         return write_html(self.view_spec(), path, heads, **kwargs)
 
+    def save_figure(self, path: Any, **kwargs: Any) -> Path:
+        """Write this view as it shows now (head, mode, scale, lock, palette) as a static figure:
+        ``.pdf``, ``.svg`` or ``.png`` by the suffix of ``path`` (see
+        :func:`induction_widgets.export.save_figure`; needs matplotlib,
+        ``pip install induction_widgets[figures]``). No browser, no network."""
+        from ..views.figure import save_figure
+
+        return save_figure(self, path, **kwargs)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live widget plus a ``text/html`` copy, which a notebook exported without a widget
         manager shows instead: the self-contained view of the current head when that is cheap (up
@@ -76,47 +98,117 @@ class Exportable:
         return bundle
 
 
-class HeadScoresWidget(Exportable, anywidget.AnyWidget):
-    """Base of the views of a :class:`HeadScores` (``HeadMap``, ``VerdictScatter``): the scores, and
-    a synced ``selected_head`` — ``[layer, head]`` within ``n_layers`` × ``n_heads``, or ``[]``."""
+#: kind → the widget class of that view (filled as ``widgets/<kind>.py`` modules import).
+WIDGETS: dict[str, type[ViewWidget]] = {}
 
-    selected_head = traitlets.List(traitlets.Int()).tag(sync=True)
-    n_layers = traitlets.Int(1).tag(sync=True)
-    n_heads = traitlets.Int(1).tag(sync=True)
 
-    _head_scores: HeadScores
+def make_trait(trait: Trait) -> traitlets.TraitType[Any, Any]:
+    """The traitlet of one declared trait (:class:`~induction_widgets.views.declare.Trait`)."""
+    items: dict[str, Callable[[], traitlets.TraitType[Any, Any]]] = {
+        "int": traitlets.Int,
+        "float": traitlets.Float,
+        "str": traitlets.Unicode,
+        "pairs": lambda: traitlets.List(traitlets.Int()),
+    }
+    if trait.kind == "int":
+        return traitlets.Int(trait.default)
+    if trait.kind == "float":
+        if trait.allow_none:
+            return traitlets.Float(trait.default, allow_none=True)
+        return traitlets.Float(trait.default)
+    if trait.kind == "str":
+        return traitlets.Unicode(trait.default)
+    if trait.kind == "bool":
+        return traitlets.Bool(trait.default)
+    if trait.kind == "enum":
+        return traitlets.Enum(list(trait.choices), trait.default)
+    if trait.kind == "buffer":
+        return traitlets.Dict()
+    if trait.kind == "list":
+        return traitlets.List(items[trait.item]())
+    if trait.kind == "head_pair":
+        return HeadPair()
+    raise InputError(f"unknown trait kind {trait.kind!r}")
+
+
+class HeadPair(traitlets.TraitType[list[int], Any]):
+    """A selected head: ``[layer, head]`` or ``[]``. The value is checked, once the view's head grid
+    is known, by :class:`SelectsHead`'s validator (:func:`~induction_widgets.checks.check_head_pair`)."""
+
+    info_text = "[layer, head] or []"
+
+    def make_dynamic_default(self) -> list[int]:
+        return []
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        return value  # checked by SelectsHead._valid_selected_head against the grid
+
+
+class ViewWidget(Exportable, anywidget.AnyWidget):
+    """The widget of a declared view: ``class HeadMap(ViewWidget, view="head_map")`` gets the
+    view's synced traits (:attr:`ViewDecl.synced`: ``message``, ``title`` and the view's own),
+    an unsynced ``Dict`` per head buffer (sent on request, see :class:`HeadWidget`), its front-end
+    module ``static/<kind>.js`` and its ``_kind``; it is registered in :data:`WIDGETS`."""
+
+    def __init_subclass__(cls, view: str | None = None, **kwargs: Any) -> None:
+        if view is not None:
+            decl = VIEWS[view]
+            if cls.__name__ != decl.widget:
+                raise InputError(
+                    f"view {view!r} declares its widget {decl.widget!r}, not {cls.__name__!r}"
+                )
+            cls._kind = view
+            cls._esm = static_file(f"{view}.js")
+            traits: dict[str, traitlets.TraitType[Any, Any]] = {
+                name: make_trait(t).tag(sync=True) for name, t in decl.synced.items()
+            }
+            for name in decl.head_buffers:  # not synced: the browser asks for them
+                traits[name] = traitlets.Dict()
+            for name, trait in traits.items():
+                trait.class_init(cls, name)
+                setattr(cls, name, trait)
+            WIDGETS[view] = cls
+        super().__init_subclass__(**kwargs)
+
+    def _view_spec(
+        self,
+        state: dict[str, Any],
+        activations: TextActivations | None = None,
+        scores: HeadScores | None = None,
+    ) -> ViewSpec:
+        """:class:`ViewSpec` of this view with ``state``, titled by the class name."""
+        return ViewSpec(self._kind, state, activations, scores, {"title": type(self).__name__})
+
+    @traitlets.validate("palette")  # the views declared with PALETTE_TRAITS
+    def _valid_palette(self, proposal: dict[str, Any]) -> str:
+        return check_palette(proposal["value"])
+
+
+class SelectsHead(traitlets.HasTraits):
+    """A view with a synced ``selected_head`` (declared ``HeadPair()``): ``[layer, head]`` within
+    the view's head grid (``n_layers`` × ``n_heads``, narrowed by :meth:`_head_grid`) or ``[]``,
+    checked by one validator (:func:`~induction_widgets.checks.check_head_pair`)."""
+
+    n_layers: int
+    n_heads: int
+
+    def _head_grid(self) -> tuple[int | None, str]:
+        """``(n_layers, what)``: the layers a selected head may lie in (``None``: all of them) and
+        how the error names it (e.g. ``"an earlier head "``)."""
+        return None, ""
 
     @traitlets.validate("selected_head")
-    def _valid_selected(self, proposal: dict[str, Any]) -> list[int]:
-        value = list(proposal["value"])
-        if value and (
-            len(value) != 2 or not 0 <= value[0] < self.n_layers or not 0 <= value[1] < self.n_heads
-        ):
-            raise InputError(
-                f"selected_head must be [layer, head] with layer in 0..{self.n_layers - 1} and "
-                f"head in 0..{self.n_heads - 1}, got {value}"
-            )
-        return value
-
-    @property
-    def head_scores(self) -> HeadScores:
-        return self._head_scores
+    def _valid_selected_head(self, proposal: dict[str, Any]) -> list[int]:
+        value = proposal["value"]
+        if isinstance(value, (list, tuple)) and len(value) == 0:
+            return []
+        n_layers, what = self._head_grid()
+        return check_head_pair(value, self, what=what, n_layers=n_layers)
 
 
-class HeadWidget(Exportable, anywidget.AnyWidget):
-    """Base of the views that show one head: synced ``layer``/``head`` with range checks."""
-
-    layer = traitlets.Int(0).tag(sync=True)
-    head = traitlets.Int(0).tag(sync=True)
-    n_layers = traitlets.Int(1).tag(sync=True)
-    n_heads = traitlets.Int(1).tag(sync=True)
-    heads_available = traitlets.List(traitlets.List(traitlets.Int())).tag(sync=True)
-    tokens = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    bos = traitlets.Bool(False).tag(sync=True)
-    message = traitlets.Unicode("").tag(sync=True)
-    title = traitlets.Unicode("").tag(sync=True)
-    #: the attention scale: "auto" (the head's sink_summary default), "without sink", "all sources"
-    sink_scale = traitlets.Unicode("auto").tag(sync=True)
+class HeadWidget(ViewWidget):
+    """The behaviour of a view of one head on a text (declared with ``TEXT_TRAITS``): the
+    activations' share, head data on request, layer/head checks."""
 
     _info: ModelInfo
     _scores: HeadScores | None = None
@@ -197,7 +289,7 @@ class HeadWidget(Exportable, anywidget.AnyWidget):
         return acts
 
     def _spec(self, state: dict[str, Any]) -> ViewSpec:
-        return ViewSpec(self._kind, state, self._acts, self._scores, {"title": type(self).__name__})
+        return self._view_spec(state, self._acts, self._scores)
 
     @property
     def _acts(self) -> TextActivations:
@@ -280,12 +372,13 @@ def close_all() -> int:
     return len(views)
 
 
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``, else an :class:`InputError` listing them."""
-    if not isinstance(value, str) or value not in choices:
-        options = " or ".join(repr(c) for c in choices)
-        raise InputError(f"{name} must be {options}, got {value!r}")
-    return value
+def check_layer_head(layer: Any, head: Any) -> None:
+    """Both of ``layer`` / ``head`` or neither (then the view opens on the default head)."""
+    if (layer is None) != (head is None):
+        raise InputError(
+            f"give both layer and head, or neither to open on the strongest induction head "
+            f"(got layer={layer!r}, head={head!r})"
+        )
 
 
 def check_activations(activations: Any, model: Any, text: Any) -> TextActivations:
@@ -343,24 +436,24 @@ def resolve_mask(spec: MaskSpec, tokens: list[str], name: str) -> list[bool] | N
 def strongest_induction_head(
     model: Any, scores: HeadScores | None = None
 ) -> tuple[tuple[int, int], HeadScores]:
-    """The head with the highest prefix-matching score among induction heads (any head if none),
-    and the scores it was chosen from (a quick :func:`head_scores` when none are given)."""
+    """:meth:`HeadScores.default_head` (the strongest induction head), and the scores it was chosen
+    from (a quick :func:`head_scores` when none are given)."""
     if scores is None:
         scores = head_scores(model, n_examples=4, progress=False)
-    heads = scores.induction_heads()
-    if heads:
-        return heads[0], scores
-    best = scores.top(1, by="prefix_matching")[0]
-    return (best.layer, best.head), scores
+    return scores.default_head(), scores
 
 
 __all__ = [
     "STATIC",
+    "WIDGETS",
     "Exportable",
+    "HeadPair",
     "HeadWidget",
     "MaskSpec",
+    "SelectsHead",
+    "ViewWidget",
     "check_activations",
-    "check_choice",
+    "check_layer_head",
     "check_scores",
     "close_all",
     "register_view",

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import traitlets
-
+from ..checks import check_choice, check_head
 from ..compute import HeadScores, TextActivations
-from ..compute._model import check_head
 from ..views import ViewSpec, attention_matrix_state
-from ._base import HeadWidget, check_choice, static_file
+from ._base import HeadWidget, check_layer_head
 
 
-class AttentionMatrix(HeadWidget):
+class AttentionMatrix(HeadWidget, view="attention_matrix"):
     """The ``[dst, src]`` heatmap of one head (rows: destinations, columns: sources).
 
     ``mode="logit_attr"`` shows the logit attribution ``[dst, src]`` instead, on a diverging scale.
@@ -20,26 +18,22 @@ class AttentionMatrix(HeadWidget):
     A translation head shows an off-diagonal that meanders with word order. ``sink_scale`` as in
     :class:`TokenView`: "auto" leaves a head's attention sink out of the colour scale (rows
     renormalised over the other sources) when it holds ≥ 0.3 of the rows' attention on average.
+    ``palette``: the diverging map's colours, ``"paper"`` or ``"colorblind"`` (docs/figures.md).
+
+    With neither ``layer`` nor ``head`` it opens on ``scores.default_head()`` (the strongest
+    induction head) when ``scores`` are given, else on L0H0.
     """
-
-    _esm = static_file("attention_matrix.js")
-
-    mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
-    attention = traitlets.Dict()  # not synced: the browser asks for it (see HeadWidget)
-    attribution = traitlets.Dict()  # not synced: the browser asks for it (see HeadWidget)
-    attention_overview = traitlets.Dict()  # long texts only; not synced
-    attribution_overview = traitlets.Dict()  # long texts only; not synced
-    _kind = "attention_matrix"
 
     def __init__(
         self,
         model: Any,
         text: Any,
-        layer: int = 0,
-        head: int = 0,
+        layer: int | None = None,
+        head: int | None = None,
         *,
         mode: str = "attention",
         sink_scale: str = "auto",
+        palette: str = "paper",
         activations: TextActivations | None = None,
         scores: HeadScores | None = None,
         truncate: bool = False,
@@ -48,12 +42,21 @@ class AttentionMatrix(HeadWidget):
         **kwargs: Any,
     ) -> None:
         check_choice("mode", mode, ("attention", "logit_attr"))
+        check_layer_head(layer, head)
         acts = self._setup(model, text, activations, truncate, scores, progress)
+        if layer is None or head is None:
+            layer, head = scores.default_head() if scores is not None else (0, 0)
         layer, head = check_head(acts.info, layer, head)
         super().__init__(
             **{
                 **attention_matrix_state(
-                    acts, layer, head, mode=mode, title=title, sink_scale=sink_scale
+                    acts,
+                    layer,
+                    head,
+                    mode=mode,
+                    title=title,
+                    sink_scale=sink_scale,
+                    palette=palette,
                 ),
                 **kwargs,
             }
@@ -70,5 +73,6 @@ class AttentionMatrix(HeadWidget):
                 title=self.title,
                 tokens=self.tokens,
                 sink_scale=self.sink_scale,
+                palette=self.palette,
             )
         )

@@ -7,25 +7,26 @@ from typing import Any
 
 import traitlets
 
-from ..compute import HeadScores, InputError, head_scores
-from ..compute._model import check_head
+from ..checks import check_head
+from ..compute import HeadScores, head_scores
+from ..errors import InputError
 from ..views import ViewSpec, check_ablation, check_score_name, explorer_state
-from ._base import check_scores, static_file
-from .head_map import HeadMapTraits, set_ablation
-from .token_view import TokenView, check_options, resolve_masks
-from .verdict_scatter import ScatterAxesTraits
+from ._base import HeadWidget, check_scores
+from .head_map import set_ablation
+from .token_view import check_options, resolve_masks, token_options
 
 
-class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
+class InductionExplorer(HeadWidget, view="explorer"):
     """Click a head in the map and the token view and the matrix show it; pick one in the token view's
     selects and the map follows. One widget (one model, one front-end module ``explorer.js`` that
     composes the three views on a workbench grid), so it renders wherever anywidget does: JupyterLab,
     Notebook 7, VS Code, Colab, marimo (``mo.ui.anywidget(ex)``), exported notebooks, ``save_html``.
 
-    Traits: everything a :class:`TokenView` has (``layer``, ``head``, ``mode``, ``selected``,
+    Traits (declared in :mod:`induction_widgets.views.explorer`, the three views' side by side):
+    everything a :class:`TokenView` has (``layer``, ``head``, ``mode``, ``selected``,
     ``sink_scale`` …) plus the map's ``scores`` / ``score`` / ``verdicts``, ``show_matrix`` and
     ``matrix_mode``, and the verdict scatter's points (``scatter_x`` …; a click there selects the
-    head too).
+    head too). It opens on ``scores.default_head()`` unless ``layer`` / ``head`` are given.
     ``ex.selected_head`` is ``[layer, head]``. ``ex.token_view``, ``ex.matrix`` and ``ex.head_map``
     are the explorer itself (``ex.matrix`` is ``None`` with ``matrix=False``), kept so code written
     for the earlier three-widget explorer still reads ``ex.token_view.layer`` and
@@ -38,18 +39,6 @@ class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
     (``score="icl_ablation"``) and its table a ΔICL column (docs/scores.md).
     """
 
-    _esm = static_file("explorer.js")
-    _kind = "explorer"
-
-    # the map's traits come from HeadMapTraits, the scatter's axes from ScatterAxesTraits
-    show_matrix = traitlets.Bool(True).tag(sync=True)
-    matrix_mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
-    # the verdict scatter (views.verdict_scatter_state): x, y, depth as scatter_x/_y/_depth
-    attention_overview = traitlets.Dict()  # long texts only; not synced (the matrix asks)
-    attribution_overview = traitlets.Dict()  # long texts only; not synced
-    scatter_x = traitlets.Dict().tag(sync=True)
-    scatter_y = traitlets.Dict().tag(sync=True)
-    scatter_depth = traitlets.Dict().tag(sync=True)
     _ablation: Any = None
 
     def __init__(
@@ -71,6 +60,7 @@ class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
         src_mask: Any = None,
         output_mask: Any = None,
         sink_scale: str = "auto",
+        palette: str = "paper",
         title: str = "",
         ablation: Any = None,
         **kwargs: Any,
@@ -86,8 +76,7 @@ class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
         check_score_name(scores, score, ablation)  # a clear error for unknown score names
         self._ablation = ablation
         if layer is None or head is None:
-            best = scores.induction_heads() or [(r.layer, r.head) for r in scores.top(1)]
-            layer, head = best[0]
+            layer, head = scores.default_head()
         self._scores = scores
         self._masks = resolve_masks(acts, dst_mask, src_mask, output_mask)
         state = explorer_state(
@@ -102,10 +91,11 @@ class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
             value_weighted=value_weighted,
             title=title,
             sink_scale=sink_scale,
+            palette=palette,
             ablation=ablation,
             **self._masks,
         )
-        super(TokenView, self).__init__(**{**state, **kwargs})
+        super().__init__(**{**state, **kwargs})
 
     def view_spec(self) -> ViewSpec:
         """The current state (see :func:`~induction_widgets.views.explorer_state`)."""
@@ -119,7 +109,7 @@ class InductionExplorer(HeadMapTraits, ScatterAxesTraits, TokenView):
             matrix=self.show_matrix,
             matrix_mode=self.matrix_mode,
             ablation=self._ablation,
-            **self._token_options(),
+            **token_options(self, self._masks),
         )
         return self._spec(state)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import traitlets
 
-from ..compute import HeadScores, InputError
-from ..compute._model import _index
+from ..checks import check_head_pair
+from ..compute import HeadScores
+from ..errors import InputError
 from ..views import (
     ABLATION_SCORE,
     ViewSpec,
@@ -17,28 +17,13 @@ from ..views import (
     check_score_name,
     head_map_state,
 )
-from ._base import HeadScoresWidget, register_view, static_file
+from ._base import SelectsHead, ViewWidget, register_view
 
 
-class HeadMapTraits(traitlets.HasTraits):
-    """The head map's synced state (:func:`~induction_widgets.views.head_map_state`), shared by
-    :class:`HeadMap` and the explorer, whose map is the same."""
-
-    scores = traitlets.Dict().tag(sync=True)
-    scores_std = traitlets.Dict().tag(sync=True)  # spread over examples (head_map_state)
-    scores_n = traitlets.Dict().tag(sync=True)
-    score_names = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    score = traitlets.Unicode("prefix_matching").tag(sync=True)
-    verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    # the per-head ablation result (views.ablation_state): ΔICL, its standard error, what it is
-    ablation = traitlets.Dict().tag(sync=True)
-    ablation_sd = traitlets.Dict().tag(sync=True)
-    ablation_note = traitlets.Unicode("").tag(sync=True)
-
-
-class HeadMap(HeadMapTraits, HeadScoresWidget):
+class HeadMap(SelectsHead, ViewWidget, view="head_map"):
     """Every head coloured by a chosen score, plus a sortable table (head, layer depth, copying,
-    prefix matching, verdict). Clicking a head sets ``selected_head = [layer, head]``.
+    prefix matching, verdict). Clicking a head sets ``selected_head = [layer, head]``; it opens on
+    ``scores.default_head()`` (the strongest induction head) unless ``selected_head`` is given.
 
     ``ablation``: :func:`~induction_widgets.ablation_scores` of the same model adds the colouring
     ``score="icl_ablation"`` — "ΔICL (ablation)", ``ICL(ablated) − ICL(clean)`` per head on a
@@ -46,13 +31,9 @@ class HeadMap(HeadMapTraits, HeadScoresWidget):
 
         abl = iw.ablation_scores(model, compare=False)
         iw.HeadMap(scores, ablation=abl, score="icl_ablation")   # or hm.set_ablation(abl)
+
+    ``palette``: the ΔICL scale's colours, ``"paper"`` or ``"colorblind"`` (docs/figures.md).
     """
-
-    _esm = static_file("head_map.js")
-    _kind = "head_map"
-
-    message = traitlets.Unicode("").tag(sync=True)
-    title = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -62,6 +43,7 @@ class HeadMap(HeadMapTraits, HeadScoresWidget):
         selected_head: tuple[int, int] | list[int] | None = None,
         title: str = "",
         ablation: Any = None,
+        palette: str = "paper",
         **kwargs: Any,
     ) -> None:
         if not isinstance(scores, HeadScores):
@@ -73,22 +55,27 @@ class HeadMap(HeadMapTraits, HeadScoresWidget):
         self._head_scores = scores
         self._ablation = ablation
         if selected_head is None:
-            best = scores.top(1, by="prefix_matching")[0]
-            selected_head = (best.layer, best.head)
-        selected_head = _head_pair(selected_head, scores)
+            selected_head = scores.default_head()
+        pair = check_head_pair(selected_head, scores)
         super().__init__(
             **{
                 **head_map_state(
                     scores,
                     score=score,
-                    selected_head=selected_head,
+                    selected_head=pair,
                     title=title,
                     ablation=ablation,
+                    palette=palette,
                 ),
                 **kwargs,
             }
         )
         register_view(self)
+
+    @property
+    def head_scores(self) -> HeadScores:
+        """The scores the map shows."""
+        return self._head_scores
 
     def view_spec(self) -> ViewSpec:
         """The current state: score shown and selected head (see :func:`head_map_state`)."""
@@ -98,8 +85,9 @@ class HeadMap(HeadMapTraits, HeadScoresWidget):
             selected_head=self.selected_head,
             title=self.title,
             ablation=self._ablation,
+            palette=self.palette,
         )
-        return ViewSpec(self._kind, state, None, self._head_scores, {"title": "HeadMap"})
+        return self._view_spec(state, None, self._head_scores)
 
     def set_ablation(self, ablation: Any, *, show: bool = True) -> None:
         """Show ``ablation`` (:func:`~induction_widgets.ablation_scores` of the same model, or
@@ -126,20 +114,3 @@ def set_ablation(widget: Any, scores: HeadScores, ablation: Any, show: bool) -> 
             widget.score = ABLATION_SCORE
         elif ablation is None and widget.score == ABLATION_SCORE:
             widget.score = "prefix_matching"
-
-
-def _head_pair(value: Any, scores: HeadScores) -> list[int]:
-    """``[layer, head]`` as plain ints (numpy / 0-d tensor ints accepted), or a clear error."""
-    try:
-        pair = list(value)
-    except TypeError:
-        pair = []
-    pair = [_index(v) for v in pair]
-    if len(pair) != 2 or any(
-        isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair
-    ):
-        raise InputError(
-            f"selected_head must be [layer, head] with layer in 0..{scores.n_layers - 1} and "
-            f"head in 0..{scores.n_heads - 1}, got {value!r}"
-        )
-    return [int(v) for v in pair]

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import traitlets
-
-from ..compute import HeadScores, InputError, TextActivations
-from ..compute._model import check_head
+from ..checks import check_choice, check_head
+from ..compute import HeadScores, TextActivations
 from ..views import ViewSpec, token_view_state
 from ._base import (
     HeadWidget,
     MaskSpec,
-    check_choice,
+    check_layer_head,
     resolve_mask,
-    static_file,
     strongest_induction_head,
 )
 
 
-class TokenView(HeadWidget):
+class TokenView(HeadWidget, view="token_view"):
     """The text as tokens, shaded by one head's attention or direct-path logit attribution.
 
     * **Attention** (red): hover a token = destination ``d``; sources ``s`` shade by ``A[d, s]`` —
@@ -33,6 +30,8 @@ class TokenView(HeadWidget):
       sink"`` (the sink's sources left out of the red scale, each row renormalised over the others:
       ``A[d, s] / (1 − share[d])``) or ``"all sources"``. The status line names the scale on screen
       and the hovered row's sink share.
+    * ``palette``: ``"paper"`` (default) or ``"colorblind"`` (Okabe–Ito vermillion / blue / orange,
+      docs/figures.md).
 
     Masks (a predicate on token strings, a regex, or one bool per token): ``dst_mask`` restricts the
     attention destinations, ``output_mask`` the logit-attribution outputs, ``src_mask`` the sources —
@@ -42,20 +41,6 @@ class TokenView(HeadWidget):
     With neither ``layer`` nor ``head`` it opens on the strongest induction head (from ``scores`` or a
     quick :func:`~induction_widgets.head_scores`).
     """
-
-    _esm = static_file("token_view.js")
-    _kind = "token_view"
-
-    mode = traitlets.Enum(["attention", "logit_attr"], "attention").tag(sync=True)
-    selected_is = traitlets.Enum(["destination", "source"], "destination").tag(sync=True)
-    value_weighted = traitlets.Bool(False).tag(sync=True)
-    attention = traitlets.Dict()  # not synced: the browser asks for it (see HeadWidget)
-    attribution = traitlets.Dict()  # not synced: the browser asks for it (see HeadWidget)
-    value_norm = traitlets.Dict()  # not synced: the browser asks for it (see HeadWidget)
-    dst_mask = traitlets.Dict().tag(sync=True)
-    src_mask = traitlets.Dict().tag(sync=True)
-    output_mask = traitlets.Dict().tag(sync=True)
-    selected = traitlets.Int(-1).tag(sync=True)
 
     def __init__(
         self,
@@ -71,6 +56,7 @@ class TokenView(HeadWidget):
         src_mask: MaskSpec = None,
         output_mask: MaskSpec = None,
         sink_scale: str = "auto",
+        palette: str = "paper",
         scores: HeadScores | None = None,
         activations: TextActivations | None = None,
         truncate: bool = False,
@@ -93,6 +79,7 @@ class TokenView(HeadWidget):
             value_weighted=value_weighted,
             title=title,
             sink_scale=sink_scale,
+            palette=palette,
             **self._masks,
         )
         super().__init__(**{**state, **kwargs})
@@ -105,27 +92,30 @@ class TokenView(HeadWidget):
 
     def _token_options(self) -> dict[str, Any]:
         """The token view's current options, as :func:`token_view_state` takes them."""
-        return {
-            "mode": self.mode,
-            "selected_is": self.selected_is,
-            "value_weighted": self.value_weighted,
-            "selected": self.selected,
-            "title": self.title,
-            "tokens": self.tokens,
-            "sink_scale": self.sink_scale,
-            **self._masks,
-        }
+        return token_options(self, self._masks)
+
+
+def token_options(widget: Any, masks: dict[str, Any]) -> dict[str, Any]:
+    """The current token-view options of ``widget`` (a token view or the explorer, which shows the
+    same text), as :func:`token_view_state` takes them; ``masks``: the resolved masks."""
+    return {
+        "mode": widget.mode,
+        "selected_is": widget.selected_is,
+        "value_weighted": widget.value_weighted,
+        "selected": widget.selected,
+        "title": widget.title,
+        "tokens": widget.tokens,
+        "sink_scale": widget.sink_scale,
+        "palette": widget.palette,
+        **masks,
+    }
 
 
 def check_options(mode: Any, selected_is: Any, layer: Any, head: Any) -> None:
     """The token view's choices, and both of layer/head or neither."""
     check_choice("mode", mode, ("attention", "logit_attr"))
     check_choice("selected_is", selected_is, ("destination", "source"))
-    if (layer is None) != (head is None):
-        raise InputError(
-            f"give both layer and head, or neither to open on the strongest induction head "
-            f"(got layer={layer!r}, head={head!r})"
-        )
+    check_layer_head(layer, head)
 
 
 def resolve_masks(acts: TextActivations, dst: Any, src: Any, output: Any) -> dict[str, Any]:

@@ -4,46 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import traitlets
-
-from ..compute import HeadScores, InputError
+from ..checks import check_head_pair
+from ..compute import HeadScores
+from ..errors import InputError
 from ..views import ViewSpec, verdict_scatter_state
-from ._base import HeadScoresWidget, static_file
-from .head_map import _head_pair
+from ._base import SelectsHead, ViewWidget
 
 
-class ScatterAxesTraits(traitlets.HasTraits):
-    """The verdict scatter's axes (:func:`~induction_widgets.views.verdict_scatter_state`): the
-    threshold lines, the measures' names and ranges; shared by :class:`VerdictScatter` and the
-    explorer, which draws the same scatter."""
-
-    x_threshold = traitlets.Float(0.0).tag(sync=True)
-    y_threshold = traitlets.Float(0.0).tag(sync=True)
-    x_name = traitlets.Unicode("prefix_matching").tag(sync=True)
-    y_name = traitlets.Unicode("").tag(sync=True)
-    x_range = traitlets.List(traitlets.Float()).tag(sync=True)
-    y_range = traitlets.List(traitlets.Float()).tag(sync=True)
-
-
-class VerdictScatter(ScatterAxesTraits, HeadScoresWidget):
+class VerdictScatter(SelectsHead, ViewWidget, view="verdict_scatter"):
     """Every head as a point: prefix matching (x) against the copying measure the verdict uses
     (y, default copying rank), the two thresholds drawn as lines (heads right of and above both are
     the "induction head" verdicts), points coloured by layer depth ``layer / (n_layers − 1)``.
     Hovering a point names the head with its scores; clicking it sets ``selected_head``.
 
     ``measure``: the y measure (``None`` = the verdict's; see
-    :func:`~induction_widgets.compute.verdict_scatter`).
+    :func:`~induction_widgets.views.scatter_data`).
     """
-
-    _esm = static_file("verdict_scatter.js")
-    _kind = "verdict_scatter"
-
-    x = traitlets.Dict().tag(sync=True)
-    y = traitlets.Dict().tag(sync=True)
-    depth = traitlets.Dict().tag(sync=True)
-    verdicts = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    message = traitlets.Unicode("").tag(sync=True)
-    title = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -61,13 +37,18 @@ class VerdictScatter(ScatterAxesTraits, HeadScoresWidget):
             )
         self._head_scores = scores
         self._measure = measure
-        pair = [] if selected_head is None else _head_pair(selected_head, scores)
+        pair = [] if selected_head is None else check_head_pair(selected_head, scores)
         super().__init__(
             **{
                 **verdict_scatter_state(scores, measure=measure, selected_head=pair, title=title),
                 **kwargs,
             }
         )
+
+    @property
+    def head_scores(self) -> HeadScores:
+        """The scores the scatter shows."""
+        return self._head_scores
 
     def view_spec(self) -> ViewSpec:
         """The current state: the points and the selected head (see :func:`verdict_scatter_state`)."""
@@ -77,4 +58,4 @@ class VerdictScatter(ScatterAxesTraits, HeadScoresWidget):
             selected_head=self.selected_head,
             title=self.title,
         )
-        return ViewSpec(self._kind, state, None, self._head_scores, {"title": "VerdictScatter"})
+        return self._view_spec(state, None, self._head_scores)
