@@ -298,6 +298,7 @@ function renderView({ model, el }) {
       }
     }
     if (changed) updateHighlights();
+    showRevealed();
   }
 
   /** An empty block as tall as it was (or is estimated to be). @param {Block} b */
@@ -372,13 +373,19 @@ function renderView({ model, el }) {
     const k = blocks.indexOf(b);
     for (const near of [blocks[k - 1], b, blocks[k + 1]]) if (near) renderBlock(near);
     updateHighlights();
-    const show = () => spans[i]?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
-    show();
-    // blocks rendered around it by the observer replace placeholders of estimated height: once
-    // they are in, bring the token back into view if it is still the locked one
-    requestAnimationFrame(() => requestAnimationFrame(() => {
-      if (locked() === i) show();
-    }));
+    // blocks rendered around it by the observer replace placeholders of estimated height, which
+    // moves it: each observer round in the next second brings it back into view while it stays
+    // the locked token
+    revealing = { index: i, until: performance.now() + 1000 };
+    showRevealed();
+  }
+
+  /** @type {{ index: number, until: number }} the token being brought into view */
+  let revealing = { index: -1, until: 0 };
+  function showRevealed() {
+    const { index, until } = revealing;
+    if (index < 0 || performance.now() > until || (locked() !== index && hovered() !== index)) return;
+    spans[index]?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
   }
 
   /** Each rendered span's classes, for the spans in the DOM. @param {(span: HTMLSpanElement, i: number) => void} f */
