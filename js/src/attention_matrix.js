@@ -8,14 +8,20 @@
  * Wheel zooms around the cursor, drag pans, double-click resets; a crosshair and the readout
  * (.iw-readout with data-dst / data-src / data-value) follow the cursor.
  *
+ * Drawing: with at least one CSS pixel per cell, one image pixel per cell; with more cells than
+ * pixels (or compact rows, long texts), each device pixel shows the MAX of the cells it covers
+ * (attention; the value of largest magnitude for attribution) from a max pyramid
+ * (shared/pyramid.js), so a single bright cell stays visible at full zoom-out.
+ *
  * Traits: tokens, layer, head, n_layers, n_heads, heads_available, mode, attention [n, n],
- * attribution [n, n], message, title, sink_scale ("auto" | "without sink" | "all sources": with
+ * attribution [n, n], attention_overview / attribution_overview (block maxima, long texts), message, title, sink_scale ("auto" | "without sink" | "all sources": with
  * "without sink" the sink's columns are 0 and each row is renormalised over the other sources, so
  * 1.0 means all of the row's attention outside the sink; computed here, see shared/sink.js),
  * palette ("paper" | "colorblind": the diverging map's colours, shared/colour.js PALETTES).
  * @module attention_matrix
  */
-import { attributionRGBA, formatNumber, sequentialLUT } from "./shared/colour.js";
+import { formatNumber } from "./shared/colour.js";
+import { Pyramid, colourValues, divergingTable, sequentialTable } from "./shared/pyramid.js";
 import { h, listen } from "./shared/dom.js";
 import { headDataView, matrixNeeds } from "./shared/headdata.js";
 import {
@@ -31,6 +37,7 @@ import {
 import { canvasAlt, cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { Focus, bindGridKeys, sameCell } from "./shared/focus.js";
 import { asMatrix, storedMatrix } from "./shared/matrix.js";
+import { decodeSync, isAbsent } from "./shared/decode.js";
 import { labelToken, quoteToken } from "./shared/text.js";
 
 /** @typedef {import("./shared/matrix.js").Matrix} Matrix */
@@ -42,7 +49,8 @@ const MAX_CELL = 64; // px per cell at maximum zoom
 
 /**
  * @typedef {{ tokens: string[], layer: number, head: number, n_layers: number, n_heads: number,
- *   heads_available: number[][], mode: string, attention: any, attribution: any, message: string,
+ *   heads_available: number[][], mode: string, attention: any, attribution: any,
+ *   attention_overview: any, attribution_overview: any, message: string,
  *   title: string, max_size: number, sink_scale: string, bos: boolean, palette: string }} MatrixTraits
  */
 
@@ -75,11 +83,7 @@ export function matrixPixels(data, n, mode, vmax, into, palette) {
   let row = new Float32Array(n);
   if (mode === "logit_attr") {
     // Same mapping as attributionRGBA: the sign's colour, alpha = round(min(|v| / vmax, 1) · 255).
-    const table = new Uint32Array(512); // [0, 256): positive, [256, 512): negative, by alpha
-    const bytes = new Uint8Array(table.buffer);
-    [attributionRGBA(1, 1, palette), attributionRGBA(-1, 1, palette)].forEach((c, sign) => {
-      for (let a = 0; a < 256; a++) bytes.set([c[0], c[1], c[2], a], 4 * (256 * sign + a));
-    });
+    const table = divergingTable(palette); // [0, 256): positive, [256, 512): negative, by alpha
     const inv = vmax > 0 && Number.isFinite(vmax) ? 1 / vmax : Infinity;
     for (let d = 0; d < n; d++) {
       row = M.row(d, row);
@@ -95,10 +99,7 @@ export function matrixPixels(data, n, mode, vmax, into, palette) {
     }
     return px;
   }
-  const lut = sequentialLUT();
-  const table = new Uint32Array(256);
-  const bytes = new Uint8Array(table.buffer);
-  for (let k = 0; k < 256; k++) bytes.set([lut[3 * k], lut[3 * k + 1], lut[3 * k + 2], 255], 4 * k);
+  const table = sequentialTable();
   for (let d = 0; d < n; d++) {
     row = M.row(d, row);
     const base = d * n;
@@ -141,6 +142,14 @@ function renderView({ model, el }) {
 
   const offscreen = document.createElement("canvas");
   let n = 0;
+  /** @type {Pyramid | null} the max pyramid of the shown matrix (plots of fewer pixels than cells) */
+  let pyramid = null;
+  /** @type {{ data: Matrix | null | undefined, overview: any }} inputs of the pyramid */
+  let pyramidOf = { data: undefined, overview: undefined };
+  /** @type {ImageData | null} the plot's pixels in pyramid mode */
+  let plotImage = null;
+  /** @type {Float32Array} */
+  let plotValues = new Float32Array(0);
   /** @type {Matrix | null} [n, n] of the shown matrix (read on demand, see shared/matrix.js) */
   let data = null;
   /** @type {ImageData | null} the offscreen image's pixels, reused while n stays the same */
@@ -189,11 +198,55 @@ function renderView({ model, el }) {
     clampView();
   }
 
+  /** Whether the plot shows the max pyramid (more cells than CSS pixels, or compact rows) rather
+   * than one image pixel per cell. */
+  const usePyramid = () => data !== null && (n > size || typeof data.entries === "function");
+
+  /** The overview of the raw matrix on screen, when one came with it (long texts).
+   * @param {"attention" | "attribution"} name */
+  function overviewOf(name) {
+    const raw = model.get(name === "attention" ? "attention_overview" : "attribution_overview");
+    if (isAbsent(raw) || !raw.block) return null;
+    const dec = decodeSync(raw);
+    return dec ? { block: Number(raw.block), m: dec.shape[0], values: dec.data } : null;
+  }
+
+  let bandId = 0;
+  /** @type {Map<number, { pyramid: Pyramid | null, block: number, band: number }>} */
+  const bandAsks = new Map();
+  /** A pyramid's `remote`: ask the kernel for band t of level b of this head's `name` matrix.
+   * @param {string} name @param {number} layer @param {number} head */
+  const askBand = (name, layer, head) => (/** @type {number} */ b, /** @type {number} */ t) => {
+    const id = ++bandId;
+    bandAsks.set(id, { pyramid, block: b, band: t }); // asked while this pyramid draws
+    try {
+      model.send({ type: "iw:band", id, layer, head, name, block: b, band: t });
+    } catch {
+      bandAsks.delete(id);
+    }
+  };
+  /** @param {any} msg @param {any[]} buffers */
+  const onBand = (msg, buffers) => {
+    if (!msg || msg.type !== "iw:band") return;
+    const ask = bandAsks.get(msg.id);
+    bandAsks.delete(msg.id);
+    if (!ask || msg.error || !buffers || !buffers[0] || ask.pyramid !== pyramid || !pyramid) return;
+    const dec = decodeSync({ ...msg.meta, view: buffers[0] });
+    if (!dec) return;
+    pyramid.acceptBand(ask.block, ask.band, dec.data);
+    canvas.dataset.exactBands = String(pyramid.exact.size);
+    draw();
+    drawOverlay();
+  };
+  model.on("msg:custom", onBand);
+  signal.addEventListener("abort", () => model.off("msg:custom", onBand), { once: true });
+
   function loadData() {
     const name = mode() === "logit_attr" ? "attribution" : "attention";
     const m = storedMatrix(model.get(name));
     const newN = m ? m.n : 0;
     data = m;
+    const raw = data;
     if (mode() === "attention") {
       if (sinkOf.raw !== data) sinkOf = { raw: data, summary: data ? sinkSummary(data, newN) : null };
       scale = scaleOnScreen(model.get("sink_scale"), sinkOf.summary);
@@ -205,20 +258,18 @@ function renderView({ model, el }) {
     }
     const palette = model.get("palette");
     root.classList.toggle("iw-palette-colorblind", palette === "colorblind");
-    if (pixelsOf.data === data && pixelsOf.mode === mode() && pixelsOf.palette === palette) {
-      updateScaleControls();
-      return; // nothing new to draw
-    }
-    pixelsOf = { data, mode: mode(), palette };
     vmax = mode() === "logit_attr" && data ? data.maxAbs() : 1;
-    offscreen.width = Math.max(n, 1);
-    offscreen.height = Math.max(n, 1);
-    if (n > 0 && data) {
-      if (!image || image.width !== n) image = new ImageData(n, n);
-      matrixPixels(data, n, mode(), vmax, image.data, palette);
-      offscreen.getContext("2d")?.putImageData(image, 0, 0);
+    const overview = data !== null && data === raw ? overviewOf(name) : null;
+    if (pyramidOf.data !== data || (pyramidOf.overview === null) !== (overview === null)) {
+      pyramidOf = { data, overview };
+      // live, compact rows: finer bands are drawn at once from them and replaced by the kernel's
+      // exact ones (iw:band); a saved page has no kernel and keeps the ones made here
+      const remote = data && data === raw && data.entries ? askBand(name, model.get("layer"), model.get("head")) : null;
+      pyramid = data ? new Pyramid(data, { signed: mode() === "logit_attr", overview, remote }) : null;
     }
     canvas.dataset.n = String(n);
+    // the head whose buffers are drawn ("layer.head"; tests wait on it after a switch)
+    canvas.dataset.headShown = data ? `${model.get("layer")}.${model.get("head")}` : "";
     if (mode() === "logit_attr") legendEl.show("attribution", vmax, 0, palette);
     else legendEl.show("sequential", 1, 0);
     updateScaleControls();
@@ -228,6 +279,34 @@ function renderView({ model, el }) {
     const att = mode() === "attention";
     scaleControl.update(scale, sinkOf.summary, att);
     root.dataset.scale = att ? scale : "";
+  }
+
+  /** The one-pixel-per-cell image (plots with more pixels than cells), made when its inputs change. */
+  function ensureImage() {
+    const palette = model.get("palette");
+    if (pixelsOf.data === data && pixelsOf.mode === mode() && pixelsOf.palette === palette) return;
+    pixelsOf = { data, mode: mode(), palette };
+    offscreen.width = Math.max(n, 1);
+    offscreen.height = Math.max(n, 1);
+    if (n > 0 && data) {
+      if (!image || image.width !== n) image = new ImageData(n, n);
+      matrixPixels(data, n, mode(), vmax, image.data, palette);
+      offscreen.getContext("2d")?.putImageData(image, 0, 0);
+    }
+  }
+
+  /** The plot area in pyramid mode: every device pixel the max of the cells it covers. */
+  function drawPyramid() {
+    if (!pyramid) return;
+    const dpr = canvas.width / (MARGIN.left + size + MARGIN.right);
+    const W = Math.max(1, Math.round(size * dpr));
+    const c = size / zoom / W; // cells per device pixel
+    if (plotValues.length !== W * W) plotValues = new Float32Array(W * W);
+    if (!plotImage || plotImage.width !== W) plotImage = new ImageData(W, W);
+    pyramid.render(ox, oy, c, W, W, plotValues);
+    colourValues(plotValues, mode(), vmax, plotImage.data, model.get("palette"));
+    canvas.getContext("2d")?.putImageData(plotImage, Math.round(MARGIN.left * dpr), Math.round(MARGIN.top * dpr));
+    canvas.dataset.level = String(pyramid.lastLevel);
   }
 
   function draw() {
@@ -242,15 +321,20 @@ function renderView({ model, el }) {
       ctx.fillText(`no ${mode() === "logit_attr" ? "logit attribution" : "attention"} data`, MARGIN.left + size / 2, MARGIN.top + size / 2);
       return;
     }
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(MARGIN.left, MARGIN.top, size, size);
-    ctx.clip();
-    ctx.imageSmoothingEnabled = false;
-    ctx.translate(MARGIN.left - ox * zoom, MARGIN.top - oy * zoom);
-    ctx.scale(zoom, zoom);
-    ctx.drawImage(offscreen, 0, 0);
-    ctx.restore();
+    canvas.dataset.render = usePyramid() ? "max" : "cells";
+    if (usePyramid()) drawPyramid();
+    else {
+      ensureImage();
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(MARGIN.left, MARGIN.top, size, size);
+      ctx.clip();
+      ctx.imageSmoothingEnabled = false;
+      ctx.translate(MARGIN.left - ox * zoom, MARGIN.top - oy * zoom);
+      ctx.scale(zoom, zoom);
+      ctx.drawImage(offscreen, 0, 0);
+      ctx.restore();
+    }
     ctx.globalAlpha = 0.4;
     ctx.lineWidth = 1;
     ctx.strokeRect(MARGIN.left - 0.5, MARGIN.top - 0.5, size + 1, size + 1);
@@ -355,7 +439,9 @@ function renderView({ model, el }) {
     const toks = tokens();
     /** @param {number} i */
     const tok = (i) => `${i < toks.length ? quoteToken(toks[i]) : "?"} [${i}]`;
-    const val = v !== v ? "NaN" : formatNumber(v);
+    // compact rows (long texts): a cell not among its row's largest is only known to be ≤ the bound
+    const bound = v === 0 && data.bound ? data.bound(d) : 0;
+    const val = v !== v ? "NaN" : bound > 0 ? `≤ ${formatNumber(bound)} (not among the row's largest entries sent)` : formatNumber(v);
     readout.textContent =
       mode() === "logit_attr"
         ? `dst ${tok(d)} → src ${tok(s)}: logit attr ${v > 0 ? "+" : ""}${val}` + (d + 1 < toks.length ? ` (to the logit of ${tok(d + 1)})` : "")
@@ -509,7 +595,7 @@ function renderView({ model, el }) {
         top.map(([d, s]) => `${tok(d)} → ${tok(s)} ${formatNumber(data ? data.at(d, s) : NaN, 3)}`).join("; ") + ".",
     );
   }
-  listen(model, ["attention", "attribution", "mode", "sink_scale", "bos", "palette"], onData, signal);
+  listen(model, ["attention", "attribution", "attention_overview", "attribution_overview", "mode", "sink_scale", "bos", "palette"], onData, signal);
   listen(
     model,
     ["tokens"],

@@ -19,7 +19,7 @@ import views from "iw:views";
 export const VIEWS = views;
 
 /** Traits swapped in from the store when layer/head change. */
-const HEAD_TRAITS = ["attention", "attribution", "value_norm"];
+const HEAD_TRAITS = ["attention", "attribution", "value_norm", "attention_overview", "attribution_overview"];
 
 /** @param {unknown} a @param {unknown} b @returns {boolean} */
 function equal(a, b) {

@@ -66,6 +66,59 @@ function fillToken(span, token) {
   });
 }
 
+/** Texts longer than this keep only the blocks near the viewport in the DOM. */
+export const VIRTUAL_MIN = 2048;
+/** Tokens per block (a block ends early after a newline within its last half). */
+export const BLOCK = 256;
+
+/** @typedef {{ start: number, end: number, el: HTMLElement, rendered: boolean, height: number, chars: number }} Block */
+
+/**
+ * Cut [0, n) into blocks of about `size` tokens: a block ends after the last token holding a
+ * newline in its second half when there is one (so the breaks between blocks fall on line ends),
+ * else at `size`.
+ * @param {string[]} tokens @param {number} size
+ * @returns {[number, number][]}
+ */
+export function tokenBlocks(tokens, size) {
+  const n = tokens.length;
+  /** @type {[number, number][]} */
+  const out = [];
+  let start = 0;
+  while (start < n) {
+    let end = Math.min(n, start + size);
+    if (end < n) {
+      for (let i = end - 1; i >= start + size / 2; i--) {
+        if (String(tokens[i] ?? "").includes("\n")) {
+          end = i + 1;
+          break;
+        }
+      }
+    }
+    out.push([start, end]);
+    start = end;
+  }
+  return out;
+}
+
+/**
+ * The next token after `from` (or before it, dir −1), wrapping around, whose text contains
+ * `query` (case-insensitive) and that `ok` accepts; −1 if none.
+ * @param {string[]} tokens @param {string} query @param {number} from @param {1 | -1} dir
+ * @param {(i: number) => boolean} [ok]
+ */
+export function findToken(tokens, query, from, dir = 1, ok = () => true) {
+  const n = tokens.length;
+  const q = String(query).toLowerCase();
+  if (!q || n === 0) return -1;
+  const start = from >= 0 && from < n ? from : dir > 0 ? -1 : n;
+  for (let k = 1; k <= n; k++) {
+    const i = (((start + dir * k) % n) + n) % n;
+    if (String(tokens[i] ?? "").toLowerCase().includes(q) && ok(i)) return i;
+  }
+  return -1;
+}
+
 /** @param {number} a @param {number} b */
 const sameValue = (a, b) => a === b || (a !== a && b !== b); // NaN equals NaN here
 
@@ -96,6 +149,8 @@ function renderView({ model, el }) {
   ]);
   const banner = messageBanner(model);
   const lost = headViewKernelLostBanner(model, selects);
+  const search = h("input", { class: "iw-search", attrs: { type: "search", placeholder: "find a token (Enter: next)", "aria-label": "find a token" } });
+  header.append(search);
   const tokensEl = h("div", { class: "iw-tokens" });
   const status = h("div", { class: "iw-status", attrs: { "aria-live": "polite" } });
   root.append(header, banner.el, lost.el, tokensEl, status);
@@ -103,8 +158,12 @@ function renderView({ model, el }) {
 
   // ---- state -----------------------------------------------------------------------------
   const buffer = bufferCache(model);
-  /** @type {HTMLSpanElement[]} */
+  /** @type {(HTMLSpanElement | undefined)[]} the spans in the DOM (long texts: only near the viewport) */
   let spans = [];
+  /** @type {Block[]} */
+  let blocks = [];
+  /** @type {IntersectionObserver | null} */
+  let observer = null;
   /** @type {string[]} */
   let tokens = [];
   /** @type {Float32Array} */
@@ -188,33 +247,165 @@ function renderView({ model, el }) {
   }
 
   // ---- tokens ----------------------------------------------------------------------------
+  /** Long texts: tokens in blocks ({@link tokenBlocks}); a block far from the viewport is an empty
+   * placeholder of its last measured (or estimated) height. */
   function buildTokens() {
     tokens = Array.isArray(model.get("tokens")) ? model.get("tokens") : [];
+    observer?.disconnect();
+    observer = null;
+    spans = new Array(tokens.length);
+    focusSpan = null;
+    lockedSpan = null;
+    painted = new Float32Array(tokens.length).fill(NaN);
+    const virtual = tokens.length > VIRTUAL_MIN && typeof IntersectionObserver !== "undefined";
+    blocks = tokenBlocks(tokens, virtual ? BLOCK : Math.max(tokens.length, 1)).map(([start, end]) => {
+      const el = h("div", { class: "iw-block" });
+      el.dataset.start = String(start);
+      let chars = 0;
+      for (let i = start; i < end; i++) chars += String(tokens[i] ?? "").length + 0.2;
+      return { start, end, el, rendered: false, height: 0, chars };
+    });
+    tokensEl.replaceChildren(...blocks.map((b) => b.el));
+    root.dataset.virtual = String(virtual);
+    // new spans: forget the hover and a lock past the end (painted by the caller)
+    focus.hover = null;
+    if (locked() >= tokens.length) focus.locked = null;
+    if (!virtual) {
+      for (const b of blocks) renderBlock(b);
+      return;
+    }
+    observer = new IntersectionObserver(onIntersect, { root: tokensEl, rootMargin: "400px 0px" });
+    for (const b of blocks) {
+      placeholder(b);
+      observer.observe(b.el);
+    }
+    const first = locked() >= 0 ? blockOf(locked()) : blocks[0];
+    if (first) renderBlock(first); // the first paint without waiting for the observer
+  }
+
+  /** @param {IntersectionObserverEntry[]} entries */
+  function onIntersect(entries) {
+    let changed = false;
+    for (const e of entries) {
+      const b = blocks[Number(/** @type {HTMLElement} */ (e.target).dataset.blockIndex)];
+      if (!b) continue;
+      if (e.isIntersecting && !b.rendered) {
+        renderBlock(b);
+        changed = true;
+      } else if (!e.isIntersecting && b.rendered && !b.el.contains(document.activeElement)) {
+        b.height = b.el.getBoundingClientRect().height;
+        dropBlock(b);
+      }
+    }
+    if (changed) updateHighlights();
+    showRevealed();
+  }
+
+  /** An empty block as tall as it was (or is estimated to be). @param {Block} b */
+  function placeholder(b) {
+    const perChar = averageHeightPerChar();
+    b.el.style.height = `${Math.max(16, Math.round(b.height || b.chars * perChar))}px`;
+    b.el.dataset.blockIndex = String(blocks.indexOf(b));
+  }
+
+  /** Height per character of the blocks measured so far (a default before any). */
+  function averageHeightPerChar() {
+    let h = 0;
+    let c = 0;
+    for (const b of blocks) {
+      if (b.rendered && b.chars > 0) {
+        h += b.el.getBoundingClientRect().height;
+        c += b.chars;
+      }
+    }
+    return c > 0 && h > 0 ? h / c : 24 / Math.max(20, tokensEl.clientWidth / 8);
+  }
+
+  /** @param {Block} b */
+  function renderBlock(b) {
+    if (b.rendered) return;
     const frag = document.createDocumentFragment();
-    spans = tokens.map((t, i) => {
+    const bos = Boolean(model.get("bos"));
+    for (let i = b.start; i < b.end; i++) {
       const span = document.createElement("span");
       span.className = "iw-token";
       span.dataset.index = String(i);
       span.style.backgroundColor = "transparent"; // keep an inline declaration: cheaper repaints
-      fillToken(span, t);
+      fillToken(span, tokens[i]);
+      if (bos && i === 0) span.classList.add("iw-bos");
+      if (D.n === spans.length && !selectable(i)) span.classList.add("iw-masked");
+      spans[i] = span;
+      painted[i] = NaN;
       frag.append(span);
-      return span;
-    });
-    tokensEl.replaceChildren(frag);
-    painted = new Float32Array(tokens.length).fill(NaN);
-    // new spans: forget the hover and a lock past the end (painted by the caller)
-    focus.hover = null;
-    if (locked() >= tokens.length) focus.locked = null;
-    updateBos();
+    }
+    b.el.replaceChildren(frag);
+    b.el.style.height = "";
+    b.rendered = true;
+    paintRange(b.start, b.end, true);
+  }
+
+  /** @param {Block} b */
+  function dropBlock(b) {
+    for (let i = b.start; i < b.end; i++) spans[i] = undefined;
+    if (focusSpan && !focusSpan.isConnected) focusSpan = null;
+    b.el.replaceChildren();
+    b.rendered = false;
+    placeholder(b);
+    if (lockedSpan && !lockedSpan.isConnected) lockedSpan = null;
+  }
+
+  /** The block holding token i. @param {number} i */
+  function blockOf(i) {
+    let lo = 0;
+    let hi = blocks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (blocks[mid].start <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    return blocks[lo];
+  }
+
+  /** Token i in the DOM and in view (its block rendered first). @param {number} i */
+  function reveal(i) {
+    const b = blockOf(i);
+    if (!b) return;
+    const k = blocks.indexOf(b);
+    for (const near of [blocks[k - 1], b, blocks[k + 1]]) if (near) renderBlock(near);
+    updateHighlights();
+    // blocks rendered around it by the observer replace placeholders of estimated height, which
+    // moves it: each observer round in the next second brings it back into view while it stays
+    // the locked token
+    revealing = { index: i, until: performance.now() + 1000 };
+    showRevealed();
+  }
+
+  /** @type {{ index: number, until: number }} the token being brought into view */
+  let revealing = { index: -1, until: 0 };
+  function showRevealed() {
+    const { index, until } = revealing;
+    if (index < 0 || performance.now() > until || (locked() !== index && hovered() !== index)) return;
+    spans[index]?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
+  }
+
+  /** Each rendered span's classes, for the spans in the DOM. @param {(span: HTMLSpanElement, i: number) => void} f */
+  function eachSpan(f) {
+    for (const b of blocks) {
+      if (!b.rendered) continue;
+      for (let i = b.start; i < b.end; i++) {
+        const span = spans[i];
+        if (span) f(span, i);
+      }
+    }
   }
 
   function updateBos() {
     const bos = Boolean(model.get("bos"));
-    spans.forEach((s, i) => s.classList.toggle("iw-bos", bos && i === 0));
+    eachSpan((s, i) => s.classList.toggle("iw-bos", bos && i === 0));
   }
 
   function updateMasked() {
-    for (let i = 0; i < spans.length; i++) spans[i].classList.toggle("iw-masked", !selectable(i));
+    eachSpan((s, i) => s.classList.toggle("iw-masked", !selectable(i)));
   }
 
   // ---- controls --------------------------------------------------------------------------
@@ -268,11 +459,21 @@ function renderView({ model, el }) {
       });
       shownFocus = [f, epoch];
     }
-    for (let i = 0; i < n; i++) {
+    for (const b of blocks) if (b.rendered) paintRange(b.start, b.end, forceRepaint);
+    forceRepaint = false;
+    updateStatus();
+  }
+
+  /** Shade the spans [a, b) in the DOM (only those whose value changed unless `force`).
+   * @param {number} a @param {number} b @param {boolean} force */
+  function paintRange(a, b, force) {
+    if (values.length !== spans.length) return; // not computed yet (the first paint follows)
+    for (let i = a; i < b; i++) {
       const v = values[i];
-      if (!forceRepaint && sameValue(v, painted[i])) continue;
-      painted[i] = v;
+      if (!force && sameValue(v, painted[i])) continue;
       const span = spans[i];
+      if (!span) continue;
+      painted[i] = v;
       if (v !== v) {
         span.style.backgroundColor = "transparent";
         delete span.dataset.value;
@@ -281,8 +482,6 @@ function renderView({ model, el }) {
         span.dataset.value = String(v);
       }
     }
-    forceRepaint = false;
-    updateStatus();
   }
 
   /** @type {HTMLElement | null} */
@@ -291,13 +490,13 @@ function renderView({ model, el }) {
   let lockedSpan = null;
   function updateHighlights() {
     const hover = hovered();
-    const f = hover >= 0 ? spans[hover] : null;
+    const f = (hover >= 0 && spans[hover]) || null;
     if (focusSpan !== f) {
       focusSpan?.classList.remove("iw-focus");
       f?.classList.add("iw-focus");
       focusSpan = f;
     }
-    const l = locked() >= 0 ? spans[locked()] : null;
+    const l = (locked() >= 0 && spans[locked()]) || null;
     if (lockedSpan !== l) {
       lockedSpan?.classList.remove("iw-locked");
       l?.classList.add("iw-locked");
@@ -416,8 +615,24 @@ function renderView({ model, el }) {
   bindKeys(root, focus, {
     signal,
     size: () => spans.length,
-    onStep: (i) => spans[i].scrollIntoView?.({ block: "nearest", inline: "nearest" }),
+    onStep: reveal,
   });
+
+  // ---- search ----------------------------------------------------------------------------
+  /** Lock the next token (after the locked one, wrapping; Shift: the previous) whose text
+   * contains the query (case-insensitive), and bring it into view. @param {KeyboardEvent} e */
+  const onSearchKey = (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault();
+    const i = findToken(tokens, search.value, locked(), e.shiftKey ? -1 : 1, selectable);
+    search.dataset.match = String(i);
+    search.classList.toggle("iw-no-match", i < 0 && search.value !== "");
+    if (i < 0) return;
+    focus.lock(i);
+    reveal(i);
+  };
+  search.addEventListener("keydown", onSearchKey, { signal });
+  signal.addEventListener("abort", () => observer?.disconnect(), { once: true });
 
   /** @param {keyof TokenViewTraits} name @param {any} value */
   const setTrait = (name, value) => {

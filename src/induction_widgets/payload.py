@@ -102,14 +102,22 @@ def encode(
     }
 
 
-def decode(p: Payload) -> np.ndarray:
-    """The inverse of :func:`encode` / :func:`embed` (float32 array of the original shape)."""
+def _raw_bytes(p: Payload) -> bytes:
     raw = p.get("view")
     if raw is None:
         raw = base64.b64decode(p["b64"])
         if p.get("compression") == "deflate":
             raw = zlib.decompress(raw)
-    raw = bytes(raw)
+    return bytes(raw)
+
+
+def decode(p: Payload) -> np.ndarray:
+    """The inverse of :func:`encode` / :func:`embed` (float32 array of the original shape); a
+    ``"csr"`` matrix (:func:`compact_rows_payload`) decodes to its dense ``[n, n]`` with the dropped
+    entries as 0."""
+    raw = _raw_bytes(p)
+    if p.get("layout") == "csr":
+        return _decode_csr(p, raw)
     stored = np.frombuffer(raw, dtype=np.dtype(p["dtype"]).newbyteorder("<")).astype(np.float64)
     values = (p["offset"] + p["scale"] * stored) if p["dtype"] in _INT_RANGE else stored
     shape = tuple(p["shape"])
@@ -211,6 +219,8 @@ _RECENT_HEADS: weakref.WeakKeyDictionary[
 #: heads remembered per activations object (each up to ~8 MB of float16 at 2,048 tokens)
 RECENT_HEADS = 4
 HEAD_NAMES = ("attention", "attribution", "value_norm")
+#: The long format's extra names (texts of more than :data:`LONG_TOKENS` tokens).
+OVERVIEW_NAMES = ("attention_overview", "attribution_overview")
 
 
 def head_payloads(
@@ -238,6 +248,8 @@ def head_payloads(
         while len(recent) > RECENT_HEADS:
             recent.popitem(last=False)
     recent.move_to_end(key)
+    if acts.n_tokens > LONG_TOKENS:
+        return _long_head(acts, layer, head, have, names)
     wanted = HEAD_NAMES if names is None else tuple(n for n in HEAD_NAMES if n in names)
     if "attribution" in wanted and "attribution" not in have:
         attention, attribution = acts.attention_and_attribution(layer, head)
@@ -249,3 +261,235 @@ def head_payloads(
     if "value_norm" in wanted and "value_norm" not in have:
         have["value_norm"] = encode(acts.value_norm(layer, head), "float32" if live else "float16")
     return {n: have[n] for n in wanted}
+
+
+def _long_head(
+    acts: Any, layer: int, head: int, have: dict[str, Payload], names: Sequence[str] | None
+) -> dict[str, Payload]:
+    """:func:`head_payloads` in the long format: compact rows and overviews, computed from the
+    head's rows a chunk at a time (:func:`compute.rows.iter_head_rows`)."""
+    from .compute.rows import iter_head_rows
+
+    every = (*HEAD_NAMES, *OVERVIEW_NAMES)
+    wanted = every if names is None else tuple(n for n in every if n in names)
+    missing = [n for n in wanted if n not in have and n != "value_norm"]
+    if missing:
+        attribution = any(n.startswith("attribution") for n in missing)
+        # one pass makes both of a base (rows and overview): a second request needs nothing
+        todo = [n for n in (*HEAD_NAMES, *OVERVIEW_NAMES) if n != "value_norm" and n not in have]
+        todo = [n for n in todo if attribution or not n.startswith("attribution")]
+        block = overview_block(acts.n_tokens)
+        chunk = max(block, 512 // block * block)
+        rows = iter_head_rows(acts, layer, head, attribution=attribution, chunk=chunk)
+        have.update(long_head_payloads(rows, acts.n_tokens, todo))
+    if "value_norm" in wanted and "value_norm" not in have:
+        have["value_norm"] = encode(acts.value_norm(layer, head), "float32")
+    return {n: have[n] for n in wanted}
+
+
+# -- long texts: compact rows + a max overview ----------------------------------------------------
+
+#: Texts longer than this travel in the long format: per head a max overview and compact rows
+#: (:func:`long_head_payloads`) instead of whole ``[dst, src]`` matrices (67 MB of float16 at 8,192).
+LONG_TOKENS = 2048
+#: Entries kept per row of a compact matrix (the largest, by value or by magnitude).
+ROW_KEEP = 64
+#: The overview has at most this many blocks per side.
+OVERVIEW_CELLS = 1024
+
+
+def overview_block(n: int, cells: int = OVERVIEW_CELLS) -> int:
+    """The overview's block side ``b``: the smallest power of two with ``ceil(n / b) <= cells``."""
+    b = 1
+    while -(-n // b) > cells:
+        b *= 2
+    return b
+
+
+def block_max(x: Any, block: int, *, signed: bool = False, finite: bool = False) -> np.ndarray:
+    """Max pooling of a ``[rows, cols]`` matrix over ``block`` × ``block`` cells (the last blocks
+    cover what is left): ``[ceil(rows / b), ceil(cols / b)]`` float32.
+
+    ``signed=False``: the largest value of each block (attention). ``signed=True``: the value of
+    largest magnitude, with its sign (logit attribution; ``+v`` wins a tie with ``−v``). NaN cells
+    are left out; a block of NaN only is 0. ``finite``: the caller knows there is no NaN (the
+    check, a pass over ``x``, is skipped)."""
+    import torch
+
+    t = torch.as_tensor(_as_numpy(x), dtype=torch.float32)
+    if not finite and t.numel() and bool(t.sum().isnan()):  # one reduction, no mask
+        t = torch.nan_to_num(t, nan=0.0)
+    pool = torch.nn.functional.max_pool2d
+    hi = pool(t[None, None], block, block, ceil_mode=True)[0, 0]
+    if not signed:
+        return hi.numpy()
+    lo = -pool(-t[None, None], block, block, ceil_mode=True)[0, 0]
+    return torch.where(hi >= -lo, hi, lo).numpy()
+
+
+def compact_rows(
+    x: Any, keep: int = ROW_KEEP, *, signed: bool = False, finite: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ``keep`` largest entries of each row of ``x [rows, n]`` (by value, or by magnitude when
+    ``signed``), zeros and NaN left out: ``(counts [rows], idx, val, rest [rows])`` with ``idx`` /
+    ``val`` the kept columns (ascending) and values row after row, and ``rest[d]`` the largest
+    value (magnitude) left out of row ``d`` (0 when nothing non-zero was left out; NaN for a row of
+    NaN) — every entry not kept is at most ``rest[d]`` (in magnitude). ``finite`` as in
+    :func:`block_max`."""
+    import torch
+
+    t = torch.as_tensor(_as_numpy(x), dtype=torch.float32)
+    rows, n = t.shape
+    nan_rows = torch.zeros(rows, dtype=torch.bool)
+    if not finite and t.numel() and bool(t.sum().isnan()):
+        nan_rows = torch.isnan(t).all(1)
+        t = torch.nan_to_num(t, nan=0.0)
+    key = t.abs() if signed else t
+    k = min(keep + 1, n)
+    top, where = torch.topk(key, k, dim=1)  # descending
+    kept_key, kept_idx = top[:, :keep], where[:, :keep]
+    rest = top[:, keep] if n > keep else torch.zeros(rows)
+    rest = torch.where(nan_rows, torch.tensor(float("nan")), rest.clamp(min=0))
+    good = kept_key > 0
+    order = torch.where(good, kept_idx, n + 1).sort(dim=1)  # ascending columns, dropped last
+    idx = order.values
+    counts = good.sum(1)
+    mask = torch.arange(idx.shape[1])[None, :] < counts[:, None]
+    cols = idx[mask]
+    vals = t[torch.arange(rows)[:, None].expand_as(idx)[mask], cols]
+    return counts.numpy(), cols.numpy(), vals.numpy(), rest.numpy()
+
+
+def compact_rows_payload(
+    counts: np.ndarray, idx: np.ndarray, val: np.ndarray, rest: np.ndarray, n: int
+) -> Payload:
+    """A ``[n, n]`` matrix as compact rows (``layout: "csr"``, see docs/payload.md): one buffer of
+    ``ptr`` int32 ``[n + 1]`` (row ``d``'s entries are ``ptr[d] … ptr[d + 1] − 1``), ``idx``
+    (uint16 when ``n <= 65,536``, else int32) ``[nnz]``, ``val`` float16 ``[nnz]`` and ``rest``
+    float16 ``[n]`` (the bound on each row's entries left out). Values not kept read as 0."""
+    ptr = np.zeros(n + 1, dtype="<i4")
+    np.cumsum(counts, out=ptr[1:])
+    nnz = int(ptr[-1])
+    index_dtype = "uint16" if n <= 65536 else "int32"
+    parts = [
+        ptr.tobytes(),
+        np.asarray(idx, dtype="<u2" if index_dtype == "uint16" else "<i4").tobytes(),
+        _float32_to_float16(np.asarray(val, np.float32)).astype("<f2").tobytes(),
+        _float32_to_float16(np.asarray(rest, np.float32)).astype("<f2").tobytes(),
+    ]
+    return {
+        "dtype": "float16",
+        "shape": [n, n],
+        "scale": 1.0,
+        "offset": 0.0,
+        "layout": "csr",
+        "nnz": nnz,
+        "index_dtype": index_dtype,
+        "view": b"".join(parts),
+    }
+
+
+def _decode_csr(p: Payload, raw: bytes) -> np.ndarray:
+    n = int(p["shape"][0])
+    nnz = int(p["nnz"])
+    ptr = np.frombuffer(raw, "<i4", n + 1)
+    at = 4 * (n + 1)
+    wide = p.get("index_dtype") == "int32"
+    idx = np.frombuffer(raw, "<i4" if wide else "<u2", nnz, at)
+    at += (4 if wide else 2) * nnz
+    val = np.frombuffer(raw, "<f2", nnz, at).astype(np.float32)
+    out = np.zeros((n, n), np.float32)
+    rows = np.repeat(np.arange(n), np.diff(ptr))
+    out[rows, idx] = val
+    pad = int(p.get("pad_rows", 0))
+    if pad:
+        out[n - pad :] = np.nan
+    return out
+
+
+def csr_rest(p: Payload) -> np.ndarray:
+    """The ``rest [n]`` bounds of a ``"csr"`` payload (float32)."""
+    raw = _raw_bytes(p)
+    n, nnz = int(p["shape"][0]), int(p["nnz"])
+    at = 4 * (n + 1) + (4 if p.get("index_dtype") == "int32" else 2) * nnz + 2 * nnz
+    return np.frombuffer(raw, "<f2", n, at).astype(np.float32)
+
+
+def overview_payload(over: np.ndarray, n: int, block: int, *, signed: bool) -> Payload:
+    """A block-max overview ``[ceil(n / b), ceil(n / b)]``: attention ``uint8`` (scale 1/255, max
+    error 1/510), attribution ``int8`` symmetric on ± its largest magnitude (max error scale / 2);
+    with ``n`` (the matrix side) and ``block`` (cells per block side)."""
+    if signed:
+        p = encode(over, "int8")
+    else:
+        p = encode(np.clip(over, 0.0, 1.0), "uint8", scale=1 / 255, offset=0.0)
+    p["n"] = int(n)
+    p["block"] = int(block)
+    return p
+
+
+def long_head_payloads(
+    chunks: Any, n: int, names: Sequence[str], *, keep: int = ROW_KEEP
+) -> dict[str, Payload]:
+    """The long format of one head from its rows, chunk by chunk (``chunks`` yields ``(start,
+    attention rows, attribution rows or None)`` as :func:`compute.rows.iter_head_rows`; chunk sizes
+    a multiple of the overview block): ``attention`` / ``attribution`` as compact rows and
+    ``attention_overview`` / ``attribution_overview`` as block-max overviews, for the ``names``
+    asked. Memory: one chunk at a time plus the results (≈ 3 MB at 8,192 tokens)."""
+    block = overview_block(n)
+    parts: dict[str, dict[str, list[np.ndarray]]] = {}
+    for start, att, attr in chunks:
+        if start % block:
+            raise ValueError(f"chunk start {start} is not a multiple of the block {block}")
+        if attr is not None and start + attr.shape[0] == n:  # the last row (NaN): pad_rows
+            attr[-1] = 0.0
+        for base, rows, signed in (("attention", att, False), ("attribution", attr, True)):
+            if rows is None or not ({base, f"{base}_overview"} & set(names)):
+                continue
+            acc = parts.setdefault(base, {"over": [], "c": [], "i": [], "v": [], "r": []})
+            # patterns are finite (checked when read); the attribution's only NaN row is zeroed
+            acc["over"].append(block_max(rows, block, signed=signed, finite=True))
+            if base in names:
+                c, i, v, r = compact_rows(rows, keep, signed=signed, finite=True)
+                for key, value in zip("civr", (c, i, v, r), strict=True):
+                    acc[key].append(value)
+    out: dict[str, Payload] = {}
+    for base, acc in parts.items():
+        if f"{base}_overview" in names:
+            over = np.concatenate(acc["over"])
+            out[f"{base}_overview"] = overview_payload(over, n, block, signed=base == "attribution")
+        if base in names:
+            c, i, v, r = (np.concatenate(acc[k]) for k in "civr")
+            payload = compact_rows_payload(c, i, v, r, n)
+            if base == "attribution":
+                payload["pad_rows"] = 1  # the last row (no next token) is NaN
+            out[base] = payload
+    return out
+
+
+#: Level rows per band of the matrix's finer levels (``js/src/shared/pyramid.js`` ``TILE``).
+BAND_ROWS = 64
+
+
+def band_payload(acts: Any, layer: int, head: int, name: str, block: Any, band: Any) -> Payload:
+    """One band of a finer level of the matrix's max pyramid, exact from the head's rows: float32
+    ``[BAND_ROWS, ceil(n / block)]``, the block maxima (attribution: largest magnitude, signed) of
+    destinations ``band · BAND_ROWS · block …`` (rows past the end 0). What the page computes from
+    compact rows, without their dropped entries (``iw:band`` requests, docs/payload.md)."""
+    n = acts.n_tokens
+    if name not in ("attention", "attribution"):
+        raise ValueError(f"name must be 'attention' or 'attribution', got {name!r}")
+    if not (isinstance(block, int) and block >= 1 and block & (block - 1) == 0):
+        raise ValueError(f"block must be a power of two, got {block!r}")
+    start = band * BAND_ROWS * block
+    if not (isinstance(band, int) and 0 <= start < n):
+        raise ValueError(f"band {band!r} is outside the {n}-token matrix at block {block}")
+    stop = min(n, start + BAND_ROWS * block)
+    if name == "attention":
+        rows = acts.pattern_rows(layer, head, start, stop)
+    else:
+        rows = acts.attribution_rows(layer, head, start, stop)
+    level = block_max(rows, block, signed=name == "attribution")
+    out = np.zeros((BAND_ROWS, level.shape[1]), np.float32)
+    out[: level.shape[0]] = level
+    return encode(out, "float32")

@@ -318,6 +318,8 @@ export const CSS = `
      changing background-color on hover is a repaint, not a re-layout of all tokens. */
   background-image: linear-gradient(transparent, transparent);
 }
+.iw-search { font: inherit; font-size: 12px; width: 11em; }
+.iw-search.iw-no-match { outline: 1px solid rgb(214,39,40); }
 .iw-token.iw-empty::after { content: "\\2205"; color: var(--iw-fg-faint); }
 .iw-token.iw-bos { color: var(--iw-fg-faint); font-size: 0.85em; }
 .iw-token .iw-nl { color: var(--iw-fg-faint); font-size: 0.8em; }

@@ -10,13 +10,17 @@
  * Protocol (anywidget custom messages, `model.send` / `model.on("msg:custom")`, with buffers):
  *   browser → kernel  {type: "iw:head", id, layer, head, names: ["attention", …]}
  *   kernel → browser  {type: "iw:head", id, layer, head, meta: {name: {dtype, shape, scale,
- *                      offset, layout[, pad_rows]}}, names: [...]}, buffers: one per name, in order
+ *                      offset, layout[, pad_rows, nnz, index_dtype, n, block]}}, names: [...]},
+ *                      buffers: one per name, in order (names the kernel has not for this text, e.g.
+ *                      the overviews of a short one, are left out)
  *                     or {type: "iw:head", id, layer, head, error: "…"}
  * The standalone page's model stand-in answers the same requests from its embedded store.
  * @module headdata
  */
 
-export const HEAD_BUFFERS = ["attention", "attribution", "value_norm"];
+export const HEAD_BUFFERS = ["attention", "attribution", "value_norm", "attention_overview", "attribution_overview"];
+/** Texts longer than this come in the long format (payload.LONG_TOKENS): compact rows + overviews. */
+export const LONG_TOKENS = 2048;
 /** ms a head stays on screen before the rest of its buffers is prefetched */
 export const REST_DELAY_MS = 400;
 const MAX_BYTES = 64 * 1024 * 1024; // cache budget per model (float16 2,048² ≈ 8 MB per buffer; decoded float32 twice that)
@@ -95,13 +99,18 @@ export class HeadSource {
 
   /**
    * The head on screen first, then its neighbours in the same layer; the rest of the head after
-   * REST_DELAY_MS on it (a later `want` re-arms the timer for its own head).
+   * REST_DELAY_MS on it (a later `want` re-arms the timer for its own head); for a long text
+   * (`long`) the head on screen only.
    * @param {number} layer @param {number} head @param {string[]} needed @param {number} nHeads
+   * @param {boolean} [long]
    */
-  want(layer, head, needed, nHeads) {
+  want(layer, head, needed, nHeads, long = false) {
     const ready = this.request(layer, head, needed);
-    for (const h of [head + 1, head - 1]) if (h >= 0 && h < nHeads) this.request(layer, h, needed);
     clearTimeout(this.restTimer);
+    // long texts: each head costs the kernel a pass over its rows; a prefetch queued before the
+    // next switch would delay it, so only the head and mode on screen are asked for
+    if (long) return ready;
+    for (const h of [head + 1, head - 1]) if (h >= 0 && h < nHeads) this.request(layer, h, needed);
     this.restTimer = setTimeout(() => this.request(layer, head, HEAD_BUFFERS), REST_DELAY_MS);
     return ready;
   }
@@ -187,7 +196,9 @@ export function withHeadData(model, real, needed) {
   };
   const ask = () => {
     const [layer, head] = current();
-    source.want(layer, head, needed(model), model.get("n_heads") | 0);
+    const tokens = model.get("tokens");
+    const long = Array.isArray(tokens) && tokens.length > LONG_TOKENS;
+    source.want(layer, head, needed(model), model.get("n_heads") | 0, long);
     refresh();
   };
   const onArrive = (/** @type {number} */ layer, /** @type {number} */ head) => {
@@ -252,8 +263,13 @@ export function withHeadData(model, real, needed) {
 export const tokenViewNeeds = (m) =>
   m.get("mode") === "logit_attr" ? ["attribution"] : m.get("value_weighted") ? ["attention", "value_norm"] : ["attention"];
 
-/** What an attention matrix shows in each mode. @param {import("./types.js").ModelLike} m */
-export const matrixNeeds = (m) => (m.get("mode") === "logit_attr" ? ["attribution"] : ["attention"]);
+/** What an attention matrix shows in each mode (with the block-max overview for long texts).
+ * @param {import("./types.js").ModelLike} m */
+export const matrixNeeds = (m) => {
+  const name = m.get("mode") === "logit_attr" ? "attribution" : "attention";
+  const tokens = m.get("tokens");
+  return Array.isArray(tokens) && tokens.length > LONG_TOKENS ? [name, `${name}_overview`] : [name];
+};
 
 /**
  * Wrap a view's render so that it sees its head buffers through {@link withHeadData}.

@@ -16,13 +16,19 @@
  * (identity skipped so NaN/±inf/−0 of float dtypes pass through), 0 above the diagonal of a
  * "tril" layout, NaN in `pad_rows`. {@link denseMatrix} gives the same interface over an already
  * dense Float32Array (tests, decoded pages).
+ *
+ * Layout "csr" (long texts, docs/payload.md): compact rows — each row's largest entries (columns
+ * ascending) and `rest[d]`, a bound on the entries left out; those read as 0. A csr matrix also
+ * has `entries(d)` (the stored columns and values of row d) and `bound(d)` (= rest[d]).
  * @module matrix
  */
 import { DTYPE_SIZE, HOST_LE, halfTable, isAbsent, toDataView } from "./decode.js";
 
 /**
  * @typedef {{ n: number, at(d: number, s: number): number, row(d: number, out?: Float32Array): Float32Array,
- *   col(s: number, out?: Float32Array): Float32Array, maxAbs(): number }} Matrix
+ *   col(s: number, out?: Float32Array): Float32Array, maxAbs(): number,
+ *   entries?: (d: number) => { idx: ArrayLike<number>, val: Float32Array },
+ *   bound?: (d: number) => number }} Matrix
  */
 
 /**
@@ -151,6 +157,101 @@ class StoredMatrix {
   }
 }
 
+/**
+ * A typed array of `count` elements at `offset` bytes into `view` (aliasing when aligned and
+ * little-endian, else a copy).
+ * @param {DataView} view @param {number} offset @param {string} dtype @param {number} count
+ */
+function section(view, offset, dtype, count) {
+  return storedElements(new DataView(view.buffer, view.byteOffset + offset, view.byteLength - offset), dtype, count);
+}
+
+/** Compact rows (layout "csr"): `ptr [n + 1]`, `idx [nnz]`, `val` float16 `[nnz]`, `rest` float16 `[n]`. */
+class CsrMatrix {
+  /** @param {any} buf */
+  constructor(buf) {
+    const n = buf.shape[0];
+    const nnz = Number(buf.nnz);
+    const wide = buf.index_dtype === "int32";
+    const view = toDataView(buf.view !== undefined ? buf.view : buf.buffer);
+    const need = 4 * (n + 1) + (wide ? 4 : 2) * nnz + 2 * nnz + 2 * n;
+    if (!(nnz >= 0) || view.byteLength < need) throw new RangeError(`csr buffer holds ${view.byteLength} bytes, needs ${need}`);
+    this.n = n;
+    this.rows = n - (buf.pad_rows ? Number(buf.pad_rows) : 0);
+    this.ptr = section(view, 0, "int32", n + 1);
+    let at = 4 * (n + 1);
+    this.idx = section(view, at, wide ? "int32" : "uint16", nnz);
+    at += (wide ? 4 : 2) * nnz;
+    const t = halfTable();
+    const half = section(view, at, "uint16", nnz);
+    this.val = new Float32Array(nnz);
+    for (let i = 0; i < nnz; i++) this.val[i] = t[half[i]];
+    const rest = section(view, at + 2 * nnz, "uint16", n);
+    this.rest = new Float32Array(n);
+    for (let d = 0; d < n; d++) this.rest[d] = t[rest[d]];
+    /** @type {number | null} */
+    this._maxAbs = null;
+  }
+
+  /** The stored columns and values of row d (views, not copies). @param {number} d */
+  entries(d) {
+    if (d >= this.rows) return { idx: /** @type {any} */ (this.idx).subarray(0, 0), val: this.val.subarray(0, 0) };
+    const a = this.ptr[d];
+    const b = this.ptr[d + 1];
+    return { idx: /** @type {any} */ (this.idx).subarray(a, b), val: this.val.subarray(a, b) };
+  }
+
+  /** The largest value (magnitude) left out of row d: every entry not stored is at most this. @param {number} d */
+  bound(d) {
+    return d >= this.rows ? NaN : this.rest[d];
+  }
+
+  /** @param {number} d @param {number} s */
+  at(d, s) {
+    if (d >= this.rows) return NaN;
+    let lo = this.ptr[d];
+    let hi = this.ptr[d + 1] - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const c = this.idx[mid];
+      if (c === s) return this.val[mid];
+      if (c < s) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  /** @param {number} d @param {Float32Array} [out] */
+  row(d, out) {
+    const n = this.n;
+    const o = out && out.length === n ? out : new Float32Array(n);
+    if (d >= this.rows) return o.fill(NaN);
+    o.fill(0);
+    for (let i = this.ptr[d]; i < this.ptr[d + 1]; i++) o[this.idx[i]] = this.val[i];
+    return o;
+  }
+
+  /** @param {number} s @param {Float32Array} [out] */
+  col(s, out) {
+    const n = this.n;
+    const o = out && out.length === n ? out : new Float32Array(n);
+    for (let d = 0; d < n; d++) o[d] = this.at(d, s);
+    return o;
+  }
+
+  maxAbs() {
+    if (this._maxAbs === null) {
+      let m = 0;
+      for (let i = 0; i < this.val.length; i++) {
+        const a = Math.abs(this.val[i]);
+        if (a > m && a !== Infinity) m = a;
+      }
+      this._maxAbs = m;
+    }
+    return this._maxAbs;
+  }
+}
+
 /** A matrix over a dense row-major Float32Array [n * n]. */
 class DenseMatrix {
   /** @param {ArrayLike<number> & { subarray?: Function }} data @param {number} n */
@@ -229,7 +330,7 @@ export function storedMatrix(buf) {
   if (hit !== undefined) return hit;
   let m = null;
   try {
-    m = new StoredMatrix(buf);
+    m = buf.layout === "csr" ? new CsrMatrix(buf) : new StoredMatrix(buf);
   } catch (err) {
     console.error("induction_widgets: cannot read a matrix buffer", err);
   }

@@ -14,7 +14,8 @@ ATTENTION_MATRIX = declare(
     "attention_matrix",
     "AttentionMatrix",
     {**TEXT_TRAITS, "mode": Enum(("attention", "logit_attr"), "attention"), **PALETTE_TRAITS},
-    head_buffers=("attention", "attribution"),
+    # the overviews exist for long texts only (payload.LONG_TOKENS)
+    head_buffers=("attention", "attribution", "attention_overview", "attribution_overview"),
     module=__name__,
 )
 

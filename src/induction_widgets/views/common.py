@@ -13,7 +13,7 @@ from typing import Any
 
 from ..compute import HeadScores, TextActivations
 from ..errors import InputError
-from ..payload import head_payloads, mask_payload
+from ..payload import LONG_TOKENS, head_payloads, mask_payload
 from .declare import VIEWS, Bool, Buffer, Int, List, Str, Trait
 
 #: The attention scales a view offers: ``"auto"`` (each head's ``sink_summary`` default: "without
@@ -127,7 +127,8 @@ def text_state(
         "layer": int(layer),
         "head": int(head),
         "sink_scale": check_sink_scale(sink_scale),
-        **head_state(acts, layer, head, kind),
+        # long texts: nothing up front, the view asks for the mode on screen (iw:head)
+        **(head_state(acts, layer, head, kind) if acts.n_tokens <= LONG_TOKENS else {}),
     }
 
 

@@ -24,7 +24,8 @@ EXPLORER = declare(
         **{f"scatter_{name}": Buffer() for name in SCATTER_POINTS},
         **SCATTER_AXES_TRAITS,
     },
-    head_buffers=TOKEN_VIEW.head_buffers,
+    # the matrix's overviews exist for long texts only (payload.LONG_TOKENS)
+    head_buffers=(*TOKEN_VIEW.head_buffers, "attention_overview", "attribution_overview"),
     module=__name__,
 )
 

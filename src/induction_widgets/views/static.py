@@ -23,7 +23,7 @@ from typing import Any
 from ..checks import check_head
 from ..compute import ModelInfo, TextActivations
 from ..errors import InputError
-from ..payload import attention_payload, decode, embed, encode, head_payloads
+from ..payload import LONG_TOKENS, attention_payload, decode, embed, encode, head_payloads
 from .common import ViewSpec
 from .declare import HEAD_BUFFERS
 
@@ -84,6 +84,8 @@ def embedded_head(
     out: dict[str, Any] = {}
     attention: Any
     attr: Any
+    if acts.n_tokens > LONG_TOKENS:
+        return _embedded_long_head(acts, layer, head, buffers, level)
     if from_live:
         live = head_payloads(acts, layer, head)
         attention, attr = decode(live["attention"]), decode(live["attribution"])
@@ -101,6 +103,22 @@ def embedded_head(
         out["attribution"] = embed(payload, level=level)
     if "value_norm" in buffers:
         out["value_norm"] = embed(encode(norms, "float16"), level=level)
+    return out
+
+
+def _embedded_long_head(
+    acts: TextActivations, layer: int, head: int, buffers: Sequence[str], level: int
+) -> dict[str, Any]:
+    """A long text's head for a page: the live long format (compact rows: float16, the 64
+    largest entries per row with a bound on the rest; overviews: uint8 / int8 block maxima), value
+    norms float16, each zlib-compressed at ``level`` (at most 6: level 9 costs seconds per head on
+    these buffers for a few per cent)."""
+    live = head_payloads(acts, layer, head, names=list(buffers))
+    out = {}
+    for name, payload in live.items():
+        if name == "value_norm":
+            payload = encode(decode(payload), "float16")
+        out[name] = embed(payload, level=min(level, 6))
     return out
 
 

@@ -18,6 +18,7 @@ from ..checks import check_head, check_head_pair
 from ..compute import HeadScores, ModelInfo, TextActivations, head_scores, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
 from ..errors import InputError
+from ..payload import LONG_TOKENS, band_payload
 from ..views import (
     VIEWS,
     ViewSpec,
@@ -222,6 +223,9 @@ class HeadWidget(ViewWidget):
         ``{"type": "iw:head", "id", "layer", "head", "names"}`` for the buffers the mode on screen
         needs (and prefetches); the reply carries each buffer's dtype/shape/scale as JSON and its
         bytes as a binary buffer. The head's buffer traits (``attention`` …) stay in the kernel."""
+        if isinstance(content, dict) and content.get("type") == "iw:band":
+            self._on_band_request(content)
+            return
         if not isinstance(content, dict) or content.get("type") != "iw:head":
             return
         reply: dict[str, Any] = {
@@ -240,6 +244,24 @@ class HeadWidget(ViewWidget):
         names = [n for n in asked if n in data]
         meta = {n: {k: v for k, v in data[n].items() if k != "view"} for n in names}
         self.send({**reply, "names": names, "meta": meta}, buffers=[data[n]["view"] for n in names])
+
+    def _on_band_request(self, content: dict[str, Any]) -> None:
+        """A band of a finer level of the matrix's max pyramid (long texts, ``shared/pyramid.js``):
+        ``{"type": "iw:band", "id", "layer", "head", "name", "block", "band"}`` → the same keys
+        plus ``meta`` and one float32 buffer (:func:`~induction_widgets.payload.band_payload`), or
+        ``error``."""
+        keys = ("type", "id", "layer", "head", "name", "block", "band")
+        reply = {k: content.get(k) for k in keys}
+        try:
+            layer, head = check_head(self._info, content.get("layer"), content.get("head"))
+            band = band_payload(
+                self._acts, layer, head, str(content.get("name")), content.get("block"), content.get("band")
+            )  # fmt: skip
+        except Exception as exc:
+            self.send({**reply, "error": f"cannot make that band: {exc}"})
+            return
+        meta = {k: v for k, v in band.items() if k != "view"}
+        self.send({**reply, "meta": meta}, buffers=[band["view"]])
 
     def _setup(
         self,
@@ -298,7 +320,11 @@ class HeadWidget(ViewWidget):
                     f"reading the text again for L{self.layer}H{self.head} (its activations were "
                     "evicted under the memory budget, iw.set_memory_budget) …"
                 )
-            buffers = head_state(self._acts, self.layer, self.head, self._kind)
+            acts = self._acts
+            # long texts: the browser asks for the mode on screen (iw:head); making every buffer of
+            # the head here would cost both modes' passes over its rows on every switch
+            names = () if acts.n_tokens > LONG_TOKENS else None
+            buffers = head_state(acts, self.layer, self.head, self._kind, names=names)
         except Exception as exc:  # shown in the view instead of a silent blank cell
             self.message = f"cannot show L{self.layer}H{self.head}: {exc}"
             return
