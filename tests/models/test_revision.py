@@ -19,7 +19,9 @@ REPO = "pythia-test/pythia-mini"
 REVISIONS = {"step1000": "a" * 40, "step3000": "b" * 40}
 PROBE = [0, 5, 17, 40, 5, 17, 40, 9, 33, 5, 17]
 
-pytestmark = pytest.mark.tl3  # the load path differs: TransformerBridge (4) / HookedTransformer (3.9)
+pytestmark = (
+    pytest.mark.tl3
+)  # the load path differs: TransformerBridge (4) / HookedTransformer (3.9)
 
 
 def _pythia_shaped(seed: int):
