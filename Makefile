@@ -3,6 +3,7 @@
 #   make test   lint + type check + pytest (TL4) + pytest (TL3.9) + vitest + tsc + browser tests
 #   make bench  benchmarks → benchmarks/results.md
 #   make lab    JupyterLab on examples/
+#   make docs   the documentation site, offline, into site/ (mkdocs build --strict)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -27,13 +28,14 @@ JS_SRC := $(shell find js/src -name '*.js' 2>/dev/null) js/build.mjs
 STATIC := src/induction_widgets/static/token_view.js
 LINT_DIRS := $(wildcard src tests benchmarks scripts)
 
-.PHONY: help setup demo test bench lab lint typecheck test-py test-tl3 test-js js clean
+.PHONY: help setup demo test bench lab docs lint typecheck test-py test-tl3 test-js js clean
 
 help:
 	@echo "make demo   - run the examples on SmolLM2 offline, export them, write the report"
 	@echo "make test   - lint, type check, pytest on TL4 and TL3.9, vitest, browser tests"
 	@echo "make bench  - benchmarks -> benchmarks/results.md"
 	@echo "make lab    - JupyterLab on examples/"
+	@echo "make docs   - the documentation site into site/ (offline, strict)"
 
 $(STAMPS):
 	@mkdir -p $(STAMPS)
@@ -106,8 +108,13 @@ demo: $(STAMPS)/venv
 bench: $(STAMPS)/venv $(STAMPS)/chromium
 	$(PY) -m benchmarks.run
 
+# The site (mkdocs-material + mkdocstrings, the `docs` extra): API reference, guides and the gallery
+# of saved views (docs/hooks.py makes them with the tiny model); tests/docs/test_site.py builds it too.
+docs: $(STAMPS)/venv $(STATIC)
+	$(VENV)/bin/mkdocs build --strict --quiet
+
 lab: $(STAMPS)/venv
 	$(VENV)/bin/jupyter lab --allow-root --no-browser examples/
 
 clean:
-	rm -rf $(STAMPS) $(VENV) $(VENV3) js/node_modules src/induction_widgets/static/*.js out
+	rm -rf $(STAMPS) $(VENV) $(VENV3) js/node_modules src/induction_widgets/static/*.js out site build/gallery

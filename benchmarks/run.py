@@ -33,7 +33,9 @@ CASES = (
     "browser",
     "live",
     "longtext",
+    "longcontext",
     "memory",
+    "attribution",
     "sweep",
 )
 

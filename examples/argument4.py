@@ -203,7 +203,7 @@ def label_attention(
     model: Any, n_problems: int = 16, n_lines: int = 30, seed: int = 0, batch_size: int = 8
 ) -> dict[str, Any]:
     """Attention from each line's destination to the labels of earlier lines, for every head, on the
-    problems of :func:`induction_widgets.pattern_matching_score` (problem ``i``: seed
+    problems of :func:`induction_widgets.pattern_matching_scores` (problem ``i``: seed
     ``seed·1000003+i``; the same destinations and targets, from
     :func:`induction_widgets.pattern_matching_problem`).
 
@@ -273,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     old = scores.induction_heads(measure="copying", copying_threshold=-0.4)
     print(f"induction heads (paper-literal copying >= -0.4, the earlier verdict): {old}")
 
-    pm = iw.pattern_matching_score(
+    pm = iw.pattern_matching_scores(
         model, n_problems=args.problems, n_lines=args.lines, seed=0, progress=False
     )
     scores.pattern_matching = pm

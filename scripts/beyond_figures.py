@@ -4,11 +4,16 @@
     .venv/bin/python scripts/beyond_figures.py tiny        # a few seconds
     .venv/bin/python scripts/beyond_figures.py smollm2     # ICL over every corpus context + ablation
     .venv/bin/python scripts/beyond_figures.py checkpoints # the shipped tiny checkpoints
+    .venv/bin/python scripts/beyond_figures.py smollm2 --part validate --layers 18,20,22,23 \
+        --ablation-contexts 8                              # attribution vs exact ablation
 
 ``smollm2``: the ICL score over every disjoint 512-token context the shipped corpus holds (or
 ``--contexts N``), at the paper's single indices and averaged over windows of indices; the mean
 ablation of the strict induction heads vs ``--draws`` random sets of as many heads on
 ``--ablation-contexts`` of those contexts (seeded subset); the partners of the top induction head.
+``--part validate``: per-head ΔICL by attribution patching against exact ablation on the heads of
+``--layers`` (Spearman correlation, overlap of the top 10, the largest misses). ``--corpus``:
+``austen`` (default) or ``devils_dictionary``.
 
 Prints Markdown-ready lines; nothing is written.
 """
@@ -60,6 +65,11 @@ def icl_and_ablation(
             f"{c.repeated_loss_change:+.3f}; {len(c.draws)} random sets of {len(heads)}: dICL "
             f"{m_icl:+.3f} ± {sd_icl:.3f}, d repeated-token loss {m_rep:+.3f} ± {sd_rep:.3f}"
         )
+        for measure in ("icl", "repeated_loss"):
+            print(
+                f"  {measure}: z-score {c.z_score(measure):+.2f}, beats {c.beats(measure):.0%} of "
+                f"the draws, empirical p {c.p_value(measure):.3g}"
+            )
         if result.icl_change is not None:
             flat = result.icl_change.flatten()
             order = torch.argsort(flat, descending=True)[:5]
@@ -78,6 +88,42 @@ def icl_and_ablation(
     for r in partners.top(5):
         print(f"  L{r.layer}H{r.head}  K {r.k_composition:.3f}  prev {r.previous_token:.3f}")
     print(f"({time.time() - t0:.0f} s)")
+
+
+def validate(model, tokens, layers: list[int], window: int) -> None:
+    """Per-head ΔICL: attribution patching vs exact mean ablation on the heads of ``layers``."""
+    t0 = time.time()
+    means = iw.head_means(model)
+    kw = dict(compare=False, window=window, means=means)
+    est = iw.ablation_scores(model, tokens, method="attribution", **kw)
+    t1 = time.time()
+    exact = iw.ablation_scores(model, tokens, layers=layers, **kw)
+    t2 = time.time()
+    n = exact.icl_change.shape[1]
+    idx = [l * n + h for l in layers for h in range(n)]
+    e = exact.icl_change.flatten()[idx]
+    a = est.icl_change.flatten()[idx]
+    se = exact.icl_change_sem.flatten()[idx]
+    rank = lambda x: x.argsort().argsort().double()  # noqa: E731
+    rho = float(torch.corrcoef(torch.stack([rank(e), rank(a)]))[0, 1])
+    pearson = float(torch.corrcoef(torch.stack([e.double(), a.double()]))[0, 1])
+    k = min(10, len(idx))
+    top_e = {idx[i] for i in e.argsort(descending=True)[:k].tolist()}
+    top_a = {idx[i] for i in a.argsort(descending=True)[:k].tolist()}
+    sign = float(((e > 0) == (a > 0)).double().mean())
+    print(
+        f"{len(idx)} heads (layers {layers}), {tokens.shape[0]} contexts, base {exact.base!r}:\n"
+        f"  Spearman {rho:+.3f}, Pearson {pearson:+.3f}, top-{k} overlap {len(top_e & top_a)}/{k}, "
+        f"sign agreement {sign:.0%}; attribution {t1 - t0:.0f} s (all heads), exact {t2 - t1:.0f} s"
+    )
+    miss = (e - a).abs().argsort(descending=True)[:6]
+    print("  largest misses (exact ± sem vs attribution):")
+    for i in miss.tolist():
+        l, h = divmod(idx[i], n)
+        print(
+            f"    L{l}H{h}: exact {float(e[i]):+.3f} ± {float(se[i]):.3f}, attribution {float(a[i]):+.3f}"
+        )
+    print("  top exact:", ", ".join(f"L{j // n}H{j % n}" for j in sorted(top_e)))
 
 
 def icl_figures(model, tokens) -> None:
@@ -113,12 +159,17 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0, help="smollm2: which ablation contexts")
     parser.add_argument(
-        "--part", choices=["all", "icl", "ablation"], default="all", help="smollm2: what to measure"
+        "--part",
+        choices=["all", "icl", "ablation", "validate"],
+        default="all",
+        help="smollm2: what to measure",
     )
+    parser.add_argument("--layers", default="18,20,22,23", help="validate: layers measured exactly")
+    parser.add_argument("--corpus", default="austen", choices=sorted(iw.compute.icl.CORPORA))
     args = parser.parse_args()
     torch.set_num_threads(2)
     if args.which == "checkpoints":
-        result = iw.score_checkpoints("tiny")
+        result = iw.checkpoint_scores("tiny")
         print(result.to_pandas().to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         print("ICL indices:", result.early, result.late, result.note)
         print("largest rise of max prefix matching between steps", result.jump())
@@ -127,19 +178,25 @@ def main() -> None:
     model = iw.load_model(args.which)
     if args.which == "tiny":
         tokens = iw.copy_task_tokens(model, 256, n_tokens=201, seed=1)
-        icl_and_ablation(model, tokens, n_draws=5, per_head=True)
+        icl_and_ablation(model, tokens, n_draws=20, per_head=True)
+        validate(model, tokens, [0, 1], window=0)
         print("corpus:", iw.icl_score(model, n_contexts=64))
     else:
         from induction_widgets.compute.icl import _corpus_ids, context_length
 
-        n_all = len(_corpus_ids(model)) // (context_length(model) - 1)
+        n_all = len(_corpus_ids(model, args.corpus)) // (context_length(model) - 1)
         n = n_all if args.contexts <= 0 else min(args.contexts, n_all)
         print(f"corpus: {n_all} disjoint contexts of {context_length(model)} tokens; using {n}")
-        if args.part != "ablation":
-            icl_figures(model, iw.corpus_contexts(model, n))
+        if args.part not in ("ablation", "validate"):
+            icl_figures(model, iw.corpus_contexts(model, n, corpus=args.corpus))
         if args.part == "icl":
             return
-        sub = iw.corpus_contexts(model, min(args.ablation_contexts, n_all), seed=args.seed)
+        sub = iw.corpus_contexts(
+            model, min(args.ablation_contexts, n_all), seed=args.seed, corpus=args.corpus
+        )
+        if args.part == "validate":
+            validate(model, sub, [int(x) for x in args.layers.split(",")], window=10)
+            return
         print(f"ablation on {len(sub)} of those contexts (seed {args.seed}), windows ±10:")
         icl_and_ablation(
             model, sub, args.draws, per_head=False, kinds=("mean",), window=10, curve=False

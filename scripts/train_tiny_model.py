@@ -27,7 +27,7 @@ It writes, into ``src/induction_widgets/data/tiny/`` by default:
 * ``checkpoints.safetensors`` - the weights every 50 steps up to step 800 (the induction
   circuit forms in the first phase, around step 450-500), every 200 steps after, and the
   last step: 23 checkpoints, each parameter stacked ``[n, ...]`` in float16, plus ``step``
-  (``--checkpoint-every 0`` skips it). ``induction_widgets.score_checkpoints("tiny")``
+  (``--checkpoint-every 0`` skips it). ``induction_widgets.checkpoint_scores("tiny")``
   scores them. The shipped file comes from a rerun of this script whose final weights differ
   from the shipped ``model.safetensors`` in the 3rd digit (torch does not reproduce the
   run bit for bit across machines); its scores match (see docs/beyond.md).

@@ -11,7 +11,8 @@
  * Traits: tokens, layer, head, n_layers, n_heads, heads_available, mode, attention [n, n],
  * attribution [n, n], message, title, sink_scale ("auto" | "without sink" | "all sources": with
  * "without sink" the sink's columns are 0 and each row is renormalised over the other sources, so
- * 1.0 means all of the row's attention outside the sink; computed here, see shared/sink.js).
+ * 1.0 means all of the row's attention outside the sink; computed here, see shared/sink.js),
+ * palette ("paper" | "colorblind": the diverging map's colours, shared/colour.js PALETTES).
  * @module attention_matrix
  */
 import { attributionRGBA, formatNumber, sequentialLUT } from "./shared/colour.js";
@@ -27,8 +28,8 @@ import {
   sinkScaleControl,
   viewShell,
 } from "./shared/controls.js";
-import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { Focus, sameCell } from "./shared/focus.js";
+import { canvasAlt, cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
+import { Focus, bindGridKeys, sameCell } from "./shared/focus.js";
 import { asMatrix, storedMatrix } from "./shared/matrix.js";
 import { labelToken, quoteToken } from "./shared/text.js";
 
@@ -42,7 +43,7 @@ const MAX_CELL = 64; // px per cell at maximum zoom
 /**
  * @typedef {{ tokens: string[], layer: number, head: number, n_layers: number, n_heads: number,
  *   heads_available: number[][], mode: string, attention: any, attribution: any, message: string,
- *   title: string, max_size: number, sink_scale: string, bos: boolean }} MatrixTraits
+ *   title: string, max_size: number, sink_scale: string, bos: boolean, palette: string }} MatrixTraits
  */
 
 /** 1, 2, 5 × 10^k ≥ x. @param {number} x */
@@ -61,9 +62,10 @@ function niceStep(x) {
  * @param {string} mode
  * @param {number} vmax
  * @param {Uint8ClampedArray<ArrayBuffer>} [into] n*n*4 pixels to overwrite (reused across heads)
+ * @param {unknown} [palette] palette name of the diverging map ("paper" by default)
  * @returns {Uint8ClampedArray<ArrayBuffer>} n*n*4
  */
-export function matrixPixels(data, n, mode, vmax, into) {
+export function matrixPixels(data, n, mode, vmax, into, palette) {
   const px = into && into.length === n * n * 4 ? into.fill(0) : new Uint8ClampedArray(n * n * 4);
   const M = /** @type {Matrix} */ (asMatrix(data, n));
   // one 32-bit write per cell from a table of packed RGBA colours (the table is filled through a
@@ -75,7 +77,7 @@ export function matrixPixels(data, n, mode, vmax, into) {
     // Same mapping as attributionRGBA: the sign's colour, alpha = round(min(|v| / vmax, 1) · 255).
     const table = new Uint32Array(512); // [0, 256): positive, [256, 512): negative, by alpha
     const bytes = new Uint8Array(table.buffer);
-    [attributionRGBA(1, 1), attributionRGBA(-1, 1)].forEach((c, sign) => {
+    [attributionRGBA(1, 1, palette), attributionRGBA(-1, 1, palette)].forEach((c, sign) => {
       for (let a = 0; a < 256; a++) bytes.set([c[0], c[1], c[2], a], 4 * (256 * sign + a));
     });
     const inv = vmax > 0 && Number.isFinite(vmax) ? 1 / vmax : Infinity;
@@ -132,9 +134,10 @@ function renderView({ model, el }) {
   const overlay = h("canvas", { class: "iw-overlay" });
   const wrap = h("div", { class: "iw-canvas-wrap" }, [canvas, overlay]);
   const readout = h("div", { class: "iw-readout" });
-  const hint = h("div", { class: "iw-hint", text: "wheel: zoom · drag: pan · double-click: reset" });
+  const hint = h("div", { class: "iw-hint", text: "wheel: zoom · drag: pan · double-click: reset · keys: arrows move, Enter locks, Esc unlocks" });
   root.append(header, banner.el, lost.el, wrap, readout, hint);
   el.append(root);
+  const alt = canvasAlt(canvas, { readout });
 
   const offscreen = document.createElement("canvas");
   let n = 0;
@@ -149,9 +152,9 @@ function renderView({ model, el }) {
   let oy = 0;
   /** @type {{ x: number, y: number, ox: number, oy: number, id: number } | null} */
   let drag = null;
-  /** @type {{ data: Matrix | null | undefined, mode: string }} inputs of the offscreen image */
-  let pixelsOf = { data: undefined, mode: "" };
-  // The hovered cell [d, s] (no lock in this view)
+  /** @type {{ data: Matrix | null | undefined, mode: string, palette: unknown }} inputs of the offscreen image */
+  let pixelsOf = { data: undefined, mode: "", palette: "" };
+  // The hovered cell [d, s], or the cell locked from the keyboard (Enter; Escape unlocks)
   /** @type {Focus<number[]>} */
   const focus = new Focus({ equal: sameCell });
   /** @type {{ raw: Matrix | null | undefined, summary: any }} the sink summary of the attention buffer */
@@ -200,21 +203,23 @@ function renderView({ model, el }) {
       n = newN;
       resetView();
     }
-    if (pixelsOf.data === data && pixelsOf.mode === mode()) {
+    const palette = model.get("palette");
+    root.classList.toggle("iw-palette-colorblind", palette === "colorblind");
+    if (pixelsOf.data === data && pixelsOf.mode === mode() && pixelsOf.palette === palette) {
       updateScaleControls();
       return; // nothing new to draw
     }
-    pixelsOf = { data, mode: mode() };
+    pixelsOf = { data, mode: mode(), palette };
     vmax = mode() === "logit_attr" && data ? data.maxAbs() : 1;
     offscreen.width = Math.max(n, 1);
     offscreen.height = Math.max(n, 1);
     if (n > 0 && data) {
       if (!image || image.width !== n) image = new ImageData(n, n);
-      matrixPixels(data, n, mode(), vmax, image.data);
+      matrixPixels(data, n, mode(), vmax, image.data, palette);
       offscreen.getContext("2d")?.putImageData(image, 0, 0);
     }
     canvas.dataset.n = String(n);
-    if (mode() === "logit_attr") legendEl.show("attribution", vmax);
+    if (mode() === "logit_attr") legendEl.show("attribution", vmax, 0, palette);
     else legendEl.show("sequential", 1, 0);
     updateScaleControls();
   }
@@ -292,7 +297,7 @@ function renderView({ model, el }) {
 
   function drawOverlay() {
     const ctx = clearedContext(overlay);
-    const hoverCell = focus.hover;
+    const hoverCell = focus.focused;
     if (!hoverCell) return;
     const [d, s] = hoverCell;
     const x = MARGIN.left + (s - ox) * zoom;
@@ -338,7 +343,7 @@ function renderView({ model, el }) {
   }
 
   function updateReadout() {
-    const hoverCell = focus.hover;
+    const hoverCell = focus.focused;
     if (!hoverCell || !data) {
       readout.textContent = n ? "hover a cell" + (mode() === "attention" && sinkOf.summary ? ` · scale: ${scale}` : "") : "";
       readout.dataset.scale = mode() === "attention" ? scale : "";
@@ -435,6 +440,7 @@ function renderView({ model, el }) {
     draw();
     drawOverlay();
   };
+  bindGridKeys(canvas, focus, { signal, shape: () => [n, n] });
   canvas.addEventListener("wheel", onWheel, { passive: false, signal });
   canvas.addEventListener("pointerdown", onDown, { signal });
   canvas.addEventListener("pointermove", onMove, { signal });
@@ -460,11 +466,50 @@ function renderView({ model, el }) {
     clampView();
     const hoverCell = focus.hover;
     if (hoverCell && (hoverCell[0] >= n || hoverCell[1] >= n)) focus.hover = null; // drawn just below
+    const locked = focus.locked;
+    if (locked && (locked[0] >= n || locked[1] >= n)) focus.locked = null;
     draw();
     drawOverlay();
     updateReadout();
+    updateAlt();
   }
-  listen(model, ["attention", "attribution", "mode", "sink_scale", "bos"], onData, signal);
+
+  /** The canvas's label, and the five strongest cells as text (attention: leaving out source 0,
+   * where most heads park what they do not use; attribution: by |value|). */
+  function updateAlt() {
+    const m = mode();
+    const what = m === "logit_attr" ? "direct logit attribution" : "attention";
+    alt.label(
+      `${title.textContent || "Attention matrix"}: ${what} of layer ${model.get("layer")}, head ${model.get("head")}, ` +
+        `${n} × ${n} tokens (rows: destination, columns: source). Arrow keys move over the cells, Enter locks one, Escape unlocks.`,
+    );
+    if (!data || n === 0) return alt.summary("");
+    if (n > 512) return alt.summary(`${n} tokens: move over the cells with the arrow keys to read them.`);
+    /** @type {[number, number, number][]} */
+    const top = [];
+    const row = new Float32Array(n);
+    for (let d = 0; d < n; d++) {
+      data.row(d, row);
+      for (let s = m === "attention" ? 1 : 0; s <= d && s < n; s++) {
+        const v = row[s];
+        if (!Number.isFinite(v)) continue;
+        const key = m === "attention" ? v : Math.abs(v);
+        if (top.length < 5 || key > top[top.length - 1][2]) {
+          top.push([d, s, key]);
+          top.sort((a, b) => b[2] - a[2]);
+          if (top.length > 5) top.pop();
+        }
+      }
+    }
+    const toks = tokens();
+    /** @param {number} i */
+    const tok = (i) => `${i < toks.length ? quoteToken(toks[i]) : "?"} [${i}]`;
+    alt.summary(
+      `Strongest ${what}${m === "attention" ? " (source 0 left out)" : ""}: ` +
+        top.map(([d, s]) => `${tok(d)} → ${tok(s)} ${formatNumber(data ? data.at(d, s) : NaN, 3)}`).join("; ") + ".",
+    );
+  }
+  listen(model, ["attention", "attribution", "mode", "sink_scale", "bos", "palette"], onData, signal);
   listen(
     model,
     ["tokens"],
@@ -474,7 +519,15 @@ function renderView({ model, el }) {
     },
     signal,
   );
-  listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls, signal);
+  listen(
+    model,
+    ["layer", "head", "n_layers", "n_heads", "heads_available", "title"],
+    () => {
+      updateControls();
+      updateAlt();
+    },
+    signal,
+  );
   listen(model, ["message"], banner.update, signal);
   signal.addEventListener("abort", lost.dispose, { once: true });
 

@@ -20,8 +20,8 @@
 import { attributionColour, formatNumber, formatSpread, rgbString, sequentialColour, spreadNote } from "./shared/colour.js";
 import { h, listen, setOptions } from "./shared/dom.js";
 import { decodedCache, kernelLostBanner, legendSlot, messageBanner, viewShell } from "./shared/controls.js";
-import { cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { Focus, bindPointer, sameCell } from "./shared/focus.js";
+import { canvasAlt, cellAt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
+import { Focus, bindGridKeys, bindPointer, sameCell } from "./shared/focus.js";
 import { prettyName } from "./shared/text.js";
 
 const GRID_MARGIN = { left: 34, top: 18, right: 4, bottom: 4 };
@@ -66,7 +66,7 @@ function hatch(ctx, x, y, size, fg) {
 /**
  * @typedef {{ scores: Object<string, any>, scores_std: Object<string, any>, scores_n: Object<string, any>, score: string, score_names: string[], verdicts: string[],
  *   selected_head: number[], n_layers: number, n_heads: number, message: string, title: string,
- *   fold_table: boolean, grid_height: number, ablation: any, ablation_sd: any, ablation_note: string }} HeadMapTraits
+ *   fold_table: boolean, grid_height: number, ablation: any, ablation_sd: any, ablation_note: string, palette: string }} HeadMapTraits
  * @typedef {{ index: number, layer: number, head: number, verdict: string, scores: Object<string, number>,
  *   std: Object<string, number>, n: Object<string, number> }} Row
  * @typedef {{ key: string, label: string, get: (r: Row) => any, text: (r: Row) => string,
@@ -122,6 +122,7 @@ function render({ model, el }) {
   fold.open = !model.get("fold_table");
   root.append(header, banner.el, lost.el, wrap, readout, fold);
   el.append(root);
+  const alt = canvasAlt(canvas, { readout });
 
   // "trait:name" → decoded, through the kit's one cache
   const cached = decodedCache();
@@ -226,7 +227,7 @@ function render({ model, el }) {
       // diverging, centred on 0: ±(largest |ΔICL|)
       const m = lo <= hi ? Math.max(Math.abs(lo), Math.abs(hi)) : 0;
       range = [-m, m];
-      legendEl.show("attribution", m);
+      legendEl.show("attribution", m, 0, model.get("palette"));
       legendEl.el.title = ABLATION_LEGEND + (model.get("ablation_note") ? ` (${model.get("ablation_note")})` : "");
       legendEl.el.dataset.kind = "diverging";
     } else {
@@ -244,7 +245,7 @@ function render({ model, el }) {
   /** A cell's CSS colour. @param {number} v */
   function colour(v) {
     const [lo, hi] = range;
-    if (scoreName() === ABLATION) return attributionColour(v, hi);
+    if (scoreName() === ABLATION) return attributionColour(v, hi, model.get("palette"));
     return rgbString(sequentialColour(hi > lo ? (v - lo) / (hi - lo) : 0.5));
   }
 
@@ -461,6 +462,32 @@ function render({ model, el }) {
       if (c) selectHead(c[0], c[1]);
     },
   });
+  // keyboard: arrows move over heads from the selected one, Enter selects, Escape drops the cursor
+  bindGridKeys(canvas, focus, {
+    signal,
+    shape: () => [nL, nH],
+    start: () => selectedHead(),
+    onEnter: (c) => selectHead(c[0], c[1]),
+  });
+
+  /** The canvas's label and summary: the score shown, the top heads and the selected one. */
+  function updateAlt() {
+    const name = scoreName();
+    const top = sortRows(rows, (r) => r.scores[name], "desc")
+      .filter((r) => r.scores[name] !== undefined && !Number.isNaN(r.scores[name]))
+      .slice(0, 5)
+      .map((r) => `L${r.layer}H${r.head} ${formatNumber(r.scores[name], 3)}`);
+    const sel = selectedHead();
+    alt.label(
+      `Head map: ${scoreLabel(name)} of ${nL} layers × ${nH} heads. ` +
+        "Arrow keys move over the heads, Enter selects one.",
+    );
+    alt.summary(
+      (top.length ? `Highest ${scoreLabel(name)}: ${top.join(", ")}. ` : "No scores. ") +
+        (sel && sel[0] < nL && sel[1] < nH ? `Selected: ${headText(sel[0], sel[1])}.` : "No head selected."),
+    );
+  }
+
   /** @param {MouseEvent} e */
   const onTableClick = (e) => {
     const th = e.target instanceof Element ? e.target.closest("th") : null;
@@ -505,6 +532,7 @@ function render({ model, el }) {
     drawGrid();
     updateReadout();
     renderTable();
+    updateAlt();
   }
   function onScore() {
     sort = null; // default: the selected score, descending
@@ -514,6 +542,7 @@ function render({ model, el }) {
     drawGrid();
     updateReadout();
     updateSelectedRow();
+    updateAlt();
   }
 
   onWidthChange(
@@ -527,7 +556,7 @@ function render({ model, el }) {
 
   listen(
     model,
-    ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title", "ablation", "ablation_sd", "ablation_note"],
+    ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title", "ablation", "ablation_sd", "ablation_note", "palette"],
     onAll,
     signal,
   );

@@ -12,7 +12,7 @@
 import { formatNumber } from "./shared/colour.js";
 import { h } from "./shared/dom.js";
 import { floatBuffers, messageBanner, viewShell } from "./shared/controls.js";
-import { clearedContext, sizeCanvas } from "./shared/canvas.js";
+import { canvasAlt, clearedContext, sizeCanvas } from "./shared/canvas.js";
 import { drawFrame, extent, logTicks, linePlotCycle, niceTicks, polyline, scale, themeColours } from "./shared/plot.js";
 
 export const MARGIN = Object.freeze({ left: 46, top: 10, right: 14, bottom: 34 });
@@ -49,6 +49,7 @@ function render({ model, el }) {
   const readout = h("div", { class: "iw-readout" });
   root.append(header, banner.el, h("div", { class: "iw-canvas-wrap" }, [canvas]), note, readout);
   el.append(root);
+  const alt = canvasAlt(canvas, { readout });
 
   /** @type {Float32Array<ArrayBufferLike>} */
   let L = new Float32Array(0);
@@ -95,7 +96,12 @@ function render({ model, el }) {
       earlyPx: x.map(model.get("early")),
       latePx: x.map(model.get("late")),
     });
-    canvas.setAttribute("aria-label", `loss per token index over ${L.length} tokens; ${score.textContent}`);
+    alt.label(`Loss per token index over ${L.length} tokens (log x axis); ${score.textContent}`);
+    const early = model.get("early") | 0;
+    const late = model.get("late") | 0;
+    /** @param {number} i */
+    const at = (i) => (i < L.length ? `${formatNumber(L[i], 3)} at token ${i}` : "");
+    alt.summary(`Mean loss ${[1, early, late, L.length - 1].filter((i, k, a) => i >= 1 && a.indexOf(i) === k).map(at).join(", ")}. ${note.textContent}`);
   }
 
   function draw() {

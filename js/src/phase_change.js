@@ -14,7 +14,7 @@
 import { formatNumber } from "./shared/colour.js";
 import { h } from "./shared/dom.js";
 import { floatBuffers, messageBanner, viewShell } from "./shared/controls.js";
-import { clearedContext, sizeCanvas } from "./shared/canvas.js";
+import { canvasAlt, clearedContext, sizeCanvas } from "./shared/canvas.js";
 import { drawFrame, extent, linePlotCycle, niceTicks, polyline, scale, themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
 
@@ -62,6 +62,7 @@ function render({ model, el }) {
   const readout = h("div", { class: "iw-readout" });
   root.append(header, banner.el, h("div", { class: "iw-canvas-wrap" }, [canvas]), jumpNote, note, readout);
   el.append(root);
+  const alt = canvasAlt(canvas, { readout });
 
   /** @type {Record<string, Float32Array<ArrayBufferLike> | Int32Array<ArrayBufferLike>>} */
   let data = {};
@@ -131,7 +132,12 @@ function render({ model, el }) {
       jumpRightPx: x.map(b),
       nPoints: n,
     });
-    canvas.setAttribute("aria-label", `${n} checkpoints: the best head's scores and the ICL score against training step. ${jumpNote.textContent}`);
+    alt.label(`${n} checkpoints: the best head's scores and the ICL score against training step.`);
+    alt.summary(
+      `${jumpNote.textContent} ` +
+        Array.from(S, (step, i) => `step ${step}: ICL score ${formatNumber(data.icl[i], 3)}`).join("; ") +
+        ".",
+    );
   }
 
   /**

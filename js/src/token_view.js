@@ -12,7 +12,8 @@
  * output_mask (uint8 [n] or {}), selected, message, title, sink_scale ("auto" | "without sink" |
  * "all sources": the attention scale; "without sink" leaves the head's sink — BOS, or the first k
  * positions — out and renormalises each row over the other sources, computed here from the
- * attention buffer, see shared/sink.js).
+ * attention buffer, see shared/sink.js), palette ("paper" | "colorblind": the shading's colours,
+ * shared/colour.js PALETTES).
  * @module token_view
  */
 import { attentionColour, attributionColour, formatNumber } from "./shared/colour.js";
@@ -42,7 +43,7 @@ import { scaleOnScreen, sinkName, sinkSummary } from "./shared/sink.js";
  * @typedef {{ tokens: string[], bos: boolean, layer: number, head: number, n_layers: number, n_heads: number,
  *   heads_available: number[][], mode: string, selected_is: string, value_weighted: boolean,
  *   attention: any, attribution: any, value_norm: any, dst_mask: any, src_mask: any, output_mask: any,
- *   selected: number, message: string, title: string, sink_scale: string }} TokenViewTraits
+ *   selected: number, message: string, title: string, sink_scale: string, palette: string }} TokenViewTraits
  */
 
 /** Fill a token span with the token text: "\n" shows a faint ↵ followed by a real line break.
@@ -227,8 +228,10 @@ function renderView({ model, el }) {
     toggle.dataset.selectedIs = selectedIs();
     vwBox.checked = Boolean(model.get("value_weighted"));
     vwBox.disabled = m !== "attention" || D.valueNorm === null;
-    if (m === "attention") legendEl.show("attention");
-    else legendEl.show("attribution", vmax());
+    const palette = model.get("palette");
+    root.classList.toggle("iw-palette-colorblind", palette === "colorblind");
+    if (m === "attention") legendEl.show("attention", 1, 0, palette);
+    else legendEl.show("attribution", vmax(), 0, palette);
     // D.sink is null exactly when there is no attention buffer (D.attentionAll null)
     scaleControl.update(D.scale, D.sink, m === "attention");
     root.dataset.scale = D.scale;
@@ -238,7 +241,8 @@ function renderView({ model, el }) {
   // ---- painting --------------------------------------------------------------------------
   /** @param {number} v */
   function colourOf(v) {
-    return mode() === "attention" ? attentionColour(v) : attributionColour(v, vmax());
+    const palette = model.get("palette");
+    return mode() === "attention" ? attentionColour(v, palette) : attributionColour(v, vmax(), palette);
   }
 
   /** Recompute the shaded values when the focus or the inputs changed, then touch only the
@@ -455,7 +459,7 @@ function renderView({ model, el }) {
   listen(model, ["tokens"], onTokens, signal);
   listen(model, ["bos"], updateBos, signal);
   listen(model, ["attention", "attribution", "value_norm", "dst_mask", "src_mask", "output_mask"], onData, signal);
-  listen(model, ["mode", "selected_is", "value_weighted"], onSettings, signal);
+  listen(model, ["mode", "selected_is", "value_weighted", "palette"], onSettings, signal);
   listen(model, ["layer", "head", "n_layers", "n_heads", "heads_available", "title"], updateControls, signal);
   listen(model, ["message"], banner.update, signal);
   listen(model, ["selected"], onSelected, signal);

@@ -14,8 +14,8 @@
 import { formatNumber, legend, rgbString, sequentialColour } from "./shared/colour.js";
 import { h, listen } from "./shared/dom.js";
 import { floatBuffers, kernelLostBanner, messageBanner, viewShell } from "./shared/controls.js";
-import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { Focus, bindPointer } from "./shared/focus.js";
+import { canvasAlt, clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
+import { Focus, bindGridKeys, bindPointer } from "./shared/focus.js";
 import { drawFrame, nearestPoint, niceTicks, scale, themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
 
@@ -86,6 +86,7 @@ function render({ model, el }) {
   const readout = h("div", { class: "iw-readout" });
   root.append(header, banner.el, lost.el, wrap, readout);
   el.append(root);
+  const alt = canvasAlt(canvas, { readout });
 
   /** @type {Float32Array<ArrayBufferLike>} */
   let X = new Float32Array(0);
@@ -149,9 +150,23 @@ function render({ model, el }) {
       yMax: g.y.domain[1],
       nPoints: X.length,
     });
-    canvas.setAttribute(
-      "aria-label",
-      `${X.length} heads: ${prettyName(model.get("x_name") || "x")} against ${prettyName(model.get("y_name") || "y")}`,
+    alt.label(
+      `Scatter of ${X.length} heads: ${prettyName(model.get("x_name") || "x")} against ` +
+        `${prettyName(model.get("y_name") || "y")}. Arrow keys move over the heads ` +
+        "(left and right: head, up and down: layer), Enter selects one.",
+    );
+    updateAlt();
+  }
+
+  /** The heads the thresholds call induction heads, and the selected one, as text. */
+  function updateAlt() {
+    const verdicts = model.get("verdicts") || [];
+    const passing = [];
+    for (let i = 0; i < X.length; i++) if (verdicts[i]) passing.push(headText(i));
+    const sel = selectedIndex();
+    alt.summary(
+      (passing.length ? `Induction heads (right of and above both thresholds): ${passing.join("; ")}. ` : "No head passes both thresholds. ") +
+        (sel >= 0 ? `Selected: ${headText(sel)}.` : "No head selected."),
     );
   }
 
@@ -258,6 +273,24 @@ function render({ model, el }) {
       updateReadout();
     },
   });
+  // keyboard: the heads as a layers × heads grid (as on the head map), Enter selects
+  bindGridKeys(canvas, focus, {
+    signal,
+    shape: () => [nL, nH],
+    start: () => {
+      const i = selectedIndex();
+      return i >= 0 ? [Math.floor(i / nH), i % nH] : null;
+    },
+    toItem: ([l, hh]) => l * nH + hh,
+    toCell: (i) => [Math.floor(i / nH), i % nH],
+    onEnter: (i) => {
+      model.set("selected_head", [Math.floor(i / nH), i % nH]);
+      model.save_changes();
+      draw();
+      updateReadout();
+      updateAlt();
+    },
+  });
   focus.subscribe((state) => {
     hover = state.hover ?? -1;
     canvas.style.cursor = hover >= 0 ? "pointer" : "";
@@ -274,6 +307,7 @@ function render({ model, el }) {
   const onSelected = () => {
     draw();
     updateReadout();
+    updateAlt();
   };
 
   onWidthChange(

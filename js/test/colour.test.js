@@ -165,3 +165,25 @@ describe("injectStyles", () => {
     expect(a.textContent).toContain("var(--jp-border-color2, ");
   });
 });
+
+describe("palettes", () => {
+  // the documented numbers (docs/figures.md), written out here
+  const CB = { attention: [213, 94, 0], positive: [0, 114, 178], negative: [230, 159, 0] };
+  it('"colorblind" uses the Okabe–Ito colours in every scale', () => {
+    expect(parse(attentionColour(0.25, "colorblind"))).toEqual([...CB.attention, 0.25]);
+    expect(parse(attributionColour(2, 4, "colorblind"))).toEqual([...CB.positive, 0.5]);
+    expect(parse(attributionColour(-4, 4, "colorblind"))).toEqual([...CB.negative, 1]);
+    expect(attributionRGBA(-1, 2, "colorblind")).toEqual([...CB.negative, 128]);
+  });
+  it('"paper" is the default, and an unknown name falls back to it', () => {
+    expect(attentionColour(0.5, "paper")).toBe(attentionColour(0.5));
+    expect(attributionColour(-1, 2, "rainbow")).toBe(attributionColour(-1, 2));
+    expect(parse(attentionColour(1))).toEqual([214, 39, 40, 1]);
+  });
+  it("the palettes' alphas are the same: only the hue changes", () => {
+    for (const v of [0, 0.1, 0.37, 1]) {
+      expect(parse(attentionColour(v, "colorblind"))[3]).toBe(parse(attentionColour(v))[3]);
+      expect(parse(attributionColour(-v, 1, "colorblind"))[3]).toBe(parse(attributionColour(-v, 1))[3]);
+    }
+  });
+});

@@ -80,6 +80,11 @@ describe("matrix pixels", () => {
     expect(px[2]).toBeGreaterThan(px[0]); // blue
     expect(px[4]).toBeGreaterThan(px[6]); // orange
   });
+  it("logit_attr: the palette's pair", () => {
+    const px = matrixPixels(new Float32Array([2, -1, 0, NaN]), 2, "logit_attr", 2, undefined, "colorblind");
+    expect(Array.from(px.slice(0, 4))).toEqual([0, 114, 178, 255]);
+    expect(Array.from(px.slice(4, 8))).toEqual([230, 159, 0, 128]);
+  });
 });
 
 describe("controls helpers", () => {

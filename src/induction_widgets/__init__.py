@@ -1,11 +1,15 @@
 """induction_widgets — find and inspect induction heads (Olsson et al. 2022) in Jupyter.
 
-Four rooms, arrows one way: ``compute`` (scores, attribution, tasks; torch + TransformerLens) →
-``payload`` (tensors → binary buffers) → ``widgets`` (anywidget views) → ``export`` (offline HTML).
+Rooms, arrows one way: ``compute`` (scores, attribution, tasks; torch + TransformerLens) →
+``payload`` (tensors → binary buffers) → ``views`` (pure state functions) → ``widgets`` (anywidget
+classes) and ``export`` (offline HTML), with ``errors``, ``checks`` and ``models`` below compute
+(tests/test_architecture.py holds the contract). Names follow one rule (docs/naming.md); old names
+are deprecated aliases.
 """
 
 from typing import TYPE_CHECKING
 
+from . import compute
 from .compute import (
     PARALLEL_SENTENCES,
     SCORE_NAMES,
@@ -24,6 +28,7 @@ from .compute import (
     ablation_effect,
     ablation_scores,
     attention_pattern,
+    checkpoint_scores,
     copy_task_tokens,
     copying_text,
     corpus_contexts,
@@ -33,17 +38,17 @@ from .compute import (
     icl_score,
     k_composition_scores,
     logit_attribution,
-    ov_copying_score,
+    long_range_induction_scores,
+    ov_copying_scores,
     pattern_matching_problem,
-    pattern_matching_score,
+    pattern_matching_scores,
     pattern_matching_text,
     per_token_loss,
-    prefix_matching_score,
+    prefix_matching_scores,
     previous_token_partners,
-    previous_token_score,
+    previous_token_scores,
     repeated_random_tokens,
     repeated_tokens_loss,
-    score_checkpoints,
     sweep,
     translation_text,
 )
@@ -56,40 +61,34 @@ from .errors import (
     NotAModelError,
     SweepError,
 )
-from .export import export_notebook, report, save_html
+from .export import export_notebook, figure, report, save_figure, save_html
 from .models import load_model
-from .widgets import VIEW_CLASSES, close_all
+from .naming import deprecated_aliases
 
-# every view's widget class (TokenView, HeadMap, …), exported under its declared name
-globals().update(VIEW_CLASSES)
+# RENAMED_VIEWS: view classes renamed by the naming rule (docs/naming.md: <Subject><Figure>); the
+# old names stay readable as deprecated aliases, here and in ``induction_widgets.widgets``.
+from .widgets import RENAMED_VIEWS, VIEW_CLASSES, close_all
 
-if TYPE_CHECKING:
-    from .widgets import (
-        AttentionMatrix as AttentionMatrix,
-    )
-    from .widgets import (
-        HeadMap as HeadMap,
-    )
-    from .widgets import (
-        InductionExplorer as InductionExplorer,
-    )
-    from .widgets import (
-        LossCurve as LossCurve,
-    )
-    from .widgets import (
-        PartnersView as PartnersView,
-    )
-    from .widgets import (
-        PhaseChangeView as PhaseChangeView,
-    )
-    from .widgets import (
-        TokenView as TokenView,
-    )
-    from .widgets import (
-        VerdictScatter as VerdictScatter,
-    )
+#: every view's widget class (TokenView, HeadMap, …) under its declared, public name
+PUBLIC_VIEWS = dict(VIEW_CLASSES)
+globals().update(PUBLIC_VIEWS)
+
+if TYPE_CHECKING:  # for type checkers: at run time they come from PUBLIC_VIEWS
+    from .widgets.attention_matrix import AttentionMatrix as AttentionMatrix
+    from .widgets.explorer import InductionExplorer as InductionExplorer
+    from .widgets.head_map import HeadMap as HeadMap
+    from .widgets.loss_curve import LossCurve as LossCurve
+    from .widgets.partners import PartnerBars as PartnerBars
+    from .widgets.phase_change import PhaseChangeCurves as PhaseChangeCurves
+    from .widgets.token_view import TokenView as TokenView
+    from .widgets.verdict_scatter import VerdictScatter as VerdictScatter
 
 __version__ = "0.1.0"
+
+#: Old public names (docs/naming.md): each still works, warns once per use with a
+#: DeprecationWarning naming its replacement, and is the very same object as the new name.
+DEPRECATED_NAMES: dict[str, str] = {**compute.DEPRECATED_NAMES, **RENAMED_VIEWS}
+__getattr__ = deprecated_aliases(__name__, DEPRECATED_NAMES, globals())
 
 __all__ = [
     "PARALLEL_SENTENCES",
@@ -107,12 +106,8 @@ __all__ = [
     "ModelWeightsError",
     "NotAModelError",
     "Partners",
-    "PartnersView",
-    "PhaseChangeView",
     "Sweep",
-    "SweepDepth",
     "SweepError",
-    "SweepHeatmap",
     "TextActivations",
     "__version__",
     "ablate",
@@ -126,28 +121,31 @@ __all__ = [
     "corpus_contexts",
     "corpus_text",
     "export_notebook",
+    "figure",
     "head_means",
     "head_scores",
     "icl_score",
     "k_composition_scores",
     "load_model",
     "logit_attribution",
+    "long_range_induction_scores",
     "memory_info",
-    "ov_copying_score",
+    "ov_copying_scores",
     "pattern_matching_problem",
-    "pattern_matching_score",
+    "pattern_matching_scores",
     "pattern_matching_text",
     "per_token_loss",
-    "prefix_matching_score",
+    "prefix_matching_scores",
     "previous_token_partners",
-    "previous_token_score",
+    "previous_token_scores",
     "repeated_random_tokens",
     "repeated_tokens_loss",
     "report",
+    "save_figure",
     "save_html",
-    "score_checkpoints",
+    "checkpoint_scores",
     "set_memory_budget",
     "sweep",
     "translation_text",
-    *VIEW_CLASSES,
+    *PUBLIC_VIEWS,
 ]

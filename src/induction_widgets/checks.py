@@ -13,6 +13,7 @@ check                      accepts
 :func:`check_head`         ``(layer, head)`` inside ``n_layers`` × ``n_heads`` (as ints)
 :func:`check_head_pair`    ``[layer, head]`` as one value (a selected head), as a list
 :func:`check_layers`       ``None``, one layer or a list of layers, as sorted distinct ints
+:func:`check_tensor`       a float tensor of a given shape (e.g. ``[layer, head]`` grids)
 :func:`check_weights`      a model whose parameters are all finite
 :func:`check_finite`       a tensor without NaN or infinity
 =========================  ================================================================
@@ -45,6 +46,7 @@ __all__ = [
     "check_int",
     "check_layers",
     "check_seed",
+    "check_tensor",
     "check_weights",
     "is_int",
     "weights_stamp",
@@ -159,6 +161,27 @@ def check_head_pair(
             f"0..{grid.n_heads - 1}, got {value!r}"
         )
     return [int(v) for v in pair]
+
+
+def check_tensor(name: str, value: Any, shape: tuple[int, ...], hint: str) -> torch.Tensor:
+    """``value`` as a float tensor of exactly ``shape`` (a numpy array is accepted), else an
+    :class:`InputError` naming the shape expected and ``hint`` (where a right one comes from)."""
+    if isinstance(value, np.ndarray):
+        value = torch.from_numpy(value)
+    if (
+        not isinstance(value, torch.Tensor)
+        or not value.dtype.is_floating_point
+        or tuple(value.shape) != tuple(shape)
+    ):
+        got = (
+            f"a {tuple(value.shape)} {value.dtype} tensor"
+            if isinstance(value, torch.Tensor)
+            else type(value).__name__
+        )
+        raise InputError(
+            f"{name} must be a float tensor of shape {tuple(shape)}, got {got}: {hint}"
+        )
+    return value
 
 
 def check_layers(grid: HeadGrid, layers: Any) -> list[int] | None:

@@ -89,7 +89,7 @@ def test_partners_bars_hover_and_click(offline, tmp_path, tiny_model):
     import induction_widgets as iw
 
     p = iw.previous_token_partners(tiny_model, 1, 1)
-    path = iw.PartnersView(p, title="partners").save_html(tmp_path / "partners.html")
+    path = iw.PartnerBars(p, title="partners").save_html(tmp_path / "partners.html")
     page, problems = _open(offline, path)
     rows = page.locator(".iw-partners .iw-partner-row")
     ranked = p.ranked
@@ -123,12 +123,12 @@ def test_partners_bars_hover_and_click(offline, tmp_path, tiny_model):
 
 
 def test_phase_change_jump_and_hover(offline, tmp_path):
-    from test_beyond_views import handmade_checkpoints  # tests/ is on sys.path (its conftest)
+    from views.test_beyond_views import handmade_checkpoints  # tests/ is on sys.path (its conftest)
 
     import induction_widgets as iw
 
     cs = handmade_checkpoints()
-    path = iw.PhaseChangeView(cs, title="phase").save_html(tmp_path / "phase.html")
+    path = iw.PhaseChangeCurves(cs, title="phase").save_html(tmp_path / "phase.html")
     page, problems = _open(offline, path)
     canvas = page.locator(".iw-phase-change canvas.iw-plot")
     g = _dataset(canvas)
@@ -176,7 +176,7 @@ def test_head_map_ablation_mode_colours_and_hover(offline, tmp_path, tiny_model)
     diverging scale (a positive ΔICL blue, a negative one orange, a head not measured hatched grey,
     not a colour of the scale), the hover reads the signed value ± its standard error, and the
     table's ΔICL column sorts with the missing head last."""
-    from test_ablation_views import handmade  # tests/ is on sys.path (its conftest)
+    from views.test_ablation_views import handmade  # tests/ is on sys.path (its conftest)
 
     import induction_widgets as iw
 
@@ -234,7 +234,7 @@ def test_explorer_map_offers_the_ablation_colouring(offline, tmp_path, tiny_mode
     """The explorer composes the head map: given an ablation result its map opens on the ΔICL
     colouring (diverging legend), hovering reads the value, and a click still selects the head
     for the token view."""
-    from test_ablation_views import handmade
+    from views.test_ablation_views import handmade
 
     import induction_widgets as iw
 

@@ -85,19 +85,19 @@ def check_beyond_sections(page):
     expect(curve).to_have_count(1)
     assert curve.evaluate("c => Number(c.dataset.nPoints)") == 201
     expect(page.locator(".iw-loss-curve .iw-icl-score")).to_contain_text("loss[200] − loss[20]")
-    # the ablation figure: a bar per measure for the induction heads and for the random set, whose
-    # values are the table's
+    # the ablation figure: per measure a strip of every random draw (dots) and the induction set
+    # (a red line), whose value is the table's (one row per measure, the induction set in column 2)
     fig = page.locator("svg.iw-ablation-figure")
-    bars = fig.locator("rect.iw-bar-induction")
+    bars = fig.locator("line.iw-bar-induction")
     expect(bars).to_have_count(2)
-    expect(fig.locator("rect.iw-bar-random")).to_have_count(2)
-    cells = page.locator("table.iw-ablation-table tbody tr").first.locator("td")
+    expect(fig.locator("circle.iw-draw")).to_have_count(2)  # tiny: one set of 4 other heads
+    rows = page.locator("table.iw-ablation-table tbody tr")
     for i, measure in enumerate(("icl", "repeated_loss")):
-        bar = fig.locator(f"rect.iw-bar-induction[data-measure='{measure}']")
+        bar = fig.locator(f"line.iw-bar-induction[data-measure='{measure}']")
         value = float(bar.get_attribute("data-value"))
-        shown = float(cells.nth(i + 1).inner_text().replace("−", "-"))
+        shown = float(rows.nth(i).locator("td").nth(1).inner_text().replace("−", "-"))
         assert abs(value - shown) <= 5e-4
-        assert bar.bounding_box()["height"] > 5
+        assert bar.bounding_box()["width"] > 50
     # removing the induction heads hurts: both changes positive
     assert float(bars.first.get_attribute("data-value")) > 0
     # the ΔICL head map: the colouring chosen, a diverging legend, a hover readout with the value

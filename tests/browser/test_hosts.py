@@ -30,8 +30,8 @@ EXPLORER = (
 #: The views of the "beyond" measures (loss curve, partners, phase change): they render here too.
 BEYOND_CELLS = [
     "lc = iw.LossCurve(iw.icl_score(model, n_contexts=4, progress=False), title='loss')\nlc",
-    "pv = iw.PartnersView(iw.previous_token_partners(model, 1, 1), title='partners')\npv",
-    "pc = iw.PhaseChangeView(iw.score_checkpoints('tiny', steps=[0, 500], n_examples=2,\n"
+    "pv = iw.PartnerBars(iw.previous_token_partners(model, 1, 1), title='partners')\npv",
+    "pc = iw.PhaseChangeCurves(iw.checkpoint_scores('tiny', steps=[0, 500], n_examples=2,\n"
     "                                             progress=False), title='phase')\npc",
 ]
 NB7_OWN_ERROR = "Cannot read properties of undefined (reading 'schema')"
@@ -137,9 +137,9 @@ def _(iw, mo, model, scores, text):
 @app.cell
 def _(iw, mo, model):
     lc = mo.ui.anywidget(iw.LossCurve(iw.icl_score(model, n_contexts=4, progress=False), title="loss"))
-    pv = mo.ui.anywidget(iw.PartnersView(iw.previous_token_partners(model, 1, 1), title="partners"))
-    pc = mo.ui.anywidget(iw.PhaseChangeView(
-        iw.score_checkpoints("tiny", steps=[0, 500], n_examples=2, progress=False), title="phase"
+    pv = mo.ui.anywidget(iw.PartnerBars(iw.previous_token_partners(model, 1, 1), title="partners"))
+    pc = mo.ui.anywidget(iw.PhaseChangeCurves(
+        iw.checkpoint_scores("tiny", steps=[0, 500], n_examples=2, progress=False), title="phase"
     ))
     mo.vstack([lc, pv, pc])
     return

@@ -44,8 +44,8 @@ CELLS = [
     "tvh.tokens = json.load(open('hostile.json', encoding='utf-8'))\ntvh",
     "vs = iw.VerdictScatter(scores, title='scatter')\nvs",
     "lc = iw.LossCurve(iw.icl_score(model, n_contexts=4, progress=False), title='loss')\nlc",
-    "pv = iw.PartnersView(iw.previous_token_partners(model, 1, 1), title='partners')\npv",
-    "pc = iw.PhaseChangeView(iw.score_checkpoints('tiny', steps=[0, 450, 500], n_examples=2,\n"
+    "pv = iw.PartnerBars(iw.previous_token_partners(model, 1, 1), title='partners')\npv",
+    "pc = iw.PhaseChangeCurves(iw.checkpoint_scores('tiny', steps=[0, 450, 500], n_examples=2,\n"
     "                                             progress=False), title='phase')\npc",
 ]
 

@@ -286,7 +286,7 @@ def test_shipped_checkpoints_and_their_loader():
 
 
 def test_checkpoint_scores_show_the_phase_change():
-    result = iw.score_checkpoints("tiny", steps=range(0, 801, 100), progress=False)
+    result = iw.checkpoint_scores("tiny", steps=range(0, 801, 100), progress=False)
     assert result.steps == list(range(0, 801, 100))
     assert result.prefix_matching.shape == (9, 2, 4) and result.icl.shape == (9,)
     prefix = result.top("prefix_matching")

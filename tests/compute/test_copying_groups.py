@@ -14,7 +14,7 @@ def test_ov_copying_under_grouped_query_attention(tmp_path: Path) -> None:
     import induction_widgets as iw
 
     model = iw.load_model(build("llama" if TL_MAJOR >= 4 else "qwen2", tmp_path), progress=False)
-    ours = iw.ov_copying_score(model)
+    ours = iw.ov_copying_scores(model)
     w_e, w_u = model.W_E.detach().double(), model.W_U.detach().double()
     n_heads = ours.shape[1]
     for layer in range(ours.shape[0]):

@@ -80,13 +80,13 @@ OPS: dict[str, Callable[[Any], Any]] = {
     ),
     "attention_pattern": lambda m: __import__("induction_widgets").attention_pattern(m, TEXT, 1, 0),
     "logit_attribution": lambda m: __import__("induction_widgets").logit_attribution(m, TEXT, 1, 2),
-    "prefix_matching_score": lambda m: __import__("induction_widgets").prefix_matching_score(
+    "prefix_matching_scores": lambda m: __import__("induction_widgets").prefix_matching_scores(
         m, _tokens()
     ),
-    "previous_token_score": lambda m: __import__("induction_widgets").previous_token_score(
+    "previous_token_scores": lambda m: __import__("induction_widgets").previous_token_scores(
         m, _tokens()
     ),
-    "ov_copying_score": lambda m: __import__("induction_widgets").ov_copying_score(m),
+    "ov_copying_scores": lambda m: __import__("induction_widgets").ov_copying_scores(m),
     "k_composition_scores": lambda m: __import__("induction_widgets").k_composition_scores(m, 1, 0),
     "per_token_loss": lambda m: __import__("induction_widgets").per_token_loss(
         m, _tokens(), progress=False
@@ -105,7 +105,7 @@ OPS: dict[str, Callable[[Any], Any]] = {
     "ablation_scores": lambda m: __import__("induction_widgets").ablation_scores(
         m, n_contexts=3, compare=False, progress=False
     ),
-    "pattern_matching_score": lambda m: __import__("induction_widgets").pattern_matching_score(
+    "pattern_matching_scores": lambda m: __import__("induction_widgets").pattern_matching_scores(
         m, n_problems=2, n_lines=6, progress=False
     ),
 }
@@ -138,7 +138,7 @@ def test_views_and_report_build(pair: tuple[Any, Any], tmp_path: Path) -> None:
     iw.save_html(iw.HeadMap(scores), tmp_path / "map.html")
     iw.save_html(iw.VerdictScatter(scores), tmp_path / "scatter.html")
     partners = iw.previous_token_partners(dev, 1, 0, tokens=_tokens())
-    iw.save_html(iw.PartnersView(partners), tmp_path / "partners.html")
+    iw.save_html(iw.PartnerBars(partners), tmp_path / "partners.html")
     choice = choose_copying_head(TextActivations(dev, TEXT, progress=False))
     assert 0 <= choice.head[0] < 2
     page = iw.report(dev, tmp_path / "report.html", scores=scores, n_problems=2, progress=False)

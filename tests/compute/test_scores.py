@@ -98,8 +98,10 @@ def test_tiny_has_induction_and_previous_token_heads(tiny):
 def test_one_pass_scores_equal_standalone_scores(tiny):
     tokens = iw.repeated_random_tokens(tiny, 4, 20, 3, seed=5)
     scores = iw.head_scores(tiny, tokens=tokens)
-    assert torch.allclose(scores.prefix_matching, iw.prefix_matching_score(tiny, tokens), atol=1e-6)
-    assert torch.allclose(scores.previous_token, iw.previous_token_score(tiny, tokens), atol=1e-6)
+    assert torch.allclose(
+        scores.prefix_matching, iw.prefix_matching_scores(tiny, tokens), atol=1e-6
+    )
+    assert torch.allclose(scores.previous_token, iw.previous_token_scores(tiny, tokens), atol=1e-6)
 
 
 def test_prefix_matching_matches_run_with_cache(tiny):
@@ -121,13 +123,13 @@ def test_prefix_matching_matches_run_with_cache(tiny):
                 for h in range(4)
             ]
         )
-        assert torch.allclose(iw.prefix_matching_score(tiny, tokens)[layer], expected, atol=1e-5)
+        assert torch.allclose(iw.prefix_matching_scores(tiny, tokens)[layer], expected, atol=1e-5)
 
 
 def test_ov_copying_matches_factored_matrix(tiny):
     from transformer_lens import FactoredMatrix
 
-    ours = iw.ov_copying_score(tiny)
+    ours = iw.ov_copying_scores(tiny)
     for layer in range(2):
         for head in range(4):
             full = FactoredMatrix(
@@ -209,7 +211,7 @@ def test_pattern_matching_problem_targets(tiny):
 
 
 def test_pattern_matching_score_range(tiny):
-    score = iw.pattern_matching_score(tiny, n_problems=3, n_lines=10, seed=0)
+    score = iw.pattern_matching_scores(tiny, n_problems=3, n_lines=10, seed=0)
     assert score.shape == (2, 4)
     assert (score >= 0).all() and (score <= 1).all()
 
@@ -236,12 +238,12 @@ def test_not_a_model():
     with pytest.raises(iw.NotAModelError, match="expected a TransformerLens model"):
         iw.head_scores(torch.nn.Linear(2, 2))
     with pytest.raises(TypeError):
-        iw.prefix_matching_score("gpt2", [1, 2, 1, 2])
+        iw.prefix_matching_scores("gpt2", [1, 2, 1, 2])
 
 
 def test_no_repeats_is_a_clear_error(tiny):
     with pytest.raises(iw.InputError, match="no token occurs twice"):
-        iw.prefix_matching_score(tiny, "abcdefg")
+        iw.prefix_matching_scores(tiny, "abcdefg")
 
 
 # --- SmolLM2: a real pretrained model -----------------------------------------------------------
@@ -311,7 +313,7 @@ def test_pattern_matching_skips_problems_without_a_repeated_template(tiny):
                 pattern = cache[f"blocks.{l}.attn.hook_pattern"][0]  # [head, dst, src]
                 total[l] += pattern[:, d, p.targets[d]].sum(-1)
             count += 1
-    score = iw.pattern_matching_score(tiny, n_problems=n, n_lines=2, seed=seed, batch_size=3)
+    score = iw.pattern_matching_scores(tiny, n_problems=n, n_lines=2, seed=seed, batch_size=3)
     assert torch.isfinite(score).all()
     torch.testing.assert_close(score, total / count, atol=1e-5, rtol=1e-4)
 
@@ -325,4 +327,4 @@ def test_pattern_matching_without_any_repeat_is_an_input_error(tiny):
         )
     )
     with pytest.raises(iw.InputError, match="repeats a template, so pattern matching is undefined"):
-        iw.pattern_matching_score(tiny, n_problems=2, n_lines=2, seed=seed)
+        iw.pattern_matching_scores(tiny, n_problems=2, n_lines=2, seed=seed)

@@ -27,9 +27,9 @@ def clean(tmp_path_factory):
     return iw.sweep("tiny", STEPS, out=tmp_path_factory.mktemp("clean"), **KW)
 
 
-def test_table_equals_score_checkpoints(clean):
+def test_table_equals_checkpoint_scores(clean):
     """One row per (checkpoint, measure, layer, head) (ICL: one per checkpoint), and every value
-    equal to score_checkpoints' (the plain loop) on the same protocol."""
+    equal to checkpoint_scores' (the plain loop) on the same protocol."""
     table = clean.arrow()
     assert tuple(table.column_names) == COLUMNS
     per = len(HEAD_MEASURES) * 2 * 4 + 1
@@ -37,7 +37,7 @@ def test_table_equals_score_checkpoints(clean):
     rows_by_key(table)
     model = iw.load_model("tiny")
     tokens = iw.copy_task_tokens(model, KW["n_contexts"], n_tokens=56, length=64)
-    ref = iw.score_checkpoints("tiny", steps=STEPS, icl_tokens=tokens, n_examples=KW["n_examples"])
+    ref = iw.checkpoint_scores("tiny", steps=STEPS, icl_tokens=tokens, n_examples=KW["n_examples"])
     assert clean.grid("prefix_matching")["steps"] == STEPS
     for name in HEAD_MEASURES:
         torch.testing.assert_close(

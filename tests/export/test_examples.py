@@ -158,12 +158,12 @@ def a4():
 
 
 def test_label_attention_same_template_is_the_package_score(tiny, a4):
-    """``same_template`` of the notebooks' decomposition is exactly ``iw.pattern_matching_score``
+    """``same_template`` of the notebooks' decomposition is exactly ``iw.pattern_matching_scores``
     on the same problems; attention to any earlier label bounds it."""
     import induction_widgets as iw
 
     lab = a4.label_attention(tiny, n_problems=3, n_lines=12, seed=1)
-    ref = iw.pattern_matching_score(tiny, n_problems=3, n_lines=12, seed=1)
+    ref = iw.pattern_matching_scores(tiny, n_problems=3, n_lines=12, seed=1)
     torch.testing.assert_close(lab["same_template"], ref, atol=1e-5, rtol=1e-4)
     assert (lab["same_template"] <= lab["any_label"] + 1e-6).all()
     assert 0.1 < lab["blind_share"] < 0.5

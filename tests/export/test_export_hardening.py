@@ -5,6 +5,7 @@ The matrix's machinery is in ``tests/hardening.py``.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,21 @@ from hardening import (
 )
 
 import induction_widgets as iw
+from induction_widgets.views import ViewSpec
 
 pytestmark = pytest.mark.tl3
 ctx = pytest.fixture(scope="module")(make_ctx)
 
 ROWS = Rows()
 row = ROWS.add
+
+EMPTY_NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+
+
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
 
 # The heads to export or to report on, each (layer, head).
 head_rows(
@@ -132,6 +142,74 @@ for _name, _kw, _msg in [
         else (lambda c, k=_kw: _report(c, **k)),
         iw.InputError,
         _msg,
+    )
+
+
+# Figures (export.figure / view.save_figure): checked before matplotlib is imported, so these
+# rows run without it.
+SUFFIX = r"path must end in \.pdf, \.svg or \.png \(the figure's format\), got "
+for _name, _call, _msg in [
+    ("figure-not-a-view", lambda c: iw.figure(c.scores), r"cannot export HeadScores: not an"),
+    (
+        "figure-unknown-kind",
+        lambda c: iw.figure(ViewSpec("sweep_heatmap", {})),
+        r"no figure for a 'sweep_heatmap' view: figures exist for attention_matrix, explorer, .*"
+        r"register_figure\(kind\)",
+    ),
+    ("save_figure-suffix-jpg", lambda c: iw.save_figure(c.view, c.tmp / "v.jpg"), SUFFIX),
+    ("save_figure-no-suffix", lambda c: iw.save_figure(c.view, c.tmp), SUFFIX),
+    ("save_figure-method-html", lambda c: c.view.save_figure(c.tmp / "v.html"), SUFFIX),
+    ("save_figure-path-None", lambda c: iw.save_figure(c.view, None), r"path must be a file name"),
+    ("save_figure-path-int", lambda c: iw.save_figure(c.view, 3), r"path must be a file name"),
+    (
+        "save_figure-dpi",
+        lambda c: iw.save_figure(c.view, c.tmp / "v.png", dpi=0.5),
+        r"dpi must be an int >= 10 \(dots per inch of a \.png\), got 0\.5",
+    ),
+    (
+        "save_figure-not-a-view",
+        lambda c: iw.save_figure("view", c.tmp / "v.png"),
+        r"cannot export str: not an induction_widgets view",
+    ),
+]:
+    row(_name, _call, iw.InputError, _msg)
+
+
+# export_notebook: what it reads and writes.
+for _name, _call, _msg in [
+    (
+        "export_notebook-missing",
+        lambda c: iw.export_notebook(c.tmp / "nope.ipynb"),
+        r"nope\.ipynb' does not exist: give the path of an \.ipynb file",
+    ),
+    (
+        "export_notebook-folder",
+        lambda c: iw.export_notebook(c.tmp),
+        r"is a folder: give the path of an \.ipynb file",
+    ),
+    (
+        "export_notebook-int",
+        lambda c: iw.export_notebook(5),
+        r"notebook must be the path of an \.ipynb file \(str or pathlib\.Path\), got int 5",
+    ),
+    (
+        "export_notebook-timeout=0",
+        lambda c: iw.export_notebook(_written(c.tmp / "ok.ipynb", EMPTY_NOTEBOOK), timeout=0),
+        r"timeout must be >= 1, got 0",
+    ),
+    (
+        "export_notebook-output-folder",
+        lambda c: iw.export_notebook(_written(c.tmp / "ok.ipynb", EMPTY_NOTEBOOK), c.tmp),
+        r"is a folder: give a file name inside it",
+    ),
+]:
+    row(_name, _call, iw.InputError, _msg)
+if importlib.util.find_spec("nbformat") is not None:  # the export extra (not in the TL 3.9 venv)
+    row(
+        "export_notebook-not-json",
+        lambda c: iw.export_notebook(_written(c.tmp / "x.ipynb", "{not json")),
+        iw.InputError,
+        r"x\.ipynb' is not a Jupyter notebook \(nbformat cannot read it: .*\): give an \.ipynb file",
     )
 
 

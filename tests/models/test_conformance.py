@@ -15,8 +15,8 @@ as a user would. Per family, against TransformerLens's own quantities:
 
 A family TransformerLens cannot load is an expected failure whose reason is TL's own error
 (``TL_CANNOT``: strict, so a family that starts working fails the test until it is moved). The
-outcome of every family is compared with ``tests/compat/results.json``, from which the README
-table is generated (``scripts/compat_table.py``); ``IW_WRITE_COMPAT=1`` rewrites that file.
+outcome of every family is compared with ``tests/compat/results.json``, from which the
+table of docs/architectures.md is generated (``scripts/compat_table.py``); ``IW_WRITE_COMPAT=1`` rewrites that file.
 
 ``IW_TEST_DEVICE=cuda`` runs the same checks with every model on that device
 (``load_model(folder, device="cuda")``): TransformerLens's reference quantities then come from the
@@ -222,8 +222,8 @@ def test_every_family_recorded() -> None:
     assert sorted(recorded) == sorted(FAMILIES)
 
 
-def test_readme_table() -> None:
-    """README.md's compatibility table is what scripts/compat_table.py renders from the results."""
+def test_compat_table() -> None:
+    """docs/architectures.md's compatibility table is what scripts/compat_table.py renders from the results."""
     import importlib.util
 
     path = Path(__file__).resolve().parents[2] / "scripts" / "compat_table.py"
@@ -231,8 +231,8 @@ def test_readme_table() -> None:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    readme = module.README.read_text()
-    assert module.rewrite(readme, module.render(_recorded())) == readme, (
-        "README.md's compatibility table disagrees with tests/compat/results.json: "
+    page = module.PAGE.read_text()
+    assert module.rewrite(page, module.render(_recorded())) == page, (
+        "docs/architectures.md's compatibility table disagrees with tests/compat/results.json: "
         "run python scripts/compat_table.py"
     )

@@ -170,10 +170,11 @@ def test_ablation_scores_layers_and_sem(tiny):
 
 def test_report_beyond_quick_measures_on_a_large_model(tiny, scores, monkeypatch):
     """Above ``FULL_MEASURES_HEADS`` heads (and without checkpoints) the report's beyond sections
-    take the quick measures and say so: 2 corpus contexts, the comparison on the repeated-token
-    loss only (ΔICL not measured), no per-head ΔICL map, one line for the phase change. The tiny
-    model stands in for a large one here (threshold lowered, not recognised as the tiny model);
-    the table's numbers are :func:`ablation_comparison`'s with the arguments the page states."""
+    take the large-model measures and say so: ``REPORT_CONTEXTS`` corpus contexts, the comparison
+    on the repeated-token loss only (its ΔICL not measured, said in words), the per-head ΔICL map
+    by attribution patching (the method named), one line for the phase change. The tiny model
+    stands in for a large one here (threshold lowered, not recognised as the tiny model); the
+    table's numbers are :func:`ablation_comparison`'s with the arguments the page states."""
     import importlib
 
     report = importlib.import_module("induction_widgets.export.report")
@@ -181,19 +182,50 @@ def test_report_beyond_quick_measures_on_a_large_model(tiny, scores, monkeypatch
     monkeypatch.setattr(report, "_is_tiny", lambda model: False)
     blocks = report.beyond_blocks(tiny, scores)
     kinds = [b["kind"] for b in blocks if isinstance(b, dict)]
-    assert kinds == ["loss_curve", "partners"]  # no ΔICL head map, no phase change
+    assert kinds == ["loss_curve", "head_map", "partners"]  # no phase change
     text = "".join(b for b in blocks if isinstance(b, str))
-    assert "2 windows of 256 tokens of the shipped corpus" in text
-    assert "Δ ICL score not measured here (8 heads" in text
-    assert "Per-head ΔICL (the head map's ΔICL colouring) is not computed" in text
+    assert f"{report.REPORT_CONTEXTS} windows of 256 tokens of the shipped corpus" in text
+    assert "Δ ICL score of the sets not measured here" in text
+    assert "attribution patching (first-order estimate of mean ablation)" in text
     assert "No training checkpoints for this model" in text
-    contexts = iw.corpus_contexts(tiny, 2, seed=0)
+    hm = next(b for b in blocks if isinstance(b, dict) and b["kind"] == "head_map")
+    assert "attribution patching" in hm["state"]["ablation_note"]
+    contexts = iw.corpus_contexts(tiny, report.REPORT_CONTEXTS, seed=0)
     heads = scores.induction_heads()
     want = iw.ablation_comparison(
-        tiny, heads, n_draws=2, means=iw.head_means(tiny, contexts[:, :128]), n_examples=5
+        tiny, heads, means=iw.head_means(tiny, contexts[:, :128]), n_examples=5
     )
     assert math.isnan(want.icl_change) and len(want.draws) == 1  # 4 other heads: 1 set of 4
     table = text.split("<table class='iw-report iw-ablation-table'>")[1].split("</table>")[0]
-    assert "Δ ICL score" not in table  # no column for what was not measured
-    row = table.split("strict induction heads: ")[1].split("</tr>")[0]
-    assert row.endswith(f"<td>{want.repeated_loss_change:+.3f}</td>".replace("-", "−"))
+    assert "Δ ICL score" not in table  # no row for what was not measured
+    row = table.split("<tbody>")[1].split("</tr>")[0]
+    assert f"<td>{want.repeated_loss_change:+.3f}</td>".replace("-", "−") in row
+
+
+def test_comparison_batched_equals_one_set_at_a_time(tiny):
+    """The comparison measures all sets in shared passes (replica r ablating set r): each set's
+    changes equal ablating that set alone with ``iw.ablate`` and measuring both losses plainly;
+    z-score, share beaten and empirical p follow their definitions."""
+    tokens = iw.copy_task_tokens(tiny, 4, n_tokens=201, seed=5)
+    means = iw.head_means(tiny)
+    c = iw.ablation_comparison(tiny, [(1, 1)], tokens=tokens, n_draws=6, window=2, means=means)
+    assert len(c.draws) == 6 and len({tuple(d) for d in c.draws}) == 6
+    base_icl = iw.icl_score(tiny, tokens, curve=False, window=2).score
+    base_rep = iw.repeated_tokens_loss(tiny)
+    for hs, icl_c, rep_c in zip(
+        [[(1, 1)], *c.draws],
+        [c.icl_change, *c.random_icl_changes],
+        [c.repeated_loss_change, *c.random_repeated_loss_changes],
+        strict=True,
+    ):
+        with iw.ablate(tiny, hs, means=means):
+            icl_alone = iw.icl_score(tiny, tokens, curve=False, window=2).score - base_icl
+            rep_alone = iw.repeated_tokens_loss(tiny) - base_rep
+        assert icl_c == pytest.approx(icl_alone, abs=1e-4)
+        assert rep_c == pytest.approx(rep_alone, abs=1e-4)
+    draws = c.random_repeated_loss_changes
+    mean = sum(draws) / 6
+    sd = math.sqrt(sum((d - mean) ** 2 for d in draws) / 5)
+    assert c.z_score() == pytest.approx((c.repeated_loss_change - mean) / sd)
+    assert c.beats() == sum(d < c.repeated_loss_change for d in draws) / 6
+    assert c.p_value("icl") == (1 + sum(d >= c.icl_change for d in c.random_icl_changes)) / 7

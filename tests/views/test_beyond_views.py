@@ -1,5 +1,5 @@
 """The views of the "beyond" measures (issue 15 item 5): ``loss_curve_state`` / ``LossCurve``,
-``partners_state`` / ``PartnersView``, ``phase_change_state`` / ``PhaseChangeView``, against the
+``partners_state`` / ``PartnerBars``, ``phase_change_state`` / ``PhaseChangeCurves``, against the
 compute results they show (values round-trip through the binary buffers) and hand-built inputs.
 
 The browser half (a known point / bar at its place, hover text, click) is in
@@ -121,7 +121,7 @@ def test_partners_widget_selected_head_and_link(tiny, tmp_path):
     import traitlets
 
     p = iw.previous_token_partners(tiny, 1, 1)
-    w = iw.PartnersView(p, selected_head=(0, 3))
+    w = iw.PartnerBars(p, selected_head=(0, 3))
     np.testing.assert_array_equal(decode(w.k_composition), p.k_composition.numpy())
     assert w.selected_head == [0, 3]
     hm = iw.HeadMap(iw.head_scores(tiny, n_examples=2, progress=False))
@@ -142,9 +142,9 @@ def test_partners_widget_selected_head_and_link(tiny, tmp_path):
     assert spec["kind"] == "partners" and spec["state"]["selected_head"] == [0, 3]
     assert "&quot;kind&quot;:&quot;partners&quot;" in _static_copy(w)
     with pytest.raises(InputError, match="Partners"):
-        iw.PartnersView(p.k_composition)
+        iw.PartnerBars(p.k_composition)
     with pytest.raises(InputError, match="top must be a positive int"):
-        iw.PartnersView(p, top=0)
+        iw.PartnerBars(p, top=0)
 
 
 # --- phase change -----------------------------------------------------------------------------
@@ -191,8 +191,8 @@ def test_phase_change_state_from_handmade_checkpoints():
 
 
 def test_phase_change_widget_on_the_shipped_checkpoints(tmp_path):
-    cs = iw.score_checkpoints("tiny", steps=[0, 400, 600], n_examples=2, progress=False)
-    w = iw.PhaseChangeView(cs, title="tiny run")
+    cs = iw.checkpoint_scores("tiny", steps=[0, 400, 600], n_examples=2, progress=False)
+    w = iw.PhaseChangeCurves(cs, title="tiny run")
     np.testing.assert_array_equal(decode(w.steps), cs.steps)
     for name in ("prefix_matching", "copying", "previous_token"):
         np.testing.assert_allclose(decode(getattr(w, name)), cs.top(name).numpy())
@@ -202,4 +202,4 @@ def test_phase_change_widget_on_the_shipped_checkpoints(tmp_path):
     assert spec["kind"] == "phase_change" and "b64" in spec["state"]["icl"]
     assert "&quot;kind&quot;:&quot;phase_change&quot;" in _static_copy(w)
     with pytest.raises(InputError, match="CheckpointScores"):
-        iw.PhaseChangeView(cs.to_pandas())
+        iw.PhaseChangeCurves(cs.to_pandas())

@@ -65,6 +65,11 @@ for _name, _call, _msg in [
         r"a view's kind and widget must be identifiers, got 'head map'",
     ),
     (
+        "views.declare-twice",
+        lambda c: declare("head_map", "HeadMap", {}, module="elsewhere"),
+        r"view kind 'head_map' is declared twice .*: give the new view another kind",
+    ),
+    (
         "views.VIEWS-unknown",
         lambda c: iw.views.VIEWS["headmap"],
         r"unknown view kind 'headmap': the views are .*'head_map'",

@@ -85,7 +85,7 @@ for _name, _call, _msg in [
     (
         "HeadMap-score-not-computed",
         lambda c: iw.HeadMap(c.scores, score="pattern_matching"),
-        UNKNOWN.format("'pattern_matching'") + r" \(compute it with pattern_matching_score",
+        UNKNOWN.format("'pattern_matching'") + r" \(compute it with pattern_matching_scores",
     ),
     (
         "HeadMap-score-trait",
@@ -178,33 +178,32 @@ row(
     r"contexts of 2 tokens are too short for an ICL score",
 )
 row(
-    "PartnersView-not-partners",
-    lambda c: iw.PartnersView(c.scores),
+    "PartnerBars-not-partners",
+    lambda c: iw.PartnerBars(c.scores),
     iw.InputError,
-    r"PartnersView needs Partners \(from induction_widgets\.previous_token_partners\(model, "
+    r"PartnerBars needs Partners \(from induction_widgets\.previous_token_partners\(model, "
     r"layer, head\)\), got HeadScores",
 )
 row(
-    "PartnersView-top",
-    lambda c: iw.PartnersView(iw.previous_token_partners(c.tiny, 1, 1), top=0),
+    "PartnerBars-top",
+    lambda c: iw.PartnerBars(iw.previous_token_partners(c.tiny, 1, 1), top=0),
     iw.InputError,
     r"top must be a positive int \(how many heads to show\), got 0",
 )
 for _name, _sel in [("not-earlier", (1, 0)), ("one-number", (0,)), ("str", ("a", 0)), ("int", 3)]:
     row(
-        f"PartnersView-selected_head-{_name}",
-        lambda c, s=_sel: iw.PartnersView(
-            iw.previous_token_partners(c.tiny, 1, 1), selected_head=s
-        ),
+        f"PartnerBars-selected_head-{_name}",
+        lambda c, s=_sel: iw.PartnerBars(iw.previous_token_partners(c.tiny, 1, 1), selected_head=s),
         iw.InputError,
         r"selected_head must be an earlier head \[layer, head\] with layer in 0\.\.0 and head "
         r"in 0\.\.3, got ",
     )
 row(
-    "PhaseChangeView-not-checkpoint-scores",
-    lambda c: iw.PhaseChangeView([c.scores, c.scores]),
+    "PhaseChangeCurves-not-checkpoint-scores",
+    lambda c: iw.PhaseChangeCurves([c.scores, c.scores]),
     iw.InputError,
-    r"PhaseChangeView needs CheckpointScores \(from induction_widgets\.score_checkpoints\(\)\), "
+    # the message is views/spec.py's (rebuilt on branch house), which still names the old function
+    r"PhaseChangeCurves needs CheckpointScores \(from induction_widgets\.checkpoint_scores\(\)\), "
     r"got list",
 )
 
@@ -217,14 +216,14 @@ def _checkpoints(n: int) -> Any:
 
 
 row(
-    "PhaseChangeView-jump",
-    lambda c: iw.PhaseChangeView(_checkpoints(3), jump="ov_copying"),
+    "PhaseChangeCurves-jump",
+    lambda c: iw.PhaseChangeCurves(_checkpoints(3), jump="ov_copying"),
     iw.InputError,
     r"jump must be one of 'prefix_matching', 'copying', 'previous_token', 'icl', got 'ov_copying'",
 )
 row(
-    "PhaseChangeView-one-checkpoint",
-    lambda c: iw.PhaseChangeView(_checkpoints(1)),
+    "PhaseChangeCurves-one-checkpoint",
+    lambda c: iw.PhaseChangeCurves(_checkpoints(1)),
     iw.InputError,
     r"a phase change needs at least two checkpoints, got 1",
 )
@@ -242,6 +241,19 @@ for _name, _call in [
     ),
 ]:
     row(f"{_name}-sink_scale", _call, iw.InputError, SINK_SCALE)
+
+PALETTE = r"palette must be one of 'paper', 'colorblind', got "
+for _name, _call in [
+    ("TokenView", lambda c: iw.TokenView(c.tiny, TEXT, 1, 0, palette="rainbow")),
+    ("AttentionMatrix", lambda c: iw.AttentionMatrix(c.tiny, TEXT, 1, 0, palette=None)),
+    ("HeadMap", lambda c: iw.HeadMap(c.scores, palette="colourblind")),
+    (
+        "InductionExplorer",
+        lambda c: iw.InductionExplorer(c.tiny, TEXT, scores=c.scores, palette="cb"),
+    ),
+    ("TokenView-trait", lambda c: setattr(c.view, "palette", "Paper")),
+]:
+    row(f"{_name}-palette", _call, iw.InputError, PALETTE)
 
 # View options: masks, modes, reused scores / activations.
 NO_MATCH = r"{} matches no token of the text, so nothing could be shown: check the predicate against view\.tokens"

@@ -91,3 +91,39 @@ export function onWidthChange(el, onWidth, signal) {
   signal?.addEventListener("abort", disconnect, { once: true });
   return disconnect;
 }
+
+let altCount = 0;
+
+/**
+ * A canvas's text alternative: role "img" with an aria-label (what the canvas is, and how to use
+ * it from the keyboard), described by a visually hidden summary placed right after it (the numbers
+ * a sighted reader takes from the picture: the top heads, the strongest cells), and by the view's
+ * readout, which says the cell under the cursor and is announced as it changes (aria-live).
+ * @param {HTMLCanvasElement} canvas
+ * @param {{ readout?: HTMLElement }} [o]
+ * @returns {{ el: HTMLElement, label: (text: string) => void, summary: (text: string) => void }}
+ */
+export function canvasAlt(canvas, { readout } = {}) {
+  const id = `iw-alt-${++altCount}`;
+  const el = document.createElement("p");
+  el.className = "iw-sr-only";
+  el.id = id;
+  canvas.after(el);
+  canvas.setAttribute("role", "img");
+  const described = [id];
+  if (readout) {
+    if (!readout.id) readout.id = `${id}-readout`;
+    readout.setAttribute("aria-live", "polite");
+    described.push(readout.id);
+  }
+  canvas.setAttribute("aria-describedby", described.join(" "));
+  return {
+    el,
+    label: (text) => {
+      if (canvas.getAttribute("aria-label") !== text) canvas.setAttribute("aria-label", text);
+    },
+    summary: (text) => {
+      if (el.textContent !== text) el.textContent = text;
+    },
+  };
+}

@@ -1,23 +1,45 @@
 // @ts-check
 /**
- * Colour scales (colour-blind safe) and the shared stylesheet of all views.
+ * Colour scales and the shared stylesheet of all views.
  *
- * - attention:   single-hue red, alpha = value in [0, 1]  (sequential)
- * - attribution: blue for positive, orange for negative, alpha = |v| / vmax (diverging,
- *                symmetric around 0). Blue/orange stays distinguishable under protan-,
- *                deuteran- and tritanopia.
+ * - attention:   single hue (the palette's attention colour), alpha = value in [0, 1] (sequential)
+ * - attribution: the palette's positive / negative colours, alpha = |v| / vmax (diverging,
+ *                symmetric around 0).
  * - sequential:  viridis, interpolated from 9 control points (perceptually uniform, CB safe).
+ *
+ * Palettes (the `palette` trait; the same numbers as `views.PALETTES` in Python, which the
+ * figures use): "paper" = the paper's red attention and blue logit attribution (matplotlib
+ * tab:red / tab:blue, tab:orange for negative values); "colorblind" = Okabe & Ito's vermillion,
+ * blue and orange, whose positive and negative ends stay further apart under simulated protan-
+ * and deuteranopia (docs/figures.md). Unknown names fall back to "paper".
  *
  * All functions map NaN to "transparent" (or null / alpha 0 for the RGB(A) variants).
  * @module colour
  */
 
-/** Red of the attention scale (matplotlib tab:red). */
-export const ATTENTION_RGB = Object.freeze([214, 39, 40]);
-/** Blue for positive logit attribution (tab:blue). */
-export const POSITIVE_RGB = Object.freeze([31, 119, 180]);
-/** Orange for negative logit attribution (tab:orange). */
-export const NEGATIVE_RGB = Object.freeze([255, 127, 14]);
+/** @typedef {{ attention: readonly number[], positive: readonly number[], negative: readonly number[] }} Palette */
+
+/** The palettes by name: RGB of the attention shading and of the diverging scale's two signs. */
+export const PALETTES = Object.freeze({
+  paper: Object.freeze({ attention: Object.freeze([214, 39, 40]), positive: Object.freeze([31, 119, 180]), negative: Object.freeze([255, 127, 14]) }),
+  colorblind: Object.freeze({ attention: Object.freeze([213, 94, 0]), positive: Object.freeze([0, 114, 178]), negative: Object.freeze([230, 159, 0]) }),
+});
+
+/**
+ * The palette called `name` ("paper" for anything else).
+ * @param {unknown} [name]
+ * @returns {Palette}
+ */
+export function paletteOf(name) {
+  return name === "colorblind" ? PALETTES.colorblind : PALETTES.paper;
+}
+
+/** Red of the attention scale (matplotlib tab:red), the "paper" palette's. */
+export const ATTENTION_RGB = PALETTES.paper.attention;
+/** Blue for positive logit attribution (tab:blue), the "paper" palette's. */
+export const POSITIVE_RGB = PALETTES.paper.positive;
+/** Orange for negative logit attribution (tab:orange), the "paper" palette's. */
+export const NEGATIVE_RGB = PALETTES.paper.negative;
 
 /** Viridis at t = 0, 1/8, ..., 1. */
 export const VIRIDIS = Object.freeze([
@@ -37,13 +59,14 @@ const clamp01 = (/** @type {number} */ x) => (x < 0 ? 0 : x > 1 ? 1 : x);
 const alphaStr = (/** @type {number} */ a) => String(Math.round(a * 1000) / 1000);
 
 /**
- * Attention colour: red with alpha = clamp(v, 0, 1).
+ * Attention colour: the palette's attention colour (red) with alpha = clamp(v, 0, 1).
  * @param {number} v attention weight
+ * @param {unknown} [palette] palette name ("paper" by default)
  * @returns {string} "rgba(r,g,b,a)" or "transparent" for NaN
  */
-export function attentionColour(v) {
+export function attentionColour(v, palette) {
   if (Number.isNaN(v) || v == null) return "transparent";
-  const [r, g, b] = ATTENTION_RGB;
+  const [r, g, b] = paletteOf(palette).attention;
   return `rgba(${r},${g},${b},${alphaStr(clamp01(v))})`;
 }
 
@@ -61,16 +84,19 @@ export function attributionLevel(v, vmax) {
 }
 
 /**
- * Logit attribution colour: blue (v > 0) / orange (v < 0) with alpha = |v| / vmax, clamped.
- * Symmetric: attributionColour(-v) has the same alpha as attributionColour(v).
+ * Logit attribution colour: the palette's positive (v > 0, blue) / negative (v < 0, orange)
+ * colour with alpha = |v| / vmax, clamped. Symmetric: attributionColour(-v) has the same alpha as
+ * attributionColour(v).
  * @param {number} v attribution
  * @param {number} vmax positive scale (the largest |attribution| of the head)
+ * @param {unknown} [palette] palette name ("paper" by default)
  * @returns {string} "rgba(r,g,b,a)" or "transparent" for NaN
  */
-export function attributionColour(v, vmax) {
+export function attributionColour(v, vmax, palette) {
   const t = attributionLevel(v, vmax);
   if (Number.isNaN(t)) return "transparent";
-  const [r, g, b] = t < 0 ? NEGATIVE_RGB : POSITIVE_RGB;
+  const p = paletteOf(palette);
+  const [r, g, b] = t < 0 ? p.negative : p.positive;
   return `rgba(${r},${g},${b},${alphaStr(Math.abs(t))})`;
 }
 
@@ -101,11 +127,13 @@ export function sequentialLUT() {
  * Diverging colour as [r, g, b, a] with a in 0..255 (for ImageData); NaN → [0, 0, 0, 0].
  * @param {number} v
  * @param {number} vmax
+ * @param {unknown} [palette] palette name ("paper" by default)
  */
-export function attributionRGBA(v, vmax) {
+export function attributionRGBA(v, vmax, palette) {
   const t = attributionLevel(v, vmax);
   if (Number.isNaN(t)) return [0, 0, 0, 0];
-  const [r, g, b] = t < 0 ? NEGATIVE_RGB : POSITIVE_RGB;
+  const p = paletteOf(palette);
+  const [r, g, b] = t < 0 ? p.negative : p.positive;
   return [r, g, b, Math.round(Math.abs(t) * 255)];
 }
 
@@ -153,8 +181,9 @@ export function spreadNote(n) {
  * @param {"attention" | "attribution" | "sequential"} kind
  * @param {number} [vmax] attribution: symmetric range ±vmax; sequential: upper end
  * @param {number} [vmin] sequential only: lower end (default 0)
+ * @param {unknown} [palette] palette name of the attention / attribution bars ("paper" by default)
  */
-export function legend(el, kind, vmax = 1, vmin = 0) {
+export function legend(el, kind, vmax = 1, vmin = 0, palette = "paper") {
   const doc = el.ownerDocument || document;
   el.classList.add("iw-legend");
   el.replaceChildren();
@@ -162,20 +191,22 @@ export function legend(el, kind, vmax = 1, vmin = 0) {
   const bar = doc.createElement("span");
   bar.className = "iw-legend-bar";
   let labels;
+  const pal = paletteOf(palette);
+  el.dataset.palette = pal === PALETTES.colorblind ? "colorblind" : "paper";
   if (kind === "attention") {
-    const [r, g, b] = ATTENTION_RGB;
+    const [r, g, b] = pal.attention;
     bar.style.background = `linear-gradient(to right, rgba(${r},${g},${b},0), rgba(${r},${g},${b},1))`;
     labels = ["0", "1"];
     el.title = "attention weight";
   } else if (kind === "attribution") {
-    const [pr, pg, pb] = POSITIVE_RGB;
-    const [nr, ng, nb] = NEGATIVE_RGB;
+    const [pr, pg, pb] = pal.positive;
+    const [nr, ng, nb] = pal.negative;
     bar.style.background =
       `linear-gradient(to right, rgba(${nr},${ng},${nb},1), rgba(${nr},${ng},${nb},0) 50%, ` +
       `rgba(${pr},${pg},${pb},0) 50%, rgba(${pr},${pg},${pb},1))`;
     const m = Number.isFinite(vmax) && vmax > 0 ? formatNumber(vmax, 3) : "0";
     labels = [`−${m}`, "0", `+${m}`];
-    el.title = "direct logit attribution (orange: negative, blue: positive)";
+    el.title = "direct logit attribution (orange: negative, blue: positive)"; // both palettes
   } else {
     const stops = VIRIDIS.map((c, i) => `rgb(${c}) ${(100 * i) / (VIRIDIS.length - 1)}%`);
     bar.style.background = `linear-gradient(to right, ${stops.join(", ")})`;
@@ -201,14 +232,15 @@ export function legend(el, kind, vmax = 1, vmin = 0) {
 }
 
 export const STYLE_ID = "induction-widgets-style";
-const STYLE_VERSION = "2";
+const STYLE_VERSION = "3";
 
 /** Stylesheet of all views; theme-aware through JupyterLab variables with light fallbacks. */
 export const CSS = `
 .iw-root {
   --iw-fg: var(--jp-ui-font-color1, var(--vscode-editor-foreground, #222));
   --iw-fg-dim: var(--jp-ui-font-color2, #666);
-  --iw-fg-faint: var(--jp-ui-font-color3, #999);
+  /* faint text still meets WCAG AA's 4.5:1 on the light background (#767676 on #fff: 4.54) */
+  --iw-fg-faint: var(--jp-ui-font-color2, #767676);
   --iw-bg: var(--jp-layout-color0, var(--vscode-editor-background, #fff));
   --iw-bg2: var(--jp-layout-color2, #eee);
   --iw-border: var(--jp-border-color2, #ddd);
@@ -242,6 +274,8 @@ export const CSS = `
 .iw-buttons button:last-child { border-radius: 0 3px 3px 0; margin-left: -1px; }
 .iw-mode-attention.iw-active { background: rgb(214,39,40); border-color: rgb(214,39,40); color: #fff; }
 .iw-mode-logit.iw-active { background: rgb(31,119,180); border-color: rgb(31,119,180); color: #fff; }
+.iw-palette-colorblind .iw-mode-attention.iw-active { background: rgb(213,94,0); border-color: rgb(213,94,0); }
+.iw-palette-colorblind .iw-mode-logit.iw-active { background: rgb(0,114,178); border-color: rgb(0,114,178); }
 .iw-message {
   margin: 4px 0; padding: 4px 8px; border-radius: 3px;
   background: var(--iw-warn-bg); color: var(--iw-warn-fg); border: 1px solid var(--iw-border);
@@ -292,13 +326,21 @@ export const CSS = `
 .iw-token.iw-locked { outline: 2px solid var(--iw-fg); }
 .iw-token-view.iw-mode-is-logit .iw-token.iw-focus, .iw-token-view.iw-mode-is-logit .iw-token.iw-locked { outline-color: rgb(31,119,180); }
 .iw-token-view.iw-mode-is-attention .iw-token.iw-focus, .iw-token-view.iw-mode-is-attention .iw-token.iw-locked { outline-color: rgb(214,39,40); }
+.iw-palette-colorblind.iw-token-view.iw-mode-is-logit .iw-token.iw-focus, .iw-palette-colorblind.iw-token-view.iw-mode-is-logit .iw-token.iw-locked { outline-color: rgb(0,114,178); }
+.iw-palette-colorblind.iw-token-view.iw-mode-is-attention .iw-token.iw-focus, .iw-palette-colorblind.iw-token-view.iw-mode-is-attention .iw-token.iw-locked { outline-color: rgb(213,94,0); }
 /* canvases */
 .iw-canvas-wrap { position: relative; display: inline-block; max-width: 100%; }
 .iw-canvas-wrap canvas { display: block; }
 .iw-canvas-wrap canvas.iw-overlay { position: absolute; left: 0; top: 0; pointer-events: none; }
 .iw-attention-matrix .iw-plot { cursor: crosshair; touch-action: none; }
 .iw-attention-matrix .iw-plot.iw-dragging { cursor: grabbing; }
-.iw-hint { font-size: 11px; color: var(--iw-fg-faint); }
+.iw-hint { font-size: 11px; color: var(--iw-fg-dim); }
+/* keyboard: a focusable canvas shows where the focus is; its text alternative is read, not seen */
+.iw-root canvas:focus-visible { outline: 2px solid var(--iw-accent); outline-offset: 2px; }
+.iw-sr-only {
+  position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
+  overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0;
+}
 /* head map */
 .iw-head-map .iw-grid { cursor: pointer; }
 .iw-head-table { border-collapse: collapse; margin-top: 8px; font-size: 12px; }

@@ -125,18 +125,18 @@ export const HEAD_MODES = [
 
 /**
  * A colour legend (see colour.js `legend`) that redraws only when its kind or range changed.
- * @returns {{ el: HTMLElement, show: (kind: "attention" | "attribution" | "sequential", vmax?: number, vmin?: number) => void }}
+ * @returns {{ el: HTMLElement, show: (kind: "attention" | "attribution" | "sequential", vmax?: number, vmin?: number, palette?: unknown) => void }}
  */
 export function legendSlot() {
   const el = h("span", { class: "iw-legend" });
   let key = "";
   return {
     el,
-    show(kind, vmax = 1, vmin = 0) {
-      const k = `${kind}:${vmax}:${vmin}`;
+    show(kind, vmax = 1, vmin = 0, palette = "paper") {
+      const k = `${kind}:${vmax}:${vmin}:${palette}`;
       if (k === key) return;
       key = k;
-      legend(el, kind, vmax, vmin);
+      legend(el, kind, vmax, vmin, palette);
     },
   };
 }

@@ -187,3 +187,66 @@ export function bindPointer(target, focus, { signal, itemAt, move = "pointermove
   const click = onClick ?? ((/** @type {T | null} */ item) => focus.click(item));
   target.addEventListener("click", (e) => click(itemAt(e), e), { signal });
 }
+
+/** @typedef {"ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown"} ArrowKey */
+/** @type {Record<string, [number, number]>} [row, col] step of each arrow key */
+const ARROWS = { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] };
+
+/**
+ * Keyboard use of a grid drawn on a canvas (the head map, the matrix, the scatter's heads): the
+ * target becomes focusable (tabindex 0; the kit's CSS draws its focus ring), the arrow keys move a
+ * cursor over the rows × cols cells [row, col] (clamped at the edges; from `start()` or [0, 0]
+ * when there is none), Enter or Space selects the cell under the cursor (`onEnter`, default: lock
+ * it), Escape unlocks (or, with nothing locked, drops the cursor). The cursor is the Focus's hover
+ * — or its lock while something is locked, so the arrows then move the lock — so a view draws and
+ * reads out a keyboard cursor exactly as it does the pointer's. Handled keys stop here (a token
+ * view around, as in the explorer, does not step its own lock too).
+ * @template T
+ * @param {HTMLElement} target
+ * @param {Focus<T>} focus
+ * @param {{ signal: AbortSignal, shape: () => [number, number], start?: () => number[] | null,
+ *           toItem?: (cell: [number, number]) => T, toCell?: (item: T) => number[],
+ *           onEnter?: (item: T) => void }} o
+ *   toItem / toCell: the Focus's items from / to cells (default: the cell itself)
+ */
+export function bindGridKeys(target, focus, { signal, shape, start, toItem, toCell, onEnter }) {
+  const item = toItem ?? ((/** @type {[number, number]} */ c) => /** @type {T} */ (/** @type {unknown} */ (c)));
+  const cell = toCell ?? ((/** @type {T} */ x) => /** @type {number[]} */ (/** @type {unknown} */ (x)));
+  target.tabIndex = 0;
+  target.addEventListener(
+    "keydown",
+    (ev) => {
+      const e = /** @type {KeyboardEvent} */ (ev);
+      if (e.altKey || e.ctrlKey || e.metaKey) return;
+      const [rows, cols] = shape();
+      const delta = ARROWS[e.key];
+      if (delta) {
+        if (rows <= 0 || cols <= 0) return;
+        const cur = focus.focused;
+        const from = cur !== null ? cell(cur) : start?.() ?? null;
+        /** @type {[number, number]} */
+        const next = from
+          ? [Math.min(Math.max(from[0] + (cur !== null ? delta[0] : 0), 0), rows - 1),
+             Math.min(Math.max(from[1] + (cur !== null ? delta[1] : 0), 0), cols - 1)]
+          : [0, 0];
+        if (focus.locked !== null) focus.lock(item(next));
+        else focus.setHover(item(next));
+      } else if (e.key === "Enter" || e.key === " ") {
+        const cur = focus.focused;
+        if (cur === null) return;
+        if (onEnter) onEnter(cur);
+        else focus.lock(cur);
+      } else if (e.key === "Escape") {
+        if (!focus.unlock()) {
+          if (focus.hover === null) return;
+          focus.setHover(null);
+        }
+      } else return;
+      e.preventDefault();
+      e.stopPropagation();
+    },
+    { signal },
+  );
+  // leaving by Tab drops the keyboard cursor (not a lock)
+  target.addEventListener("blur", () => focus.setHover(null), { signal });
+}

@@ -4,6 +4,7 @@ Nothing here imports widget, payload or export code. The error classes live in
 :mod:`induction_widgets.errors` (their one home) and the input checks in :mod:`induction_widgets.checks`.
 """
 
+from ..naming import deprecated_aliases
 from ._model import ModelInfo, check_model, model_info, str_tokens, to_tokens
 from .ablation import (
     ABLATION_KINDS,
@@ -20,8 +21,8 @@ from .attribution import TextActivations, attention_pattern, logit_attribution
 from .checkpoints import (
     TINY_CHECKPOINTS,
     CheckpointScores,
+    checkpoint_scores,
     load_tiny_checkpoints,
-    score_checkpoints,
     tiny_model_from_weights,
 )
 from .choose import (
@@ -48,6 +49,7 @@ from .icl import (
     per_token_loss,
     repeated_tokens_loss,
 )
+from .long_range import long_range_induction_scores, max_long_range_length
 from .scores import (
     SCORE_NAMES,
     HeadRow,
@@ -55,11 +57,11 @@ from .scores import (
     copying_ratio,
     head_scores,
     induction_targets,
-    ov_copying_score,
+    ov_copying_scores,
     pattern_matching_problem,
-    pattern_matching_score,
-    prefix_matching_score,
-    previous_token_score,
+    pattern_matching_scores,
+    prefix_matching_scores,
+    previous_token_scores,
 )
 from .sink import sink_share, sink_summary, sink_width, without_sink
 from .sweep import MEASURES as SWEEP_MEASURES
@@ -103,6 +105,7 @@ __all__ = [
     "ablation_scores",
     "attention_pattern",
     "check_model",
+    "checkpoint_scores",
     "choose_copying_head",
     "choose_pattern_matching_head",
     "choose_translation_head",
@@ -119,21 +122,22 @@ __all__ = [
     "k_composition_scores",
     "load_tiny_checkpoints",
     "logit_attribution",
+    "long_range_induction_scores",
     "losses_at",
+    "max_long_range_length",
     "model_info",
-    "ov_copying_score",
+    "ov_copying_scores",
     "pattern_matching_lines",
     "pattern_matching_problem",
-    "pattern_matching_score",
+    "pattern_matching_scores",
     "pattern_matching_text",
     "per_token_loss",
     "plan",
-    "prefix_matching_score",
+    "prefix_matching_scores",
     "previous_token_partners",
-    "previous_token_score",
+    "previous_token_scores",
     "repeated_random_tokens",
     "repeated_tokens_loss",
-    "score_checkpoints",
     "sink_share",
     "sink_summary",
     "sink_width",
@@ -145,3 +149,17 @@ __all__ = [
     "translation_text",
     "without_sink",
 ]
+
+
+#: Old names of functions returning every head (docs/naming.md): each warns with a
+#: DeprecationWarning and is the same function as its new name.
+DEPRECATED_NAMES: dict[str, str] = {
+    "prefix_matching_score": "prefix_matching_scores",
+    "previous_token_score": "previous_token_scores",
+    "ov_copying_score": "ov_copying_scores",
+    "pattern_matching_score": "pattern_matching_scores",
+    "score_checkpoints": "checkpoint_scores",
+}
+
+
+__getattr__ = deprecated_aliases(__name__, DEPRECATED_NAMES, globals())

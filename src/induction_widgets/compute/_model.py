@@ -22,6 +22,8 @@ reads key/value head ``h // (n_heads // n_kv_heads)``, as in HuggingFace's ``rep
 from __future__ import annotations
 
 import contextlib
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -249,3 +251,138 @@ def run_with_hooks(
         hooks.append((stop_at, _stop))
     with torch.no_grad(), contextlib.suppress(StopForward):
         model.run_with_hooks(tokens, fwd_hooks=hooks, return_type=None)
+
+
+# -- memory-efficient attention for the pass that reads a text ---------------------------------------
+
+#: (layer, query [batch, head, pos, d_head], key [batch, kv_head, pos, d_head] (both after rotary),
+#: value [batch, kv_head, pos, d_head], output [batch, pos, head, d_head], logsumexp
+#: [batch, head, pos] of each row's scaled scores or None) → None
+AttentionSink = Callable[
+    [int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, "torch.Tensor | None"], None
+]
+
+_CAPTURE = "induction_widgets_capture"
+_CAPTURE_LOCK = threading.RLock()
+_CAPTURE_SINK: list[AttentionSink] = []
+
+
+def _flash_cpu(
+    module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Any, kw: dict
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """PyTorch's CPU flash attention, which also returns each row's log-sum-exp: ``(output
+    [batch, pos, head, d_head], lse [batch, head, pos])``, or None where it does not apply (a mask,
+    dropout, sliding window, another device, a torch without it)."""
+    op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    plain = mask is None and not kw.get("dropout") and kw.get("sliding_window") is None
+    if op is None or not plain or query.device.type != "cpu" or query.shape[2] != key.shape[2]:
+        return None
+    if not getattr(module, "is_causal", True) or kw.get("is_causal") is False:
+        return None
+    groups = query.shape[1] // key.shape[1]
+    if groups > 1:
+        key = key.repeat_interleave(groups, dim=1)
+        value = value.repeat_interleave(groups, dim=1)
+    try:
+        out, lse = op(query, key, value, 0.0, True, scale=kw.get("scaling"))
+    except (RuntimeError, TypeError):
+        return None
+    return out.transpose(1, 2).contiguous(), lse
+
+
+def _capture_attention(
+    module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: Any, **kw: Any
+) -> tuple[torch.Tensor, Any]:
+    """An HF attention function (``AttentionInterface``): the model's own attention by SDPA (CPU
+    flash attention where it applies, which also gives each row's log-sum-exp), its rotated
+    queries/keys, values, output and log-sum-exp handed to the active sink."""
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    flash = _flash_cpu(module, query, key, value, mask, kw)
+    if flash is not None:
+        out, lse = flash
+        weights = None
+    else:
+        out, weights = sdpa_attention_forward(module, query, key, value, mask, **kw)
+        lse = None
+    if _CAPTURE_SINK:
+        _CAPTURE_SINK[-1](int(module.layer_idx), query, key, value, out, lse)
+    return out, weights
+
+
+def _hf_attention_modules(model: Any) -> list[Any] | None:
+    """The HF attention module under each block's bridge, where every one dispatches through
+    ``ALL_ATTENTION_FUNCTIONS`` (so SDPA can run it) and nothing the SDPA path lacks is in play
+    (soft-capping, learned sinks); else ``None``."""
+    hf = getattr(model, "original_model", None)
+    config = getattr(hf, "config", None)
+    if config is None or not hasattr(config, "_attn_implementation"):
+        return None
+    modules = []
+    for block in getattr(model, "blocks", []):
+        attn = getattr(block, "attn", None)
+        hf_attn = getattr(attn, "original_component", None)
+        source = sys.modules.get(type(hf_attn).__module__)
+        if (
+            hf_attn is None
+            or "ALL_ATTENTION_FUNCTIONS" not in vars(source or object)
+            or not isinstance(getattr(hf_attn, "layer_idx", None), int)
+            or getattr(hf_attn, "config", None) is None
+            or getattr(hf_attn, "sinks", None) is not None
+            or getattr(hf_attn, "attn_logit_softcapping", None) is not None
+            or getattr(getattr(hf_attn, "config", None), "attn_logit_softcapping", None)
+        ):
+            return None
+        modules.append((attn, hf_attn))
+    return modules or None
+
+
+def sdpa_available(model: Any) -> bool:
+    """Whether :func:`sdpa_capture` can run ``model``'s attention memory-efficiently: a
+    TransformerLens 4 ``TransformerBridge`` over a Hugging Face model whose attention modules
+    dispatch through ``ALL_ATTENTION_FUNCTIONS`` (Llama, Mistral, Qwen 2/3, ... ; not the bundled
+    native models, not TransformerLens 3's ``HookedTransformer``, not soft-capped or sink
+    attention)."""
+    return _hf_attention_modules(model) is not None
+
+
+@contextlib.contextmanager
+def sdpa_capture(model: Any, sink: AttentionSink) -> Any:
+    """Within the block, ``model``'s attention runs the Hugging Face module under each bridge with
+    PyTorch's ``scaled_dot_product_attention`` (no ``[head, dst, src]`` tensor), and ``sink`` gets
+    each layer's rotated queries/keys, values and attention output. Yields ``True``; yields
+    ``False`` (and changes nothing) where :func:`sdpa_available` is false.
+
+    TransformerLens 4's attention bridges recompute attention themselves, eagerly (scores,
+    ``hook_attn_scores``, softmax, ``hook_pattern``: ``[batch, head, pos, pos]`` floats per layer);
+    here each bridge's ``forward`` is the HF module's for the duration, so the hooks *inside*
+    attention (``hook_rot_q``/``k``, ``hook_attn_scores``, ``hook_pattern``, ``hook_z``) do not fire;
+    the projections' hooks (``hook_q``/``k``/``v``, via the bridge's ``LinearBridge``) and every hook
+    outside attention (norm scales) still do."""
+    modules = _hf_attention_modules(model)
+    if modules is None:
+        yield False
+        return
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+    from transformers.modeling_utils import AttentionInterface
+
+    AttentionInterface.register(_CAPTURE, _capture_attention)
+    AttentionMaskInterface.register(_CAPTURE, sdpa_mask)
+    configs = {id(model.original_model.config): model.original_model.config}
+    for _, hf_attn in modules:
+        configs.setdefault(id(hf_attn.config), hf_attn.config)
+    with _CAPTURE_LOCK:
+        saved = {key: config._attn_implementation for key, config in configs.items()}
+        _CAPTURE_SINK.append(sink)
+        try:
+            for config in configs.values():
+                config._attn_implementation = _CAPTURE
+            for attn, hf_attn in modules:
+                attn.__dict__["forward"] = hf_attn.forward
+            yield True
+        finally:
+            for attn, _ in modules:
+                attn.__dict__.pop("forward", None)
+            for key, config in configs.items():
+                config._attn_implementation = saved[key]
+            _CAPTURE_SINK.pop()

@@ -34,15 +34,26 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..checks import check_choice, check_head, check_int, check_layers, check_seed, check_weights
-from ..errors import HeadIndexError
-from ._model import ModelInfo, model_info, to_tokens
+from ..checks import (
+    check_choice,
+    check_finite,
+    check_head,
+    check_int,
+    check_layers,
+    check_seed,
+    check_tensor,
+    check_weights,
+)
+from ..errors import HeadIndexError, InputError
+from ._model import ModelInfo, StopForward, model_info, to_tokens
 from .icl import (
     ICLScore,
     auto_batch,
+    check_corpus,
     copy_task_tokens,
     corpus_contexts,
     default_contexts,
+    final_hook,
     icl_from_pair,
     icl_indices,
     icl_score,
@@ -51,8 +62,10 @@ from .icl import (
     pair_losses,
     per_token_loss,
     repeated_tokens_loss,
+    resolve_window,
     window_indices,
 )
+from .tasks import repeated_random_tokens
 
 ABLATION_KINDS = ("mean", "zero")
 
@@ -78,6 +91,18 @@ def _as_heads(info: ModelInfo, heads: Any) -> list[Head]:
         if pair not in out:
             out.append(pair)
     return out
+
+
+def _check_means(info: ModelInfo, means: Any) -> torch.Tensor | None:
+    """``means=`` as given to the ablation functions: ``None`` or ``[n_layers, n_heads, d_head]``."""
+    if means is None:
+        return None
+    return check_tensor(
+        "means",
+        means,
+        (info.n_layers, info.n_heads, info.d_head),
+        "pass head_means(model) (or leave means out)",
+    )
 
 
 def _reference_tokens(model: Any, reference: Any) -> torch.Tensor:
@@ -191,6 +216,7 @@ def ablate(
     """
     info = model_info(model)
     kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     if kind == "mean" and means is None and checked:
         means = head_means(model, reference)
@@ -239,6 +265,7 @@ def ablation_effect(
     (:func:`repeated_tokens_loss`) and, if ``text`` is given, its per-token loss ``[pos]``."""
     info = model_info(model)
     kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     if tokens is None:
         tokens, _ = default_contexts(model, n_contexts, check_seed(seed))
@@ -288,6 +315,38 @@ class AblationComparison:
         """``(mean, sd)`` of the repeated-tokens loss change over the random draws."""
         return self._mean_sd(self.random_repeated_loss_changes)
 
+    def _measure(self, measure: str) -> tuple[float, list[float]]:
+        if measure == "icl":
+            return self.icl_change, self.random_icl_changes
+        if measure == "repeated_loss":
+            return self.repeated_loss_change, self.random_repeated_loss_changes
+        raise InputError(f"measure must be 'icl' or 'repeated_loss', got {measure!r}")
+
+    def z_score(self, measure: str = "repeated_loss") -> float:
+        """``(x − mean_r) / sd_r``: the induction set's change ``x`` against the random draws' mean
+        and standard deviation (NaN with fewer than 2 draws, a zero spread or ``x`` not measured)."""
+        x, draws = self._measure(measure)
+        mean, sd = self._mean_sd(draws)
+        if len(draws) < 2 or not sd > 0 or math.isnan(x):
+            return float("nan")
+        return (x - mean) / sd
+
+    def beats(self, measure: str = "repeated_loss") -> float:
+        """Fraction of random draws whose change is smaller than the induction set's (ties count
+        half); ``1 − beats`` is the empirical one-sided p-value of "the induction heads matter no
+        more than random heads" (its resolution is ``1 / n_draws``). NaN when not measured."""
+        x, draws = self._measure(measure)
+        if not draws or math.isnan(x) or any(math.isnan(d) for d in draws):
+            return float("nan")
+        return sum(1.0 if d < x else 0.5 if d == x else 0.0 for d in draws) / len(draws)
+
+    def p_value(self, measure: str = "repeated_loss") -> float:
+        """Empirical one-sided p-value ``(1 + #{draws ≥ x}) / (1 + n_draws)`` (never 0)."""
+        x, draws = self._measure(measure)
+        if not draws or math.isnan(x) or any(math.isnan(d) for d in draws):
+            return float("nan")
+        return (1 + sum(1 for d in draws if d >= x)) / (1 + len(draws))
+
 
 @dataclass
 class AblationScores:
@@ -307,6 +366,14 @@ class AblationScores:
     comparison: AblationComparison | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     icl_change_sem: torch.Tensor | None = None  # [n_layers, n_heads]; NaN where not measured
+    method: str = "exact"  # "exact": each head ablated; "attribution": first-order estimate
+
+    @property
+    def method_label(self) -> str:
+        """How ``icl_change`` was obtained, in words (for views and pages)."""
+        if self.method == "attribution":
+            return f"attribution patching (first-order estimate of {self.kind} ablation)"
+        return f"exact {self.kind} ablation, one head at a time"
 
 
 def _per_head_icl(
@@ -361,6 +428,142 @@ def _per_head_icl(
     return out, sem
 
 
+ABLATION_METHODS = ("exact", "attribution")
+
+
+def _check_method(method: Any) -> str:
+    if method not in ABLATION_METHODS:
+        raise InputError(
+            f"method must be one of {ABLATION_METHODS}, got {method!r}: 'exact' ablates each head "
+            "(one pass per layer), 'attribution' estimates every head from one forward and one "
+            "backward pass"
+        )
+    return str(method)
+
+
+@contextlib.contextmanager
+def _frozen_weights(model: Any) -> Iterator[None]:
+    """Parameters set to ``requires_grad=False`` inside the block (restored after): a backward
+    pass then computes gradients at the activations asked for and none for the weights."""
+    params = list(model.parameters())
+    flags = [p.requires_grad for p in params]
+    try:
+        for p in params:
+            p.requires_grad_(False)
+        yield
+    finally:
+        for p, flag in zip(params, flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def _z_grad_pass(
+    model: Any, tokens: torch.Tensor, indices: list[int], window: int
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """One forward and one backward pass over ``tokens`` ``[b, pos]``: returns the per-context
+    (early, late) window-mean losses ``[b, 2]``, and per layer ``z`` and ``∂(Σ_b icl_b)/∂z``, each
+    ``[b, pos, head, d_head]`` float32 on CPU. Gradients are taken only at ``hook_z`` (weights
+    frozen; layer 0's ``z`` is made a leaf so every later ``z`` depends on it)."""
+    info = model_info(model)
+    zs: list[torch.Tensor] = []
+
+    def keep(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        if not output.requires_grad:
+            output = output.detach().requires_grad_(True)
+        zs.append(output)
+        return output
+
+    idx = torch.tensor(indices, device=tokens.device)
+    name = final_hook(model)
+    grabbed: dict[str, torch.Tensor] = {}
+
+    def grab(x: torch.Tensor, hook: Any) -> None:
+        grabbed["r"] = x[:, idx - 1].float()
+        raise StopForward
+
+    handles = [
+        model.hook_dict[f"blocks.{l}.attn.hook_z"].register_forward_hook(keep)
+        for l in range(info.n_layers)
+    ]
+    try:
+        with _frozen_weights(model), torch.enable_grad():
+            if name is None:
+                logits = model(tokens, return_type="logits")[:, idx - 1].float()
+            else:
+                with contextlib.suppress(StopForward):
+                    model.run_with_hooks(tokens, fwd_hooks=[(name, grab)], return_type=None)
+                logits = grabbed["r"] @ model.W_U.float()
+                b_u = getattr(model, "b_U", None)
+                if b_u is not None:
+                    logits = logits + b_u.float()
+            check_finite(logits.detach(), "the logits")
+            loss = -logits.log_softmax(-1).gather(-1, tokens[:, idx, None])[..., 0]  # [b, k]
+            pair = pair_from(loss, window)  # [b, 2]
+            diff = pair[:, 1] - pair[:, 0]
+            grads = torch.autograd.grad(diff.sum(), zs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    shape = (*tokens.shape, info.n_heads, info.d_head)
+    return (
+        pair.detach().cpu(),
+        [z.detach().float().reshape(shape).cpu() for z in zs],
+        [g.float().reshape(shape).cpu() for g in grads],
+    )
+
+
+def _attribution_icl(
+    model: Any,
+    tokens: torch.Tensor,
+    early: int,
+    late: int,
+    window: int,
+    kind: str,
+    means: torch.Tensor | None,
+    batch_size: int | None,
+    progress: bool | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Attribution patching (Nanda 2023; Kramár et al. 2024, "AtP"): every head's Δicl at once.
+
+    First-order Taylor estimate of mean (or zero) ablation of head ``(l, h)`` on context ``b``:
+    ``Δ̂[b, l, h] = Σ_{p, d} (μ[l, h, d] − z[b, p, l, h, d]) · ∂icl_b/∂z[b, p, l, h, d]``
+    (``μ = 0`` for ``kind="zero"``), with ``icl_b`` the context's (window-mean) late − early
+    loss. One forward and one backward pass per batch of contexts, gradients only at
+    ``hook_z``. Returns ``(mean_b Δ̂, sem_b Δ̂, clean pair losses [n_ctx, 2])``, the first two
+    ``[n_layers, n_heads]``.
+    """
+    info = model_info(model)
+    indices = window_indices(early, late, window, tokens.shape[1])
+    tokens = tokens[:, : max(indices) + 1]
+    # backward keeps every activation of the pass: ~6x a forward's logits budget per context
+    size = max(1, auto_batch(info, tokens.shape[1]) // 2) if batch_size is None else batch_size
+    per_ctx: list[torch.Tensor] = []
+    diffs: list[torch.Tensor] = []
+    starts = range(0, tokens.shape[0], size)
+    show = len(starts) > 4 if progress is None else progress
+    check_weights(model)
+    for start in tqdm(starts, desc="attribution", disable=not show, leave=False):
+        chunk = tokens[start : start + size]
+        pair, zs, grads = _z_grad_pass(model, chunk, indices, window)
+        est = torch.zeros(chunk.shape[0], info.n_layers, info.n_heads)
+        for layer, (z, g) in enumerate(zip(zs, grads, strict=True)):
+            target = (
+                torch.zeros_like(z)
+                if kind == "zero" or means is None
+                else means[layer].to(z.dtype).expand_as(z)
+            )
+            est[:, layer] = ((target - z) * g).sum((1, 3))  # [b, head]
+        per_ctx.append(est)
+        diffs.append(pair)
+    all_est = torch.cat(per_ctx)  # [n_ctx, L, H]
+    n = all_est.shape[0]
+    sem = (
+        all_est.std(0) / n**0.5
+        if n > 1
+        else torch.full((info.n_layers, info.n_heads), float("nan"))
+    )
+    return all_est.mean(0), sem, torch.cat(diffs)
+
+
 def ablation_scores(
     model: Any,
     tokens: Any = None,
@@ -371,12 +574,14 @@ def ablation_scores(
     per_head: bool = True,
     compare: bool = True,
     induction_heads: Any = None,
-    n_draws: int = 5,
-    window: int = 0,
+    n_draws: int = 20,
+    window: int | None = None,
     batch_size: int | None = None,
     progress: bool | None = None,
     layers: Any = None,
     means: torch.Tensor | None = None,
+    method: str = "exact",
+    corpus: str = "austen",
 ) -> AblationScores:
     """Per-head ICL-score change under ablation, and strict induction heads vs random heads.
 
@@ -392,32 +597,49 @@ def ablation_scores(
     the mean-ablation values ``[n_layers, n_heads, d_head]`` (:func:`head_means`; default its 8
     corpus contexts).
 
+    ``method``: ``"exact"`` (default) ablates each head (one pass per layer per chunk of
+    contexts); ``"attribution"`` estimates every head's change at once to first order
+    (attribution patching, :func:`_attribution_icl`: one forward and one backward pass per chunk
+    of contexts, whatever the number of heads; validated against exact ablation in
+    ``docs/beyond.md``). ``corpus``: as in :func:`icl_score`.
+
     Sign: ``icl_change = icl(ablated) − icl(clean)``; the ICL score is negative for a model that
     learns in context, so removing a head it needs gives ``icl_change > 0``.
     """
     info = model_info(model)
     chosen = check_layers(info, layers)
     kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
+    method = _check_method(method)
     seed = check_seed(seed)
     n_draws = check_int("n_draws", n_draws, 1)
     if tokens is None:
-        tokens, source = default_contexts(model, n_contexts, seed)
+        tokens, source = default_contexts(model, n_contexts, seed, check_corpus(corpus))
     else:
         tokens, source = to_tokens(model, tokens), "given"
-    early, late, note = icl_indices(tokens.shape[1], check_int("window", window, 0))
+    window = resolve_window(window, tokens.shape[1])
+    early, late, note = icl_indices(tokens.shape[1], window)
     if kind == "mean" and means is None:
         means = head_means(model)
     indices = window_indices(early, late, window, tokens.shape[1])
-    base_pair = pair_losses(model, tokens, indices, window, batch_size)
+    change: torch.Tensor | None = None
+    sem: torch.Tensor | None = None
+    if per_head and method == "attribution":
+        change, sem, base_pair = _attribution_icl(
+            model, tokens, early, late, window, kind, means, batch_size, progress
+        )
+        if chosen is not None:
+            skip = [l for l in range(info.n_layers) if l not in chosen]
+            change[skip] = float("nan")
+            sem[skip] = float("nan")
+    else:
+        base_pair = pair_losses(model, tokens, indices, window, batch_size)
     base = icl_from_pair(base_pair, early, late, None, tokens.shape[1], note, source)
     base.window = window
-    change, sem = (
-        _per_head_icl(
+    if per_head and method == "exact":
+        change, sem = _per_head_icl(
             model, tokens, early, late, base_pair, window, kind, means, batch_size, progress, chosen
         )
-        if per_head
-        else (None, None)
-    )
     comparison = None
     if compare:
         if induction_heads is None:
@@ -432,8 +654,11 @@ def ablation_scores(
         "n_contexts": int(tokens.shape[0]),
         "window": int(window),
         "layers": list(range(info.n_layers)) if chosen is None else chosen,
+        "method": method,
     }
-    return AblationScores(change, base, kind, comparison, meta=meta, icl_change_sem=sem)
+    return AblationScores(
+        change, base, kind, comparison, meta=meta, icl_change_sem=sem, method=method
+    )
 
 
 def ablation_comparison(
@@ -442,9 +667,9 @@ def ablation_comparison(
     *,
     kind: str = "mean",
     tokens: Any = None,
-    n_draws: int = 5,
+    n_draws: int = 20,
     seed: int = 0,
-    window: int = 0,
+    window: int | None = None,
     means: torch.Tensor | None = None,
     n_examples: int = 10,
 ) -> AblationComparison:
@@ -458,6 +683,7 @@ def ablation_comparison(
     """
     info = model_info(model)
     kind = check_choice("kind", kind, ABLATION_KINDS)
+    means = _check_means(info, means)
     checked = _as_heads(info, heads)
     n_draws = check_int("n_draws", n_draws, 1)
     seed = check_seed(seed)
@@ -466,24 +692,14 @@ def ablation_comparison(
     icl_on = None
     if tokens is not None:
         toks = to_tokens(model, tokens)
+        window = resolve_window(window, toks.shape[1])
         icl_on = (toks, icl_score(model, toks, curve=False, window=window), window)
     n_examples = check_int("n_examples", n_examples, 1)
     return _compare(model, checked, kind, means, n_draws, seed, icl_on, n_examples)
 
 
-def _compare(
-    model: Any,
-    heads: list[Head],
-    kind: str,
-    means: torch.Tensor | None,
-    n_draws: int,
-    seed: int,
-    icl_on: tuple[torch.Tensor, ICLScore, int] | None,
-    n_examples: int = 10,
-) -> AblationComparison:
-    """``icl_on``: ``(contexts, their clean ICL score, window)``, or ``None``: ICL not measured."""
-    info = model_info(model)
-    rep_base = repeated_tokens_loss(model, n_examples)
+def _draw_sets(info: ModelInfo, heads: list[Head], n_draws: int, seed: int) -> list[list[Head]]:
+    """``n_draws`` distinct sets of ``len(heads)`` heads drawn (seeded) from the other heads."""
     others = [
         (l, h) for l in range(info.n_layers) for h in range(info.n_heads) if (l, h) not in heads
     ]
@@ -497,23 +713,93 @@ def _compare(
         if draw not in seen:
             seen.add(draw)
             draws.append(list(draw))
+    return draws
 
-    def effect(hs: list[Head]) -> tuple[float, float]:
-        with ablate(model, hs, kind, means=means):
-            d_icl = float("nan")
-            if icl_on is not None:
-                tokens, base, window = icl_on
-                d_icl = icl_score(model, tokens, curve=False, window=window).score - base.score
-            rep = repeated_tokens_loss(model, n_examples)
-        return d_icl, rep - rep_base
 
-    icl_c, rep_c = effect(heads) if heads else (0.0, 0.0)
-    random_effects = [effect(d) for d in draws]
-    return AblationComparison(
-        heads,
-        draws,
-        icl_c,
-        rep_c,
-        [e[0] for e in random_effects],
-        [e[1] for e in random_effects],
-    )
+def _set_losses(
+    model: Any,
+    tokens: torch.Tensor,
+    sets: list[list[Head]],
+    kind: str,
+    means: torch.Tensor | None,
+    measure: Callable[[torch.Tensor], torch.Tensor],
+    rows: int,
+) -> torch.Tensor:
+    """``measure`` (``[rows', pos]`` tokens → ``[rows', k]`` losses) of ``tokens`` ``[b, pos]``
+    under each head set ablated: ``[len(sets), b, k]``. Several sets share a forward pass: the
+    contexts are repeated once per set, replica ``r`` ablating ``sets[r]`` (a mask
+    ``[set, layer, head]`` applied at every ``hook_z``); at most ``rows`` rows per pass."""
+    info = model_info(model)
+    b = tokens.shape[0]
+    per_pass = max(1, rows // b)
+    mask = torch.zeros(len(sets), info.n_layers, info.n_heads, dtype=torch.bool)
+    for r, hs in enumerate(sets):
+        for l, h in hs:
+            mask[r, l, h] = True
+    out = []
+    for start in range(0, len(sets), per_pass):
+        m = mask[start : start + per_pass]  # [R, L, H]
+        R = m.shape[0]
+
+        def edit(z: torch.Tensor, layer: int, m: torch.Tensor = m, R: int = R) -> torch.Tensor:
+            zr = z.view(R, b, *z.shape[1:])  # [R, b, pos, H, d_head]
+            sel = m[:, layer].to(z.device)[:, None, None, :, None]
+            repl = (
+                torch.zeros_like(zr[:1])
+                if kind == "zero" or means is None
+                else means[layer].to(z.device, z.dtype)[None, None, None]
+            )
+            return torch.where(sel, repl, zr).view(z.shape)
+
+        edits = {
+            l: (lambda z, l=l: edit(z, l)) for l in range(info.n_layers) if bool(m[:, l].any())
+        }
+        with _z_hooks(model, edits):
+            out.append(measure(tokens.repeat(R, 1)).view(R, b, -1))
+    return torch.cat(out)
+
+
+def _compare(
+    model: Any,
+    heads: list[Head],
+    kind: str,
+    means: torch.Tensor | None,
+    n_draws: int,
+    seed: int,
+    icl_on: tuple[torch.Tensor, ICLScore, int] | None,
+    n_examples: int = 10,
+) -> AblationComparison:
+    """``icl_on``: ``(contexts, their clean ICL score, window)``, or ``None``: ICL not measured.
+
+    The induction set and every draw are measured in shared passes (:func:`_set_losses`): the
+    cost is that of ``1 + n_draws`` copies of the contexts, not of ``1 + n_draws`` separate
+    model calls."""
+    info = model_info(model)
+    draws = _draw_sets(info, heads, n_draws, seed)
+    sets = [heads, *draws]
+    rep_tokens = repeated_random_tokens(model, n_examples, 25, 2, 0)
+    rep_idx = list(range(27, rep_tokens.shape[1]))
+    rep_base = float(losses_at(model, rep_tokens, rep_idx).mean())
+    rows = max(rep_tokens.shape[0], auto_batch(info, rep_tokens.shape[1]) * 4)
+    rep = _set_losses(
+        model, rep_tokens, sets, kind, means, lambda t: losses_at(model, t, rep_idx), rows
+    )  # [sets, n_examples, k]
+    rep_c = [float(x) - rep_base for x in rep.mean((1, 2))]
+    icl_c = [float("nan")] * len(sets)
+    if icl_on is not None:
+        tokens, base, window = icl_on
+        indices = window_indices(base.early, base.late, window, tokens.shape[1])
+        cut = tokens[:, : max(indices) + 1]
+        pair = _set_losses(
+            model,
+            cut,
+            sets,
+            kind,
+            means,
+            lambda t: pair_from(losses_at(model, t, indices), window),
+            max(cut.shape[0], auto_batch(info, cut.shape[1])),
+        )  # [sets, n_ctx, 2]
+        icl_c = [float((p[:, 1] - p[:, 0]).mean()) - base.score for p in pair]
+    if not heads:
+        icl_c[0], rep_c[0] = 0.0, 0.0
+    return AblationComparison(heads, draws, icl_c[0], rep_c[0], icl_c[1:], rep_c[1:])

@@ -26,6 +26,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -37,9 +38,15 @@ from ._model import (
     model_info,
     post_attn_gain,
     run_with_hooks,
+    sdpa_available,
+    sdpa_capture,
     str_tokens,
     to_tokens,
 )
+from .qk import Scoring, row_logsumexp, scores_rows, signed_block_max
+from .qk import block_max as qk_block_max
+from .qk import pattern_cols as qk_pattern_cols
+from .qk import pattern_rows as qk_pattern_rows
 
 
 def _single(model: Any, text_or_tokens: Any, truncate: bool) -> torch.Tensor:
@@ -145,6 +152,41 @@ def _rotate_half(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     return torch.cat([xr * cos[:, None] + rotated * sin[:, None], rest], -1)
 
 
+#: heads whose row normalisers ([pos] float32 each) a TextActivations keeps
+_LSE_HEADS = 64
+
+
+def _is_int(x: Any) -> bool:
+    return (isinstance(x, (int, np.integer)) and not isinstance(x, bool)) or (
+        isinstance(x, torch.Tensor)
+        and x.ndim == 0
+        and not x.dtype.is_floating_point
+        and x.dtype != torch.bool
+    )
+
+
+def _block(block: Any) -> int:
+    if not _is_int(block) or int(block) < 1:
+        raise InputError(f"block must be a positive int (tokens per block side), got {block!r}")
+    return int(block)
+
+
+def _pool2(x: torch.Tensor, block: int) -> torch.Tensor:
+    """Max over ``block × block`` cells of ``x [n, n]`` (NaN ignored): ``[⌈n/b⌉, ⌈n/b⌉]``."""
+    n = x.shape[0]
+    nb = -(-n // block)
+    pad = torch.full((nb * block, nb * block), -math.inf)
+    pad[:n, :n] = x.nan_to_num(nan=-math.inf)
+    out = pad.view(nb, block, nb, block).amax((1, 3))
+    return out.masked_fill_(torch.isinf(out), math.nan)
+
+
+def _signed_pool2(x: torch.Tensor, block: int) -> torch.Tensor:
+    """Per ``block × block`` cell of ``x [n, n]`` the value of largest magnitude, sign kept."""
+    hi, lo = _pool2(x, block), -_pool2(-x, block)
+    return torch.where(hi.abs() >= lo.abs(), hi, lo)
+
+
 class TextActivations:
     """One forward pass over one text, kept small enough to answer any head quickly.
 
@@ -164,6 +206,10 @@ class TextActivations:
     (≤ 2.4e-4) but about the exported page's uint8 step (1/510): hence not the default for float32
     models. The check against ``hook_pattern`` uses the float32 values, before the cast.
     """
+
+    #: read texts with memory-efficient attention where the model allows (:func:`sdpa_capture`);
+    #: False: the eager pass with ``hook_pattern`` (benchmarks compare the two)
+    _sdpa = True
 
     def __init__(
         self,
@@ -191,6 +237,8 @@ class TextActivations:
         self._model_ref = weakref.ref(model)
         self.max_cached_layers = max_cached_layers
         self._patterns: OrderedDict[int, torch.Tensor] = OrderedDict()  # fallback: [head, dst, src]
+        self._lse: OrderedDict[tuple[int, int], torch.Tensor] = OrderedDict()  # [dst] per head
+        self._pass_lse: dict[int, torch.Tensor] = {}  # [head, dst] per layer, from the pass
         cfg = model.cfg
         attn_scale = float(getattr(cfg, "attn_scale", -1.0) or -1.0)
         self._attn_scale = attn_scale if attn_scale > 0 else math.sqrt(info.d_head)
@@ -266,6 +314,12 @@ class TextActivations:
             return fn
 
         final: dict[int, torch.Tensor] = {}
+        if self._sdpa and sdpa_available(model):
+            try:
+                self._forward_sdpa(model, final, bar, grab_scale)
+            finally:
+                bar.close()
+            return self._finish(final)
         hooks = []
         for l in self.layers:
             prefix = f"blocks.{l}.attn."
@@ -303,6 +357,10 @@ class TextActivations:
             self.exact[l] = self._verify(l, self._check_rows(), theirs)
         self._cos.clear()  # only needed while q/k were being rotated
         self._sin.clear()
+        self._finish(final)
+
+    def _finish(self, final: dict[int, torch.Tensor]) -> None:
+        """Check the norm scales; store q/k/v in the storage dtype."""
         if 0 in final:
             self.scale = final[0]
         check_finite(self.scale, "the final norm scale")
@@ -312,6 +370,78 @@ class TextActivations:
         for store in (self.q, self.k, self.v):
             for l in store:
                 store[l] = store[l].to(self.storage_dtype)
+
+    def _forward_sdpa(
+        self, model: Any, final: dict[int, torch.Tensor], bar: Any, grab_scale: Any
+    ) -> None:
+        """The pass for a long text (:func:`~._model.sdpa_capture`): the model's attention runs
+        SDPA, never ``[head, pos, pos]``; each layer's rotated q, k, v arrive from inside the HF
+        attention, with the attention output ``z`` at the check rows. A layer is exact when the
+        recomputed pattern reproduces that ``z`` (:meth:`_verify_pass`)."""
+        rows = self._check_rows()
+        wanted = set(self.layers)
+        z: dict[int, torch.Tensor] = {}
+
+        def sink(
+            layer: int,
+            q: torch.Tensor,
+            k: torch.Tensor,
+            v: torch.Tensor,
+            out: torch.Tensor,
+            lse: torch.Tensor | None,
+        ) -> None:
+            if layer not in wanted:
+                return
+            if lse is not None:
+                self._pass_lse[layer] = lse[0].detach().float().cpu()  # [head, pos]
+            for store, x in ((self.q, q), (self.k, k), (self.v, v)):
+                store[layer] = x[0].detach().transpose(0, 1).float().cpu().contiguous()
+            z[layer] = out[0, rows.to(out.device)].detach().float().cpu()  # [rows, head, d_head]
+            self._rotated.add(layer)
+            bar.update(1)
+
+        hooks = []
+        if self.info.post_attn_norm:
+            hooks += [
+                (f"blocks.{l}.ln1_post.hook_scale", grab_scale(self.post_scale, l))
+                for l in self.layers
+            ]
+        stop_at = None
+        if "ln_final.hook_scale" in model.hook_dict:
+            hooks.append(("ln_final.hook_scale", grab_scale(final, 0)))
+            stop_at = "ln_final.hook_scale"
+        with sdpa_capture(model, sink):
+            run_with_hooks(model, self.tokens[None].to(model.W_U.device), hooks, stop_at=stop_at)
+        for l in self.layers:
+            if l not in z:
+                raise InputError(f"layer {l}'s attention did not run during the pass")
+            check_finite(z[l], f"the attention output of layer {l}")
+            self.exact[l] = self._verify_pass(l, rows, z.pop(l))
+
+    def _verify_pass(self, layer: int, rows: torch.Tensor, theirs: torch.Tensor) -> bool:
+        """Whether the recomputed pattern rows, times the values, give the model's own attention
+        output ``theirs [rows, head, d_head]``: ``max |Δz| ≤ 1e-3 · max |v|`` (a row's L1 error
+        ``δ`` moves ``z`` by at most ``δ · max |v|``; :meth:`_verify` asks ``δ < 1e-3``). The pass's
+        log-sum-exp (CPU flash attention) is kept only where it matches the recomputed scores'
+        (``|Δ| < 1e-4`` at every check row and head)."""
+        v = self.v[layer].float()  # [src, kv_head, d_head]
+        bound = 1e-3 * float(v.abs().max()) + 1e-6
+        scoring = self._scoring(layer)
+        lse = self._pass_lse.get(layer)
+        lse_ok = lse is not None
+        for head in range(self.info.n_heads):
+            q, k = self._head_qk(layer, head)
+            scores = scores_rows(q, k, scoring, rows)  # [rows, src]
+            row_lse = torch.logsumexp(scores, -1)
+            z = scores.sub_(row_lse[:, None]).exp_() @ v[:, kv_index(self.info, v.shape[1], head)]
+            if not bool((z - theirs[:, head]).abs().max() <= bound):
+                self._pass_lse.pop(layer, None)
+                return False
+            if lse_ok and lse is not None:
+                lse_ok = bool((row_lse - lse[head, rows]).abs().max() < 1e-4)
+        if not lse_ok:
+            self._pass_lse.pop(layer, None)
+        return True
 
     def _qk_ready(
         self, layer: int, rot_q: dict[int, torch.Tensor], rot_k: dict[int, torch.Tensor]
@@ -446,11 +576,168 @@ class TextActivations:
         )
         return pattern, attribution
 
+    # -- rows, columns and block maxima (long texts: never the whole [dst, src] matrix) ------------
+
+    def _scoring(self, layer: int) -> Scoring:
+        scale = self._attn_scale * (layer + 1 if self._per_layer_scale else 1)
+        return Scoring(scale=scale, cap=self._soft_cap)
+
+    def _head_qk(self, layer: int, head: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(q [pos, d_head], k [pos, d_head])`` of one head, in the storage dtype."""
+        k = self.k[layer]
+        return self.q[layer][:, head], k[:, kv_index(self.info, k.shape[1], head)]
+
+    def _row_lse(self, layer: int, head: int) -> torch.Tensor:
+        """``lse [dst]``: each row's softmax normaliser (module :mod:`.qk`), kept per head."""
+        key = (layer, head)
+        if layer in self._pass_lse:  # from the pass itself (CPU flash attention), verified
+            return self._pass_lse[layer][head]
+        lse = self._lse.get(key)
+        if lse is None:
+            q, k = self._head_qk(layer, head)
+            lse = self._remember_lse(key, row_logsumexp(q, k, self._scoring(layer)))
+        self._lse.move_to_end(key)
+        return lse
+
+    def _remember_lse(self, key: tuple[int, int], lse: torch.Tensor) -> torch.Tensor:
+        self._lse[key] = lse
+        while len(self._lse) > _LSE_HEADS:
+            self._lse.popitem(last=False)
+        return lse
+
+    def _indices(self, index: Any, stop: Any, what: str) -> torch.Tensor:
+        """Positions as a 1-D long tensor: a sequence / range / slice / 1-D integer array, or
+        ``(start, stop)`` given as two ints."""
+        n = self.n_tokens
+        if stop is not None:
+            index = (
+                range(*slice(index, stop).indices(n)) if _is_int(index) and _is_int(stop) else None
+            )
+            if index is None:
+                raise InputError(
+                    f"{what}: give start and stop as ints, or one sequence of positions"
+                )
+        if isinstance(index, slice):
+            index = range(*index.indices(n))
+        if _is_int(index):
+            raise InputError(f"{what}: give a sequence of positions, e.g. [{int(index)}]")
+        try:
+            idx = torch.as_tensor(list(index) if isinstance(index, range) else np.asarray(index))
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise InputError(
+                f"{what}: give positions as a list, range, slice or 1-D integer tensor"
+            ) from exc
+        if idx.ndim != 1 or (
+            idx.numel() and (idx.dtype.is_floating_point or idx.dtype == torch.bool)
+        ):
+            raise InputError(
+                f"{what}: positions must be a 1-D sequence of ints, got shape {tuple(idx.shape)} "
+                f"dtype {idx.dtype}"
+            )
+        idx = idx.long()
+        if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
+            raise InputError(f"{what}: positions must lie in 0..{n - 1} (this text has {n} tokens)")
+        return idx
+
+    def _attr_weights(self, layer: int, head: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(u [dst, d_head], v [src, d_head])`` with ``attr[d, s] = A[d, s] · (u_d · v_s)``:
+        ``u_d = W_O W̄_U[:, t_{d+1}] / σ_d`` (NaN for the last row)."""
+        scale = self.scale
+        if layer in self.post_scale:
+            scale = scale * self.post_scale[layer]
+        u = torch.full((self.n_tokens, self.info.d_head), float("nan"))
+        u[:-1] = (self._w_o(layer, head) @ self.w_u_next).T / scale[:-1, None]
+        return u, self.values(layer, head)
+
+    def pattern_rows(self, layer: int, head: int, dst: Any, stop: Any = None) -> torch.Tensor:
+        """Rows ``A[dst, :]`` of the head's pattern: ``[len(dst), src]`` float32, each one softmax
+        of ``q_d · Kᵀ`` over ``s ≤ d`` (0 for ``s > d``); ``rows × pos × d_head`` work.
+
+        ``dst``: positions (list, range, slice, 1-D integer tensor), or ``pattern_rows(l, h,
+        start, stop)`` for the rows ``start..stop-1``."""
+        layer, head = self._check(layer, head)
+        rows = self._indices(dst, stop, "pattern_rows")
+        if not self.exact.get(layer, False):
+            return self.attention(layer, head)[rows]
+        q, k = self._head_qk(layer, head)
+        return qk_pattern_rows(q, k, self._scoring(layer), rows)
+
+    def pattern_cols(self, layer: int, head: int, src: Any, stop: Any = None) -> torch.Tensor:
+        """Columns ``A[:, src]``: ``[dst, len(src)]`` float32 (0 above the diagonal). Needs every
+        row's normaliser, computed once per head in row chunks (a full ``q · Kᵀ`` pass the first
+        time; :meth:`pattern_block_max` leaves it behind)."""
+        layer, head = self._check(layer, head)
+        cols = self._indices(src, stop, "pattern_cols")
+        if not self.exact.get(layer, False):
+            return self.attention(layer, head)[:, cols]
+        q, k = self._head_qk(layer, head)
+        return qk_pattern_cols(q, k, self._scoring(layer), cols, self._row_lse(layer, head))
+
+    def pattern_entries(self, layer: int, head: int, dst: Any, src: Any) -> torch.Tensor:
+        """Single cells ``A[dst_i, src_i]``: ``[len(dst)]`` float32 (0 where ``src_i > dst_i``),
+        one dot product and each row's normaliser (kept per head, as for :meth:`pattern_cols`)."""
+        layer, head = self._check(layer, head)
+        rows = self._indices(dst, None, "pattern_entries")
+        cols = self._indices(src, None, "pattern_entries")
+        if rows.shape != cols.shape:
+            raise InputError(
+                f"pattern_entries: dst and src must have the same length, got {len(rows)} and "
+                f"{len(cols)}"
+            )
+        if not self.exact.get(layer, False):
+            return self.attention(layer, head)[rows, cols]
+        q, k = self._head_qk(layer, head)
+        scores = self._scoring(layer)((q[rows].float() * k[cols].float()).sum(-1))
+        out = (scores - self._row_lse(layer, head)[rows]).exp()
+        return out.masked_fill_(cols > rows, 0.0)
+
+    def attribution_rows(self, layer: int, head: int, dst: Any, stop: Any = None) -> torch.Tensor:
+        """Rows of the logit attribution ``attr[dst, :]``: ``[len(dst), src]`` float32, the row of
+        the last position NaN (see the module docstring)."""
+        layer, head = self._check(layer, head)
+        rows = self._indices(dst, stop, "attribution_rows")
+        u, v = self._attr_weights(layer, head)
+        return self.pattern_rows(layer, head, rows) * (u[rows] @ v.T)
+
+    def attribution_cols(self, layer: int, head: int, src: Any, stop: Any = None) -> torch.Tensor:
+        """Columns ``attr[:, src]``: ``[dst, len(src)]`` float32, the last row NaN."""
+        layer, head = self._check(layer, head)
+        cols = self._indices(src, stop, "attribution_cols")
+        u, v = self._attr_weights(layer, head)
+        return self.pattern_cols(layer, head, cols) * (u @ v[cols].T)
+
+    def pattern_block_max(self, layer: int, head: int, block: int) -> torch.Tensor:
+        """``M [⌈pos/block⌉, ⌈pos/block⌉]`` float32: ``M[i, j]`` is the largest attention weight
+        among destinations ``i·block ..`` and sources ``j·block ..`` (0 wholly above the diagonal),
+        exact, from q/k in row chunks (never the ``[dst, src]`` matrix); also keeps each row's
+        normaliser for :meth:`pattern_cols`."""
+        layer, head = self._check(layer, head)
+        block = _block(block)
+        if not self.exact.get(layer, False):
+            return _pool2(self.attention(layer, head), block)
+        q, k = self._head_qk(layer, head)
+        known = self._pass_lse[layer][head] if layer in self._pass_lse else None
+        out, lse = qk_block_max(q, k, self._scoring(layer), block, lse=known)
+        if known is None:
+            self._remember_lse((layer, head), lse)
+        return out
+
+    def attribution_block_max(self, layer: int, head: int, block: int) -> torch.Tensor:
+        """``[⌈pos/block⌉, ⌈pos/block⌉]`` float32: per block, the logit attribution of largest
+        magnitude, its sign kept (the last row's NaN ignored; NaN only for a block of it alone)."""
+        layer, head = self._check(layer, head)
+        block = _block(block)
+        u, v = self._attr_weights(layer, head)
+        if not self.exact.get(layer, False):
+            return _signed_pool2(self.attention(layer, head) * (u @ v.T), block)
+        q, k = self._head_qk(layer, head)
+        lse = self._row_lse(layer, head)
+        return signed_block_max(q, k, self._scoring(layer), lse, u, v, block)
+
     @property
     def nbytes(self) -> int:
         """Bytes held by the cached activations and weights."""
         tensors = [*self.q.values(), *self.k.values(), *self.v.values(), *self._patterns.values()]
-        tensors += [*self.post_scale.values(), self.scale, self.w_u_next] + (
-            [self.w_o] if self.w_o is not None else []
-        )
+        tensors += [*self.post_scale.values(), *self._pass_lse.values(), *self._lse.values()]
+        tensors += [self.scale, self.w_u_next] + ([self.w_o] if self.w_o is not None else [])
         return sum(t.numel() * t.element_size() for t in tensors)

@@ -6,7 +6,7 @@ each parameter stacked ``[n_checkpoints, ...]`` in float16, ``step`` ``[n_checkp
 ``s`` holds the weights after ``s`` optimizer updates (0: the initialisation); the last one is the
 shipped model (in float16).
 
-:func:`score_checkpoints` measures, per checkpoint, prefix matching, copying, previous-token and
+:func:`checkpoint_scores` measures, per checkpoint, prefix matching, copying, previous-token and
 OV copying of every head (:func:`head_scores`) and the ICL score (:func:`icl_score`), so the
 paper's Argument 1 figure — the ICL score and the induction heads change together, in a narrow
 window of training — can be drawn on our own model.
@@ -126,7 +126,7 @@ class CheckpointScores:
         )
 
 
-def score_checkpoints(
+def checkpoint_scores(
     checkpoints: Any = "tiny",
     *,
     steps: Sequence[int] | None = None,

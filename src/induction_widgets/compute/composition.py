@@ -22,7 +22,7 @@ matrices, never forming ``[d_model, d_model]`` products:
 ``‖V O K Qᵀ‖²_F = tr(Mᵀ (VᵀV) M (QᵀQ))`` with ``M = O K``.
 
 **Attention check** — the previous-token score of every earlier head on repeated random tokens
-(:func:`previous_token_score`): a real partner also attends from each token to the one before.
+(:func:`previous_token_scores`): a real partner also attends from each token to the one before.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from typing import Any, NamedTuple
 
 import torch
 
-from ..checks import check_head, check_weights
+from ..checks import check_head, check_tensor, check_weights
+from ..errors import InputError
 from ._model import model_info
-from .scores import previous_token_score
+from .scores import previous_token_scores
 from .tasks import repeated_random_tokens
 
 
@@ -128,12 +129,26 @@ def previous_token_partners(
 
     ``previous_token``: a ``[n_layers, n_heads]`` score to reuse (e.g. ``head_scores(model)
     .previous_token``); otherwise measured on ``tokens`` (default :func:`repeated_random_tokens`,
-    the paper's 10 × (BOS + 25 random tokens × 4)).
+    the paper's 10 × (BOS + 25 random tokens × 4)). A layer-0 head has no earlier heads to
+    compose with: :class:`InputError`.
     """
     info = model_info(model)
     layer, head = check_head(info, layer, head)
+    if layer == 0:
+        raise InputError(
+            f"head L0H{head} is in layer 0: no earlier head can write what its keys read, so it "
+            "has no previous-token partners; ask about a head in layer 1 or later (an induction "
+            "head, e.g. head_scores(model).induction_heads()[0])"
+        )
     comp = k_composition_scores(model, layer, head)
     if previous_token is None:
         toks = repeated_random_tokens(model) if tokens is None else tokens
-        previous_token = previous_token_score(model, toks)
+        previous_token = previous_token_scores(model, toks)
+    else:
+        previous_token = check_tensor(
+            "previous_token",
+            previous_token,
+            (info.n_layers, info.n_heads),
+            "pass head_scores(model).previous_token (or leave it out)",
+        )
     return Partners(layer, head, comp, previous_token.float().cpu())

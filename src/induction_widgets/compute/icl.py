@@ -16,9 +16,15 @@ logits at position ``i − 1``. Index 0 has no loss (NaN).
   ``late = n_ctx − 1``, ``early = round(late / 10)`` (e.g. 26 and 255 for ``n_ctx = 256``), and
   :class:`ICLScore` says so in ``note``.
 
-Contexts come from the corpus shipped in ``data/corpus`` (*The Devil's Dictionary*, Ambrose Bierce,
-public domain; :func:`corpus_contexts`) or from the tiny model's own training distribution
-(:func:`copy_task_tokens`), or are passed in.
+Contexts come from a corpus shipped in ``data/corpus`` (:func:`corpus_contexts`; default
+``corpus="austen"``, three of Jane Austen's novels, long coherent narrative; ``"devils_dictionary"``,
+Bierce's *The Devil's Dictionary*, short unrelated entries; both public domain) or from the tiny
+model's own training distribution (:func:`copy_task_tokens`), or are passed in.
+
+Defaults of :func:`icl_score`: 24 Austen contexts of ``min(n_ctx, 512)`` tokens, windows ±10 where
+the paper's indices fit (``docs/beyond.md`` gives SmolLM2-135M's figure with them). Pages print a
+score as a measurement only with at least :data:`MIN_CONTEXTS` contexts and a standard error at
+most half its size.
 """
 
 from __future__ import annotations
@@ -46,24 +52,46 @@ from ._model import (
 )
 from .tasks import candidate_token_ids, repeated_random_tokens
 
-CORPUS_PATH = Path(__file__).resolve().parents[1] / "data" / "corpus" / "devils_dictionary.txt.gz"
-"""The shipped public-domain corpus (see ``data/corpus/README.md``)."""
+CORPUS_DIR = Path(__file__).resolve().parents[1] / "data" / "corpus"
+CORPORA = {
+    "austen": CORPUS_DIR / "austen.txt.gz",
+    "devils_dictionary": CORPUS_DIR / "devils_dictionary.txt.gz",
+}
+"""The shipped public-domain corpora (see ``data/corpus/README.md``): name → gzipped text."""
+DEFAULT_CORPUS = "austen"
+CORPUS_PATH = CORPORA[DEFAULT_CORPUS]
+"""The default corpus's file."""
+
+MIN_CONTEXTS = 8
+"""Fewer contexts than this: a standard error over them is itself too unreliable to print a
+score as a measurement (pages say so in words instead)."""
 
 PAPER_EARLY, PAPER_LATE = 50, 500
 """The paper's token indices for the ICL score."""
 
 
+def check_corpus(corpus: Any) -> str:
+    if not isinstance(corpus, str) or corpus not in CORPORA:
+        raise InputError(f"corpus must be one of {tuple(CORPORA)}, got {corpus!r}")
+    return corpus
+
+
+def corpus_text(corpus: str = DEFAULT_CORPUS) -> str:
+    """A shipped corpus as one string: ``"austen"`` (*Pride and Prejudice*, *Persuasion*,
+    *Northanger Abbey*; 1,579,239 characters) or ``"devils_dictionary"`` (Bierce, 1911; 383,157)."""
+    return _read_corpus(check_corpus(corpus))
+
+
 @cache
-def corpus_text() -> str:
-    """The shipped corpus as one string: *The Devil's Dictionary* (Bierce, 1911; 383,157 characters)."""
-    with gzip.open(CORPUS_PATH, "rt", encoding="utf-8") as f:
+def _read_corpus(corpus: str) -> str:
+    with gzip.open(CORPORA[corpus], "rt", encoding="utf-8") as f:
         return f.read()
 
 
-_CORPUS_IDS: weakref.WeakKeyDictionary[Any, torch.Tensor] = weakref.WeakKeyDictionary()
+_CORPUS_IDS: weakref.WeakKeyDictionary[Any, dict[str, torch.Tensor]] = weakref.WeakKeyDictionary()
 
 
-def _corpus_ids(model: Any) -> torch.Tensor:
+def _corpus_ids(model: Any, corpus: str = DEFAULT_CORPUS) -> torch.Tensor:
     """The whole corpus tokenised (no special tokens), cached per tokenizer: ``[n_tokens]``."""
     tokenizer = getattr(model, "tokenizer", None)
     if tokenizer is None:
@@ -72,13 +100,13 @@ def _corpus_ids(model: Any) -> torch.Tensor:
             "(e.g. copy_task_tokens(model)) or give the model a tokenizer"
         )
     with contextlib.suppress(TypeError):
-        hit = _CORPUS_IDS.get(tokenizer)
+        hit = _CORPUS_IDS.get(tokenizer, {}).get(corpus)
         if hit is not None:
             return hit
-    ids = tokenizer(corpus_text(), add_special_tokens=False, verbose=False)["input_ids"]
+    ids = tokenizer(corpus_text(corpus), add_special_tokens=False, verbose=False)["input_ids"]
     out = torch.tensor(ids, dtype=torch.long)
     with contextlib.suppress(TypeError):
-        _CORPUS_IDS[tokenizer] = out
+        _CORPUS_IDS.setdefault(tokenizer, {})[corpus] = out
     return out
 
 
@@ -88,21 +116,28 @@ def context_length(model: Any) -> int:
 
 
 def corpus_contexts(
-    model: Any, n_contexts: int = 32, n_tokens: int | None = None, seed: int = 0
+    model: Any,
+    n_contexts: int = 32,
+    n_tokens: int | None = None,
+    seed: int = 0,
+    *,
+    corpus: str = DEFAULT_CORPUS,
 ) -> torch.Tensor:
-    """``n_contexts`` disjoint windows of the shipped corpus: ``[n_contexts, n_tokens]`` long.
+    """``n_contexts`` disjoint windows of a shipped corpus: ``[n_contexts, n_tokens]`` long.
 
     The corpus is tokenised once, cut into consecutive windows of ``n_tokens`` tokens (BOS first
     when the model has one, then ``n_tokens − 1`` corpus tokens), and ``n_contexts`` windows are
     drawn without replacement with ``seed``. ``n_tokens`` defaults to :func:`context_length`.
+    ``corpus``: ``"austen"`` (default) or ``"devils_dictionary"`` (:data:`CORPORA`).
     """
+    corpus = check_corpus(corpus)
     n_contexts = check_int("n_contexts", n_contexts, 1)
     seed = check_seed(seed)
     info = model_info(model)
     n_tokens = context_length(model) if n_tokens is None else check_int("n_tokens", n_tokens, 2)
     if n_tokens > info.n_ctx:
         raise InputError(f"n_tokens={n_tokens} exceeds the model's context n_ctx={info.n_ctx}")
-    ids = _corpus_ids(model)
+    ids = _corpus_ids(model, corpus)
     bos = info.bos_token_id
     body = n_tokens - (1 if bos is not None else 0)
     available = len(ids) // body
@@ -117,6 +152,10 @@ def corpus_contexts(
     if bos is not None:
         rows = torch.cat([torch.full((n_contexts, 1), bos, dtype=torch.long), rows], dim=1)
     return rows.to(model_device(model))
+
+
+#: The shortest copy-task sequence: BOS and a repeated prefix of at least 8 tokens, twice.
+COPY_TASK_MIN_LENGTH = 17
 
 
 def copy_task_tokens(
@@ -145,10 +184,16 @@ def copy_task_tokens(
     n_contexts = check_int("n_contexts", n_contexts, 1)
     seed = check_seed(seed)
     info = model_info(model)
-    n = info.n_ctx if length is None else check_int("length", length, 16)
+    n = info.n_ctx if length is None else check_int("length", length, COPY_TASK_MIN_LENGTH)
     keep = n if n_tokens is None else check_int("n_tokens", n_tokens, 2)
     if n > info.n_ctx:
         raise InputError(f"length={n} exceeds the model's context n_ctx={info.n_ctx}")
+    if n < COPY_TASK_MIN_LENGTH:  # the model's own context, too short for a copied span
+        raise InputError(
+            f"the model's context n_ctx={n} is too short for copy-task contexts (at least "
+            f"{COPY_TASK_MIN_LENGTH} tokens, for a copied span of 8): pass token ids of your own "
+            "(tokens= / reference=)"
+        )
     if keep > n:
         raise InputError(f"n_tokens={keep} exceeds length={n}: lower n_tokens or raise length")
     candidates = candidate_token_ids(model)
@@ -178,7 +223,7 @@ def auto_batch(info: Any, n_tokens: int, replicas: int = 1) -> int:
     return max(1, (64 << 20) // per)
 
 
-def _final_hook(model: Any) -> str | None:
+def final_hook(model: Any) -> str | None:
     """The hook holding the final normalised residual (what ``W_U`` reads); None without one."""
     for name in ("ln_final.hook_normalized", "ln_final.hook_out"):
         if name in model.hook_dict:
@@ -202,7 +247,7 @@ def losses_at(
     idx = torch.tensor([int(i) for i in indices], device=tokens.device)
     if (idx < 1).any() or (idx >= tokens.shape[1]).any():
         raise InputError(f"loss indices must be in 1..{tokens.shape[1] - 1}, got {list(indices)}")
-    name = _final_hook(model)
+    name = final_hook(model)
     if name is None:  # no final norm (e.g. a hand-built model): read the full logits
         return per_token_loss(model, tokens, hooks=hooks)[:, idx.cpu()]
     grabbed: dict[str, torch.Tensor] = {}
@@ -262,23 +307,54 @@ def per_token_loss(
 # --- the ICL score -----------------------------------------------------------------------------
 
 
+DEFAULT_WINDOW = 10
+"""``window=None`` means this when the contexts hold the paper's indices (``late + w < n``), else 0."""
+
+
+def min_icl_tokens(window: int = 0) -> int:
+    """The fewest tokens a context needs for an ICL score with ``window``: the smallest ``n`` for
+    which the 1 : 10 pair of :func:`icl_indices` has ``late >= 10``, ``early − w >= 1`` and
+    ``early + w < late − w`` (``window=0``: 11 tokens, indices 1 and 10)."""
+    w = check_int("window", window, 0)
+    n = 11 + w
+    while True:
+        late = n - 1 - w
+        early = max(1, round(late / 10))
+        if late >= 10 and early - w >= 1 and early + w < late - w:
+            return n
+        n += 1
+
+
 def icl_indices(n_tokens: int, window: int = 0) -> tuple[int, int, str]:
     """``(early, late, note)``: the paper's 50 and 500 when they fit (``n_tokens > 500 + window``),
     else the largest pair of the same 1 : 10 ratio that fits, ``late = n_tokens − 1 − window``,
-    ``early = max(1, round(late / 10))``, with a note saying so."""
+    ``early = max(1, round(late / 10))``, with a note saying so. Contexts shorter than
+    :func:`min_icl_tokens` raise :class:`InputError` naming that length."""
     if n_tokens > PAPER_LATE + window:
         return PAPER_EARLY, PAPER_LATE, ""
+    need = min_icl_tokens(window)
+    if n_tokens < need:
+        hint = " or lower window" if window else ""
+        raise InputError(
+            f"contexts of {n_tokens} tokens are too short for an ICL score with window={window}: "
+            f"give at least {need} tokens{hint} (the paper reads indices 50 and 500 of "
+            f"{PAPER_LATE + 1}+ token contexts)"
+        )
     late = n_tokens - 1 - window
     early = max(1, round(late / 10))
-    if late <= early:
-        raise InputError(
-            f"contexts of {n_tokens} tokens are too short for an ICL score: give at least 12"
-        )
     note = (
         f"contexts of {n_tokens} tokens (< {PAPER_LATE + window + 1}): loss at index {late} minus "
         f"loss at index {early} (the paper's 500 and 50 do not fit; same 1 : 10 ratio)"
     )
     return early, late, note
+
+
+def resolve_window(window: int | None, n_tokens: int) -> int:
+    """``window=None`` → :data:`DEFAULT_WINDOW` if the paper's indices fit ``n_tokens`` with it,
+    else 0; an int is checked and returned."""
+    if window is None:
+        return DEFAULT_WINDOW if n_tokens > PAPER_LATE + DEFAULT_WINDOW else 0
+    return check_int("window", window, 0)
 
 
 @dataclass
@@ -308,9 +384,11 @@ class ICLScore:
         )
 
 
-def default_contexts(model: Any, n_contexts: int, seed: int) -> tuple[torch.Tensor, str]:
+def default_contexts(
+    model: Any, n_contexts: int, seed: int, corpus: str = DEFAULT_CORPUS
+) -> tuple[torch.Tensor, str]:
     if getattr(model, "tokenizer", None) is not None:
-        return corpus_contexts(model, n_contexts, seed=seed), "corpus"
+        return corpus_contexts(model, n_contexts, seed=seed, corpus=corpus), f"corpus {corpus}"
     return copy_task_tokens(model, n_contexts, seed=seed), "copy task"
 
 
@@ -318,36 +396,45 @@ def icl_score(
     model: Any,
     tokens: Any = None,
     *,
-    n_contexts: int = 32,
+    n_contexts: int = 24,
     seed: int = 0,
     early: int | None = None,
     late: int | None = None,
     curve: bool = True,
-    window: int = 0,
+    window: int | None = None,
     batch_size: int | None = None,
     progress: bool | None = None,
+    corpus: str = DEFAULT_CORPUS,
 ) -> ICLScore:
     """The in-context-learning score of ``model`` (see the module docstring).
 
-    ``tokens``: ``[batch, pos]`` contexts; default ``n_contexts`` windows of the shipped corpus
-    (:func:`corpus_contexts`, ``min(n_ctx, 512)`` tokens) or, for a model without a tokenizer, of
-    :func:`copy_task_tokens`. ``early``/``late`` override the indices. ``curve=False`` reads only
-    the two indices (one cheap pass; no ``curve``). ``window=w`` averages each context's loss over
-    indices ``early ± w`` and ``late ± w`` instead of reading one index (the paper reads one, over
-    thousands of contexts; with tens of contexts one token's loss is too noisy: on SmolLM2 over all
-    186 corpus contexts, one context's ``L[500] − L[50]`` has a standard deviation of 4.8 nats, its
-    ``w = 10`` version 1.25). Inside
-    :func:`induction_widgets.ablate` it measures the ablated model.
+    ``tokens``: ``[batch, pos]`` contexts or a text; default ``n_contexts`` (24) windows of the
+    shipped ``corpus`` (:func:`corpus_contexts`, ``min(n_ctx, 512)`` tokens; ``"austen"`` or
+    ``"devils_dictionary"``) or, for a model without a tokenizer, of :func:`copy_task_tokens`.
+    ``early``/``late`` override the indices. ``curve=False`` reads only the two indices (one cheap
+    pass; no ``curve``). ``window=w`` averages each context's loss over indices ``early ± w`` and
+    ``late ± w`` instead of reading one index; default ``None``: ±10 (:data:`DEFAULT_WINDOW`) when
+    the contexts hold the paper's 50 and 500, single indices otherwise. The paper reads single
+    indices over thousands of contexts; with tens of contexts one token's loss is too noisy (on
+    SmolLM2 one context's ``L[500] − L[50]`` has a standard deviation of about 4.8 nats, its
+    ``w = 10`` version about 1.2). Contexts shorter than :func:`min_icl_tokens` raise
+    :class:`InputError` naming the minimum. Inside :func:`induction_widgets.ablate` it measures
+    the ablated model.
     """
     source = "given"
     if tokens is None:
-        tokens, source = default_contexts(model, n_contexts, seed)
+        tokens, source = default_contexts(model, n_contexts, check_seed(seed), check_corpus(corpus))
     else:
         tokens = to_tokens(model, tokens)
-    e_default, l_default, note = icl_indices(tokens.shape[1], check_int("window", window, 0))
-    e = e_default if early is None else check_int("early", early, 1)
-    l = l_default if late is None else check_int("late", late, 1)
-    if early is not None or late is not None:
+    window = resolve_window(window, tokens.shape[1])
+    if early is None and late is None:
+        e, l, note = icl_indices(tokens.shape[1], window)
+    else:
+        e_default, l_default = (
+            icl_indices(tokens.shape[1], window)[:2] if early is None or late is None else (1, 2)
+        )
+        e = e_default if early is None else check_int("early", early, 1)
+        l = l_default if late is None else check_int("late", late, 1)
         note = ""
     if not e < l < tokens.shape[1]:
         raise InputError(

@@ -37,7 +37,7 @@ Notation: batch ``b``, destination ``d``, source ``s``, tokens ``t[b, ·]``.
 * **OV copying** — over the eigenvalues ``λ`` of the full OV circuit ``W_E W_V W_O W_U``
   (``[vocab, vocab]``, computed as the ``[d_head, d_head]`` product ``W_O W_U W_E W_V`` with the same
   non-zero eigenvalues, as ``FactoredMatrix`` does): ``ov_copying = Σλ / Σ|λ|`` ∈ [−1, 1].
-* **Pattern matching** — see :func:`pattern_matching_score`.
+* **Pattern matching** — see :func:`pattern_matching_scores`.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ SCORE_NAMES = (
     "previous_token",
     "ov_copying",
     "pattern_matching",
+    "long_range_induction",
 )
 
 #: Default thresholds of the strict empirical definition (see :meth:`HeadScores.verdict`). The
@@ -151,7 +152,7 @@ def _target_scores(
     return out
 
 
-def prefix_matching_score(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
+def prefix_matching_scores(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
     """Prefix-matching score of every head on any token batch: ``[n_layers, n_heads]`` in [0, 1].
 
     See the module docstring for the definition. ``tokens`` may be text or token ids (``[pos]`` or
@@ -168,7 +169,7 @@ def prefix_matching_score(model: Any, tokens: Any, *, truncate: bool = False) ->
     return _target_scores(model, tokens, [(targets, valid)])[0]
 
 
-def previous_token_score(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
+def previous_token_scores(model: Any, tokens: Any, *, truncate: bool = False) -> torch.Tensor:
     """Mean attention from each position ``i >= 1`` to ``i − 1``: ``[n_layers, n_heads]`` in [0, 1].
 
     ``truncate=True`` keeps the first ``n_ctx`` tokens of a longer input (otherwise it raises).
@@ -302,7 +303,7 @@ def unembed_embed_gram(model: Any) -> torch.Tensor:
     changes (an in-place edit bumps the parameter's version; a new parameter has a new identity).
 
     On SmolLM2 the product over its 49k-token vocabulary takes about a second; every other part of
-    :func:`ov_copying_score` is small.
+    :func:`ov_copying_scores` is small.
     """
     w_u, w_e = model.W_U, model.W_E
     stamps = (_tensor_stamp(w_u), _tensor_stamp(w_e))
@@ -320,7 +321,7 @@ def unembed_embed_gram(model: Any) -> torch.Tensor:
     return gram
 
 
-def ov_copying_score(model: Any) -> torch.Tensor:
+def ov_copying_scores(model: Any) -> torch.Tensor:
     """``Σλ / Σ|λ|`` over the eigenvalues of each head's full OV circuit: ``[n_layers, n_heads]``.
 
     The circuit ``W_E W_V W_O W_U`` (``[vocab, vocab]``) has the same non-zero eigenvalues as
@@ -415,6 +416,8 @@ class HeadScores:
     copying_source: torch.Tensor | None = None
     copying_rank: torch.Tensor | None = None
     per_example: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: :func:`~induction_widgets.compute.long_range.long_range_induction_scores`, where given
+    long_range_induction: torch.Tensor | None = None
 
     @property
     def n_layers(self) -> int:
@@ -435,7 +438,7 @@ class HeadScores:
         if name not in scores:
             known = ", ".join(scores)
             hint = (
-                " (compute it with pattern_matching_score and pass it as pattern_matching=)"
+                " (compute it with pattern_matching_scores and pass it as pattern_matching=)"
                 if name == "pattern_matching"
                 else ""
             )
@@ -720,7 +723,7 @@ def head_scores(
         prefix_matching=prefix,
         copying=_pooled(sums["copying"], sums["copying_n"]),
         previous_token=previous,
-        ov_copying=ov_copying_score(model),
+        ov_copying=ov_copying_scores(model),
         meta={
             "n_examples": batch,
             "n_tokens": int(tokens.shape[1]),
@@ -810,7 +813,7 @@ def pattern_matching_problem(model: Any, n_lines: int = 30, seed: int = 0) -> Pa
     return PatternProblem(torch.tensor(ids), targets, valid, destinations, label_pos)
 
 
-def pattern_matching_score(
+def pattern_matching_scores(
     model: Any,
     n_problems: int = 50,
     n_lines: int = 30,

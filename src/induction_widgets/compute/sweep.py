@@ -20,7 +20,7 @@ Measures (``measures=``), per checkpoint:
                     ``ablation_method=`` is handed through as ``method=``
 ==================  ===========================================================================
 
-Protocols: for ``"tiny"`` the same as :func:`score_checkpoints` (head scores on BOS + 25 random
+Protocols: for ``"tiny"`` the same as :func:`checkpoint_scores` (head scores on BOS + 25 random
 tokens × 2; ICL on the first 56 tokens of 128 copy-task sequences of 64 tokens), so a sweep of the
 shipped run equals it value for value; for other models the paper's 10 × (BOS + 25 × 4) and
 :func:`icl_score`'s corpus contexts (``n_contexts``, default 32).
@@ -141,14 +141,14 @@ def _is_tiny(spec: str) -> bool:
 
 
 def _protocol(task: SweepTask, cfg: SweepConfig) -> tuple[int, int]:
-    """``(seq_len, repeats)`` of the head-score input (tiny: 25 × 2, as score_checkpoints)."""
+    """``(seq_len, repeats)`` of the head-score input (tiny: 25 × 2, as checkpoint_scores)."""
     seq_len = cfg.seq_len if cfg.seq_len is not None else 25
     repeats = cfg.repeats if cfg.repeats is not None else (2 if _is_tiny(task.model) else 4)
     return seq_len, repeats
 
 
 def _icl_tokens(model: Any, task: SweepTask, cfg: SweepConfig) -> Any:
-    """The ICL contexts: for the tiny model its training distribution (score_checkpoints'
+    """The ICL contexts: for the tiny model its training distribution (checkpoint_scores'
     choice: the first 56 tokens of 128 sequences of 64), else ``None`` (icl_score's corpus)."""
     from .icl import copy_task_tokens
 

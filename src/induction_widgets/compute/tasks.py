@@ -96,6 +96,11 @@ def copying_text(paragraph: str = PRIDE_AND_PREJUDICE, n_sentences: int = 2) -> 
     predict each repeated token by attending to the token after its first occurrence.
     """
     n_sentences = check_int("n_sentences", n_sentences, 1)
+    if not isinstance(paragraph, str) or not paragraph.strip():
+        raise InputError(
+            f"paragraph must be a non-empty str (the text to repeat), got {type(paragraph).__name__} "
+            f"{paragraph!r:.40}: leave it out to use the default paragraph"
+        )
     sentences: list[str] = []
     rest = paragraph
     for _ in range(n_sentences):

@@ -10,18 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from ..views import ViewSpec, json_for_script, output_path, page, static_spec, write_html
-
-
-def spec_of(view: Any) -> ViewSpec:
-    """The :class:`ViewSpec` of a view (anything with ``view_spec()``), or an :class:`InputError`."""
-    if isinstance(view, ViewSpec):
-        return view
-    method = getattr(view, "view_spec", None)
-    if not callable(method):
-        raise InputError(f"cannot export {type(view).__name__}: not an induction_widgets view")
-    return method()
+from ..views import ViewSpec, json_for_script, output_path, page, spec_of, static_spec, write_html
 
 
 def view_spec(view: Any) -> ViewSpec:

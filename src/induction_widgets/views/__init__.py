@@ -1,6 +1,8 @@
 """Views: one module per view, each a declaration and a pure function from data and options to the
 view's state — the JSON-able fields plus binary buffers — shared by the live widgets and the saved
-pages (``static``). Nothing here imports a widget class or an export module.
+pages (``static``) and the static figures (``figure``: matplotlib, imported when a figure is drawn;
+public as ``induction_widgets.export.figure``). Nothing here imports a widget class or an export
+module.
 
 Adding a view
 -------------
@@ -46,11 +48,19 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .common import SINK_SCALES, ViewSpec, check_scores, check_sink_scale, head_state
+from .common import (
+    PALETTES,
+    SINK_SCALES,
+    ViewSpec,
+    check_palette,
+    check_scores,
+    check_sink_scale,
+    head_state,
+)
 from .declare import HEAD_BUFFERS, VIEWS, ViewDecl
 
 #: The modules of this package that are not views.
-NOT_VIEWS = frozenset({"common", "declare", "static"})
+NOT_VIEWS = frozenset({"common", "declare", "figure", "static"})
 
 
 def load_views() -> None:
@@ -83,6 +93,7 @@ from .static import (  # noqa: E402
     output_path,
     page,
     runtime_js,
+    spec_of,
     static_html,
     static_spec,
     write_html,
@@ -94,6 +105,7 @@ __all__ = [
     "ABLATION_SCORE",
     "CSP",
     "HEAD_BUFFERS",
+    "PALETTES",
     "SINK_SCALES",
     "STATIC_COPY_ENV",
     "STATIC_COPY_MAX_TOKENS",
@@ -103,6 +115,7 @@ __all__ = [
     "ablation_state",
     "attention_matrix_state",
     "check_ablation",
+    "check_palette",
     "check_score_name",
     "check_scores",
     "check_sink_scale",
@@ -121,6 +134,7 @@ __all__ = [
     "phase_change_state",
     "runtime_js",
     "scatter_data",
+    "spec_of",
     "static_html",
     "static_spec",
     "sweep_depth_state",

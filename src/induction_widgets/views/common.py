@@ -22,6 +22,31 @@ from .declare import VIEWS, Bool, Buffer, Int, List, Str, Trait
 #: sources"`` (the raw pattern). The browser applies it to the attention buffer it already has.
 SINK_SCALES = ("auto", "without sink", "all sources")
 
+#: The colour palettes of the views that shade tokens or use a diverging map (token view, explorer,
+#: the matrix's logit attribution, the head map's ΔICL): RGB of the attention shading (alpha =
+#: weight), and of positive / negative values on the diverging scale (alpha = |v| / vmax). The same
+#: numbers live in ``js/src/shared/colour.js`` (``PALETTES``) and the figures use these.
+#: ``"paper"``: the paper's red attention and blue logit attribution (matplotlib tab:red / tab:blue,
+#: tab:orange for negative values); ``"colorblind"``: Okabe & Ito's vermillion, blue and orange,
+#: whose negative and positive ends stay further apart under simulated protanopia and deuteranopia
+#: (docs/figures.md says how this was measured).
+PALETTES: dict[str, dict[str, tuple[int, int, int]]] = {
+    "paper": {"attention": (214, 39, 40), "positive": (31, 119, 180), "negative": (255, 127, 14)},
+    "colorblind": {"attention": (213, 94, 0), "positive": (0, 114, 178), "negative": (230, 159, 0)},
+}
+
+#: The ``palette`` trait of the views that take one (checked by :func:`check_palette`).
+PALETTE_TRAITS: dict[str, Trait] = {"palette": Str("paper")}
+
+
+def check_palette(value: Any) -> str:
+    """``value`` if it names one of :data:`PALETTES`, else an :class:`InputError` naming them."""
+    if not isinstance(value, str) or value not in PALETTES:
+        options = ", ".join(repr(c) for c in PALETTES)
+        raise InputError(f"palette must be one of {options}, got {value!r}")
+    return value
+
+
 #: The synced traits of every view of one head on a text (token view, matrix, explorer).
 TEXT_TRAITS: dict[str, Trait] = {
     "layer": Int(0),

@@ -45,7 +45,8 @@ def explorer_state(
     """The explorer's state: the head map's fields and the token view's (one head, shared by the
     token view and the matrix), ``show_matrix`` and ``matrix_mode``, and the verdict scatter's
     fields (:func:`verdict_scatter_state`, its ``x`` / ``y`` / ``depth`` as ``scatter_x`` /
-    ``scatter_y`` / ``scatter_depth``); ``ablation`` as in :func:`head_map_state`."""
+    ``scatter_y`` / ``scatter_depth``); ``ablation`` as in :func:`head_map_state`; ``palette``
+    (one of ``token_view``'s options) colours the text, the matrix and the map alike."""
     state = head_map_state(scores, score=score, selected_head=(layer, head), ablation=ablation)
     state.pop("selected_head")  # the explorer's selection is its layer/head
     scatter = verdict_scatter_state(scores)

@@ -11,7 +11,7 @@ import numpy as np
 from ..compute import SCORE_NAMES, HeadScores
 from ..errors import InputError
 from ..payload import encode
-from .common import ranges, selection
+from .common import PALETTE_TRAITS, check_palette, ranges, selection
 from .declare import Buffer, HeadPair, Int, List, Str, declare
 
 #: The head map's synced traits: every score ``[layer, head]`` with its spread, the verdicts, the
@@ -28,6 +28,7 @@ HEAD_MAP_TRAITS = {
     "ablation_note": Str(""),
     "n_layers": Int(1),
     "n_heads": Int(1),
+    **PALETTE_TRAITS,
 }
 
 HEAD_MAP = declare(
@@ -111,8 +112,14 @@ def ablation_state(ablation: Any) -> dict[str, Any]:
         if measured is None or len(measured) == change.shape[0]
         else f"; only layer{'s' if len(measured) > 1 else ''} {ranges(measured)} measured"
     )
+    how = (
+        f"first-order estimate of {ablation.kind} ablation by attribution patching (misses "
+        "effects through saturated attention, e.g. previous-token heads; docs/beyond.md)"
+        if getattr(ablation, "method", "exact") == "attribution"
+        else f"{ablation.kind} ablation of one head at a time"
+    )
     note = (
-        f"ΔICL = ICL(ablated) − ICL(clean), {ablation.kind} ablation of one head at a time, "
+        f"ΔICL = ICL(ablated) − ICL(clean), {how}, "
         f"{n} contexts ({at}); ± standard error over contexts{missing}"
     )
     return {
@@ -129,6 +136,7 @@ def head_map_state(
     selected_head: Sequence[int] = (),
     title: str = "",
     ablation: Any = None,
+    palette: str = "paper",
 ) -> dict[str, Any]:
     """The head map's state: every score ``[layer, head]`` as float32, the verdicts, the selection.
 
@@ -142,7 +150,8 @@ def head_map_state(
     ``ablation``: an :class:`~induction_widgets.compute.AblationScores` with per-head values (from
     the same model, :func:`check_ablation`) adds :func:`ablation_state`'s fields; the map then
     offers ``score="icl_ablation"`` (ΔICL on a diverging scale, NaN = not measured) and its table
-    a ΔICL column.
+    a ΔICL column; ``palette`` (:data:`~induction_widgets.views.PALETTES`): that diverging scale's
+    colours.
     """
     check_ablation(ablation, scores)
     check_score_name(scores, score, ablation)
@@ -161,5 +170,6 @@ def head_map_state(
         "n_layers": scores.n_layers,
         "n_heads": scores.n_heads,
         "title": title,
+        "palette": check_palette(palette),
         **ablation_state(ablation),
     }

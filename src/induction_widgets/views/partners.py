@@ -1,4 +1,4 @@
-"""The partners view (``PartnersView``): an induction head's earlier heads ranked by K-composition,
+"""The partners view (``PartnerBars``): an induction head's earlier heads ranked by K-composition,
 each with its previous-token score (a previous-token partner scores high on both)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .declare import Buffer, HeadPair, Int, declare
 
 PARTNERS = declare(
     "partners",
-    "PartnersView",
+    "PartnerBars",
     {
         "k_composition": Buffer(),
         "previous_token": Buffer(),
@@ -41,7 +41,7 @@ def partners_state(
 
     if not isinstance(partners, Partners):
         raise InputError(
-            "PartnersView needs Partners (from induction_widgets.previous_token_partners(model, "
+            "PartnerBars needs Partners (from induction_widgets.previous_token_partners(model, "
             f"layer, head)), got {type(partners).__name__}"
         )
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:

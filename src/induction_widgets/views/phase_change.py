@@ -1,4 +1,4 @@
-"""The phase-change view (``PhaseChangeView``): the induction-head scores and the ICL score along
+"""The phase-change view (``PhaseChangeCurves``): the induction-head scores and the ICL score along
 training (the paper's Argument 1)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .declare import Buffer, Int, List, Str, declare
 
 PHASE_CHANGE = declare(
     "phase_change",
-    "PhaseChangeView",
+    "PhaseChangeCurves",
     {
         "steps": Buffer(),
         "prefix_matching": Buffer(),
@@ -43,7 +43,7 @@ PHASE_SERIES = (
 def phase_change_state(
     checkpoints: Any, *, jump: str = "prefix_matching", title: str = ""
 ) -> dict[str, Any]:
-    """The phase-change view's state (:func:`~induction_widgets.compute.score_checkpoints`): per
+    """The phase-change view's state (:func:`~induction_widgets.compute.checkpoint_scores`): per
     checkpoint (int32 buffer ``steps`` ``[n]``), the best head's prefix matching, copying and
     previous-token scores (float32 buffers ``[n]``, ``max`` over ``[layer, head]``) and the ICL
     score ``icl`` ``[n]`` (with ``icl_sem``), and ``jump``: the consecutive checkpoints
@@ -55,7 +55,7 @@ def phase_change_state(
 
     if not isinstance(checkpoints, CheckpointScores):
         raise InputError(
-            "PhaseChangeView needs CheckpointScores (from induction_widgets.score_checkpoints()), "
+            "PhaseChangeCurves needs CheckpointScores (from induction_widgets.checkpoint_scores()), "
             f"got {type(checkpoints).__name__}"
         )
     names = [n for n, _ in PHASE_SERIES] + ["icl"]

@@ -192,6 +192,11 @@ _STYLE = (
     "table.iw-report td,table.iw-report th{padding:2px 8px;border-bottom:1px solid #8884;text-align:right}"
 )
 _FRAME_STYLE = "body{margin:0;padding:2px 4px;max-width:none}.iw-mount{margin:0}"
+# A page's title as its level-one heading, for screen readers (the views carry their own titles)
+_SR_ONLY = (
+    ".iw-page-title{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;"
+    "clip:rect(0 0 0 0);white-space:nowrap;border:0}"
+)
 
 # In an iframe: tell the parent the page's height whenever it changes (or when asked).
 _AUTOSIZE = (
@@ -245,8 +250,14 @@ def page(
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n"
-        f"<style>{_STYLE}{_FRAME_STYLE if framed else ''}</style>\n</head><body>\n"
+        f"<style>{_STYLE}{_SR_ONLY}{_FRAME_STYLE if framed else ''}</style>\n</head><body>\n<main>\n"
+        + (
+            ""
+            if any("<h1" in p for p in parts)
+            else f'<h1 class="iw-page-title">{html.escape(title)}</h1>\n'
+        )
         + "\n".join(parts)
+        + "\n</main>"
         + '\n<script type="module">\n'
         + runtime_js()
         + "\n"
@@ -276,8 +287,11 @@ def static_html(spec: ViewSpec, *, title: str | None = None) -> str:
         title=title or spec.kind,
         framed=True,
     )
+    # the title names the frame for screen readers (axe: frame-title)
+    label = f"{title or spec.kind.replace('_', ' ')} (static copy)"
     return (
-        f'<iframe class="iw-static" srcdoc="{html.escape(doc, quote=True)}" '
+        f'<iframe class="iw-static" title="{html.escape(label, quote=True)}" '
+        f'srcdoc="{html.escape(doc, quote=True)}" '
         f'style="width:100%;height:480px;border:0" sandbox="allow-scripts" '
         f'onload="{html.escape(_ONLOAD, quote=True)}"></iframe>'
     )
@@ -327,6 +341,16 @@ def _current(spec: ViewSpec) -> tuple[int, int] | None:
     if "layer" in spec.state and "head" in spec.state and HEAD_BUFFERS[spec.kind]:
         return (int(spec.state["layer"]), int(spec.state["head"]))
     return None
+
+
+def spec_of(view: Any) -> ViewSpec:
+    """The :class:`ViewSpec` of a view (anything with ``view_spec()``), or an :class:`InputError`."""
+    if isinstance(view, ViewSpec):
+        return view
+    method = getattr(view, "view_spec", None)
+    if not callable(method):
+        raise InputError(f"cannot export {type(view).__name__}: not an induction_widgets view")
+    return method()
 
 
 def output_path(path: Any, suffix: str = ".html") -> Path:

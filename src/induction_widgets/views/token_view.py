@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..compute import TextActivations
-from .common import MASK_TRAITS, TEXT_TRAITS, masks, text_state
+from .common import MASK_TRAITS, PALETTE_TRAITS, TEXT_TRAITS, check_palette, masks, text_state
 from .declare import Bool, Enum, Int, declare
 
 TOKEN_VIEW_TRAITS = {
@@ -18,6 +18,7 @@ TOKEN_VIEW_TRAITS = {
     "value_weighted": Bool(False),
     **MASK_TRAITS,
     "selected": Int(-1),
+    **PALETTE_TRAITS,
 }
 
 TOKEN_VIEW = declare(
@@ -44,12 +45,14 @@ def token_view_state(
     title: str = "",
     tokens: Sequence[str] | None = None,
     sink_scale: str = "auto",
+    palette: str = "paper",
     kind: str = "token_view",
 ) -> dict[str, Any]:
     """The token view's state: tokens, the head's attention/attribution/value norms, the options;
     masks are one bool per token (``None`` = no mask); ``tokens``: labels shown instead of the
     text's token strings (one per token); ``sink_scale``: one of
-    :data:`~induction_widgets.views.SINK_SCALES`; ``kind``: the view whose head buffers to include
+    :data:`~induction_widgets.views.SINK_SCALES`; ``palette``: the shading's colours, one of
+    :data:`~induction_widgets.views.PALETTES`; ``kind``: the view whose head buffers to include
     (the explorer shows the same text)."""
     return {
         **text_state(acts, layer, head, kind, tokens, sink_scale),
@@ -58,5 +61,6 @@ def token_view_state(
         "value_weighted": bool(value_weighted),
         "selected": int(selected),
         "title": title,
+        "palette": check_palette(palette),
         **masks(dst_mask, src_mask, output_mask),
     }

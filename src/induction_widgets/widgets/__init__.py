@@ -12,6 +12,7 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
+from ..naming import deprecated_aliases
 from ._base import WIDGETS, ViewWidget, close_all
 
 
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
     from .explorer import InductionExplorer as InductionExplorer
     from .head_map import HeadMap as HeadMap
     from .loss_curve import LossCurve as LossCurve
-    from .partners import PartnersView as PartnersView
-    from .phase_change import PhaseChangeView as PhaseChangeView
+    from .partners import PartnerBars as PartnerBars
+    from .phase_change import PhaseChangeCurves as PhaseChangeCurves
     from .token_view import TokenView as TokenView
     from .verdict_scatter import VerdictScatter as VerdictScatter
 
@@ -44,3 +45,10 @@ __all__ = [
     "close_all",
     "load_widgets",
 ]
+
+#: Widget classes renamed by the naming rule (docs/naming.md): old name → new name.
+RENAMED_VIEWS: dict[str, str] = {
+    "PartnersView": "PartnerBars",
+    "PhaseChangeView": "PhaseChangeCurves",
+}
+__getattr__ = deprecated_aliases(__name__, RENAMED_VIEWS, globals())

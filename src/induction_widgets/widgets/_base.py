@@ -8,21 +8,20 @@ import re
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import anywidget
 import torch
 import traitlets
 
-from .. import checks
-from ..checks import check_choice, check_head
+from ..checks import check_head, check_head_pair
 from ..compute import HeadScores, ModelInfo, TextActivations, head_scores, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
 from ..errors import InputError
 from ..views import (
     VIEWS,
     ViewSpec,
+    check_palette,
     check_scores,
     check_sink_scale,
     display_copy,
@@ -65,6 +64,15 @@ class Exportable:
         pairs; the page's layer/head dropdowns offer exactly the embedded heads.
         """
         return write_html(self.view_spec(), path, heads, **kwargs)
+
+    def save_figure(self, path: Any, **kwargs: Any) -> Path:
+        """Write this view as it shows now (head, mode, scale, lock, palette) as a static figure:
+        ``.pdf``, ``.svg`` or ``.png`` by the suffix of ``path`` (see
+        :func:`induction_widgets.export.save_figure`; needs matplotlib,
+        ``pip install induction_widgets[figures]``). No browser, no network."""
+        from ..views.figure import save_figure
+
+        return save_figure(self, path, **kwargs)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live widget plus a ``text/html`` copy, which a notebook exported without a widget
@@ -124,7 +132,7 @@ def make_trait(trait: Trait) -> traitlets.TraitType[Any, Any]:
 
 class HeadPair(traitlets.TraitType[list[int], Any]):
     """A selected head: ``[layer, head]`` or ``[]``. The value is checked, once the view's head grid
-    is known, by :class:`SelectsHead`'s validator (:func:`check_head_pair`)."""
+    is known, by :class:`SelectsHead`'s validator (:func:`~induction_widgets.checks.check_head_pair`)."""
 
     info_text = "[layer, head] or []"
 
@@ -133,17 +141,6 @@ class HeadPair(traitlets.TraitType[list[int], Any]):
 
     def validate(self, obj: Any, value: Any) -> Any:
         return value  # checked by SelectsHead._valid_selected_head against the grid
-
-
-def check_head_pair(value: Any, n_layers: int, n_heads: int, which: str = "") -> list[int]:
-    """``value`` as ``[layer, head]`` of plain ints with ``0 <= layer < n_layers`` and
-    ``0 <= head < n_heads`` (numpy / 0-d tensor ints accepted), ``[]`` for no selection, else one
-    :class:`InputError` naming the ranges (``which``: e.g. ``"an earlier head "``):
-    :func:`induction_widgets.checks.check_head_pair` with an empty selection allowed."""
-    if isinstance(value, (list, tuple)) and len(value) == 0:
-        return []
-    grid = SimpleNamespace(n_layers=n_layers, n_heads=n_heads)
-    return checks.check_head_pair(value, grid, what=which)
 
 
 class ViewWidget(Exportable, anywidget.AnyWidget):
@@ -181,19 +178,31 @@ class ViewWidget(Exportable, anywidget.AnyWidget):
         """:class:`ViewSpec` of this view with ``state``, titled by the class name."""
         return ViewSpec(self._kind, state, activations, scores, {"title": type(self).__name__})
 
+    @traitlets.validate("palette")  # the views declared with PALETTE_TRAITS
+    def _valid_palette(self, proposal: dict[str, Any]) -> str:
+        return check_palette(proposal["value"])
+
 
 class SelectsHead(traitlets.HasTraits):
     """A view with a synced ``selected_head`` (declared ``HeadPair()``): ``[layer, head]`` within
-    the view's head grid (:meth:`_head_grid`, by default ``n_layers`` × ``n_heads``) or ``[]``,
-    checked by one validator (:func:`check_head_pair`)."""
+    the view's head grid (``n_layers`` × ``n_heads``, narrowed by :meth:`_head_grid`) or ``[]``,
+    checked by one validator (:func:`~induction_widgets.checks.check_head_pair`)."""
 
-    def _head_grid(self) -> tuple[int, int, str]:
-        """``(n_layers, n_heads, which)`` a selected head must lie within."""
-        return self.n_layers, self.n_heads, ""  # type: ignore[attr-defined]
+    n_layers: int
+    n_heads: int
+
+    def _head_grid(self) -> tuple[int | None, str]:
+        """``(n_layers, what)``: the layers a selected head may lie in (``None``: all of them) and
+        how the error names it (e.g. ``"an earlier head "``)."""
+        return None, ""
 
     @traitlets.validate("selected_head")
     def _valid_selected_head(self, proposal: dict[str, Any]) -> list[int]:
-        return check_head_pair(proposal["value"], *self._head_grid())
+        value = proposal["value"]
+        if isinstance(value, (list, tuple)) and len(value) == 0:
+            return []
+        n_layers, what = self._head_grid()
+        return check_head_pair(value, self, what=what, n_layers=n_layers)
 
 
 class HeadWidget(ViewWidget):
@@ -418,8 +427,6 @@ __all__ = [
     "SelectsHead",
     "ViewWidget",
     "check_activations",
-    "check_choice",
-    "check_head_pair",
     "check_layer_head",
     "check_scores",
     "close_all",

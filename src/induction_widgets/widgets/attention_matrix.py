@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import check_head
+from ..checks import check_choice, check_head
 from ..compute import HeadScores, TextActivations
 from ..views import ViewSpec, attention_matrix_state
-from ._base import HeadWidget, check_choice, check_layer_head
+from ._base import HeadWidget, check_layer_head
 
 
 class AttentionMatrix(HeadWidget, view="attention_matrix"):
@@ -18,6 +18,7 @@ class AttentionMatrix(HeadWidget, view="attention_matrix"):
     A translation head shows an off-diagonal that meanders with word order. ``sink_scale`` as in
     :class:`TokenView`: "auto" leaves a head's attention sink out of the colour scale (rows
     renormalised over the other sources) when it holds ≥ 0.3 of the rows' attention on average.
+    ``palette``: the diverging map's colours, ``"paper"`` or ``"colorblind"`` (docs/figures.md).
 
     With neither ``layer`` nor ``head`` it opens on ``scores.default_head()`` (the strongest
     induction head) when ``scores`` are given, else on L0H0.
@@ -32,6 +33,7 @@ class AttentionMatrix(HeadWidget, view="attention_matrix"):
         *,
         mode: str = "attention",
         sink_scale: str = "auto",
+        palette: str = "paper",
         activations: TextActivations | None = None,
         scores: HeadScores | None = None,
         truncate: bool = False,
@@ -48,7 +50,13 @@ class AttentionMatrix(HeadWidget, view="attention_matrix"):
         super().__init__(
             **{
                 **attention_matrix_state(
-                    acts, layer, head, mode=mode, title=title, sink_scale=sink_scale
+                    acts,
+                    layer,
+                    head,
+                    mode=mode,
+                    title=title,
+                    sink_scale=sink_scale,
+                    palette=palette,
                 ),
                 **kwargs,
             }
@@ -65,5 +73,6 @@ class AttentionMatrix(HeadWidget, view="attention_matrix"):
                 title=self.title,
                 tokens=self.tokens,
                 sink_scale=self.sink_scale,
+                palette=self.palette,
             )
         )

@@ -60,6 +60,7 @@ class InductionExplorer(HeadWidget, view="explorer"):
         src_mask: Any = None,
         output_mask: Any = None,
         sink_scale: str = "auto",
+        palette: str = "paper",
         title: str = "",
         ablation: Any = None,
         **kwargs: Any,
@@ -90,6 +91,7 @@ class InductionExplorer(HeadWidget, view="explorer"):
             value_weighted=value_weighted,
             title=title,
             sink_scale=sink_scale,
+            palette=palette,
             ablation=ablation,
             **self._masks,
         )

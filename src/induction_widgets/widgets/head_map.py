@@ -6,6 +6,7 @@ from typing import Any
 
 import traitlets
 
+from ..checks import check_head_pair
 from ..compute import HeadScores
 from ..errors import InputError
 from ..views import (
@@ -16,7 +17,7 @@ from ..views import (
     check_score_name,
     head_map_state,
 )
-from ._base import SelectsHead, ViewWidget, check_head_pair, register_view
+from ._base import SelectsHead, ViewWidget, register_view
 
 
 class HeadMap(SelectsHead, ViewWidget, view="head_map"):
@@ -30,6 +31,8 @@ class HeadMap(SelectsHead, ViewWidget, view="head_map"):
 
         abl = iw.ablation_scores(model, compare=False)
         iw.HeadMap(scores, ablation=abl, score="icl_ablation")   # or hm.set_ablation(abl)
+
+    ``palette``: the ΔICL scale's colours, ``"paper"`` or ``"colorblind"`` (docs/figures.md).
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class HeadMap(SelectsHead, ViewWidget, view="head_map"):
         selected_head: tuple[int, int] | list[int] | None = None,
         title: str = "",
         ablation: Any = None,
+        palette: str = "paper",
         **kwargs: Any,
     ) -> None:
         if not isinstance(scores, HeadScores):
@@ -52,11 +56,16 @@ class HeadMap(SelectsHead, ViewWidget, view="head_map"):
         self._ablation = ablation
         if selected_head is None:
             selected_head = scores.default_head()
-        pair = check_head_pair(selected_head, scores.n_layers, scores.n_heads)
+        pair = check_head_pair(selected_head, scores)
         super().__init__(
             **{
                 **head_map_state(
-                    scores, score=score, selected_head=pair, title=title, ablation=ablation
+                    scores,
+                    score=score,
+                    selected_head=pair,
+                    title=title,
+                    ablation=ablation,
+                    palette=palette,
                 ),
                 **kwargs,
             }
@@ -76,6 +85,7 @@ class HeadMap(SelectsHead, ViewWidget, view="head_map"):
             selected_head=self.selected_head,
             title=self.title,
             ablation=self._ablation,
+            palette=self.palette,
         )
         return self._view_spec(state, None, self._head_scores)
 

@@ -1,4 +1,4 @@
-"""``PartnersView``: an induction head's earlier heads ranked by K-composition."""
+"""``PartnerBars``: an induction head's earlier heads ranked by K-composition."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from ..views import ViewSpec, partners_state
 from ._base import SelectsHead, ViewWidget
 
 
-class PartnersView(SelectsHead, ViewWidget, view="partners"):
+class PartnerBars(SelectsHead, ViewWidget, view="partners"):
     """The earlier heads of the induction head ``partners.layer, partners.head`` as bars, highest
     K-composition ``‖W_OV^e W_QK^{iT}‖_F / (‖W_OV^e‖_F ‖W_QK^i‖_F)`` first (the ``top`` of them),
     each with its previous-token score beside it: a previous-token partner scores high on both.
     Hovering a bar names the head with both scores; clicking it sets ``selected_head``
     (``[layer, head]``), a synced trait another view can follow, e.g.::
 
-        pv = iw.PartnersView(iw.previous_token_partners(model, 1, 1))
+        pv = iw.PartnerBars(iw.previous_token_partners(model, 1, 1))
         ex = iw.InductionExplorer(model, text, scores=scores)
         pv.observe(lambda c: setattr(ex, "selected_head", c["new"]), "selected_head")
         # or, for views with a selected_head trait: traitlets.link((pv, "selected_head"), (hm, "selected_head"))
@@ -43,6 +43,6 @@ class PartnersView(SelectsHead, ViewWidget, view="partners"):
         )
         return self._view_spec(state)
 
-    def _head_grid(self) -> tuple[int, int, str]:
+    def _head_grid(self) -> tuple[int | None, str]:
         """Only the heads before the induction head's layer can be selected."""
-        return self.layer, self.n_heads, "an earlier head "
+        return self.layer, "an earlier head "

@@ -1,4 +1,4 @@
-"""``PhaseChangeView``: the induction-head scores and the ICL score along training (Argument 1)."""
+"""``PhaseChangeCurves``: the induction-head scores and the ICL score along training (Argument 1)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from ..views import ViewSpec, phase_change_state
 from ._base import ViewWidget
 
 
-class PhaseChangeView(ViewWidget, view="phase_change"):
+class PhaseChangeCurves(ViewWidget, view="phase_change"):
     """The paper's Argument 1 figure on a run's checkpoints: the best head's prefix matching,
     copying and previous-token scores (top panel, ``max`` over ``[layer, head]`` per checkpoint)
     and the ICL score (bottom panel, ± its standard error) against training step, with the
     consecutive checkpoints between which ``jump`` changes most shaded in both panels. Hovering
     reads every series at the nearest checkpoint.
 
-    ``checkpoint_scores``: :func:`~induction_widgets.score_checkpoints`. ``jump``:
+    ``checkpoint_scores``: :func:`~induction_widgets.checkpoint_scores`. ``jump``:
     ``"prefix_matching"`` (default), ``"copying"``, ``"previous_token"`` or ``"icl"``.
     """
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..checks import check_head
+from ..checks import check_choice, check_head
 from ..compute import HeadScores, TextActivations
 from ..views import ViewSpec, token_view_state
 from ._base import (
     HeadWidget,
     MaskSpec,
-    check_choice,
     check_layer_head,
     resolve_mask,
     strongest_induction_head,
@@ -31,6 +30,8 @@ class TokenView(HeadWidget, view="token_view"):
       sink"`` (the sink's sources left out of the red scale, each row renormalised over the others:
       ``A[d, s] / (1 − share[d])``) or ``"all sources"``. The status line names the scale on screen
       and the hovered row's sink share.
+    * ``palette``: ``"paper"`` (default) or ``"colorblind"`` (Okabe–Ito vermillion / blue / orange,
+      docs/figures.md).
 
     Masks (a predicate on token strings, a regex, or one bool per token): ``dst_mask`` restricts the
     attention destinations, ``output_mask`` the logit-attribution outputs, ``src_mask`` the sources —
@@ -55,6 +56,7 @@ class TokenView(HeadWidget, view="token_view"):
         src_mask: MaskSpec = None,
         output_mask: MaskSpec = None,
         sink_scale: str = "auto",
+        palette: str = "paper",
         scores: HeadScores | None = None,
         activations: TextActivations | None = None,
         truncate: bool = False,
@@ -77,6 +79,7 @@ class TokenView(HeadWidget, view="token_view"):
             value_weighted=value_weighted,
             title=title,
             sink_scale=sink_scale,
+            palette=palette,
             **self._masks,
         )
         super().__init__(**{**state, **kwargs})
@@ -103,6 +106,7 @@ def token_options(widget: Any, masks: dict[str, Any]) -> dict[str, Any]:
         "title": widget.title,
         "tokens": widget.tokens,
         "sink_scale": widget.sink_scale,
+        "palette": widget.palette,
         **masks,
     }
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..checks import check_head_pair
 from ..compute import HeadScores
 from ..errors import InputError
 from ..views import ViewSpec, verdict_scatter_state
-from ._base import SelectsHead, ViewWidget, check_head_pair
+from ._base import SelectsHead, ViewWidget
 
 
 class VerdictScatter(SelectsHead, ViewWidget, view="verdict_scatter"):
@@ -36,9 +37,7 @@ class VerdictScatter(SelectsHead, ViewWidget, view="verdict_scatter"):
             )
         self._head_scores = scores
         self._measure = measure
-        pair = check_head_pair(
-            [] if selected_head is None else selected_head, scores.n_layers, scores.n_heads
-        )
+        pair = [] if selected_head is None else check_head_pair(selected_head, scores)
         super().__init__(
             **{
                 **verdict_scatter_state(scores, measure=measure, selected_head=pair, title=title),

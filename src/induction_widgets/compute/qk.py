@@ -1,0 +1,197 @@
+r"""One head's attention from its queries and keys, a chunk of rows at a time.
+
+A head's pattern on a text of ``n`` tokens is
+
+.. math:: A[d, s] = \frac{\exp(S[d, s])}{\sum_{s' \le d} \exp(S[d, s'])}, \qquad
+          S[d, s] = c\left(\frac{q_d \cdot k_s}{\text{scale}}\right) \text{ for } s \le d
+
+(``c``: the soft cap ``cap · tanh(x / cap)`` where the model has one, else the identity; ``A[d, s] = 0``
+for ``s > d``). Row ``d`` is one softmax of ``q_d · Kᵀ``: rows cost ``rows × n × d_head``
+multiply-adds, never the ``[n, n]`` matrix. A column ``A[:, s]`` needs every row's normaliser
+``lse[d] = log Σ_{s' ≤ d} exp(S[d, s'])``; :func:`row_logsumexp` computes it in row chunks once per
+head (``[n]``, 32 KB at 8,192 tokens).
+
+The block maximum ``M[i, j] = max_{d ∈ D_i, s ∈ S_j} A[d, s]`` (blocks of ``block`` tokens) is
+computed exactly without normalising every element: within row ``d`` the softmax is monotone in
+``S[d, s]``, so ``max_{s ∈ S_j} A[d, s] = exp(max_{s ∈ S_j} S[d, s] − lse[d])``. One pass over the
+row chunks gives both (a matmul, a log-sum-exp and a max-pool per chunk); only the causal half
+``s < ⌈(d+1)/block⌉·block`` of each chunk is multiplied.
+
+Every function takes the head's ``q [n, d_head]`` and ``k [n, d_head]`` (any float dtype, computed
+in float32) and a :class:`Scoring` (scale, soft cap) and returns float32 on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+#: Rows per chunk: a [512, 8,192] float32 score block is 16 MB.
+ROW_CHUNK = 512
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How scores are made from ``q · k``: divided by ``scale``, then soft-capped (``cap > 0``)."""
+
+    scale: float
+    cap: float = -1.0
+
+    def __call__(self, dots: torch.Tensor) -> torch.Tensor:
+        scores = dots.div_(self.scale) if self.scale != 1.0 else dots
+        if self.cap > 0:
+            scores = scores.div_(self.cap).tanh_().mul_(self.cap)
+        return scores
+
+
+def scores_rows(
+    q: torch.Tensor, k: torch.Tensor, scoring: Scoring, rows: torch.Tensor, width: int | None = None
+) -> torch.Tensor:
+    """``S[rows, :width]`` with ``-inf`` where ``s > d``: ``[len(rows), width]`` float32
+    (``width`` defaults to ``n``)."""
+    width = k.shape[0] if width is None else width
+    s = scoring(q[rows].float() @ k[:width].float().T)
+    mask = torch.arange(width)[None, :] > rows[:, None]
+    return s.masked_fill_(mask, float("-inf"))
+
+
+def _chunk_scores(
+    q: torch.Tensor, k: torch.Tensor, scoring: Scoring, start: int, stop: int, width: int
+) -> torch.Tensor:
+    """``S[start:stop, :width]`` (``width ≥ stop``), causal mask applied: float32."""
+    s = scoring(q[start:stop].float() @ k[:width].float().T)
+    # only columns >= start can lie above the diagonal
+    tail = s[:, start:width]
+    mask = torch.ones(stop - start, width - start, dtype=torch.bool).triu_(1)
+    tail.masked_fill_(mask, float("-inf"))
+    return s
+
+
+def _chunks(n: int, chunk: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n, chunk):
+        yield start, min(n, start + chunk)
+
+
+def row_logsumexp(
+    q: torch.Tensor, k: torch.Tensor, scoring: Scoring, *, chunk: int = ROW_CHUNK
+) -> torch.Tensor:
+    """``lse[d] = log Σ_{s ≤ d} exp(S[d, s])``: ``[n]`` float32, in chunks of ``chunk`` rows."""
+    n = q.shape[0]
+    out = torch.empty(n)
+    for start, stop in _chunks(n, chunk):
+        out[start:stop] = torch.logsumexp(_chunk_scores(q, k, scoring, start, stop, stop), -1)
+    return out
+
+
+def pattern_rows(
+    q: torch.Tensor, k: torch.Tensor, scoring: Scoring, rows: torch.Tensor
+) -> torch.Tensor:
+    """``A[rows, :]``: ``[len(rows), n]`` float32, each row a softmax over ``s ≤ d`` (0 beyond)."""
+    out = torch.empty(len(rows), k.shape[0])
+    for start, stop in _chunks(len(rows), ROW_CHUNK):
+        out[start:stop] = scores_rows(q, k, scoring, rows[start:stop]).softmax(-1)
+    return out
+
+
+def pattern_cols(
+    q: torch.Tensor, k: torch.Tensor, scoring: Scoring, cols: torch.Tensor, lse: torch.Tensor
+) -> torch.Tensor:
+    """``A[:, cols]``: ``[n, len(cols)]`` float32 from every row's normaliser ``lse [n]``
+    (:func:`row_logsumexp`): ``exp(S[d, s] − lse[d])`` for ``d ≥ s``, 0 above the diagonal."""
+    n = q.shape[0]
+    s = scoring(q.float() @ k[cols].float().T)  # [n, cols]
+    s = (s - lse[:, None]).exp_()
+    return s.masked_fill_(torch.arange(n)[:, None] < cols[None, :], 0.0)
+
+
+def n_blocks(n: int, block: int) -> int:
+    """``⌈n / block⌉``."""
+    return -(-n // block)
+
+
+def _pool_max(x: torch.Tensor, block: int, fill: float) -> torch.Tensor:
+    """``[rows, width]`` → ``[rows, ⌈width / block⌉]`` maxima of column blocks (pad with ``fill``)."""
+    rows, width = x.shape
+    nb = n_blocks(width, block)
+    if nb * block != width:
+        x = torch.nn.functional.pad(x, (0, nb * block - width), value=fill)
+    return x.view(rows, nb, block).amax(-1)
+
+
+def block_max(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    scoring: Scoring,
+    block: int,
+    *,
+    chunk: int = ROW_CHUNK,
+    lse: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(M [nb, nb], lse [n])``: ``M[i, j] = max A[d, s]`` over the block's cells (0 for blocks
+    wholly above the diagonal), ``nb = ⌈n / block⌉``, and each row's normaliser (module docstring).
+
+    Rows go ``chunk`` at a time (rounded to a multiple of ``block``); a chunk multiplies only the
+    keys up to its last block's end. Given ``lse`` (known normalisers, e.g. from the attention
+    pass), only the pooled maxima are exponentiated: no log-sum-exp over every score."""
+    n = q.shape[0]
+    nb = n_blocks(n, block)
+    chunk = max(block, chunk // block * block)
+    out = torch.zeros(nb, nb)
+    known = lse is not None
+    lse = lse.float() if lse is not None else torch.empty(n)
+    for start, stop in _chunks(n, chunk):
+        width = min(n, n_blocks(stop, block) * block)
+        s = _chunk_scores(q, k, scoring, start, stop, width)  # [rows, width]
+        if known:
+            chunk_lse = lse[start:stop]
+        else:
+            chunk_lse = torch.logsumexp(s, -1)
+            lse[start:stop] = chunk_lse
+        smax = _pool_max(s, block, float("-inf"))  # [rows, nbc] max score per column block
+        a = (smax - chunk_lse[:, None]).exp_()  # exp(-inf) = 0 above the diagonal
+        rows_max = _pool_max(a.T.contiguous(), block, 0.0).T  # [row blocks, nbc]
+        b0 = start // block
+        out[b0 : b0 + rows_max.shape[0], : rows_max.shape[1]] = rows_max
+    return out, lse
+
+
+def signed_block_max(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    scoring: Scoring,
+    lse: torch.Tensor,
+    weight_rows: torch.Tensor,
+    weight_cols: torch.Tensor,
+    block: int,
+    *,
+    chunk: int = ROW_CHUNK,
+) -> torch.Tensor:
+    """Largest-magnitude value of ``X[d, s] = A[d, s] · (u_d · w_s)`` per block, sign kept:
+    ``[nb, nb]`` float32.
+
+    ``weight_rows [n, r]`` (``u_d``; a row of NaN makes its row of ``X`` NaN, ignored unless a
+    block has nothing else, then NaN), ``weight_cols [n, r]`` (``w_s``), ``lse [n]`` from
+    :func:`block_max` / :func:`row_logsumexp`. Blocks wholly above the diagonal are 0."""
+    n = q.shape[0]
+    nb = n_blocks(n, block)
+    chunk = max(block, chunk // block * block)
+    out = torch.zeros(nb, nb)
+    w_cols = weight_cols.float()
+    for start, stop in _chunks(n, chunk):
+        width = min(n, n_blocks(stop, block) * block)
+        s = _chunk_scores(q, k, scoring, start, stop, width)
+        x = s.sub_(lse[start:stop, None]).exp_()  # A[start:stop, :width]
+        x.mul_(weight_rows[start:stop].float() @ w_cols[:width].T)
+        nan = torch.isnan(x)
+        hi = _pool_max(x.masked_fill(nan, -math.inf), block, -math.inf)
+        lo = -_pool_max((-x).masked_fill_(nan, -math.inf), block, -math.inf)
+        hi = _pool_max(hi.T.contiguous(), block, -math.inf).T
+        lo = -_pool_max((-lo).T.contiguous(), block, -math.inf).T
+        best = torch.where(hi.abs() >= lo.abs(), hi, lo)
+        best = best.masked_fill_(torch.isinf(best), math.nan)  # a block of NaN cells only
+        b0 = start // block
+        out[b0 : b0 + best.shape[0], : best.shape[1]] = best
+    return out
