@@ -252,9 +252,12 @@ def _marker(out: Path, task: SweepTask) -> Path:
     return out / "running" / f"{task.key}.{socket.gethostname()}.{os.getpid()}"
 
 
-def run_task(task: SweepTask, cfg: SweepConfig, out: str) -> str:
+def run_task(task: SweepTask, cfg: SweepConfig, out: str, attempt: int = 0) -> str:
     """Run one task where it is called (a worker): load, measure, write its part file, free the
-    model. Returns the task's key. Module-level, so executors can pickle it by reference."""
+    model. Returns the task's key. Module-level, so executors can pickle it by reference.
+    ``attempt`` (0, 1, …) changes nothing here but makes each resubmission a new call, so an
+    executor that names calls by their arguments (Dask's ``pure=True``) does not hand back the
+    failed one."""
     from ..models import load_model
 
     folder = Path(out)
@@ -720,7 +723,7 @@ def _run_on(
     own: list[Executor] = []  # pools made here to replace a broken one
     current = executor
     pending: dict[Future[str], SweepTask] = {
-        current.submit(run_task, t, cfg, str(folder)): t for t in todo
+        current.submit(run_task, t, cfg, str(folder), 0): t for t in todo
     }
     try:
         while pending:
@@ -777,11 +780,17 @@ def _run_on(
                     )
                 own.append(fresh)
                 current = fresh
+            # the blamed task(s) first, then the others in the sweep's order (a task that kills
+            # its worker meets its bound at once)
+            order = {t.key: i for i, t in enumerate(todo)}
+            blamed_keys = {t.key for t in blamed}
+            again.sort(key=lambda t: (t.key not in blamed_keys, order[t.key]))
             for task in again:
                 if part_path(folder, task).is_file():  # finished before the worker died
                     bar.update()
                     continue
-                pending[current.submit(run_task, task, cfg, str(folder))] = task
+                n = sum(deaths.values()) + 1
+                pending[current.submit(run_task, task, cfg, str(folder), n)] = task
     finally:
         for fut in pending:
             fut.cancel()
