@@ -25,6 +25,7 @@ half of repeated random tokens.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -751,8 +752,8 @@ def _set_losses(
             )
             return torch.where(sel, repl, zr).view(z.shape)
 
-        edits = {
-            l: (lambda z, l=l: edit(z, l)) for l in range(info.n_layers) if bool(m[:, l].any())
+        edits: dict[int, Callable[[torch.Tensor], torch.Tensor]] = {
+            l: functools.partial(edit, layer=l) for l in range(info.n_layers) if bool(m[:, l].any())
         }
         with _z_hooks(model, edits):
             out.append(measure(tokens.repeat(R, 1)).view(R, b, -1))
