@@ -375,6 +375,14 @@ def run(ctx: Any) -> CaseResult:
         "overview at block ⌈n/1024⌉, the row and the column of the token in focus); the "
         "explorer's own switch path (payload, messaging) is the browser half's, measured there. "
         "Live p95, saved page size and paint: filled by the browser half (branch `longb`).",
+        "Not in the probes, recorded for the record (2026-12-02, load average 16–19 on 2 cores, "
+        "ad-hoc scripts in one process, SmolLM2, 2,048 tokens, pairs interleaved): the bare SDPA "
+        "forward took 52 s and 68 s; reading through the SDPA capture (first version, before the "
+        "flash kernel's log-sum-exp was kept) 70 s and 76 s (1.1–1.35×); reading through "
+        "TransformerLens's own KV cache in 512-token chunks (eager attention per chunk, bounded "
+        "memory, no SDPA) 214 s and 237 s against 94 s and 83 s (2.5–2.9×) — why the SDPA capture "
+        "replaced it. On a quiet machine a 2,048-token SDPA forward takes a few seconds: these "
+        "absolute times are 10–20× slowed by other work.",
         f"Load average (1/5/15 min) at the start → end of each probe: {loads}. No GPU was lent "
         "to this session: the 32,768-token random-init Llama row is not measured.",
     ]
