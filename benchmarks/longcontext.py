@@ -310,7 +310,7 @@ def run(ctx: Any) -> CaseResult:
     sizes = QUICK_SIZES if ctx.quick else SIZES
     reps = 1 if ctx.quick else min(ctx.reps, 2)
     rows: list[Row] = []
-    probes = []
+    probes: list[dict[str, Any]] = []
     saved = os.environ.get("IW_LONGCONTEXT_PROBES")
     for n in sizes:
         if saved and not (Path(saved) / f"{n}.json").is_file():
@@ -356,7 +356,7 @@ def run(ctx: Any) -> CaseResult:
                 lr or {},
             )
         )
-    loads = "; ".join(f"{m.get('n')}: {' → '.join(m.get('load', []))}" for m in probes)
+    loads = "; ".join(f"{m.get('n')}: {' → '.join(map(str, m.get('load', [])))}" for m in probes)
     notes = [
         'Input: `(iw.copying_text() + "\\n") * k` tokenised by SmolLM2 (BOS first), cut to n. '
         "Each size in a fresh interpreter: the TransformerLens model and, as the baseline, the "
@@ -380,7 +380,7 @@ def run(ctx: Any) -> CaseResult:
         "forward took 52 s and 68 s; reading through the SDPA capture (first version, before the "
         "flash kernel's log-sum-exp was kept) 70 s and 76 s (1.1–1.35×); reading through "
         "TransformerLens's own KV cache in 512-token chunks (eager attention per chunk, bounded "
-        "memory, no SDPA) 214 s and 237 s against 94 s and 83 s (2.5–2.9×) — why the SDPA capture "
+        "memory, no SDPA) 237 s and 214 s against 83 s and 94 s (2.3–2.9×) — why the SDPA capture "
         "replaced it. On a quiet machine a 2,048-token SDPA forward takes a few seconds: these "
         "absolute times are 10–20× slowed by other work.",
         f"Load average (1/5/15 min) at the start → end of each probe: {loads}. No GPU was lent "
