@@ -3,9 +3,9 @@
 * The SDPA pass (``sdpa_capture``: the HF attention under each TransformerLens 4 bridge) keeps the
   same queries, keys and values as TransformerLens's eager pass, every layer verified, and the
   recomputed patterns are TransformerLens's own ``hook_pattern``.
-* The memory model: with it, no ``[..., pos, pos]`` float32 tensor is ever allocated while reading
-  (torch's profiler sees every CPU allocation); the eager pass allocates ``[head, pos, pos]`` — the
-  check can fail. The explorer opens without a ``[head, pos, pos]`` allocation.
+* The memory model: with it, no ``[k·head, pos, pos]`` float32 tensor is ever allocated while
+  reading (torch's profiler sees every CPU allocation); the eager pass allocates
+  ``[head, pos, pos]`` — the check can fail. The explorer opens without a ``[head, pos, pos]`` allocation.
 """
 
 from __future__ import annotations
@@ -77,10 +77,10 @@ def test_the_sdpa_pass_keeps_what_the_eager_pass_keeps(smollm2, tokens):
         )
 
 
-def test_reading_allocates_no_square_tensor(smollm2, tokens):
+def test_reading_allocates_no_head_by_pos_by_pos_tensor(smollm2, tokens):
     heads = smollm2.cfg.n_heads
     sdpa = allocations(lambda: iw.TextActivations(smollm2, tokens, progress=False))
-    assert square_tensors(sdpa, N) == []
+    assert square_tensors(sdpa, N, heads=heads) == []
     iw.TextActivations._sdpa = False
     try:
         eager = allocations(lambda: iw.TextActivations(smollm2, tokens, progress=False))

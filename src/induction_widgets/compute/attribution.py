@@ -192,9 +192,12 @@ class TextActivations:
 
     Keeps, per layer, the queries ``[pos, head, d_head]``, keys and values ``[pos, kv_head, d_head]``
     (after rotary embeddings where the model has them), the final norm scale ``σ [pos]``, every
-    head's ``W_O`` and the centred unembedding columns of the next tokens. A head's pattern is
-    recomputed from its queries and keys (checked against ``hook_pattern`` of every layer on the
-    first 256 positions during the pass); if the recomputation does not match (an attention variant
+    head's ``W_O`` and the centred unembedding columns of the next tokens. The pass runs
+    memory-efficient attention where TransformerLens allows (:func:`~._model.sdpa_capture`;
+    docs/long-context.md), else TransformerLens's eager attention. A head's pattern is
+    recomputed from its queries and keys, whole or a chunk of rows at a time (:meth:`pattern_rows`,
+    :meth:`pattern_block_max`, ...), checked during the pass on the first 256 and last 64 rows
+    (against ``hook_pattern``, or the attention output ``z`` in the SDPA pass); if the recomputation does not match (an attention variant
     this does not reproduce), patterns are recaptured by a forward pass instead, keeping at most
     ``max_cached_layers`` layers' patterns. Holds no reference to the model except a weak one.
 
