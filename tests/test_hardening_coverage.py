@@ -27,6 +27,7 @@ EXEMPT: dict[str, str] = {
     "HeadIndexError": "an error class",
     "NotAModelError": "an error class",
     "ModelWeightsError": "an error class",
+    "SweepError": "an error class (raised by sweep when a task cannot finish)",
     # Result types: built by the function named, whose rows cover the input; a user reads them.
     "AblationEffect": "result of ablation_effect",
     "AblationScores": "result of ablation_scores",

@@ -65,7 +65,7 @@ def test_every_old_name_is_in_the_docs():
 # The rule itself, where a test can read it.
 
 #: A view class is <subject><figure>; the figure names the drawing.
-FIGURES = ("Map", "Matrix", "Curve", "Curves", "Scatter", "Bars", "Explorer")
+FIGURES = ("Map", "Maps", "Heatmap", "Matrix", "Curve", "Curves", "Scatter", "Bars", "Explorer")
 
 
 def test_view_classes_end_in_their_figure():

@@ -80,7 +80,7 @@ if TYPE_CHECKING:  # for type checkers: at run time they come from PUBLIC_VIEWS
     from .widgets.loss_curve import LossCurve as LossCurve
     from .widgets.partners import PartnerBars as PartnerBars
     from .widgets.phase_change import PhaseChangeCurves as PhaseChangeCurves
-    from .widgets.sweep_depth import SweepDepth as SweepDepth
+    from .widgets.sweep_depth import SweepDepthMaps as SweepDepthMaps
     from .widgets.sweep_heatmap import SweepHeatmap as SweepHeatmap
     from .widgets.token_view import TokenView as TokenView
     from .widgets.verdict_scatter import VerdictScatter as VerdictScatter

@@ -24,7 +24,7 @@ def nb(lab, lab_context, sw):
     cells = [
         f"import induction_widgets as iw\nsw = iw.Sweep.open({str(sw.path)!r})",
         "hm = iw.SweepHeatmap(sw, title='sweep')\nseen = []\nhm.on_select(seen.append)\nhm",
-        "dp = iw.SweepDepth(sw)\ndp",
+        "dp = iw.SweepDepthMaps(sw)\ndp",
     ]
     notebook = LabNotebook(lab, lab_context, "sweep", cells)
     notebook.open()

@@ -80,7 +80,7 @@ def test_heatmap_page(offline, tmp_path, sw):
 def test_depth_page(offline, tmp_path, sw):
     import induction_widgets as iw
 
-    path = iw.SweepDepth(sw, measure="prefix_matching").save_html(tmp_path / "d.html")
+    path = iw.SweepDepthMaps(sw, measure="prefix_matching").save_html(tmp_path / "d.html")
     page, problems = open_saved(offline, path)
     canvas = page.locator(".iw-sweep-depth canvas.iw-plot")
     panels = canvas.evaluate("c => JSON.parse(c.dataset.panels)")

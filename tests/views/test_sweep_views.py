@@ -1,4 +1,4 @@
-"""The sweep views' states (SweepHeatmap, SweepDepth): buffers equal the sweep's grids, each
+"""The sweep views' states (SweepHeatmap, SweepDepthMaps): buffers equal the sweep's grids, each
 head's jump is the plain-loop argmax of its rises, layers sit at layer / (n_layers − 1), and a
 click names the explorer call and reaches ``on_select``."""
 
@@ -82,7 +82,7 @@ def test_click_names_the_call_and_calls_on_select(sw):
     assert (explorer.layer, explorer.head) == (1, 2)
     assert explorer.n_layers == 2
     explorer.close()
-    depth = iw.SweepDepth(sw)
+    depth = iw.SweepDepthMaps(sw)
     depth.on_select(seen.append)
     depth.selected = [1, 2, 0]
     assert seen[-1]["revision"] == "checkpoint-1" and seen[-1]["layer"] == 2

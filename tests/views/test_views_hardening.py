@@ -86,10 +86,10 @@ row(
     r"SweepHeatmap needs a Sweep \(from induction_widgets\.sweep",
 )
 row(
-    "SweepDepth-not-a-sweep",
-    lambda c: iw.SweepDepth("sweeps/x"),
+    "SweepDepthMaps-not-a-sweep",
+    lambda c: iw.SweepDepthMaps("sweeps/x"),
     iw.InputError,
-    r"SweepDepth needs a Sweep .* got str",
+    r"SweepDepthMaps needs a Sweep .* got str",
 )
 
 

@@ -1,4 +1,4 @@
-"""The sweep depth view (``SweepDepth``): models side by side, their head maps aligned by
+"""The sweep depth view (``SweepDepthMaps``): models side by side, their head maps aligned by
 relative depth (see :mod:`.sweep_heatmap` for what the sweep views share)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from .sweep_heatmap import check_sweep, head_measures, load_call
 
 SWEEP_DEPTH = declare(
     "sweep_depth",
-    "SweepDepth",
+    "SweepDepthMaps",
     {
         "models": List("str"),
         "measure": Str("prefix_matching"),
@@ -44,7 +44,7 @@ def sweep_depth_state(
     one checkpoint (default its last; ``revisions``: model → revision), float32 buffer
     ``grids[str(i)]`` ``[n_layers, n_heads]`` (a dict keyed by the model's index) and ``shapes[i]`` =
     ``[n_layers, n_heads]``; the view places layer ``l`` at :func:`relative_depths` ``[l]``."""
-    sw = check_sweep(sweep, "SweepDepth")
+    sw = check_sweep(sweep, "SweepDepthMaps")
     names = head_measures(sw)
     if measure not in names:
         raise InputError(f"measure must be one of {', '.join(map(repr, names))}, got {measure!r}")

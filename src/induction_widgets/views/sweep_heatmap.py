@@ -1,5 +1,5 @@
 """The sweep heatmap (``SweepHeatmap``) and what the sweep views share (the depth view,
-``SweepDepth``, is :mod:`.sweep_depth`): views over a :class:`~induction_widgets.compute.Sweep`.
+``SweepDepthMaps``, is :mod:`.sweep_depth`): views over a :class:`~induction_widgets.compute.Sweep`.
 
 * :func:`sweep_heatmap_state` — one model, every head × every checkpoint, one measure at a time:
   the phase change of all heads at once, each head's *jump* marked.

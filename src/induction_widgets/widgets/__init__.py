@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .loss_curve import LossCurve as LossCurve
     from .partners import PartnerBars as PartnerBars
     from .phase_change import PhaseChangeCurves as PhaseChangeCurves
-    from .sweep_depth import SweepDepth as SweepDepth
+    from .sweep_depth import SweepDepthMaps as SweepDepthMaps
     from .sweep_heatmap import SweepHeatmap as SweepHeatmap
     from .token_view import TokenView as TokenView
     from .verdict_scatter import VerdictScatter as VerdictScatter

@@ -1,4 +1,4 @@
-"""``SweepDepth``: the models of a sweep side by side, their head maps aligned by relative depth."""
+"""``SweepDepthMaps``: the models of a sweep side by side, their head maps aligned by relative depth."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ._base import ViewWidget
 from .sweep_heatmap import OnSelect, Selection
 
 
-class SweepDepth(OnSelect, ViewWidget, view="sweep_depth"):
+class SweepDepthMaps(OnSelect, ViewWidget, view="sweep_depth"):
     """Models side by side: each model's head map of one measure at a checkpoint (default its
     last; ``revisions={model: revision}``), layers placed at their relative depth
     ``layer / (n_layers − 1)`` on one axis so that models of different depth line up. Clicking a
