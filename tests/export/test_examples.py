@@ -108,12 +108,23 @@ def test_notebook_runs(path: Path, executed):
     assert not errors
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None for c in code)
-    # every view carries its static, kernel-free copy for export
+    # every view carries its static, kernel-free copy for export (a progress bar is an ipywidgets
+    # widget too, not one of our views: views are anywidget models in the stored widget state)
+    state = (
+        nb.metadata.get("widgets", {})
+        .get("application/vnd.jupyter.widget-state+json", {})
+        .get("state", {})
+    )
+    assert state, "nbclient stores the widget state"
     widgets = [
         o
         for c in code
         for o in c.outputs
         if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+        and state.get(o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"], {}).get(
+            "model_name"
+        )
+        == "AnyModel"
     ]
     assert widgets, "each example shows at least one view"
     assert all('class="iw-static"' in o["data"]["text/html"] for o in widgets)
