@@ -42,3 +42,29 @@ def smollm2_scores(smollm2):
     from induction_widgets import head_scores
 
     return head_scores(smollm2, progress=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# One Playwright (sync API) and one Debian Chromium per session, for tests/browser and tests/docs:
+# Playwright refuses a second sync instance in the thread while the first one's loop runs.
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    sys.path.insert(0, str(pathlib.Path(__file__).parent / "browser"))
+    from labkit import CHROMIUM
+
+    if not pathlib.Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    from labkit import CHROMIUM, CHROMIUM_ARGS
+
+    b = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()

@@ -30,9 +30,9 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 
-# after the sys.path fix and the importorskip; CHROMIUM and CHROMIUM_ARGS live in labkit (shared
-# with the benchmarks) and stay importable from here
-from labkit import CHROMIUM, CHROMIUM_ARGS, Lab, offline_context  # noqa: E402
+# after the sys.path fix and the importorskip (CHROMIUM and CHROMIUM_ARGS live in labkit, shared
+# with the benchmarks and tests/conftest.py's browser fixture)
+from labkit import Lab, offline_context  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -46,19 +46,8 @@ def pytest_collection_modifyitems(config, items):
 # browser
 
 
-@pytest.fixture(scope="session")
-def playwright_instance():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with playwright_sync.sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright_instance):
-    b = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield b
-    b.close()
+# ``playwright_instance`` and ``browser`` are session fixtures of tests/conftest.py: one sync
+# Playwright per session, shared with tests/docs (a second one in the same thread is refused).
 
 
 @pytest.fixture(scope="module")

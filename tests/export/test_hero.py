@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,12 @@ def test_hero_script_on_the_tiny_model(tiny, tmp_path):
     scores = iw.head_scores(tiny, n_examples=4, progress=False)
     text = "the cat sat on the mat.\n\nthe cat sat on the mat."
     out = tmp_path / "hero.png"
-    info = _script().hero(tiny, out, text=text, scores=scores, page=tmp_path / "hero.html")
+    # in a thread of its own: the script drives Chromium with Playwright's sync API, which refuses a
+    # thread where another sync Playwright (the browser tests' session fixture) has its event loop
+    with ThreadPoolExecutor(1) as pool:
+        info = pool.submit(
+            _script().hero, tiny, out, text=text, scores=scores, page=tmp_path / "hero.html"
+        ).result()
     assert (info["layer"], info["head"]) == scores.induction_heads()[0]
     assert info["verdict"] == "induction head"
     # the locked token is in the repeat and the head reads its induction target there
