@@ -22,6 +22,13 @@ pytestmark = pytest.mark.smollm2
 N = 512
 
 
+@pytest.fixture(autouse=True)
+def sdpa_at_this_length(monkeypatch):
+    """These tests read N tokens the memory-efficient way (the default starts at
+    ``TextActivations.sdpa_min_tokens``)."""
+    monkeypatch.setattr(iw.TextActivations, "sdpa_min_tokens", 0)
+
+
 def long_tokens(model, n: int) -> torch.Tensor:
     return model.to_tokens((iw.copying_text() + "\n") * 4)[0, :n].cpu()
 
