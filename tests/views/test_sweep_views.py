@@ -102,3 +102,34 @@ def test_click_names_the_call_and_calls_on_select(sw):
 def test_bad_inputs(sw, call, match):
     with pytest.raises(iw.InputError, match=match):
         call(sw)
+
+
+def test_figures_draw_the_states_grids(sw):
+    """iw.figure of each sweep view: the heatmap's image is the state's [checkpoint, head] grid
+    transposed, with one outline per head at its jump; the depth figure draws each model's grid."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.patches import Rectangle
+
+    heat = iw.SweepHeatmap(sw, model="tiny", measure="prefix_matching")
+    state = sweep_heatmap_state(sw, model="tiny", measure="prefix_matching")
+    values = _decode(state["values"]["prefix_matching"])  # [checkpoint, head]
+    jumps = _decode(state["jumps"]["prefix_matching"]).tolist()
+    fig = iw.figure(heat)
+    grid_ax = next(ax for ax in fig.axes if ax.images and ax.images[0].get_gid() == "iw-sweep-grid")
+    np.testing.assert_array_equal(np.asarray(grid_ax.images[0].get_array()), values.T)
+    outlines = sorted(
+        (round(p.get_y() + 0.5), round(p.get_x() + 0.5))
+        for p in grid_ax.patches
+        if isinstance(p, Rectangle)
+    )
+    assert outlines == sorted((r, c) for r, c in enumerate(jumps) if c >= 0)
+    assert "training step" in grid_ax.get_xlabel()
+
+    depth = iw.SweepDepthMaps(sw, measure="copying")
+    dstate = sweep_depth_state(sw, measure="copying")
+    fig = iw.figure(depth)
+    images = [ax.images[0] for ax in fig.axes if ax.images]
+    assert len(images) == len(dstate["models"]) == 2
+    for i, im in enumerate(images):
+        np.testing.assert_array_equal(np.asarray(im.get_array()), _decode(dstate["grids"][str(i)]))
+    assert "relative depth" in fig.axes[0].get_ylabel()

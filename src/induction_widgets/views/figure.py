@@ -973,6 +973,84 @@ def phase_change_figure(spec: ViewSpec, fig: Figure) -> None:
 # --- explorer ------------------------------------------------------------------------------------
 
 
+@register_figure("sweep_heatmap")
+def sweep_heatmap_figure(spec: ViewSpec, fig: Figure) -> None:
+    """Heads × checkpoints for the view's ``measure`` (rows: heads layer-major, columns: checkpoints
+    in step order; viridis over the grid's finite range, like the page), each head's jump outlined,
+    the ICL score per checkpoint above when it was measured."""
+    from matplotlib.patches import Rectangle
+
+    state = spec.state
+    measure = str(state.get("measure", ""))
+    raw = (state.get("values") or {}).get(measure)
+    values = decode(raw) if isinstance(raw, dict) and raw else None
+    jraw = (state.get("jumps") or {}).get(measure)
+    jumps = decode(jraw) if isinstance(jraw, dict) and jraw else None
+    icl = _buffer(state, "icl")
+    steps = _buffer(state, "steps")
+    fig.set_size_inches(6.4, 5.0)
+    grid = fig.add_gridspec(2, 1, height_ratios=(1, 4) if icl is not None else (0.01, 4))
+    ax = fig.add_subplot(grid[1])
+    if values is not None and values.size:
+        img = values.T  # [head, checkpoint]
+        finite = img[np.isfinite(img)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        im = ax.imshow(img, aspect="auto", cmap=_cmap_viridis(), vmin=lo, vmax=hi if hi > lo else lo + 1,
+                       interpolation="nearest", gid="iw-sweep-grid")  # fmt: skip
+        fig.colorbar(im, ax=ax, label=measure.replace("_", " "), fraction=0.05)
+        if jumps is not None:
+            for row, col in enumerate(np.asarray(jumps).astype(int).tolist()):
+                if col >= 0:
+                    ax.add_patch(Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False,
+                                            edgecolor="white", linewidth=0.8))  # fmt: skip
+    labels = [str(int(x)) if x >= 0 else r for x, r in zip(
+        steps if steps is not None else [], state.get("revisions", []), strict=False)]  # fmt: skip
+    if labels:
+        ticks = np.linspace(0, len(labels) - 1, min(len(labels), 8)).round().astype(int)
+        ax.set_xticks(ticks, [labels[i] for i in ticks], fontsize=7)
+    ax.set_xlabel("checkpoint (training step)", fontsize=8)
+    ax.set_ylabel("head (layer-major: L0H0 at the top)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    if icl is not None:
+        top = fig.add_subplot(grid[0], sharex=ax)
+        top.plot(np.arange(len(icl)), icl, color=_rgb(BLUE), linewidth=1.2, gid="iw-sweep-icl")
+        top.set_ylabel("ICL (nats)", fontsize=7)
+        top.tick_params(labelsize=7, labelbottom=False)
+    fig.suptitle(
+        _title(state, "Sweep") + f"\n{measure.replace('_', ' ')}, jumps outlined", fontsize=9
+    )
+
+
+@register_figure("sweep_depth")
+def sweep_depth_figure(spec: ViewSpec, fig: Figure) -> None:
+    """The models side by side, each its head map of ``measure`` at its chosen checkpoint, the
+    layers placed at relative depth ``layer / (n_layers − 1)`` on a shared y axis."""
+    state = spec.state
+    models = list(state.get("models", []))
+    grids = state.get("grids") or {}
+    measure = str(state.get("measure", ""))
+    fig.set_size_inches(max(4.0, 2.2 * max(1, len(models))), 4.4)
+    arrays = [decode(grids[str(i)]) for i in range(len(models)) if str(i) in grids]
+    finite = np.concatenate([a[np.isfinite(a)].ravel() for a in arrays]) if arrays else np.zeros(0)
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    axes = fig.subplots(1, max(1, len(arrays)), squeeze=False)[0]
+    im = None
+    for i, (ax, grid) in enumerate(zip(axes, arrays, strict=False)):
+        n_layers = grid.shape[0]
+        im = ax.imshow(grid, aspect="auto", cmap=_cmap_viridis(), vmin=lo, vmax=hi if hi > lo else lo + 1,
+                       extent=(-0.5, grid.shape[1] - 0.5, 1 + 0.5 / max(1, n_layers - 1),
+                               -0.5 / max(1, n_layers - 1)), interpolation="nearest")  # fmt: skip
+        rev = (state.get("revisions") or [""] * len(models))[i]
+        ax.set_title(f"{models[i]}" + (f"\n{rev}" if rev else ""), fontsize=8)
+        ax.set_xlabel("head", fontsize=8)
+        ax.tick_params(labelsize=7)
+        if i == 0:
+            ax.set_ylabel("relative depth (layer / (n_layers − 1))", fontsize=8)
+    if im is not None:
+        fig.colorbar(im, ax=list(axes), label=measure.replace("_", " "), fraction=0.05)
+    fig.suptitle(_title(state, "Sweep by depth"), fontsize=9)
+
+
 @register_figure("explorer")
 def explorer_figure(spec: ViewSpec, fig: Figure) -> None:
     """The workbench's panels: the head map (selected head outlined) and the verdict scatter on
