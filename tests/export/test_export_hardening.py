@@ -152,8 +152,8 @@ for _name, _call, _msg in [
     ("figure-not-a-view", lambda c: iw.figure(c.scores), r"cannot export HeadScores: not an"),
     (
         "figure-unknown-kind",
-        lambda c: iw.figure(ViewSpec("sweep_heatmap", {})),
-        r"no figure for a 'sweep_heatmap' view: figures exist for attention_matrix, explorer, .*"
+        lambda c: iw.figure(ViewSpec("no_such_view", {})),
+        r"no figure for a 'no_such_view' view: figures exist for attention_matrix, explorer, .*"
         r"register_figure\(kind\)",
     ),
     ("save_figure-suffix-jpg", lambda c: iw.save_figure(c.view, c.tmp / "v.jpg"), SUFFIX),
