@@ -197,10 +197,7 @@ def run_probe(n: int, name: str, reps: int, timeout: float = 5400) -> dict[str, 
     probe already written there as ``{n}.json`` (``python -m benchmarks.longcontext probe N
     MODEL REPS > …``, run earlier) is read instead."""
     import os
-    import subprocess
     from pathlib import Path
-
-    from .common import REPO, SRC
 
     saved = os.environ.get("IW_LONGCONTEXT_PROBES")
     if saved and (Path(saved) / f"{n}.json").is_file():
@@ -209,6 +206,17 @@ def run_probe(n: int, name: str, reps: int, timeout: float = 5400) -> dict[str, 
         cached: dict[str, Any] = json.loads(line[2:])
         return cached
 
+    result = _fresh_interpreter(["probe", str(n), name, str(reps)], timeout)
+    return {"n": n, **result} if "error" in result else result
+
+
+def _fresh_interpreter(args: list[str], timeout: float) -> dict[str, Any]:
+    """``python -m benchmarks.longcontext ARGS`` in a fresh interpreter (this tree first on the
+    path): the JSON after its last ``@@`` line, or ``{"error": ...}``."""
+    import subprocess
+
+    from .common import REPO, SRC
+
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), str(SRC), env.get("PYTHONPATH", "")) if p
@@ -216,7 +224,7 @@ def run_probe(n: int, name: str, reps: int, timeout: float = 5400) -> dict[str, 
     env["PYTHONWARNINGS"] = "ignore"
     env.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.longcontext", "probe", str(n), name, str(reps)],
+        [sys.executable, "-m", "benchmarks.longcontext", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -228,7 +236,7 @@ def run_probe(n: int, name: str, reps: int, timeout: float = 5400) -> dict[str, 
         if line.startswith("@@"):
             result: dict[str, Any] = json.loads(line[2:])
             return result
-    return {"n": n, "error": f"exit {proc.returncode}: {(proc.stderr or proc.stdout)[-600:]}"}
+    return {"error": f"exit {proc.returncode}: {(proc.stderr or proc.stdout)[-600:]}"}
 
 
 def _saved(stem: str) -> dict[str, Any] | None:
@@ -242,29 +250,7 @@ def _saved(stem: str) -> dict[str, Any] | None:
 
 def run_probe_long_range(name: str, timeout: float = 5400) -> dict[str, Any]:
     """:func:`probe_long_range` in a fresh interpreter."""
-    import subprocess
-
-    from .common import REPO, SRC
-
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), str(SRC), env.get("PYTHONPATH", "")) if p
-    )
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.longcontext", "longrange", name, "1"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith("@@"):
-            result: dict[str, Any] = json.loads(line[2:])
-            return result
-    return {"error": f"exit {proc.returncode}: {(proc.stderr or proc.stdout)[-600:]}"}
+    return _fresh_interpreter(["longrange", name, "1"], timeout)
 
 
 def rows_for(m: dict[str, Any], label: str) -> list[Row]:
