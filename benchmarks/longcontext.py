@@ -156,6 +156,41 @@ def probe(n: int, name: str, reps: int) -> dict[str, Any]:
     out["heads"] = heads
     out["switch_s"] = sw
     out["switch_attr_s"] = sw_attr
+    # what a view's request costs (payload.head_payloads: the long format's compact rows of every
+    # row + the overview, one pass), cold, and for a neighbour made in the background meanwhile
+    from induction_widgets.payload import head_payloads, prefetch_heads, prefetch_idle
+
+    att = ["attention", "attention_overview"]
+    attr = ["attribution", "attribution_overview"]
+    cold, cold_attr, warm, background = [], [], [], []
+    for layer, head in heads:
+        gc.collect()
+        t0 = time.perf_counter()
+        head_payloads(acts, layer, head, names=att)
+        cold.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        head_payloads(acts, layer, head, names=attr)
+        cold_attr.append(time.perf_counter() - t0)
+        nxt = (layer, (head + 1) % model.cfg.n_heads)
+        t0 = time.perf_counter()
+        prefetch_heads(acts, [nxt], att)
+        prefetch_idle()
+        background.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        head_payloads(acts, *nxt, names=att)
+        warm.append(time.perf_counter() - t0)
+    out.update(request_cold_s=cold, request_cold_attr_s=cold_attr, request_warm_s=warm)
+    out["background_s"] = background
+    # the explorer opened from nothing (its own read, the map's scores, the first head)
+    del acts
+    from induction_widgets.compute.cache import CACHE
+
+    CACHE.clear()
+    gc.collect()
+    out["rss_model"] = proc_status()["VmRSS"]
+    explorer, e = measured(lambda: iw.InductionExplorer(model, tokens))
+    out["explorer"] = e
+    out["explorer_acts_nbytes"] = explorer.activations.nbytes
     out["load"].append(loadavg())
     return out
 
@@ -277,15 +312,52 @@ def rows_for(m: dict[str, Any], label: str) -> list[Row]:
             bool(ratio <= OPEN_GOAL and peak <= allowed),
             m,
         ),
+        *_request_rows(m, label),
         Row(
-            f"Kernel head switch (long format: block max at block {m['block']} + one row + one "
-            f"column), {label}, {n:,} tokens; attribution (block max + a row) in brackets",
+            f"Kernel, first paint of a switch (long format: block max at block {m['block']} + one "
+            f"row + one column), {label}, {n:,} tokens; attribution (block max + a row) in brackets",
             f"median {fmt_time(sw.median)}, max {fmt_time(sw.hi)} (n={sw.n}) "
             f"[attribution median {fmt_time(swa.median)}, max {fmt_time(swa.hi)}]",
             "— (absolute)",
             "—",
             f"≤ {SWITCH_GOAL_S * 1e3:.0f} ms (kernel side)",
             bool(sw.hi <= SWITCH_GOAL_S),
+            {},
+        ),
+    ]
+
+
+def _request_rows(m: dict[str, Any], label: str) -> list[Row]:
+    """The rows of a view's head request and of the explorer's open, where the probe has them."""
+    n = m["n"]
+    if "request_cold_s" not in m:
+        return []
+    cold, attr = Stats(m["request_cold_s"]), Stats(m["request_cold_attr_s"])
+    warm, bg = Stats(m["request_warm_s"]), Stats(m["background_s"])
+    e = m["explorer"]
+    allowed = m["explorer_acts_nbytes"] + PEAK_SLACK
+    return [
+        Row(
+            f"Kernel, a view's head request (`head_payloads`: compact rows of all {n:,} rows + the "
+            f"overview, one pass), {label}; cold (a head not made yet) vs a neighbour made in the "
+            "background meanwhile (`prefetch_heads`)",
+            f"neighbour: median {fmt_time(warm.median)}, max {fmt_time(warm.hi)} (n={warm.n})",
+            f"cold: median {fmt_time(cold.median)}, max {fmt_time(cold.hi)}; attribution "
+            f"{fmt_time(attr.median)}; background making {fmt_time(bg.median)}",
+            "—",
+            f"≤ {SWITCH_GOAL_S * 1e3:.0f} ms (kernel side)",
+            bool(warm.hi <= SWITCH_GOAL_S),
+            {},
+        ),
+        Row(
+            f"The explorer opened from nothing (`iw.InductionExplorer(model, tokens)`: read, map, "
+            f"first head), {label}, {n:,} tokens: time, and peak over the loaded model",
+            f"{fmt_time(e['seconds'])}; peak +{fmt_bytes(e['peak_delta'])} (keeps "
+            f"{fmt_bytes(m['explorer_acts_nbytes'])})",
+            f"loaded model: RSS {fmt_bytes(m['rss_model'])}",
+            "—",
+            f"peak ≤ kept + 1 GB ({fmt_bytes(allowed)})",
+            bool(e["peak_delta"] <= allowed),
             {},
         ),
     ]

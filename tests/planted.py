@@ -24,11 +24,13 @@ class PlantedActivations(TextActivations):
 
     cell: tuple[int, int] = (0, 0)
     weight: float = 0.6
+    rows_made: int = 0  # rows of pattern made so far (tests count the work a request did)
 
     def pattern_rows(self, layer: int, head: int, dst: Any, stop: Any = None) -> torch.Tensor:
         """Rows ``dst`` (positions, or ``start, stop``) of the hand-built pattern ``[rows, n]``."""
         n = self.n_tokens
         d = torch.arange(dst, stop) if stop is not None else torch.as_tensor(dst).reshape(-1)
+        self.rows_made += len(d)
         out = torch.zeros(len(d), n)
         out[:, 0] = 0.2
         out[torch.arange(len(d)), (d - 1).clamp(min=0)] += 0.8
@@ -39,6 +41,9 @@ class PlantedActivations(TextActivations):
                 out[i] *= 1 - self.weight
                 out[i, src] += self.weight
         return out
+
+    def answers_without_model(self, layer: int) -> bool:
+        return True  # hand-built rows: no forward pass
 
     def attention(self, layer: int, head: int) -> torch.Tensor:
         self._check(layer, head)
@@ -61,6 +66,7 @@ def planted_activations(
         acts.v[layer] = 0.1 * torch.randn(n, v.shape[1], v.shape[2], generator=g).to(v.dtype)
         for store in (acts.q, acts.k):  # not read (patterns are hand-built); kept tiny
             store[layer] = store[layer][:1]
+        acts.exact[layer] = False  # rows come from pattern_rows, not from q/k
     acts.w_u_next = 0.1 * torch.randn(acts.w_u_next.shape[0], n - 1, generator=g)
     acts.scale = torch.ones(n)
     return acts

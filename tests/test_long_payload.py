@@ -16,6 +16,8 @@ from induction_widgets.payload import (
     embed,
     head_payloads,
     overview_block,
+    prefetch_heads,
+    prefetch_idle,
 )
 
 
@@ -176,3 +178,40 @@ def test_bands_are_exact_block_maxima_of_the_rows(tiny):
     assert abs(band[2000 // 4 - 7 * BAND_ROWS, 200 // 4] - 0.6) < 1e-6  # the far cell, exact
     view._on_band_request({**ask, "band": 99})
     assert "outside" in sent[-1][0]["error"]
+
+
+def test_neighbours_are_made_in_the_background_and_sent_without_work(tiny):
+    """prefetch_heads makes the neighbours' buffers in a background thread: asking for one then
+    makes no row of its pattern, and gives what a cold request makes."""
+    n = 2560
+    acts = planted_activations(tiny, n, (2000, 200))
+    on_screen = head_payloads(acts, 1, 1, names=["attention"])
+    prefetch_heads(acts, [(1, 2), (1, 0)], ["attention"])
+    assert prefetch_idle(timeout=120)
+    before = acts.rows_made
+    got = head_payloads(acts, 1, 2, names=["attention", "attention_overview"])
+    assert acts.rows_made == before  # made already, in the background
+    cold = planted_activations(tiny, n, (2000, 200))
+    want = head_payloads(cold, 1, 2, names=["attention", "attention_overview"])
+    for name in ("attention", "attention_overview"):
+        np.testing.assert_array_equal(decode(got[name]), decode(want[name]))
+    assert abs(decode(got["attention_overview"])[500, 50] - 0.6) <= 1 / 510  # the far cell
+    assert on_screen["attention"] is head_payloads(acts, 1, 1, names=["attention"])["attention"]
+
+
+def test_a_request_on_screen_interrupts_the_background_and_nothing_half_made_is_kept(tiny):
+    n = 4096
+    acts = planted_activations(tiny, n, (3000, 100))
+    prefetch_heads(acts, [(1, h) for h in range(4)] + [(0, h) for h in range(4)], ["attention"])
+    got = head_payloads(acts, 0, 3, names=["attention"])  # interrupts whatever is being made
+    assert prefetch_idle(timeout=240)
+    np.testing.assert_array_equal(
+        decode(got["attention"])[2000],
+        acts.pattern_rows(0, 3, [2000])[0].numpy().astype(np.float16),
+    )
+    for layer in (0, 1):
+        for head in range(4):
+            p = head_payloads(acts, layer, head, names=["attention", "attention_overview"])
+            assert set(p) == {"attention", "attention_overview"}
+            rows = decode(p["attention"])
+            assert rows.shape == (n, n) and (rows.sum(1) > 0.99).all()  # every row whole

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import collections
 import functools
+import threading
 import weakref
 import zlib
 from collections.abc import Sequence
@@ -216,8 +217,27 @@ def mask_payload(mask: Any) -> Payload:
 _RECENT_HEADS: weakref.WeakKeyDictionary[
     Any, collections.OrderedDict[tuple[int, int, bool], dict[str, Payload]]
 ] = weakref.WeakKeyDictionary()
-#: heads remembered per activations object (each up to ~8 MB of float16 at 2,048 tokens)
-RECENT_HEADS = 4
+#: heads remembered per activations object (each up to ~8 MB of float16 at 2,048 tokens; in the
+#: long format ≤ ~3 MB per mode at 8,192)
+RECENT_HEADS = 6
+_LOCK = threading.RLock()  # _RECENT_HEADS and each head's dict: the prefetch thread writes too
+
+
+def _remembered(acts: Any, key: tuple[int, int, bool]) -> dict[str, Payload]:
+    """The dict of head ``key`` in :data:`_RECENT_HEADS` (made empty when new; most recent last)."""
+    with _LOCK:
+        recent = _RECENT_HEADS.get(acts)
+        if recent is None:
+            recent = _RECENT_HEADS[acts] = collections.OrderedDict()
+        have = recent.get(key)
+        if have is None:
+            have = recent[key] = {}
+            while len(recent) > RECENT_HEADS:
+                recent.popitem(last=False)
+        recent.move_to_end(key)
+        return have
+
+
 HEAD_NAMES = ("attention", "attribution", "value_norm")
 #: The long format's extra names (texts of more than :data:`LONG_TOKENS` tokens).
 OVERVIEW_NAMES = ("attention_overview", "attribution_overview")
@@ -239,15 +259,7 @@ def head_payloads(
     The last :data:`RECENT_HEADS` heads asked of each activations object are remembered (the same
     dicts are returned, so a view given them again sends nothing); treat them as read-only."""
     key = (int(layer), int(head), bool(live))
-    recent = _RECENT_HEADS.get(acts)
-    if recent is None:
-        recent = _RECENT_HEADS[acts] = collections.OrderedDict()
-    have = recent.get(key)
-    if have is None:
-        have = recent[key] = {}
-        while len(recent) > RECENT_HEADS:
-            recent.popitem(last=False)
-    recent.move_to_end(key)
+    have = _remembered(acts, key)
     if acts.n_tokens > LONG_TOKENS:
         return _long_head(acts, layer, head, have, names)
     wanted = HEAD_NAMES if names is None else tuple(n for n in HEAD_NAMES if n in names)
@@ -264,15 +276,30 @@ def head_payloads(
 
 
 def _long_head(
-    acts: Any, layer: int, head: int, have: dict[str, Payload], names: Sequence[str] | None
+    acts: Any,
+    layer: int,
+    head: int,
+    have: dict[str, Payload],
+    names: Sequence[str] | None,
+    background: bool = False,
 ) -> dict[str, Payload]:
     """:func:`head_payloads` in the long format: compact rows and overviews, computed from the
-    head's rows a chunk at a time (:func:`compute.rows.iter_head_rows`)."""
+    head's rows a chunk at a time (:func:`compute.rows.iter_head_rows`). A request on screen
+    waits for the background thread if that is making this head (:func:`prefetch_heads`), else
+    interrupts it; ``background``: made by that thread, given up at the next chunk when
+    interrupted (:class:`Interrupted`)."""
     from .compute.rows import iter_head_rows
 
     every = (*HEAD_NAMES, *OVERVIEW_NAMES)
     wanted = every if names is None else tuple(n for n in every if n in names)
     missing = [n for n in wanted if n not in have and n != "value_norm"]
+    if missing and not background:
+        busy = _PREFETCH.running(acts, (layer, head))
+        if busy is not None:  # the background thread is making this very head: wait for it
+            busy.wait()
+            missing = [n for n in wanted if n not in have and n != "value_norm"]
+        if missing:
+            _PREFETCH.interrupt()  # whatever it makes can wait: this head is on screen
     if missing:
         attribution = any(n.startswith("attribution") for n in missing)
         # one pass makes both of a base (rows and overview): a second request needs nothing
@@ -280,8 +307,14 @@ def _long_head(
         todo = [n for n in todo if attribution or not n.startswith("attribution")]
         block = overview_block(acts.n_tokens)
         chunk = max(block, 512 // block * block)
-        rows = iter_head_rows(acts, layer, head, attribution=attribution, chunk=chunk)
-        have.update(long_head_payloads(rows, acts.n_tokens, todo))
+        rows: Any = iter_head_rows(
+            acts, layer, head, attribution=attribution, chunk=chunk, block=block
+        )
+        if background:
+            rows = _PREFETCH.interruptible(rows)
+        made = long_head_payloads(rows, acts.n_tokens, todo)
+        with _LOCK:
+            have.update(made)
     if "value_norm" in wanted and "value_norm" not in have:
         have["value_norm"] = encode(acts.value_norm(layer, head), "float32")
     return {n: have[n] for n in wanted}
@@ -316,15 +349,29 @@ def block_max(x: Any, block: int, *, signed: bool = False, finite: bool = False)
     check, a pass over ``x``, is skipped)."""
     import torch
 
-    t = torch.as_tensor(_as_numpy(x), dtype=torch.float32)
+    t = _as_float_tensor(x)
     if not finite and t.numel() and bool(t.sum().isnan()):  # one reduction, no mask
         t = torch.nan_to_num(t, nan=0.0)
-    pool = torch.nn.functional.max_pool2d
-    hi = pool(t[None, None], block, block, ceil_mode=True)[0, 0]
+    # rows of blocks first (a reduction over the middle axis, contiguous inside), then columns
+    rows, cols = t.shape
+    nr, nc = -(-rows // block), -(-cols // block)
+    if (nr * block, nc * block) != (rows, cols):
+        t = torch.nn.functional.pad(t, (0, nc * block - cols, 0, nr * block - rows))
+    blocks = t.view(nr, block, nc * block)
+    hi = blocks.amax(1).view(nr, nc, block).amax(-1)
     if not signed:
         return hi.numpy()
-    lo = -pool(-t[None, None], block, block, ceil_mode=True)[0, 0]
+    lo = blocks.amin(1).view(nr, nc, block).amin(-1)
     return torch.where(hi >= -lo, hi, lo).numpy()
+
+
+def _as_float_tensor(x: Any) -> Any:
+    """``x`` as a float32 CPU tensor, without a copy where it already is one."""
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return x.detach().to("cpu", torch.float32)
+    return torch.as_tensor(np.asarray(x), dtype=torch.float32)
 
 
 def compact_rows(
@@ -338,26 +385,28 @@ def compact_rows(
     :func:`block_max`."""
     import torch
 
-    t = torch.as_tensor(_as_numpy(x), dtype=torch.float32)
+    t = _as_float_tensor(x)
     rows, n = t.shape
-    nan_rows = torch.zeros(rows, dtype=torch.bool)
+    nan_rows = None
     if not finite and t.numel() and bool(t.sum().isnan()):
         nan_rows = torch.isnan(t).all(1)
         t = torch.nan_to_num(t, nan=0.0)
-    key = t.abs() if signed else t
     k = min(keep + 1, n)
-    top, where = torch.topk(key, k, dim=1)  # descending
+    if signed:
+        top, where = torch.topk(t.abs(), k, dim=1)  # descending magnitudes
+    else:
+        top, where = torch.topk(t, k, dim=1)
     kept_key, kept_idx = top[:, :keep], where[:, :keep]
-    rest = top[:, keep] if n > keep else torch.zeros(rows)
-    rest = torch.where(nan_rows, torch.tensor(float("nan")), rest.clamp(min=0))
+    rest = top[:, keep].clamp(min=0) if n > keep else torch.zeros(rows)
+    if nan_rows is not None:
+        rest = torch.where(nan_rows, torch.tensor(float("nan")), rest)
     good = kept_key > 0
-    order = torch.where(good, kept_idx, n + 1).sort(dim=1)  # ascending columns, dropped last
-    idx = order.values
+    idx, perm = torch.where(good, kept_idx, n + 1).sort(dim=1)  # ascending columns, dropped last
+    kept_val = torch.gather(t, 1, kept_idx) if signed else kept_key
+    val = torch.gather(kept_val, 1, perm)
     counts = good.sum(1)
     mask = torch.arange(idx.shape[1])[None, :] < counts[:, None]
-    cols = idx[mask]
-    vals = t[torch.arange(rows)[:, None].expand_as(idx)[mask], cols]
-    return counts.numpy(), cols.numpy(), vals.numpy(), rest.numpy()
+    return counts.numpy(), idx[mask].numpy(), val[mask].numpy(), rest.numpy()
 
 
 def compact_rows_payload(
@@ -433,10 +482,12 @@ def long_head_payloads(
 ) -> dict[str, Payload]:
     """The long format of one head from its rows, chunk by chunk (``chunks`` yields ``(start,
     attention rows, attribution rows or None)`` as :func:`compute.rows.iter_head_rows`; chunk sizes
-    a multiple of the overview block): ``attention`` / ``attribution`` as compact rows and
+    a multiple of the overview block; a chunk's rows may stop at any column that is a multiple of
+    the block or ``n``, the rest read as 0): ``attention`` / ``attribution`` as compact rows and
     ``attention_overview`` / ``attribution_overview`` as block-max overviews, for the ``names``
     asked. Memory: one chunk at a time plus the results (≈ 3 MB at 8,192 tokens)."""
     block = overview_block(n)
+    nb = -(-n // block)
     parts: dict[str, dict[str, list[np.ndarray]]] = {}
     for start, att, attr in chunks:
         if start % block:
@@ -447,8 +498,12 @@ def long_head_payloads(
             if rows is None or not ({base, f"{base}_overview"} & set(names)):
                 continue
             acc = parts.setdefault(base, {"over": [], "c": [], "i": [], "v": [], "r": []})
-            # patterns are finite (checked when read); the attribution's only NaN row is zeroed
-            acc["over"].append(block_max(rows, block, signed=signed, finite=True))
+            # patterns are finite (checked when read); the attribution's only NaN row is zeroed.
+            # A chunk may stop short of column n (its causal part): the blocks right of it are 0
+            over = block_max(rows, block, signed=signed, finite=True)
+            if over.shape[1] < nb:
+                over = np.pad(over, ((0, 0), (0, nb - over.shape[1])))
+            acc["over"].append(over)
             if base in names:
                 c, i, v, r = compact_rows(rows, keep, signed=signed, finite=True)
                 for key, value in zip("civr", (c, i, v, r), strict=True):
@@ -465,6 +520,107 @@ def long_head_payloads(
                 payload["pad_rows"] = 1  # the last row (no next token) is NaN
             out[base] = payload
     return out
+
+
+class Interrupted(Exception):
+    """A background head given up because a head on screen needed the CPU."""
+
+
+class _Prefetcher:
+    """One background thread that makes long-format heads before they are asked for
+    (:func:`prefetch_heads`). A head asked for on screen interrupts it at the next chunk of rows
+    (~512 rows, tens of ms) unless it is the head being made, which the request then waits for.
+    Only heads whose pattern comes from q/k alone are made here (no forward pass off the main
+    thread)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.queue: collections.deque[tuple[Any, int, int, tuple[str, ...]]] = collections.deque()
+        self.epoch = 0  # bumped by every interrupt
+        self.current: tuple[Any, tuple[int, int], threading.Event] | None = None
+        self.thread: threading.Thread | None = None
+
+    def running(self, acts: Any, head: tuple[int, int]) -> threading.Event | None:
+        with self.cond:
+            cur = self.current
+            if cur is not None and cur[0] is acts and cur[1] == head:
+                return cur[2]
+            return None
+
+    def interrupt(self) -> None:
+        with self.cond:
+            self.epoch += 1
+
+    def interruptible(self, chunks: Any) -> Any:
+        epoch = self.epoch
+        for item in chunks:
+            if self.epoch != epoch:
+                raise Interrupted
+            yield item
+
+    def submit(self, acts: Any, heads: Sequence[tuple[int, int]], names: tuple[str, ...]) -> None:
+        with self.cond:
+            self.queue.clear()  # only the neighbours of the head on screen now
+            self.queue.extend((acts, int(l), int(h), names) for l, h in heads)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._work, name="iw-prefetch", daemon=True)
+                self.thread.start()
+            self.cond.notify()
+
+    def idle(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is queued or being made; ``False`` on timeout."""
+        with self.cond:
+            return self.cond.wait_for(lambda: not self.queue and self.current is None, timeout)
+
+    def _work(self) -> None:
+        while True:
+            with self.cond:
+                if not self.cond.wait_for(lambda: bool(self.queue), timeout=30.0):
+                    self.thread = None
+                    return
+                acts, layer, head, names = self.queue.popleft()
+                done = threading.Event()
+                self.current = (acts, (layer, head), done)
+            try:
+                have = _remembered(acts, (layer, head, True))
+                _long_head(acts, layer, head, have, names, background=True)
+            except Exception:  # Interrupted, or a failure: the head is made again when asked
+                pass
+            finally:
+                with self.cond:
+                    self.current = None
+                    done.set()
+                    self.cond.notify_all()
+
+
+_PREFETCH = _Prefetcher()
+
+
+def prefetch_heads(acts: Any, heads: Sequence[tuple[int, int]], names: Sequence[str]) -> None:
+    """Make the long-format ``names`` of ``heads`` of a long text in the background (one thread,
+    in order), so that a switch to one of them only sends what is made. Replaces what was queued;
+    interrupted by any head asked for on screen. Heads already made, heads of a layer whose
+    patterns are recaptured by forward passes, and short texts are skipped."""
+    if acts.n_tokens <= LONG_TOKENS:
+        return
+    wanted = tuple(n for n in names if n in (*HEAD_NAMES, *OVERVIEW_NAMES) and n != "value_norm")
+    todo = []
+    for layer, head in heads:
+        if not acts.answers_without_model(layer):
+            continue
+        with _LOCK:
+            recent = _RECENT_HEADS.get(acts)
+            have = recent.get((layer, head, True)) if recent is not None else None
+            if have is not None and all(n in have for n in wanted):
+                continue
+        todo.append((layer, head))
+    if todo and wanted:
+        _PREFETCH.submit(acts, todo, wanted)
+
+
+def prefetch_idle(timeout: float | None = None) -> bool:
+    """Wait for the background thread of :func:`prefetch_heads` to finish; ``False`` on timeout."""
+    return _PREFETCH.idle(timeout)
 
 
 #: Level rows per band of the matrix's finer levels (``js/src/shared/pyramid.js`` ``TILE``).

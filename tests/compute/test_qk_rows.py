@@ -103,6 +103,40 @@ def test_attribution_rows_columns_and_block_max_match_the_full_matrix(tiny_acts,
         torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-4, equal_nan=True)
 
 
+@pytest.mark.parametrize(("chunk", "block"), [(16, 1), (32, 8), (7, 3)])
+def test_row_chunks_are_the_causal_part_of_the_models_pattern_and_attribution(
+    tiny_acts, chunk, block
+):
+    """One q · Kᵀ per chunk gives both matrices: each chunk is TL's ``hook_pattern`` (and the
+    full attribution) cut at the chunk's causal width, every column beyond it 0 in those rows."""
+    acts, theirs = tiny_acts
+    n = acts.n_tokens
+    for layer, head in ((0, 1), (1, 3)):
+        ref, full = theirs[layer][head], acts.logit_attribution(layer, head)
+        covered = 0
+        step = max(block, chunk // block * block)
+        for start, a, x in acts.row_chunks(layer, head, chunk=chunk, block=block, attribution=True):
+            stop = start + a.shape[0]
+            width = min(n, math.ceil(stop / block) * block)
+            assert start == covered and a.shape == (min(step, n - start), width)
+            assert x is not None and x.shape == a.shape
+            torch.testing.assert_close(a, ref[start:stop, :width], atol=1e-5, rtol=0)
+            assert not ref[start:stop, width:].any()  # nothing was cut off
+            torch.testing.assert_close(
+                x, full[start:stop, :width], atol=1e-5, rtol=1e-4, equal_nan=True
+            )
+            covered = stop
+        assert covered == n
+    # the fallback (patterns recaptured) gives the same chunks
+    acts.exact[1] = False
+    try:
+        (_, a, x), *_ = acts.row_chunks(1, 3, chunk=chunk, block=block)
+        torch.testing.assert_close(a, theirs[1][3][: a.shape[0], : a.shape[1]], atol=1e-5, rtol=0)
+        assert x is None
+    finally:
+        acts.exact[1] = True
+
+
 def test_fallback_layers_answer_from_the_captured_pattern(tiny):
     acts = iw.TextActivations(tiny, TEXT[:80], progress=False)
     theirs = hook_patterns(tiny, acts.tokens)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ from ._model import (
     str_tokens,
     to_tokens,
 )
-from .qk import Scoring, row_logsumexp, scores_rows, signed_block_max
+from .qk import Scoring, pattern_chunks, row_logsumexp, scores_rows, signed_block_max
 from .qk import block_max as qk_block_max
 from .qk import pattern_cols as qk_pattern_cols
 from .qk import pattern_rows as qk_pattern_rows
@@ -728,6 +729,47 @@ class TextActivations:
         cols = self._indices(src, stop, "attribution_cols")
         u, v = self._attr_weights(layer, head)
         return self.pattern_cols(layer, head, cols) * (u @ v[cols].T)
+
+    def answers_without_model(self, layer: int) -> bool:
+        """Whether layer ``layer``'s rows come from what is stored (its queries and keys), with
+        no forward pass of the model (which a background thread must not run)."""
+        return bool(self.exact.get(layer, False))
+
+    def row_chunks(
+        self, layer: int, head: int, *, chunk: int = 512, block: int = 1, attribution: bool = False
+    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor | None]]:
+        """The head's pattern and (``attribution=True``) logit attribution a chunk of rows at a
+        time, only their causal part: ``(start, A[start:stop, :w], attr[start:stop, :w] or
+        None)`` with ``w = min(pos, ⌈stop / block⌉ · block)`` (every column beyond is 0), float32.
+        One ``q · Kᵀ`` per chunk serves both (:func:`.qk.pattern_chunks`); the attention pass's
+        log-sum-exp is used where it kept one, else each row's is computed and kept for
+        :meth:`pattern_cols`. The last row of the attribution is NaN."""
+        layer, head = self._check(layer, head)
+        n = self.n_tokens
+        weights = self._attr_weights(layer, head) if attribution else None
+        if not self.exact.get(layer, False):  # patterns recaptured (kept per layer)
+            chunk = max(block, chunk // block * block)
+            for start in range(0, n, chunk):
+                stop = min(n, start + chunk)
+                width = min(n, -(-stop // block) * block)
+                a = self.pattern_rows(layer, head, start, stop)[:, :width].float()
+                x = None
+                if weights is not None:
+                    x = a * (weights[0][start:stop] @ weights[1][:width].T)
+                yield start, a, x
+            return
+        q, k = self._head_qk(layer, head)
+        known = self._pass_lse[layer][head] if layer in self._pass_lse else None
+        lse = torch.empty(n) if known is None else None
+        chunks = pattern_chunks(
+            q, k, self._scoring(layer), chunk=chunk, block=block, lse=known, weights=weights
+        )
+        for start, a, x, chunk_lse in chunks:
+            if lse is not None:
+                lse[start : start + a.shape[0]] = chunk_lse
+            yield start, a, x
+        if lse is not None:
+            self._remember_lse((layer, head), lse)
 
     def pattern_block_max(self, layer: int, head: int, block: int) -> torch.Tensor:
         """``M [⌈pos/block⌉, ⌈pos/block⌉]`` float32: ``M[i, j]`` is the largest attention weight

@@ -59,15 +59,48 @@ def scores_rows(
 
 
 def _chunk_scores(
-    q: torch.Tensor, k: torch.Tensor, scoring: Scoring, start: int, stop: int, width: int
+    q: torch.Tensor,
+    k: torch.Tensor,
+    scoring: Scoring,
+    start: int,
+    stop: int,
+    width: int,
+    lse: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``S[start:stop, :width]`` (``width ≥ stop``), causal mask applied: float32."""
-    s = scoring(q[start:stop].float() @ k[:width].float().T)
-    # only columns >= start can lie above the diagonal
-    tail = s[:, start:width]
-    mask = torch.ones(stop - start, width - start, dtype=torch.bool).triu_(1)
-    tail.masked_fill_(mask, float("-inf"))
+    """``S[start:stop, :width]`` (``width ≥ stop``), causal mask applied: float32. With ``lse``
+    (the rows' normalisers, no soft cap) it returns ``S − lse[:, None]`` from the same matmul
+    (``[q / scale, −lse] · [k, 1]``), ready to exponentiate."""
+    qs = q[start:stop].float()
+    ks = k[:width].float()
+    if scoring.cap <= 0:  # the scale folded into the [rows, d_head] queries, not the scores
+        if scoring.scale != 1.0:
+            qs = qs / scoring.scale
+        if lse is not None:
+            qs = torch.cat([qs, -lse[:, None].float()], 1)
+            ks = torch.cat([ks, torch.ones(width, 1)], 1)
+        s = qs @ ks.T
+    else:
+        s = scoring(qs @ ks.T)
+        if lse is not None:
+            s.sub_(lse[:, None].float())
+    # columns below start are all at or left of the diagonal; the square [start, stop) holds it,
+    # and every column from stop on lies right of it
+    s[:, start:stop].masked_fill_(_upper(stop - start), float("-inf"))
+    s[:, stop:width] = float("-inf")
     return s
+
+
+_UPPER: dict[int, torch.Tensor] = {}
+
+
+def _upper(m: int) -> torch.Tensor:
+    """The strictly upper triangle of an ``m × m`` square (bool), kept per size."""
+    mask = _UPPER.get(m)
+    if mask is None:
+        mask = _UPPER[m] = torch.ones(m, m, dtype=torch.bool).triu_(1)
+        while len(_UPPER) > 8:
+            _UPPER.pop(next(iter(_UPPER)))
+    return mask
 
 
 def _chunks(n: int, chunk: int) -> Iterator[tuple[int, int]]:
@@ -105,6 +138,44 @@ def pattern_cols(
     s = scoring(q.float() @ k[cols].float().T)  # [n, cols]
     s = (s - lse[:, None]).exp_()
     return s.masked_fill_(torch.arange(n)[:, None] < cols[None, :], 0.0)
+
+
+def pattern_chunks(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    scoring: Scoring,
+    *,
+    chunk: int = ROW_CHUNK,
+    block: int = 1,
+    lse: torch.Tensor | None = None,
+    weights: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> Iterator[tuple[int, torch.Tensor, torch.Tensor | None, torch.Tensor]]:
+    """The pattern's causal part, a chunk of rows at a time: ``(start, A[start:stop, :w],
+    X[start:stop, :w] or None, lse[start:stop])`` for consecutive chunks of ``chunk`` rows (a
+    multiple of ``block``), ``w = min(n, ⌈stop / block⌉ · block)`` — every column right of ``w``
+    is 0 in these rows, so a chunk costs ``rows × w × d_head``, half the square on average.
+
+    ``A`` is each row's softmax (``exp(S − lse)``; with ``lse`` given, e.g. the attention pass's
+    own, no log-sum-exp is taken). ``weights = (u [n, r], w [n, r])`` also gives the weighted
+    pattern ``X[d, s] = A[d, s] · (u_d · w_s)`` from the same ``A`` (a row of NaN in ``u`` makes
+    its row NaN). float32, one chunk alive at a time: what a view needs to show one head of a
+    long text (block maxima, the largest entries of each row) in one pass over ``q · Kᵀ``."""
+    n = q.shape[0]
+    chunk = max(block, chunk // block * block)
+    for start, stop in _chunks(n, chunk):
+        width = min(n, n_blocks(stop, block) * block)
+        if lse is None:
+            s = _chunk_scores(q, k, scoring, start, stop, width)
+            chunk_lse = torch.logsumexp(s, -1)
+            a = s.sub_(chunk_lse[:, None]).exp_()
+        else:
+            chunk_lse = lse[start:stop].float()
+            a = _chunk_scores(q, k, scoring, start, stop, width, chunk_lse).exp_()
+        x = None
+        if weights is not None:
+            u, w = weights
+            x = (u[start:stop].float() @ w[:width].float().T).mul_(a)
+        yield start, a, x, chunk_lse
 
 
 def n_blocks(n: int, block: int) -> int:

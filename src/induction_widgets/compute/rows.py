@@ -1,9 +1,9 @@
 """A head's ``[dst, src]`` matrices in row chunks, never the whole matrix at once (long texts).
 
-:func:`iter_head_rows` walks rows ``[0, n)`` a chunk at a time, giving the attention pattern's rows
-(:meth:`TextActivations.pattern_rows`, recomputed from q/k for just those rows) and, when asked, the
-direct-path logit attribution's (:meth:`TextActivations.attribution_rows`,
-``attr[d, s] = A[d, s] · (u_d · v_s)``, the last row NaN).
+:func:`iter_head_rows` walks rows ``[0, n)`` a chunk at a time, giving the causal part of the
+attention pattern's rows (recomputed from q/k for just those rows) and, when asked, of the
+direct-path logit attribution's (``attr[d, s] = A[d, s] · (u_d · v_s)``, the last row NaN), both
+from one ``q · Kᵀ`` per chunk (:meth:`TextActivations.row_chunks`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,9 @@ def iter_head_rows(
     *,
     attribution: bool = True,
     chunk: int = ROW_CHUNK,
+    block: int = 1,
 ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor | None]]:
-    """``(start, A[start:stop], attr[start:stop] or None)`` for consecutive chunks of ``chunk`` rows
-    covering ``[0, n)`` (float32 ``[rows, n]``)."""
-    n = acts.n_tokens
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        pattern = acts.pattern_rows(layer, head, start, stop).float()
-        attr = acts.attribution_rows(layer, head, start, stop).float() if attribution else None
-        yield start, pattern, attr
+    """``(start, A[start:stop, :w], attr[start:stop, :w] or None)`` for consecutive chunks of
+    ``chunk`` rows covering ``[0, n)`` (float32 ``[rows, w]``, ``w = min(n, ⌈stop / block⌉ ·
+    block)``: the columns beyond are 0 in these rows)."""
+    yield from acts.row_chunks(layer, head, chunk=chunk, block=block, attribution=attribution)

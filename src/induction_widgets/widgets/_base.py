@@ -18,7 +18,7 @@ from ..checks import check_head, check_head_pair
 from ..compute import HeadScores, ModelInfo, TextActivations, head_scores, to_tokens
 from ..compute.cache import CACHE, ActivationHandle
 from ..errors import InputError
-from ..payload import LONG_TOKENS, band_payload
+from ..payload import LONG_TOKENS, band_payload, prefetch_heads
 from ..views import (
     VIEWS,
     ViewSpec,
@@ -244,6 +244,10 @@ class HeadWidget(ViewWidget):
         names = [n for n in asked if n in data]
         meta = {n: {k: v for k, v in data[n].items() if k != "view"} for n in names}
         self.send({**reply, "names": names, "meta": meta}, buffers=[data[n]["view"] for n in names])
+        # long texts: the neighbours' same buffers, made in the background (interrupted by the
+        # next request), so that stepping through a layer's heads finds them made
+        neighbours = [(layer, h) for h in (head + 1, head - 1) if 0 <= h < self._info.n_heads]
+        prefetch_heads(self._acts, neighbours, names)
 
     def _on_band_request(self, content: dict[str, Any]) -> None:
         """A band of a finer level of the matrix's max pyramid (long texts, ``shared/pyramid.js``):
