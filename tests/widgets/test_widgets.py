@@ -330,6 +330,10 @@ def test_head_payloads_make_only_the_names_asked_and_remember_recent_heads(tiny)
     assert np.allclose(
         decode(full["attribution"]), acts.logit_attribution(1, 0).numpy(), atol=1e-2, equal_nan=True
     )
-    for h in range(1, RECENT_HEADS):
-        head_payloads(acts, 1, h, names=["attention"])
+    others = [(l, h) for l in range(2) for h in range(4) if (l, h) != (1, 0)]
+    for layer, h in others[: RECENT_HEADS - 1]:
+        head_payloads(acts, layer, h, names=["attention"])
     assert head_payloads(acts, 1, 0)["attribution"] is full["attribution"]  # still remembered
+    for layer, h in others[: RECENT_HEADS]:  # one more than is kept: the oldest goes
+        head_payloads(acts, layer, h, names=["attention"])
+    assert head_payloads(acts, 1, 0)["attribution"] is not full["attribution"]
