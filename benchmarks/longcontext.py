@@ -450,10 +450,14 @@ def run(ctx: Any) -> CaseResult:
         "in 338 s (0.84× the HF model's eager forward, 403 s) and peaked at 14.8 GB (2.6 GB "
         "after loading); a head switch cost 2.7 s in the kernel. The old eager path was not run "
         "at 8,192 here (it would need ~12 GB on a shared machine).",
-        "Kernel switch: what the long format computes when a head is shown (the browser's "
-        "overview at block ⌈n/1024⌉, the row and the column of the token in focus); the "
-        "explorer's own switch path (payload, messaging) is the browser half's, measured there. "
-        "Live p95, saved page size and paint: filled by the browser half (branch `longb`).",
+        "Kernel: (1) a view's head request as the browser sends it (`head_payloads(acts, l, h, "
+        "names=[mode, mode_overview])`: compact rows of every row and the overview, one pass over "
+        "the causal half of q·Kᵀ), for six heads in different layers cold, and for each one's "
+        "neighbour (head + 1) after `prefetch_heads` made it in the background (what a step "
+        "through a layer's heads costs); (2) the first paint's data alone (block max at block "
+        "⌈n/1024⌉ + the focus token's row and column, `TextActivations.pattern_block_max` / "
+        "`pattern_rows` / `pattern_cols`). Live p95 and the saved page's paint: "
+        "`python -m benchmarks.longcontext_browser` (section below).",
         "Not in the probes, recorded for the record (2026-12-02, load average 16–19 on 2 cores, "
         "ad-hoc scripts in one process, SmolLM2, 2,048 tokens, pairs interleaved): the bare SDPA "
         "forward took 52 s and 68 s; reading through the SDPA capture (first version, before the "

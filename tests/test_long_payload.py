@@ -215,3 +215,42 @@ def test_a_request_on_screen_interrupts_the_background_and_nothing_half_made_is_
             assert set(p) == {"attention", "attention_overview"}
             rows = decode(p["attention"])
             assert rows.shape == (n, n) and (rows.sum(1) > 0.99).all()  # every row whole
+
+
+def test_attention_alone_in_log_space_is_the_models_own_pattern(tiny, monkeypatch):
+    """An attention-only request works on log A (only kept entries and block maxima see an
+    exp): its compact rows and overview are those of TransformerLens's own hook_pattern, and the
+    same as the request that makes the attribution from A itself."""
+    import torch
+
+    import induction_widgets as iw
+    import induction_widgets.payload as payload
+    from induction_widgets.compute._model import run_with_hooks
+
+    monkeypatch.setattr(payload, "LONG_TOKENS", 16)  # the long format on a short text
+    text = "Mr and Mrs Dursley, of number four, Privet Drive, were proud to say. " * 3
+    acts = iw.TextActivations(tiny, text, progress=False)
+    theirs = {}
+    run_with_hooks(
+        tiny,
+        acts.tokens[None],
+        [("blocks.1.attn.hook_pattern", lambda p, hook: theirs.setdefault(1, p[0].detach()))],
+    )
+    n = acts.n_tokens
+    for head in range(acts.info.n_heads):
+        ref = theirs[1][head].float().numpy()
+        log_p = head_payloads(acts, 1, head, names=["attention", "attention_overview"])
+        rows = decode(log_p["attention"])
+        for d in (5, n // 2, n - 1):
+            top = np.argsort(-ref[d], kind="stable")[:64]
+            top = top[ref[d, top].astype(np.float16) > 0]  # float16 keeps what is above 6e-8
+            np.testing.assert_allclose(rows[d, top], ref[d, top], atol=1e-3, rtol=0)
+            assert np.count_nonzero(rows[d]) == len(top)
+        b = log_p["attention_overview"]["block"]
+        np.testing.assert_allclose(
+            decode(log_p["attention_overview"]), block_max(ref, b), atol=1 / 510 + 1e-6
+        )
+        payload._RECENT_HEADS.pop(acts, None)  # forget: the next request makes A itself
+        both = head_payloads(acts, 1, head, names=["attention", "attribution"])
+        np.testing.assert_allclose(decode(both["attention"]), rows, atol=1e-3, rtol=0)
+        assert torch.isfinite(torch.as_tensor(rows)).all()

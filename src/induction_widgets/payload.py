@@ -307,12 +307,19 @@ def _long_head(
         todo = [n for n in todo if attribution or not n.startswith("attribution")]
         block = overview_block(acts.n_tokens)
         chunk = max(block, 512 // block * block)
+        # attention alone travels in log space: only block maxima and kept entries see an exp
         rows: Any = iter_head_rows(
-            acts, layer, head, attribution=attribution, chunk=chunk, block=block
+            acts,
+            layer,
+            head,
+            attribution=attribution,
+            chunk=chunk,
+            block=block,
+            log=not attribution,
         )
         if background:
             rows = _PREFETCH.interruptible(rows)
-        made = long_head_payloads(rows, acts.n_tokens, todo)
+        made = long_head_payloads(rows, acts.n_tokens, todo, log=not attribution)
         with _LOCK:
             have.update(made)
     if "value_norm" in wanted and "value_norm" not in have:
@@ -339,14 +346,17 @@ def overview_block(n: int, cells: int = OVERVIEW_CELLS) -> int:
     return b
 
 
-def block_max(x: Any, block: int, *, signed: bool = False, finite: bool = False) -> np.ndarray:
+def block_max(
+    x: Any, block: int, *, signed: bool = False, finite: bool = False, fill: float = 0.0
+) -> np.ndarray:
     """Max pooling of a ``[rows, cols]`` matrix over ``block`` × ``block`` cells (the last blocks
     cover what is left): ``[ceil(rows / b), ceil(cols / b)]`` float32.
 
     ``signed=False``: the largest value of each block (attention). ``signed=True``: the value of
     largest magnitude, with its sign (logit attribution; ``+v`` wins a tie with ``−v``). NaN cells
     are left out; a block of NaN only is 0. ``finite``: the caller knows there is no NaN (the
-    check, a pass over ``x``, is skipped)."""
+    check, a pass over ``x``, is skipped). ``fill``: what pads the last blocks (``-inf`` for log
+    values, ``signed=False``)."""
     import torch
 
     t = _as_float_tensor(x)
@@ -356,7 +366,7 @@ def block_max(x: Any, block: int, *, signed: bool = False, finite: bool = False)
     rows, cols = t.shape
     nr, nc = -(-rows // block), -(-cols // block)
     if (nr * block, nc * block) != (rows, cols):
-        t = torch.nn.functional.pad(t, (0, nc * block - cols, 0, nr * block - rows))
+        t = torch.nn.functional.pad(t, (0, nc * block - cols, 0, nr * block - rows), value=fill)
     blocks = t.view(nr, block, nc * block)
     hi = blocks.amax(1).view(nr, nc, block).amax(-1)
     if not signed:
@@ -375,14 +385,16 @@ def _as_float_tensor(x: Any) -> Any:
 
 
 def compact_rows(
-    x: Any, keep: int = ROW_KEEP, *, signed: bool = False, finite: bool = False
+    x: Any, keep: int = ROW_KEEP, *, signed: bool = False, finite: bool = False, log: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ``keep`` largest entries of each row of ``x [rows, n]`` (by value, or by magnitude when
     ``signed``), zeros and NaN left out: ``(counts [rows], idx, val, rest [rows])`` with ``idx`` /
     ``val`` the kept columns (ascending) and values row after row, and ``rest[d]`` the largest
     value (magnitude) left out of row ``d`` (0 when nothing non-zero was left out; NaN for a row of
     NaN) — every entry not kept is at most ``rest[d]`` (in magnitude). ``finite`` as in
-    :func:`block_max`."""
+    :func:`block_max`. ``log=True``: ``x`` holds the logarithms of non-negative values (``-inf``
+    for 0; not ``signed``): the same entries are kept, and only they and ``rest`` are
+    exponentiated."""
     import torch
 
     t = _as_float_tensor(x)
@@ -396,6 +408,8 @@ def compact_rows(
         top, where = torch.topk(t.abs(), k, dim=1)  # descending magnitudes
     else:
         top, where = torch.topk(t, k, dim=1)
+        if log:  # exp is monotone: the same entries, exponentiated now
+            top = top.exp()
     kept_key, kept_idx = top[:, :keep], where[:, :keep]
     rest = top[:, keep].clamp(min=0) if n > keep else torch.zeros(rows)
     if nan_rows is not None:
@@ -478,14 +492,16 @@ def overview_payload(over: np.ndarray, n: int, block: int, *, signed: bool) -> P
 
 
 def long_head_payloads(
-    chunks: Any, n: int, names: Sequence[str], *, keep: int = ROW_KEEP
+    chunks: Any, n: int, names: Sequence[str], *, keep: int = ROW_KEEP, log: bool = False
 ) -> dict[str, Payload]:
     """The long format of one head from its rows, chunk by chunk (``chunks`` yields ``(start,
     attention rows, attribution rows or None)`` as :func:`compute.rows.iter_head_rows`; chunk sizes
     a multiple of the overview block; a chunk's rows may stop at any column that is a multiple of
     the block or ``n``, the rest read as 0): ``attention`` / ``attribution`` as compact rows and
     ``attention_overview`` / ``attribution_overview`` as block-max overviews, for the ``names``
-    asked. Memory: one chunk at a time plus the results (≈ 3 MB at 8,192 tokens)."""
+    asked. Memory: one chunk at a time plus the results (≈ 3 MB at 8,192 tokens). ``log``: the
+    attention rows come as ``log A`` (:meth:`TextActivations.row_chunks` with ``log=True``): only
+    the block maxima and the kept entries are exponentiated."""
     block = overview_block(n)
     nb = -(-n // block)
     parts: dict[str, dict[str, list[np.ndarray]]] = {}
@@ -500,12 +516,16 @@ def long_head_payloads(
             acc = parts.setdefault(base, {"over": [], "c": [], "i": [], "v": [], "r": []})
             # patterns are finite (checked when read); the attribution's only NaN row is zeroed.
             # A chunk may stop short of column n (its causal part): the blocks right of it are 0
-            over = block_max(rows, block, signed=signed, finite=True)
+            in_log = log and base == "attention"
+            if in_log:
+                over = np.exp(block_max(rows, block, finite=True, fill=-np.inf))
+            else:
+                over = block_max(rows, block, signed=signed, finite=True)
             if over.shape[1] < nb:
                 over = np.pad(over, ((0, 0), (0, nb - over.shape[1])))
             acc["over"].append(over)
             if base in names:
-                c, i, v, r = compact_rows(rows, keep, signed=signed, finite=True)
+                c, i, v, r = compact_rows(rows, keep, signed=signed, finite=True, log=in_log)
                 for key, value in zip("civr", (c, i, v, r), strict=True):
                     acc[key].append(value)
     out: dict[str, Payload] = {}

@@ -736,14 +736,26 @@ class TextActivations:
         return bool(self.exact.get(layer, False))
 
     def row_chunks(
-        self, layer: int, head: int, *, chunk: int = 512, block: int = 1, attribution: bool = False
+        self,
+        layer: int,
+        head: int,
+        *,
+        chunk: int = 512,
+        block: int = 1,
+        attribution: bool = False,
+        log: bool = False,
     ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor | None]]:
         """The head's pattern and (``attribution=True``) logit attribution a chunk of rows at a
         time, only their causal part: ``(start, A[start:stop, :w], attr[start:stop, :w] or
         None)`` with ``w = min(pos, ⌈stop / block⌉ · block)`` (every column beyond is 0), float32.
         One ``q · Kᵀ`` per chunk serves both (:func:`.qk.pattern_chunks`); the attention pass's
         log-sum-exp is used where it kept one, else each row's is computed and kept for
-        :meth:`pattern_cols`. The last row of the attribution is NaN."""
+        :meth:`pattern_cols`. The last row of the attribution is NaN. ``log=True`` (without
+        ``attribution``): ``log A`` instead of ``A`` (``−inf`` for 0), see :func:`.qk.pattern_chunks`."""
+        if log and attribution:
+            raise InputError(
+                "row_chunks: log=True gives log A only; ask for the attribution without it"
+            )
         layer, head = self._check(layer, head)
         n = self.n_tokens
         weights = self._attr_weights(layer, head) if attribution else None
@@ -753,6 +765,8 @@ class TextActivations:
                 stop = min(n, start + chunk)
                 width = min(n, -(-stop // block) * block)
                 a = self.pattern_rows(layer, head, start, stop)[:, :width].float()
+                if log:
+                    a = a.log_()
                 x = None
                 if weights is not None:
                     x = a * (weights[0][start:stop] @ weights[1][:width].T)
@@ -762,7 +776,14 @@ class TextActivations:
         known = self._pass_lse[layer][head] if layer in self._pass_lse else None
         lse = torch.empty(n) if known is None else None
         chunks = pattern_chunks(
-            q, k, self._scoring(layer), chunk=chunk, block=block, lse=known, weights=weights
+            q,
+            k,
+            self._scoring(layer),
+            chunk=chunk,
+            block=block,
+            lse=known,
+            weights=weights,
+            log=log,
         )
         for start, a, x, chunk_lse in chunks:
             if lse is not None:

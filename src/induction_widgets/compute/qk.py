@@ -149,6 +149,7 @@ def pattern_chunks(
     block: int = 1,
     lse: torch.Tensor | None = None,
     weights: tuple[torch.Tensor, torch.Tensor] | None = None,
+    log: bool = False,
 ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor | None, torch.Tensor]]:
     """The pattern's causal part, a chunk of rows at a time: ``(start, A[start:stop, :w],
     X[start:stop, :w] or None, lse[start:stop])`` for consecutive chunks of ``chunk`` rows (a
@@ -159,7 +160,13 @@ def pattern_chunks(
     own, no log-sum-exp is taken). ``weights = (u [n, r], w [n, r])`` also gives the weighted
     pattern ``X[d, s] = A[d, s] · (u_d · w_s)`` from the same ``A`` (a row of NaN in ``u`` makes
     its row NaN). float32, one chunk alive at a time: what a view needs to show one head of a
-    long text (block maxima, the largest entries of each row) in one pass over ``q · Kᵀ``."""
+    long text (block maxima, the largest entries of each row) in one pass over ``q · Kᵀ``.
+
+    ``log=True`` (no ``weights``): ``log A = S − lse`` instead of ``A`` (``−inf`` above the
+    diagonal), nothing exponentiated: block maxima and a row's largest entries are the same
+    cells in log space, so a caller exponentiates only those."""
+    if log and weights is not None:
+        raise ValueError("log=True gives log A only: the weighted pattern needs A itself")
     n = q.shape[0]
     chunk = max(block, chunk // block * block)
     for start, stop in _chunks(n, chunk):
@@ -167,10 +174,12 @@ def pattern_chunks(
         if lse is None:
             s = _chunk_scores(q, k, scoring, start, stop, width)
             chunk_lse = torch.logsumexp(s, -1)
-            a = s.sub_(chunk_lse[:, None]).exp_()
+            a = s.sub_(chunk_lse[:, None])
         else:
             chunk_lse = lse[start:stop].float()
-            a = _chunk_scores(q, k, scoring, start, stop, width, chunk_lse).exp_()
+            a = _chunk_scores(q, k, scoring, start, stop, width, chunk_lse)
+        if not log:
+            a = a.exp_()
         x = None
         if weights is not None:
             u, w = weights

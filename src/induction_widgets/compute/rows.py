@@ -25,8 +25,12 @@ def iter_head_rows(
     attribution: bool = True,
     chunk: int = ROW_CHUNK,
     block: int = 1,
+    log: bool = False,
 ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor | None]]:
     """``(start, A[start:stop, :w], attr[start:stop, :w] or None)`` for consecutive chunks of
     ``chunk`` rows covering ``[0, n)`` (float32 ``[rows, w]``, ``w = min(n, ⌈stop / block⌉ ·
-    block)``: the columns beyond are 0 in these rows)."""
-    yield from acts.row_chunks(layer, head, chunk=chunk, block=block, attribution=attribution)
+    block)``: the columns beyond are 0 in these rows); ``log``: ``log A`` instead of ``A``
+    (without the attribution)."""
+    yield from acts.row_chunks(
+        layer, head, chunk=chunk, block=block, attribution=attribution, log=log
+    )
