@@ -481,15 +481,14 @@ def _frozen_weights(model: Any) -> Iterator[None]:
 @dataclass
 class _PatternParts:
     """What the QK fix needs from the clean pass of a chunk of ``b`` contexts, per layer ``l``:
-    ``resid[l]`` (``blocks.{l}.hook_resid_pre``, ``[b, pos, d_model]``), ``scale[l]``
-    (``blocks.{l}.ln1.hook_scale``, ``[b, pos, 1]``), ``grad[l] = ∂(Σ_b icl_b)/∂A[l]`` at
-    ``hook_pattern`` ``[b, head, dst, src]`` (every pattern a leaf of the backward) and
-    ``dot[l] = Σ_{head, dst, src} A[l] · grad[l]`` ``[b]``; all detached, on the model's device."""
+    ``resid[l]`` (``blocks.{l}.hook_resid_pre``, ``[b, pos, d_model]``),
+    ``grad[l] = ∂(Σ_b icl_b)/∂A[l]`` at
+    ``hook_pattern`` ``[b, head, dst, src]`` (every pattern a leaf of the backward) and the
+    clean pattern ``pattern[l]`` (same shape); all detached, on the model's device."""
 
     resid: list[torch.Tensor]
-    scale: list[torch.Tensor]
     grad: list[torch.Tensor]
-    dot: list[torch.Tensor]
+    pattern: list[torch.Tensor]
 
 
 def _z_grad_pass(
@@ -503,12 +502,11 @@ def _z_grad_pass(
     ``qk_fix``: every attention pattern (``hook_pattern``) is replaced by a detached copy that is a
     leaf of the backward, so ``∂icl/∂z`` holds every pattern fixed (paths through values, MLPs and
     the residual stream only) and the same backward gives ``∂icl/∂A`` per layer; the fourth item
-    then holds those and the clean residuals and ``ln1`` scales (:class:`_PatternParts`)."""
+    then holds those, the clean patterns and the clean residuals (:class:`_PatternParts`)."""
     info = model_info(model)
     zs: list[torch.Tensor] = []
     patterns: list[torch.Tensor] = []
-    resid: list[torch.Tensor] = []
-    scale: list[torch.Tensor] = []
+    resid: dict[int, torch.Tensor] = {}
 
     def keep(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
         if not output.requires_grad:
@@ -521,9 +519,10 @@ def _z_grad_pass(
         patterns.append(out)
         return out
 
-    def store(into: list[torch.Tensor]) -> Callable[..., None]:
+    def store(into: dict[int, torch.Tensor], layer: int) -> Callable[..., None]:
+        # the first call is kept
         def fn(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
-            into.append(output.detach())
+            into.setdefault(layer, output.detach())
 
         return fn
 
@@ -542,8 +541,9 @@ def _z_grad_pass(
     if qk_fix:
         for l in range(info.n_layers):
             handles.append(points[f"blocks.{l}.attn.hook_pattern"].register_forward_hook(leaf))
-            handles.append(points[f"blocks.{l}.hook_resid_pre"].register_forward_hook(store(resid)))
-            handles.append(points[f"blocks.{l}.ln1.hook_scale"].register_forward_hook(store(scale)))
+            handles.append(
+                points[f"blocks.{l}.hook_resid_pre"].register_forward_hook(store(resid, l))
+            )
     try:
         with _frozen_weights(model), torch.enable_grad():
             if name is None:
@@ -566,21 +566,22 @@ def _z_grad_pass(
     shape = (*tokens.shape, info.n_heads, info.d_head)
     parts = None
     if qk_fix:
-        if not (len(patterns) == len(resid) == len(scale) == info.n_layers):
+        if not (len(patterns) == len(resid) == info.n_layers):
             raise InputError(
-                "the QK fix needs hook_pattern, hook_resid_pre and ln1.hook_scale to fire in every "
-                f"layer (got {len(patterns)}, {len(resid)}, {len(scale)} of {info.n_layers}): this "
+                "the QK fix needs hook_pattern and hook_resid_pre to fire in every layer (got "
+                f"{len(patterns)}, {len(resid)} of {info.n_layers}): this "
                 "model runs an attention without them; use qk_fix=False"
             )
         g_pat = [
             torch.zeros_like(a) if g is None else g.detach()
             for a, g in zip(patterns, grads[len(zs) :], strict=True)
         ]
-        dot = [
-            (a.detach().float() * g.float()).sum((1, 2, 3))
-            for a, g in zip(patterns, g_pat, strict=True)
-        ]
-        parts = _PatternParts(resid, scale, g_pat, dot)
+        layers = range(info.n_layers)
+        parts = _PatternParts(
+            [resid[l] for l in layers],
+            g_pat,
+            [a.detach() for a in patterns],
+        )
     return (
         pair.detach().cpu(),
         [z.detach().float().reshape(shape).cpu() for z in zs],
@@ -607,7 +608,7 @@ def _qk_fix_terms(
     For head ``(l, h)`` with ablation delta ``Δz [b, pos, d_head]`` (``delta_z[l][..., h, :]``) its
     write ``Δr = Δz W_O[l, h]`` ``[b, pos, d_model]`` is added to the clean residual at the input
     of every later layer ``l' > l`` (only there: nothing else downstream moves), through that
-    layer's ``ln1`` with its clean scale held fixed, into the queries and the keys; each later
+    layer's ``ln1`` (taken exactly, its scale moving too) into the queries and the keys; each later
     layer's new pattern ``A'[l']`` is computed exactly (the model's own attention: softmax,
     rotary, grouped-query heads) and the term is ``Σ_{l' > l} Σ (A'[l'] − A[l']) · ∂icl/∂A[l']``.
     The values and everything after the pattern are held at their clean values (their first-order
@@ -647,7 +648,7 @@ def _qk_fix_pass(
     """One pass of :func:`_qk_fix_terms` over ``R = len(src_layer)`` replicas of ``tokens [b, pos]``
     (replica ``r`` = rows ``r·b … r·b + b − 1``): at every layer ``l' ≥ 1`` the residual input is
     the clean one plus ``delta[r]`` ``[b, pos, d_model]`` where ``src_layer[r] < l'``, the ``ln1``
-    scale the clean one; returns ``Σ_{l' > src_layer[r]} Σ (A' − A) · ∂icl/∂A`` ``[R, b]``."""
+    the rest of the pass the model's own; returns ``Σ_{l' > src_layer[r]} Σ (A' − A) · ∂icl/∂A`` ``[R, b]``."""
     R, b = delta.shape[0], tokens.shape[0]
     L = info.n_layers
     acc = torch.zeros(R, b, device=delta.device)
@@ -660,18 +661,11 @@ def _qk_fix_pass(
 
         return fn
 
-    def frozen_scale(layer: int) -> Callable[..., torch.Tensor]:
-        def fn(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
-            s = parts.scale[layer].to(output.dtype)
-            return s.expand(R, *s.shape).reshape(output.shape)
-
-        return fn
-
     def score(layer: int) -> Callable[..., None]:
         def fn(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
             a = output.detach().float().view(R, b, *output.shape[1:])
+            a = a - parts.pattern[layer].float()[None]
             term = (a * parts.grad[layer].float()[None]).sum((2, 3, 4))
-            term = term - parts.dot[layer].float()[None]
             acc.add_(term * (src_layer < layer).float()[:, None])
             if layer == L - 1:
                 raise StopForward
@@ -684,7 +678,6 @@ def _qk_fix_pass(
         for l in range(1, L):
             for name, fn in (
                 (f"blocks.{l}.hook_resid_pre", new_resid(l)),
-                (f"blocks.{l}.ln1.hook_scale", frozen_scale(l)),
                 (f"blocks.{l}.attn.hook_pattern", score(l)),
             ):
                 handles.append(points[name].register_forward_hook(fn))
@@ -723,7 +716,7 @@ def _attribution_icl(
     head gets, beside ``Σ (μ − z) · g̃``, the term of :func:`_qk_fix_terms`:
     ``Σ_{l' > l} (A'_{l,h}[l'] − A[l']) · ∂icl/∂A[l']``, the exact softmax of the later layers'
     scores with the head's write ``Δr = (μ − z) W_O`` added to their queries and keys (norm
-    scale frozen). Where no pattern is saturated, ``A' − A`` is linear in ``Δr`` and the sum is
+    norm taken exactly). Where no pattern is saturated, ``A' − A`` is linear in ``Δr`` and the sum is
     the plain estimate again; where one is, the softmax is taken as it is. ``sources``: the heads
     that get the term (default all; the cost is one truncated forward pass over that many
     replicas of the contexts).
