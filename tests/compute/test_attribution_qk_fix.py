@@ -6,8 +6,9 @@
    with the head's write ``(μ − z) W_O`` added to the residual.
 2. Its small-delta limit: scaled by ``ε``, the fixed estimate is the plain gradient estimate
    (the softmax is then linear), which pins the split into frozen-pattern and pattern terms.
-3. Against exact ablation: on the tiny model it moves the previous-token head L0H3 — whose exact
-   effect runs through the saturated keys of the layer-1 induction heads — toward its exact effect.
+3. Against exact ablation on the tiny model: the previous-token heads' exact effect runs entirely
+   through the layer-1 patterns, the fix recomputes those patterns right, and still misses most
+   of the effect — the curvature is after the pattern, which the fix linearises.
 """
 
 from __future__ import annotations
@@ -116,38 +117,83 @@ def test_qk_fix_equals_plain_loop_reference(tiny, contexts, means):
     assert torch.allclose(fixed.icl_change[1], plain.icl_change[1], atol=1e-4)
 
 
-def test_qk_fix_small_delta_limit_is_the_gradient(tiny, contexts, means):
-    """``(frozen-pattern term + QK term(ε Δz)) / ε → (μ − z)·∂icl/∂z`` as ``ε → 0``."""
-    tokens = contexts[:3]
-    idx = [20, 200]
-    _, _, g_full, _ = _z_grad_pass(tiny, tokens, idx, 0)
-    _, zs2, g_frozen, parts = _z_grad_pass(tiny, tokens, idx, 0, qk_fix=True)
+def check_small_delta_limit(model, tokens, idx, window, heads, means):
+    """``frozen-pattern term + QK term(ε Δz)`` equals ``ε (μ − z)·∂icl/∂z`` to first order: each of
+    ``heads`` within 3 % (+ float noise). Returns the largest relative QK share seen."""
+    _, _, g_full, _ = _z_grad_pass(model, tokens, idx, window)
+    _, zs, g_frozen, parts = _z_grad_pass(model, tokens, idx, window, qk_fix=True)
     assert parts is not None
     eps = 1e-3
-    deltas = [eps * (means[l].expand_as(z) - z) for l, z in enumerate(zs2)]
-    heads = [(0, h) for h in range(4)]
-    qk = _qk_fix_terms(tiny, iw.compute.ablation.model_info(tiny), tokens, deltas, parts, heads, 64)
-    for h in range(4):
-        full = float((deltas[0][:, :, h] * g_full[0][:, :, h]).sum())
-        split = float((deltas[0][:, :, h] * g_frozen[0][:, :, h]).sum() + qk[:, 0, h].sum())
-        assert split == pytest.approx(full, abs=2e-5 + 0.03 * abs(full)), (h, split, full)
-    # the frozen-pattern gradient differs from the full one for layer 0 (the QK paths are cut)
-    assert not torch.allclose(g_full[0], g_frozen[0], atol=1e-6)
+    deltas = [eps * (means[l].expand_as(z) - z) for l, z in enumerate(zs)]
+    info = iw.compute.ablation.model_info(model)
+    qk = _qk_fix_terms(model, info, tokens, deltas, parts, heads, 64)
+    share = 0.0
+    for layer, h in heads:
+        full = float((deltas[layer][:, :, h] * g_full[layer][:, :, h]).sum())
+        frozen = float((deltas[layer][:, :, h] * g_frozen[layer][:, :, h]).sum())
+        split = frozen + float(qk[:, layer, h].sum())
+        assert split == pytest.approx(full, abs=2e-5 + 0.03 * abs(full)), (layer, h, split, full)
+        share = max(share, abs(split - frozen) / max(abs(full), 1e-12))
+    return share
 
 
-def test_qk_fix_moves_l0h3_toward_exact_ablation(tiny, contexts, means):
-    """The AtP failure on the tiny model (test_attribution_patching.py): L0H3's exact effect is
-    +1.63 ± 0.58 on these contexts, the plain estimate −0.08. With the QK fix the estimate is
-    positive and closer (+0.16): the layer-1 keys' saturated softmax is now taken exactly. It
-    stays far below the exact effect — the rest is the saturated output softmax (the copied
-    token's probability is ~1, so ∂loss/∂pattern is small), which AtP*'s fix does not address."""
+def test_qk_fix_small_delta_limit_is_the_gradient(tiny, contexts, means):
+    """``(frozen-pattern term + QK term(ε Δz)) / ε → (μ − z)·∂icl/∂z`` as ``ε → 0``."""
+    share = check_small_delta_limit(
+        tiny, contexts[:3], [20, 200], 0, [(0, h) for h in range(4)], means
+    )
+    assert share > 0.05  # the pattern term carries part of the gradient: the split is not trivial
+
+
+@pytest.mark.smollm2
+def test_qk_fix_small_delta_limit_on_smollm2(smollm2):
+    """The same limit on RMSNorm, rotary and grouped-query attention (9 query heads on 3 key/value
+    heads): one 96-token context, the heads of layers 0 and 14 (all later layers' patterns)."""
+    tokens = iw.corpus_contexts(smollm2, 1)[:, :96]
+    means = iw.head_means(smollm2, tokens)
+    heads = [(l, h) for l in (0, 14) for h in range(smollm2.cfg.n_heads)]
+    share = check_small_delta_limit(smollm2, tokens, [20, 90], 2, heads, means)
+    assert share > 0.01
+
+
+def test_qk_fix_gets_the_pattern_right_and_the_miss_is_after_it(tiny, contexts, means):
+    """Where the tiny model's miss lives. Exact mean ablation of the previous-token heads L0H2 and
+    L0H3 raises the ICL score by > 0.5 nats here; replacing only the layer-1 patterns by the ones
+    the QK fix recomputes (by hand, below; the rest of the model run exactly) reproduces that
+    change within 0.1 — so the effect runs entirely through the layer-1 patterns, and the fix's
+    new pattern is the right one. Yet the fixed estimate stays under 0.3 of it: the step the fix
+    still linearises, pattern → loss, is where the curvature is (the copied token keeps winning
+    until most attention has left it; docs/beyond.md has the path ``A + t (A' − A)``)."""
+    tokens = contexts
     kw = dict(compare=False, window=0, means=means, progress=False)
-    exact = iw.ablation_scores(tiny, contexts, **kw).icl_change
-    plain = iw.ablation_scores(tiny, contexts, method="attribution", **kw).icl_change
-    fixed = iw.ablation_scores(tiny, contexts, method="attribution", qk_fix=True, **kw).icl_change
-    assert exact[0, 3] > 1.0
-    assert fixed[0, 3] > plain[0, 3] + 0.15
-    assert abs(fixed[0, 3] - exact[0, 3]) < abs(plain[0, 3] - exact[0, 3]) - 0.15
+    exact = iw.ablation_scores(tiny, tokens, **kw)
+    fixed = iw.ablation_scores(tiny, tokens, method="attribution", qk_fix=True, **kw).icl_change
+    early, late = exact.base.early, exact.base.late
+    got = {}
+
+    def grab(name):
+        def fn(x, hook):
+            got[name] = x.detach()
+
+        return fn
+
+    def icl(hooks):
+        with torch.no_grad():
+            logits = tiny.run_with_hooks(tokens, fwd_hooks=hooks, return_type="logits").double()
+        loss = -logits[:, :-1].log_softmax(-1).gather(-1, tokens[:, 1:, None])[..., 0]
+        return float((loss[:, late - 1] - loss[:, early - 1]).mean())
+
+    base = icl([("blocks.0.attn.hook_z", grab("z")), ("blocks.1.hook_resid_pre", grab("r"))])
+    z = got["z"].reshape(*tokens.shape, tiny.cfg.n_heads, -1)
+    for head in (2, 3):
+        change = float(exact.icl_change[0, head])
+        assert change > 0.5 and change > 2 * float(exact.icl_change_sem[0, head])
+        dr = (means[0, head] - z[:, :, head]) @ tiny.W_O[0, head].detach()
+        with torch.no_grad():
+            a_new = pattern_by_hand(tiny, 1, ln1_by_hand(tiny, 1, got["r"] + dr))
+        moved = icl([("blocks.1.attn.hook_pattern", lambda a, hook, a_new=a_new: a_new)]) - base
+        assert moved == pytest.approx(change, abs=0.1), (head, moved, change)
+        assert float(fixed[0, head]) < 0.3 * change
 
 
 def test_qk_fix_honours_layers(tiny, contexts):
