@@ -1,11 +1,13 @@
 """AtP*'s QK fix (``ablation_scores(method="attribution", qk_fix=True)``) against references.
 
-1. A plain-loop reference for one head of the tiny model, written here from TransformerLens's
-   own hooks and weights: the frozen-pattern gradient at ``hook_z`` (every later pattern a leaf)
-   plus the layer-1 pattern recomputed by hand — LayerNorm, ``W_Q``/``W_K``, causal softmax —
-   with the head's write ``(μ − z) W_O`` added to the residual.
+1. A plain-loop reference for the layer-0 heads of the (attention-only, 2-layer) tiny model,
+   written here from TransformerLens's own hooks and weights: the frozen-pattern gradient at
+   ``hook_z`` (the layer-1 pattern a leaf) plus ``(A' − A) · ∂icl/∂A`` with the layer-1 pattern
+   ``A'`` recomputed by hand — LayerNorm, ``W_Q``/``W_K``, causal softmax — from the residual
+   with the head's write ``(μ − z) W_O`` added (checked equal to the ablated model's residual).
 2. Its small-delta limit: scaled by ``ε``, the fixed estimate is the plain gradient estimate
-   (the softmax is then linear), which pins the split into frozen-pattern and pattern terms.
+   (the softmax is then linear), which pins the split into frozen-pattern and pattern terms — on
+   the tiny model and on SmolLM2 (RMSNorm, rotary, grouped-query attention, MLPs between).
 3. Against exact ablation on the tiny model: the previous-token heads' exact effect runs entirely
    through the layer-1 patterns, the fix recomputes those patterns right, and still misses most
    of the effect — the curvature is after the pattern, which the fix linearises.
@@ -94,6 +96,22 @@ def reference(model, tokens, layer, head, mu, early, late):
     dz = mu - z  # [b, pos, d_head]
     linear = (dz * g_z.reshape(shape)[:, :, head]).sum((1, 2))
     dr = dz @ model.W_O[layer, head].detach()
+
+    def ablated(x, hook):
+        zz = x.reshape(*x.shape[:2], n_heads, -1).clone()
+        zz[:, :, head] = mu.to(zz.dtype)
+        return zz.reshape(x.shape)
+
+    # attention-only, 2 layers: with the head ablated, layer 1 reads the clean residual + Δz W_O
+    model.run_with_hooks(
+        tokens,
+        fwd_hooks=[
+            (f"blocks.{layer}.attn.hook_z", ablated),
+            ("blocks.1.hook_resid_pre", grab("r2")),
+        ],
+        return_type=None,
+    )
+    assert (got["r2"] - got["r"] - dr).abs().max() < 1e-4
     with torch.no_grad():
         a_new = pattern_by_hand(model, 1, ln1_by_hand(model, 1, got["r"] + dr))
         a_old = pattern_by_hand(model, 1, ln1_by_hand(model, 1, got["r"]))

@@ -481,12 +481,10 @@ def _frozen_weights(model: Any) -> Iterator[None]:
 @dataclass
 class _PatternParts:
     """What the QK fix needs from the clean pass of a chunk of ``b`` contexts, per layer ``l``:
-    ``resid[l]`` (``blocks.{l}.hook_resid_pre``, ``[b, pos, d_model]``),
-    ``grad[l] = ∂(Σ_b icl_b)/∂A[l]`` at
-    ``hook_pattern`` ``[b, head, dst, src]`` (every pattern a leaf of the backward) and the
-    clean pattern ``pattern[l]`` (same shape); all detached, on the model's device."""
+    ``grad[l] = ∂(Σ_b icl_b)/∂A[l]`` at ``hook_pattern`` ``[b, head, dst, src]`` (every pattern a
+    leaf of the backward) and the clean pattern ``pattern[l]`` (same shape); detached, on the
+    model's device."""
 
-    resid: list[torch.Tensor]
     grad: list[torch.Tensor]
     pattern: list[torch.Tensor]
 
@@ -502,11 +500,10 @@ def _z_grad_pass(
     ``qk_fix``: every attention pattern (``hook_pattern``) is replaced by a detached copy that is a
     leaf of the backward, so ``∂icl/∂z`` holds every pattern fixed (paths through values, MLPs and
     the residual stream only) and the same backward gives ``∂icl/∂A`` per layer; the fourth item
-    then holds those, the clean patterns and the clean residuals (:class:`_PatternParts`)."""
+    then holds those and the clean patterns (:class:`_PatternParts`)."""
     info = model_info(model)
     zs: list[torch.Tensor] = []
     patterns: list[torch.Tensor] = []
-    resid: dict[int, torch.Tensor] = {}
 
     def keep(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
         if not output.requires_grad:
@@ -518,13 +515,6 @@ def _z_grad_pass(
         out = output.detach().requires_grad_(True)
         patterns.append(out)
         return out
-
-    def store(into: dict[int, torch.Tensor], layer: int) -> Callable[..., None]:
-        # the first call is kept
-        def fn(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
-            into.setdefault(layer, output.detach())
-
-        return fn
 
     idx = torch.tensor(indices, device=tokens.device)
     name = final_hook(model)
@@ -541,9 +531,6 @@ def _z_grad_pass(
     if qk_fix:
         for l in range(info.n_layers):
             handles.append(points[f"blocks.{l}.attn.hook_pattern"].register_forward_hook(leaf))
-            handles.append(
-                points[f"blocks.{l}.hook_resid_pre"].register_forward_hook(store(resid, l))
-            )
     try:
         with _frozen_weights(model), torch.enable_grad():
             if name is None:
@@ -566,22 +553,16 @@ def _z_grad_pass(
     shape = (*tokens.shape, info.n_heads, info.d_head)
     parts = None
     if qk_fix:
-        if not (len(patterns) == len(resid) == info.n_layers):
+        if len(patterns) != info.n_layers:
             raise InputError(
-                "the QK fix needs hook_pattern and hook_resid_pre to fire in every layer (got "
-                f"{len(patterns)}, {len(resid)} of {info.n_layers}): this "
-                "model runs an attention without them; use qk_fix=False"
+                f"the QK fix needs hook_pattern to fire in every layer (got {len(patterns)} of "
+                f"{info.n_layers}): this model runs an attention without it; use qk_fix=False"
             )
         g_pat = [
             torch.zeros_like(a) if g is None else g.detach()
             for a, g in zip(patterns, grads[len(zs) :], strict=True)
         ]
-        layers = range(info.n_layers)
-        parts = _PatternParts(
-            [resid[l] for l in layers],
-            g_pat,
-            [a.detach() for a in patterns],
-        )
+        parts = _PatternParts(g_pat, [a.detach() for a in patterns])
     return (
         pair.detach().cpu(),
         [z.detach().float().reshape(shape).cpu() for z in zs],
@@ -603,35 +584,30 @@ def _qk_fix_terms(
     rows: int,
 ) -> torch.Tensor:
     r"""The AtP* QK-fix term of each head in ``sources`` on each context: ``[b, n_layers, n_heads]``
-    (0 for heads not in ``sources``).
+    (0 for heads not in ``sources`` and for last-layer heads, which have no attention downstream).
 
-    For head ``(l, h)`` with ablation delta ``Δz [b, pos, d_head]`` (``delta_z[l][..., h, :]``) its
-    write ``Δr = Δz W_O[l, h]`` ``[b, pos, d_model]`` is added to the clean residual at the input
-    of every later layer ``l' > l`` (only there: nothing else downstream moves), through that
-    layer's ``ln1`` (taken exactly, its scale moving too) into the queries and the keys; each later
-    layer's new pattern ``A'[l']`` is computed exactly (the model's own attention: softmax,
-    rotary, grouped-query heads) and the term is ``Σ_{l' > l} Σ (A'[l'] − A[l']) · ∂icl/∂A[l']``.
-    The values and everything after the pattern are held at their clean values (their first-order
-    part is in the frozen-pattern gradient at ``hook_z``).
+    Head ``(l, h)`` is ablated (``z ← z + Δz``, ``Δz = delta_z[l][..., h, :]``
+    ``[b, pos, d_head]``) in a forward pass of its own replica of the contexts; every later layer's
+    pattern ``A'[l']`` is taken as that pass computes it — the softmax exactly, with the change
+    reaching the queries and keys by every route (directly, through MLPs and through other heads'
+    values), rotary and grouped-query heads as the model has them — and the term is
+    ``Σ_{l' > l} Σ_{head, dst, src} (A'[l'] − A[l']) · ∂icl/∂A[l']``, the gradient taken with every
+    pattern a leaf (:func:`_z_grad_pass`). With the frozen-pattern gradient term this is
+    ``dicl = ∂icl/∂z|_A · Δz + Σ_{l'} ∂icl/∂A[l'] · ΔA[l']``, first order in what follows the
+    patterns and exact in the patterns themselves: for a small ``Δz`` it is the plain estimate.
 
     Cost: one forward pass, stopped after the last layer's pattern, over ``len(sources)``
-    replicas of the contexts (``rows`` rows per pass) — as many rows as exact ablation of those
-    heads, without the unembedding and without a loss.
+    replicas of the contexts (``rows`` rows per pass): as many rows as exact ablation of those
+    heads, without the unembedding and the loss.
     """
     b = tokens.shape[0]
     L = info.n_layers
     out = torch.zeros(b, L, info.n_heads)
     todo = [(l, h) for l, h in sources if l < L - 1]
     per_pass = max(1, rows // b)
-    w_o = model.W_O.detach()
-    device = parts.resid[0].device
     for start in range(0, len(todo), per_pass):
         group = todo[start : start + per_pass]
-        src_layer = torch.tensor([l for l, _ in group], device=device)
-        delta = torch.stack(
-            [delta_z[l][:, :, h].to(device, w_o.dtype) @ w_o[l, h].to(device) for l, h in group]
-        )  # [R, b, pos, d_model]
-        acc = _qk_fix_pass(model, info, tokens, parts, src_layer, delta)
+        acc = _qk_fix_pass(model, info, tokens, parts, group, delta_z)
         for r, (l, h) in enumerate(group):
             out[:, l, h] = acc[r].cpu()
     return out
@@ -642,24 +618,27 @@ def _qk_fix_pass(
     info: ModelInfo,
     tokens: torch.Tensor,
     parts: _PatternParts,
-    src_layer: torch.Tensor,
-    delta: torch.Tensor,
+    group: list[Head],
+    delta_z: list[torch.Tensor],
 ) -> torch.Tensor:
-    """One pass of :func:`_qk_fix_terms` over ``R = len(src_layer)`` replicas of ``tokens [b, pos]``
-    (replica ``r`` = rows ``r·b … r·b + b − 1``): at every layer ``l' ≥ 1`` the residual input is
-    the clean one plus ``delta[r]`` ``[b, pos, d_model]`` where ``src_layer[r] < l'``, the ``ln1``
-    the rest of the pass the model's own; returns ``Σ_{l' > src_layer[r]} Σ (A' − A) · ∂icl/∂A`` ``[R, b]``."""
-    R, b = delta.shape[0], tokens.shape[0]
+    """One pass of :func:`_qk_fix_terms` over ``R = len(group)`` replicas of ``tokens [b, pos]``
+    (replica ``r`` = rows ``r·b … r·b + b − 1`` ablates head ``group[r]``); returns
+    ``Σ_{l' > l_r} Σ (A'[l'] − A[l']) · ∂icl/∂A[l']`` ``[R, b]``."""
+    R, b = len(group), tokens.shape[0]
     L = info.n_layers
-    acc = torch.zeros(R, b, device=delta.device)
+    device = parts.pattern[0].device
+    src_layer = torch.tensor([l for l, _ in group], device=device)
+    acc = torch.zeros(R, b, device=device)
 
-    def new_resid(layer: int) -> Callable[..., torch.Tensor]:
-        def fn(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
-            on = (src_layer < layer).to(delta.dtype)[:, None, None, None]
-            r = parts.resid[layer][None] + on * delta
-            return r.to(output.dtype).reshape(output.shape)
+    def ablate_rows(layer: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        def edit(z: torch.Tensor) -> torch.Tensor:
+            zr = z.view(R, b, *z.shape[1:])  # [R, b, pos, head, d_head]
+            for r, (l, h) in enumerate(group):
+                if l == layer:
+                    zr[r, :, :, h] += delta_z[l][:, :, h].to(z.device, z.dtype)
+            return z
 
-        return fn
+        return edit
 
     def score(layer: int) -> Callable[..., None]:
         def fn(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
@@ -672,16 +651,13 @@ def _qk_fix_pass(
 
         return fn
 
+    edits = {l: ablate_rows(l) for l in sorted({l for l, _ in group})}
     points = model.hook_dict
-    handles = []
+    handles = [
+        points[f"blocks.{l}.attn.hook_pattern"].register_forward_hook(score(l)) for l in range(1, L)
+    ]
     try:
-        for l in range(1, L):
-            for name, fn in (
-                (f"blocks.{l}.hook_resid_pre", new_resid(l)),
-                (f"blocks.{l}.attn.hook_pattern", score(l)),
-            ):
-                handles.append(points[name].register_forward_hook(fn))
-        with torch.no_grad(), contextlib.suppress(StopForward):
+        with _z_hooks(model, edits), torch.no_grad(), contextlib.suppress(StopForward):
             model.run_with_hooks(tokens.repeat(R, 1), return_type=None)
     finally:
         for handle in handles:
@@ -803,8 +779,8 @@ def ablation_scores(
 
     ``qk_fix`` (with ``method="attribution"``): AtP*'s fix for attention saturation (Kramár et
     al. 2024): the estimate is the gradient term with every attention pattern held fixed plus,
-    per head, the exact change of every later layer's pattern when the head's write enters those
-    layers' queries and keys, times ``∂icl/∂pattern`` (:func:`_attribution_icl`). It costs one
+    per head, the exact change of every later layer's pattern with the head ablated (a forward
+    pass), times ``∂icl/∂pattern`` (:func:`_attribution_icl`). It costs one
     more forward pass (stopped after the last attention) over one replica of the contexts per
     head of ``layers`` (default all but the last layer, whose heads have no attention
     downstream) — as many rows as exact ablation: use it to check where the plain estimate
