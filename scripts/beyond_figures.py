@@ -141,6 +141,48 @@ def validate(model, tokens, layers: list[int], window: int, qk_fix: bool = True)
         agreement("AtP* QK fix", e, fixed.icl_change.flatten()[idx], se, idx, n, time.time() - t3)
 
 
+def pattern_path(model, tokens, head: int, early: int, late: int) -> None:
+    """Tiny model (2 attention-only layers): where the QK fix's miss on layer-0 head ``head`` lives.
+    Its mean ablation moves the layer-1 patterns from ``A`` to ``A'``; the ICL change with only
+    the layer-1 patterns set to ``A + t (A' − A)`` (the rest run exactly) for t from 0 to 1, and
+    the share of layer-1 rows at the late destination whose largest attention exceeds 0.9."""
+    means = iw.head_means(model)
+    n_heads = model.cfg.n_heads
+    got = {}
+
+    def grab(name):
+        def fn(x, hook):
+            got[name] = x.detach()
+
+        return fn
+
+    def icl(hooks) -> float:
+        with torch.no_grad():
+            logits = model.run_with_hooks(tokens, fwd_hooks=hooks, return_type="logits").double()
+        loss = -logits[:, :-1].log_softmax(-1).gather(-1, tokens[:, 1:, None])[..., 0]
+        return float((loss[:, late - 1] - loss[:, early - 1]).mean())
+
+    def ablated(x, hook):
+        zz = x.reshape(*x.shape[:2], n_heads, -1).clone()
+        zz[:, :, head] = means[0, head].to(zz.dtype)
+        return zz.reshape(x.shape)
+
+    base = icl([("blocks.1.attn.hook_pattern", grab("A"))])
+    exact = icl([("blocks.0.attn.hook_z", ablated), ("blocks.1.attn.hook_pattern", grab("A2"))])
+    a, a2 = got["A"], got["A2"]
+    path = []
+    for t in (0.05, 0.25, 0.5, 0.75, 1.0):
+        moved = icl([("blocks.1.attn.hook_pattern", lambda x, hook, t=t: a + t * (a2 - a))])
+        path.append(f"t={t}: {moved - base:+.3f}")
+    sat = a[:, :, late - 1].max(-1).values  # [b, head]
+    print(
+        f"  L0H{head}: exact {exact - base:+.3f}; layer-1 patterns A + t(A' − A), rest exact: "
+        + ", ".join(path)
+        + "; layer-1 rows at the late destination with max attention > 0.9: "
+        + ", ".join(f"L1H{h} {float(x):.0%}" for h, x in enumerate((sat > 0.9).double().mean(0)))
+    )
+
+
 def icl_figures(model, tokens) -> None:
     """ICL score over ``tokens`` at the paper's indices and over windows of indices, from one pass."""
     t0 = time.time()
@@ -198,6 +240,9 @@ def main() -> None:
         tokens = iw.copy_task_tokens(model, 256, n_tokens=201, seed=1)
         icl_and_ablation(model, tokens, n_draws=20, per_head=True)
         validate(model, tokens, [0, 1], window=0)
+        print("QK-fix miss, tiny (128 contexts): the ICL change along the layer-1 pattern's path")
+        for head in (2, 3):
+            pattern_path(model, tokens[:128], head, 20, 200)
         print("corpus:", iw.icl_score(model, n_contexts=64))
     else:
         from induction_widgets.compute.icl import _corpus_ids, context_length
