@@ -127,7 +127,7 @@ def run(ctx: Any) -> CaseResult:
         ),
         Row(
             f"ΔICL with the AtP* QK fix, {label}: `ablation_scores(method='attribution', "
-            f"qk_fix=True, layers={qk_layers})` ({n_qk} heads, {n} contexts) vs one "
+            f"qk_fix=True, layers={qk_layers or 'all'})` ({n_qk} heads, {n} contexts) vs one "
             "forward+backward over the same contexts",
             f"{qk_stats['qk'].fmt()}; peak RSS +{fmt_bytes(peak_qk)}",
             qk_stats["baseline"].fmt(),
