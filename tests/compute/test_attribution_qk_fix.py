@@ -225,3 +225,16 @@ def test_qk_fix_honours_layers(tiny, contexts):
         progress=False,
     )
     assert torch.isfinite(part.icl_change[0]).all() and torch.isnan(part.icl_change[1]).all()
+
+
+def test_qk_fix_is_named_where_the_estimate_is_shown(tiny, contexts):
+    """The head map's note and the result's label say the fix was used (and plain results don't)."""
+    from induction_widgets.views.head_map import ablation_state
+
+    kw = dict(compare=False, method="attribution", layers=[0], progress=False)
+    fixed = iw.ablation_scores(tiny, contexts[:2], qk_fix=True, **kw)
+    plain = iw.ablation_scores(tiny, contexts[:2], **kw)
+    assert "AtP* QK fix" in ablation_state(fixed)["ablation_note"]
+    assert "QK fix" not in ablation_state(plain)["ablation_note"]
+    assert "QK fix" in fixed.method_label and "QK fix" not in plain.method_label
+    assert not plain.qk_fix and plain.meta["qk_fix"] is False

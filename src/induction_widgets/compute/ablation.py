@@ -687,15 +687,14 @@ def _attribution_icl(
     ``hook_z``. Returns ``(mean_b Δ̂, sem_b Δ̂, clean pair losses [n_ctx, 2])``, the first two
     ``[n_layers, n_heads]``.
 
-    ``qk_fix`` (AtP*'s fix for attention saturation, Kramár et al. 2024 §3.1.1): the gradient
-    at ``hook_z`` is taken with every attention pattern held fixed, ``g̃ = ∂icl/∂z|_A``, and each
+    ``qk_fix`` (AtP*'s fix for attention saturation, Kramár et al. 2024): the gradient at
+    ``hook_z`` is taken with every attention pattern held fixed, ``g̃ = ∂icl/∂z|_A``, and each
     head gets, beside ``Σ (μ − z) · g̃``, the term of :func:`_qk_fix_terms`:
-    ``Σ_{l' > l} (A'_{l,h}[l'] − A[l']) · ∂icl/∂A[l']``, the exact softmax of the later layers'
-    scores with the head's write ``Δr = (μ − z) W_O`` added to their queries and keys (norm
-    norm taken exactly). Where no pattern is saturated, ``A' − A`` is linear in ``Δr`` and the sum is
-    the plain estimate again; where one is, the softmax is taken as it is. ``sources``: the heads
-    that get the term (default all; the cost is one truncated forward pass over that many
-    replicas of the contexts).
+    ``Σ_{l' > l} (A'_{l,h}[l'] − A[l']) · ∂icl/∂A[l']``, with ``A'`` the later layers' patterns
+    computed exactly with the head ablated. Where no pattern is saturated, ``A' − A`` is linear in
+    ``μ − z`` for a small change and the sum is the plain estimate again; where one is, the softmax
+    is taken as it is. ``sources``: the heads that get the term (default all; the cost is one
+    truncated forward pass over that many replicas of the contexts).
     """
     info = model_info(model)
     indices = window_indices(early, late, window, tokens.shape[1])
