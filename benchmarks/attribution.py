@@ -13,6 +13,11 @@ defaults), head means from ``iw.head_means(model)`` computed beforehand and pass
   gradients (what "a backward pass" costs a user), gradients zeroed after each.
 * Peak memory: RSS high-water mark (``VmHWM`` after resetting it through ``/proc/self/clear_refs``)
   over each measured call, minus the RSS before it, in this process.
+* ours, AtP* QK fix (a second row, one rep): ``ablation_scores(..., qk_fix=True,
+  layers=QK_LAYERS)`` — the same estimate plus, for the heads of ``QK_LAYERS`` (SmolLM2's layers
+  16 and 17, which hold the previous-token partners of the induction heads; every head on the
+  tiny model), every later attention pattern recomputed with the head ablated: one truncated
+  forward pass per such head and context, so its cost grows with the heads asked for.
 * Context (not timed): exact ablation of all 270 heads costs one pass per head and context, i.e.
   270 forward passes per context (``method="exact"``: 30 passes of 9 replicas each).
 """
@@ -28,6 +33,7 @@ from .common import CaseResult, Row, fmt_bytes, fmt_ratio, interleaved, ratio_te
 TITLE = "All-head ΔICL by attribution patching vs one forward+backward (SmolLM2)"
 N_CONTEXTS = 4
 GOAL_RATIO = 4.0
+QK_LAYERS = [16, 17]
 
 
 def _rss() -> tuple[int, int]:
@@ -88,7 +94,25 @@ def run(ctx: Any) -> CaseResult:
         stats = interleaved({"ours": ours, "baseline": baseline}, reps, ctx.log, outputs)
         peak_ours = _peak(ours)
         peak_base = _peak(baseline)
+        qk_layers = None if name == "tiny" else QK_LAYERS
+
+        def ours_qk() -> Any:
+            return iw.ablation_scores(
+                model,
+                tokens,
+                compare=False,
+                method="attribution",
+                means=means,
+                progress=False,
+                qk_fix=True,
+                layers=qk_layers,
+            )
+
+        qk_stats = interleaved({"qk": ours_qk, "baseline": baseline}, 1, ctx.log, outputs)
+        peak_qk = _peak(ours_qk)
     ratio, rtext = ratio_text(stats["ours"], stats["baseline"])
+    _, qk_rtext = ratio_text(qk_stats["qk"], qk_stats["baseline"])
+    n_qk = int(torch.isfinite(outputs["qk"].icl_change).sum())
     est = outputs["ours"].icl_change
     rows = [
         Row(
@@ -100,6 +124,17 @@ def run(ctx: Any) -> CaseResult:
             f"≤ {GOAL_RATIO:g}×",
             None if ctx.quick else ratio <= GOAL_RATIO,
             {"heads": int(est.numel()), "peak_ours": peak_ours, "peak_base": peak_base},
+        ),
+        Row(
+            f"ΔICL with the AtP* QK fix, {label}: `ablation_scores(method='attribution', "
+            f"qk_fix=True, layers={qk_layers or 'all'})` ({n_qk} heads, {n} contexts) vs one "
+            "forward+backward over the same contexts",
+            f"{qk_stats['qk'].fmt()}; peak RSS +{fmt_bytes(peak_qk)}",
+            qk_stats["baseline"].fmt(),
+            qk_rtext,
+            "stated, no goal",
+            None,
+            {"heads": n_qk, "peak_qk": peak_qk},
         ),
     ]
     notes = [

@@ -90,8 +90,33 @@ def icl_and_ablation(
     print(f"({time.time() - t0:.0f} s)")
 
 
-def validate(model, tokens, layers: list[int], window: int) -> None:
-    """Per-head ΔICL: attribution patching vs exact mean ablation on the heads of ``layers``."""
+def agreement(name: str, e, a, se, idx: list[int], n: int, seconds: float) -> None:
+    """Spearman, Pearson, top-10 overlap, sign agreement and largest misses of estimate ``a``
+    against exact ``e ± se`` (flat over the heads ``idx``)."""
+    rank = lambda x: x.argsort().argsort().double()  # noqa: E731
+    rho = float(torch.corrcoef(torch.stack([rank(e), rank(a)]))[0, 1])
+    pearson = float(torch.corrcoef(torch.stack([e.double(), a.double()]))[0, 1])
+    k = min(10, len(idx))
+    top_e = {idx[i] for i in e.argsort(descending=True)[:k].tolist()}
+    top_a = {idx[i] for i in a.argsort(descending=True)[:k].tolist()}
+    sign = float(((e > 0) == (a > 0)).double().mean())
+    print(
+        f"  {name}: Spearman {rho:+.3f}, Pearson {pearson:+.3f}, top-{k} overlap "
+        f"{len(top_e & top_a)}/{k}, sign agreement {sign:.0%}; {seconds:.0f} s"
+    )
+    miss = (e - a).abs().argsort(descending=True)[:6]
+    print(f"  largest misses (exact ± sem vs {name}):")
+    for i in miss.tolist():
+        l, h = divmod(idx[i], n)
+        print(
+            f"    L{l}H{h}: exact {float(e[i]):+.3f} ± {float(se[i]):.3f}, {name} {float(a[i]):+.3f}"
+        )
+    print("  top exact:", ", ".join(f"L{j // n}H{j % n}" for j in sorted(top_e)))
+
+
+def validate(model, tokens, layers: list[int], window: int, qk_fix: bool = True) -> None:
+    """Per-head ΔICL: attribution patching (plain and, with ``qk_fix``, with AtP*'s QK fix on the
+    heads of ``layers``) vs exact mean ablation on the heads of ``layers``."""
     t0 = time.time()
     means = iw.head_means(model)
     kw = dict(compare=False, window=window, means=means)
@@ -102,28 +127,60 @@ def validate(model, tokens, layers: list[int], window: int) -> None:
     n = exact.icl_change.shape[1]
     idx = [l * n + h for l in layers for h in range(n)]
     e = exact.icl_change.flatten()[idx]
-    a = est.icl_change.flatten()[idx]
     se = exact.icl_change_sem.flatten()[idx]
-    rank = lambda x: x.argsort().argsort().double()  # noqa: E731
-    rho = float(torch.corrcoef(torch.stack([rank(e), rank(a)]))[0, 1])
-    pearson = float(torch.corrcoef(torch.stack([e.double(), a.double()]))[0, 1])
-    k = min(10, len(idx))
-    top_e = {idx[i] for i in e.argsort(descending=True)[:k].tolist()}
-    top_a = {idx[i] for i in a.argsort(descending=True)[:k].tolist()}
-    sign = float(((e > 0) == (a > 0)).double().mean())
     print(
-        f"{len(idx)} heads (layers {layers}), {tokens.shape[0]} contexts, base {exact.base!r}:\n"
-        f"  Spearman {rho:+.3f}, Pearson {pearson:+.3f}, top-{k} overlap {len(top_e & top_a)}/{k}, "
-        f"sign agreement {sign:.0%}; attribution {t1 - t0:.0f} s (all heads), exact {t2 - t1:.0f} s"
+        f"{len(idx)} heads (layers {layers}), {tokens.shape[0]} contexts, base {exact.base!r}; "
+        f"exact {t2 - t1:.0f} s"
     )
-    miss = (e - a).abs().argsort(descending=True)[:6]
-    print("  largest misses (exact ± sem vs attribution):")
-    for i in miss.tolist():
-        l, h = divmod(idx[i], n)
-        print(
-            f"    L{l}H{h}: exact {float(e[i]):+.3f} ± {float(se[i]):.3f}, attribution {float(a[i]):+.3f}"
+    agreement("attribution", e, est.icl_change.flatten()[idx], se, idx, n, t1 - t0)
+    if qk_fix:
+        t3 = time.time()
+        fixed = iw.ablation_scores(
+            model, tokens, method="attribution", qk_fix=True, layers=layers, **kw
         )
-    print("  top exact:", ", ".join(f"L{j // n}H{j % n}" for j in sorted(top_e)))
+        agreement("AtP* QK fix", e, fixed.icl_change.flatten()[idx], se, idx, n, time.time() - t3)
+
+
+def pattern_path(model, tokens, head: int, early: int, late: int) -> None:
+    """Tiny model (2 attention-only layers): where the QK fix's miss on layer-0 head ``head`` lives.
+    Its mean ablation moves the layer-1 patterns from ``A`` to ``A'``; the ICL change with only
+    the layer-1 patterns set to ``A + t (A' − A)`` (the rest run exactly) for t from 0 to 1, and
+    the share of layer-1 rows at the late destination whose largest attention exceeds 0.9."""
+    means = iw.head_means(model)
+    n_heads = model.cfg.n_heads
+    got = {}
+
+    def grab(name):
+        def fn(x, hook):
+            got[name] = x.detach()
+
+        return fn
+
+    def icl(hooks) -> float:
+        with torch.no_grad():
+            logits = model.run_with_hooks(tokens, fwd_hooks=hooks, return_type="logits").double()
+        loss = -logits[:, :-1].log_softmax(-1).gather(-1, tokens[:, 1:, None])[..., 0]
+        return float((loss[:, late - 1] - loss[:, early - 1]).mean())
+
+    def ablated(x, hook):
+        zz = x.reshape(*x.shape[:2], n_heads, -1).clone()
+        zz[:, :, head] = means[0, head].to(zz.dtype)
+        return zz.reshape(x.shape)
+
+    base = icl([("blocks.1.attn.hook_pattern", grab("A"))])
+    exact = icl([("blocks.0.attn.hook_z", ablated), ("blocks.1.attn.hook_pattern", grab("A2"))])
+    a, a2 = got["A"], got["A2"]
+    path = []
+    for t in (0.05, 0.25, 0.5, 0.75, 1.0):
+        moved = icl([("blocks.1.attn.hook_pattern", lambda x, hook, t=t: a + t * (a2 - a))])
+        path.append(f"t={t}: {moved - base:+.3f}")
+    sat = a[:, :, late - 1].max(-1).values  # [b, head]
+    print(
+        f"  L0H{head}: exact {exact - base:+.3f}; layer-1 patterns A + t(A' − A), rest exact: "
+        + ", ".join(path)
+        + "; layer-1 rows at the late destination with max attention > 0.9: "
+        + ", ".join(f"L1H{h} {float(x):.0%}" for h, x in enumerate((sat > 0.9).double().mean(0)))
+    )
 
 
 def icl_figures(model, tokens) -> None:
@@ -165,6 +222,9 @@ def main() -> None:
         help="smollm2: what to measure",
     )
     parser.add_argument("--layers", default="18,20,22,23", help="validate: layers measured exactly")
+    parser.add_argument(
+        "--no-qk-fix", action="store_true", help="validate: skip the AtP* QK-fix estimate"
+    )
     parser.add_argument("--corpus", default="austen", choices=sorted(iw.compute.icl.CORPORA))
     args = parser.parse_args()
     torch.set_num_threads(2)
@@ -180,6 +240,9 @@ def main() -> None:
         tokens = iw.copy_task_tokens(model, 256, n_tokens=201, seed=1)
         icl_and_ablation(model, tokens, n_draws=20, per_head=True)
         validate(model, tokens, [0, 1], window=0)
+        print("QK-fix miss, tiny (128 contexts): the ICL change along the layer-1 pattern's path")
+        for head in (2, 3):
+            pattern_path(model, tokens[:128], head, 20, 200)
         print("corpus:", iw.icl_score(model, n_contexts=64))
     else:
         from induction_widgets.compute.icl import _corpus_ids, context_length
@@ -195,7 +258,8 @@ def main() -> None:
             model, min(args.ablation_contexts, n_all), seed=args.seed, corpus=args.corpus
         )
         if args.part == "validate":
-            validate(model, sub, [int(x) for x in args.layers.split(",")], window=10)
+            layers = [int(x) for x in args.layers.split(",")]
+            validate(model, sub, layers, window=10, qk_fix=not args.no_qk_fix)
             return
         print(f"ablation on {len(sub)} of those contexts (seed {args.seed}), windows ±10:")
         icl_and_ablation(

@@ -8,10 +8,11 @@
    TransformerLens 4 (TransformerBridge) and 3.9 (HookedTransformer) alike.
 2. Against exact ablation of each head (the 8 heads, same contexts): the known failure (Kramár et
    al. 2024, "AtP*": a change that moves a *saturated* attention pattern downstream is invisible to
-   the gradient) shows exactly where the paper's circuit predicts it — the previous-token heads
-   feed the induction heads' keys, whose attention is saturated on the copied token, so their
-   estimates are a small fraction of their exact effects — while the last layer's heads (no
-   attention downstream) agree. docs/beyond.md gives the figures.
+   the gradient) shows where the paper's circuit predicts it — the previous-token heads feed the
+   induction heads' keys, and their estimates are a small fraction of their exact effects (the
+   measured cause is the curvature from those patterns to the loss rather than a saturated
+   softmax: test_attribution_qk_fix.py) — while the last layer's heads (no attention downstream)
+   agree. docs/beyond.md gives the figures.
 """
 
 from __future__ import annotations
@@ -99,10 +100,11 @@ def test_attribution_against_exact_ablation_on_the_tiny_model(tiny, contexts):
     """The AtP failure, measured: the tiny model's two largest exact effects are its layer-0
     previous-token heads L0H2 and L0H3 (removing either kills induction: +1.07 and +1.63 on these
     16 contexts, both > 2 standard errors), and attribution sees neither (|estimate| < 0.2, a tenth
-    of the exact effect or less). Why: they act through the layer-1 heads' keys, and those heads'
-    attention is saturated on the copied token, so the gradient through the softmax is ~0 while
-    the real (finite) change flips the pattern. Last-layer heads have no attention downstream: there
-    the estimate and the exact change agree within 0.35 nats (log-softmax curvature only)."""
+    of the exact effect or less). Why: they act through the layer-1 heads' keys; the finite change
+    moves those patterns far, and the loss is flat in the pattern near the clean one, steep further
+    on (measured in test_attribution_qk_fix.py and docs/beyond.md). Last-layer heads have no
+    attention downstream: there the estimate and the exact change agree within 0.35 nats
+    (log-softmax curvature only)."""
     means = iw.head_means(tiny)
     kw = dict(compare=False, window=0, means=means, progress=False)
     exact = iw.ablation_scores(tiny, contexts, **kw)

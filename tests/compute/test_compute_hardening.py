@@ -469,6 +469,20 @@ for _name, _call, _exc, _msg in [
         r"method must be one of \('exact', 'attribution'\), got 'gradient'",
     ),
     (
+        "ablation_scores-qk_fix-with-exact",
+        lambda c: iw.ablation_scores(c.tiny, n_contexts=2, qk_fix=True, progress=False),
+        iw.InputError,
+        r"qk_fix=True corrects the attribution estimate; it needs method='attribution'",
+    ),
+    (
+        "ablation_scores-qk_fix-not-bool",
+        lambda c: iw.ablation_scores(
+            c.tiny, n_contexts=2, method="attribution", qk_fix="yes", progress=False
+        ),
+        iw.InputError,
+        r"qk_fix must be True or False, got 'yes'",
+    ),
+    (
         "AblationComparison-measure",
         lambda c: iw.AblationComparison([], [], 0.0, 0.0, [], []).z_score("loss"),
         iw.InputError,

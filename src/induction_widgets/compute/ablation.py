@@ -368,10 +368,16 @@ class AblationScores:
     meta: dict[str, Any] = field(default_factory=dict)
     icl_change_sem: torch.Tensor | None = None  # [n_layers, n_heads]; NaN where not measured
     method: str = "exact"  # "exact": each head ablated; "attribution": first-order estimate
+    qk_fix: bool = False  # attribution with AtP*'s QK fix (exact softmax of later patterns)
 
     @property
     def method_label(self) -> str:
         """How ``icl_change`` was obtained, in words (for views and pages)."""
+        if self.method == "attribution" and self.qk_fix:
+            return (
+                f"attribution patching with the AtP* QK fix (first-order estimate of {self.kind} "
+                "ablation, later attention patterns recomputed exactly)"
+            )
         if self.method == "attribution":
             return f"attribution patching (first-order estimate of {self.kind} ablation)"
         return f"exact {self.kind} ablation, one head at a time"
@@ -442,6 +448,21 @@ def _check_method(method: Any) -> str:
     return str(method)
 
 
+def _check_qk_fix(qk_fix: Any, method: str) -> bool:
+    if not isinstance(qk_fix, bool):
+        raise InputError(f"qk_fix must be True or False, got {qk_fix!r}")
+    if qk_fix and method != "attribution":
+        raise InputError(
+            f"qk_fix=True corrects the attribution estimate; it needs method='attribution', got "
+            f"method={method!r} (exact ablation needs no fix: leave qk_fix out)"
+        )
+    return qk_fix
+
+
+def _all_heads(info: ModelInfo) -> list[Head]:
+    return [(l, h) for l in range(info.n_layers) for h in range(info.n_heads)]
+
+
 @contextlib.contextmanager
 def _frozen_weights(model: Any) -> Iterator[None]:
     """Parameters set to ``requires_grad=False`` inside the block (restored after): a backward
@@ -457,21 +478,43 @@ def _frozen_weights(model: Any) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
+@dataclass
+class _PatternParts:
+    """What the QK fix needs from the clean pass of a chunk of ``b`` contexts, per layer ``l``:
+    ``grad[l] = ∂(Σ_b icl_b)/∂A[l]`` at ``hook_pattern`` ``[b, head, dst, src]`` (every pattern a
+    leaf of the backward) and the clean pattern ``pattern[l]`` (same shape); detached, on the
+    model's device."""
+
+    grad: list[torch.Tensor]
+    pattern: list[torch.Tensor]
+
+
 def _z_grad_pass(
-    model: Any, tokens: torch.Tensor, indices: list[int], window: int
-) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    model: Any, tokens: torch.Tensor, indices: list[int], window: int, qk_fix: bool = False
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor], _PatternParts | None]:
     """One forward and one backward pass over ``tokens`` ``[b, pos]``: returns the per-context
     (early, late) window-mean losses ``[b, 2]``, and per layer ``z`` and ``∂(Σ_b icl_b)/∂z``, each
     ``[b, pos, head, d_head]`` float32 on CPU. Gradients are taken only at ``hook_z`` (weights
-    frozen; layer 0's ``z`` is made a leaf so every later ``z`` depends on it)."""
+    frozen; layer 0's ``z`` is made a leaf so every later ``z`` depends on it).
+
+    ``qk_fix``: every attention pattern (``hook_pattern``) is replaced by a detached copy that is a
+    leaf of the backward, so ``∂icl/∂z`` holds every pattern fixed (paths through values, MLPs and
+    the residual stream only) and the same backward gives ``∂icl/∂A`` per layer; the fourth item
+    then holds those and the clean patterns (:class:`_PatternParts`)."""
     info = model_info(model)
     zs: list[torch.Tensor] = []
+    patterns: list[torch.Tensor] = []
 
     def keep(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
         if not output.requires_grad:
             output = output.detach().requires_grad_(True)
         zs.append(output)
         return output
+
+    def leaf(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        out = output.detach().requires_grad_(True)
+        patterns.append(out)
+        return out
 
     idx = torch.tensor(indices, device=tokens.device)
     name = final_hook(model)
@@ -481,10 +524,13 @@ def _z_grad_pass(
         grabbed["r"] = x[:, idx - 1].float()
         raise StopForward
 
+    points = model.hook_dict
     handles = [
-        model.hook_dict[f"blocks.{l}.attn.hook_z"].register_forward_hook(keep)
-        for l in range(info.n_layers)
+        points[f"blocks.{l}.attn.hook_z"].register_forward_hook(keep) for l in range(info.n_layers)
     ]
+    if qk_fix:
+        for l in range(info.n_layers):
+            handles.append(points[f"blocks.{l}.attn.hook_pattern"].register_forward_hook(leaf))
     try:
         with _frozen_weights(model), torch.enable_grad():
             if name is None:
@@ -500,16 +546,123 @@ def _z_grad_pass(
             loss = -logits.log_softmax(-1).gather(-1, tokens[:, idx, None])[..., 0]  # [b, k]
             pair = pair_from(loss, window)  # [b, 2]
             diff = pair[:, 1] - pair[:, 0]
-            grads = torch.autograd.grad(diff.sum(), zs)
+            grads = torch.autograd.grad(diff.sum(), zs + patterns, allow_unused=True)
     finally:
         for handle in handles:
             handle.remove()
     shape = (*tokens.shape, info.n_heads, info.d_head)
+    parts = None
+    if qk_fix:
+        if len(patterns) != info.n_layers:
+            raise InputError(
+                f"the QK fix needs hook_pattern to fire in every layer (got {len(patterns)} of "
+                f"{info.n_layers}): this model runs an attention without it; use qk_fix=False"
+            )
+        g_pat = [
+            torch.zeros_like(a) if g is None else g.detach()
+            for a, g in zip(patterns, grads[len(zs) :], strict=True)
+        ]
+        parts = _PatternParts(g_pat, [a.detach() for a in patterns])
     return (
         pair.detach().cpu(),
         [z.detach().float().reshape(shape).cpu() for z in zs],
-        [g.float().reshape(shape).cpu() for g in grads],
+        [
+            torch.zeros(shape) if g is None else g.float().reshape(shape).cpu()
+            for g in grads[: len(zs)]
+        ],
+        parts,
     )
+
+
+def _qk_fix_terms(
+    model: Any,
+    info: ModelInfo,
+    tokens: torch.Tensor,
+    delta_z: list[torch.Tensor],
+    parts: _PatternParts,
+    sources: Sequence[Head],
+    rows: int,
+) -> torch.Tensor:
+    r"""The AtP* QK-fix term of each head in ``sources`` on each context: ``[b, n_layers, n_heads]``
+    (0 for heads not in ``sources`` and for last-layer heads, which have no attention downstream).
+
+    Head ``(l, h)`` is ablated (``z ← z + Δz``, ``Δz = delta_z[l][..., h, :]``
+    ``[b, pos, d_head]``) in a forward pass of its own replica of the contexts; every later layer's
+    pattern ``A'[l']`` is taken as that pass computes it — the softmax exactly, with the change
+    reaching the queries and keys by every route (directly, through MLPs and through other heads'
+    values), rotary and grouped-query heads as the model has them — and the term is
+    ``Σ_{l' > l} Σ_{head, dst, src} (A'[l'] − A[l']) · ∂icl/∂A[l']``, the gradient taken with every
+    pattern a leaf (:func:`_z_grad_pass`). With the frozen-pattern gradient term this is
+    ``dicl = ∂icl/∂z|_A · Δz + Σ_{l'} ∂icl/∂A[l'] · ΔA[l']``, first order in what follows the
+    patterns and exact in the patterns themselves: for a small ``Δz`` it is the plain estimate.
+
+    Cost: one forward pass, stopped after the last layer's pattern, over ``len(sources)``
+    replicas of the contexts (``rows`` rows per pass): as many rows as exact ablation of those
+    heads, without the unembedding and the loss.
+    """
+    b = tokens.shape[0]
+    L = info.n_layers
+    out = torch.zeros(b, L, info.n_heads)
+    todo = [(l, h) for l, h in sources if l < L - 1]
+    per_pass = max(1, rows // b)
+    for start in range(0, len(todo), per_pass):
+        group = todo[start : start + per_pass]
+        acc = _qk_fix_pass(model, info, tokens, parts, group, delta_z)
+        for r, (l, h) in enumerate(group):
+            out[:, l, h] = acc[r].cpu()
+    return out
+
+
+def _qk_fix_pass(
+    model: Any,
+    info: ModelInfo,
+    tokens: torch.Tensor,
+    parts: _PatternParts,
+    group: list[Head],
+    delta_z: list[torch.Tensor],
+) -> torch.Tensor:
+    """One pass of :func:`_qk_fix_terms` over ``R = len(group)`` replicas of ``tokens [b, pos]``
+    (replica ``r`` = rows ``r·b … r·b + b − 1`` ablates head ``group[r]``); returns
+    ``Σ_{l' > l_r} Σ (A'[l'] − A[l']) · ∂icl/∂A[l']`` ``[R, b]``."""
+    R, b = len(group), tokens.shape[0]
+    L = info.n_layers
+    device = parts.pattern[0].device
+    src_layer = torch.tensor([l for l, _ in group], device=device)
+    acc = torch.zeros(R, b, device=device)
+
+    def ablate_rows(layer: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        def edit(z: torch.Tensor) -> torch.Tensor:
+            zr = z.view(R, b, *z.shape[1:])  # [R, b, pos, head, d_head]
+            for r, (l, h) in enumerate(group):
+                if l == layer:
+                    zr[r, :, :, h] += delta_z[l][:, :, h].to(z.device, z.dtype)
+            return z
+
+        return edit
+
+    def score(layer: int) -> Callable[..., None]:
+        def fn(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
+            a = output.detach().float().view(R, b, *output.shape[1:])
+            a = a - parts.pattern[layer].float()[None]
+            term = (a * parts.grad[layer].float()[None]).sum((2, 3, 4))
+            acc.add_(term * (src_layer < layer).float()[:, None])
+            if layer == L - 1:
+                raise StopForward
+
+        return fn
+
+    edits = {l: ablate_rows(l) for l in sorted({l for l, _ in group})}
+    points = model.hook_dict
+    handles = [
+        points[f"blocks.{l}.attn.hook_pattern"].register_forward_hook(score(l)) for l in range(1, L)
+    ]
+    try:
+        with _z_hooks(model, edits), torch.no_grad(), contextlib.suppress(StopForward):
+            model.run_with_hooks(tokens.repeat(R, 1), return_type=None)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return acc
 
 
 def _attribution_icl(
@@ -522,6 +675,8 @@ def _attribution_icl(
     means: torch.Tensor | None,
     batch_size: int | None,
     progress: bool | None,
+    qk_fix: bool = False,
+    sources: Sequence[Head] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     r"""Attribution patching (Nanda 2023; Kramár et al. 2024, "AtP"): every head's Δicl at once.
 
@@ -531,6 +686,15 @@ def _attribution_icl(
     loss. One forward and one backward pass per batch of contexts, gradients only at
     ``hook_z``. Returns ``(mean_b Δ̂, sem_b Δ̂, clean pair losses [n_ctx, 2])``, the first two
     ``[n_layers, n_heads]``.
+
+    ``qk_fix`` (AtP*'s fix for attention saturation, Kramár et al. 2024): the gradient at
+    ``hook_z`` is taken with every attention pattern held fixed, ``g̃ = ∂icl/∂z|_A``, and each
+    head gets, beside ``Σ (μ − z) · g̃``, the term of :func:`_qk_fix_terms`:
+    ``Σ_{l' > l} (A'_{l,h}[l'] − A[l']) · ∂icl/∂A[l']``, with ``A'`` the later layers' patterns
+    computed exactly with the head ablated. Where no pattern is saturated, ``A' − A`` is linear in
+    ``μ − z`` for a small change and the sum is the plain estimate again; where one is, the softmax
+    is taken as it is. ``sources``: the heads that get the term (default all; the cost is one
+    truncated forward pass over that many replicas of the contexts).
     """
     info = model_info(model)
     indices = window_indices(early, late, window, tokens.shape[1])
@@ -544,15 +708,22 @@ def _attribution_icl(
     check_weights(model)
     for start in tqdm(starts, desc="attribution", disable=not show, leave=False):
         chunk = tokens[start : start + size]
-        pair, zs, grads = _z_grad_pass(model, chunk, indices, window)
+        pair, zs, grads, parts = _z_grad_pass(model, chunk, indices, window, qk_fix)
         est = torch.zeros(chunk.shape[0], info.n_layers, info.n_heads)
+        deltas = []
         for layer, (z, g) in enumerate(zip(zs, grads, strict=True)):
             target = (
                 torch.zeros_like(z)
                 if kind == "zero" or means is None
                 else means[layer].to(z.dtype).expand_as(z)
             )
-            est[:, layer] = ((target - z) * g).sum((1, 3))  # [b, head]
+            deltas.append(target - z)  # [b, pos, head, d_head]
+            est[:, layer] = (deltas[-1] * g).sum((1, 3))  # [b, head]
+        if parts is not None:
+            heads = sources if sources is not None else _all_heads(info)
+            # replica rows per pass: ~16M pattern floats ([rows, head, pos, pos])
+            rows = max(chunk.shape[0], (16 << 20) // (info.n_heads * chunk.shape[1] ** 2))
+            est += _qk_fix_terms(model, info, chunk, deltas, parts, heads, rows)
         per_ctx.append(est)
         diffs.append(pair)
     all_est = torch.cat(per_ctx)  # [n_ctx, L, H]
@@ -583,6 +754,7 @@ def ablation_scores(
     means: torch.Tensor | None = None,
     method: str = "exact",
     corpus: str = "austen",
+    qk_fix: bool = False,
 ) -> AblationScores:
     """Per-head ICL-score change under ablation, and strict induction heads vs random heads.
 
@@ -604,6 +776,15 @@ def ablation_scores(
     of contexts, whatever the number of heads; validated against exact ablation in
     ``docs/beyond.md``). ``corpus``: as in :func:`icl_score`.
 
+    ``qk_fix`` (with ``method="attribution"``): AtP*'s fix for attention saturation (Kramár et
+    al. 2024): the estimate is the gradient term with every attention pattern held fixed plus,
+    per head, the exact change of every later layer's pattern with the head ablated (a forward
+    pass), times ``∂icl/∂pattern`` (:func:`_attribution_icl`). It costs one
+    more forward pass (stopped after the last attention) over one replica of the contexts per
+    head of ``layers`` (default all but the last layer, whose heads have no attention
+    downstream) — as many rows as exact ablation: use it to check where the plain estimate
+    misses (docs/beyond.md), with ``layers=`` to bound it.
+
     Sign: ``icl_change = icl(ablated) − icl(clean)``; the ICL score is negative for a model that
     learns in context, so removing a head it needs gives ``icl_change > 0``.
     """
@@ -612,6 +793,7 @@ def ablation_scores(
     kind = check_choice("kind", kind, ABLATION_KINDS)
     means = _check_means(info, means)
     method = _check_method(method)
+    qk_fix = _check_qk_fix(qk_fix, method)
     seed = check_seed(seed)
     n_draws = check_int("n_draws", n_draws, 1)
     if tokens is None:
@@ -627,7 +809,17 @@ def ablation_scores(
     sem: torch.Tensor | None = None
     if per_head and method == "attribution":
         change, sem, base_pair = _attribution_icl(
-            model, tokens, early, late, window, kind, means, batch_size, progress
+            model,
+            tokens,
+            early,
+            late,
+            window,
+            kind,
+            means,
+            batch_size,
+            progress,
+            qk_fix,
+            None if chosen is None else [(l, h) for l, h in _all_heads(info) if l in chosen],
         )
         if chosen is not None:
             skip = [l for l in range(info.n_layers) if l not in chosen]
@@ -656,9 +848,10 @@ def ablation_scores(
         "window": int(window),
         "layers": list(range(info.n_layers)) if chosen is None else chosen,
         "method": method,
+        "qk_fix": qk_fix,
     }
     return AblationScores(
-        change, base, kind, comparison, meta=meta, icl_change_sem=sem, method=method
+        change, base, kind, comparison, meta=meta, icl_change_sem=sem, method=method, qk_fix=qk_fix
     )
 
 

@@ -550,7 +550,7 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
         else "each head's ablation estimated to first order by attribution patching (one forward "
         "and one backward pass over the contexts for all heads; docs/beyond.md validates it "
         "against exact ablation: on the tiny model it misses the previous-token heads, whose "
-        "effect goes through saturated induction attention)"
+        "effect goes through the induction heads' attention patterns)"
     )
     blocks += [
         f"<p>Per head ({abl.method_label}): {how}. The head map is coloured by ΔICL = "

@@ -113,8 +113,10 @@ def ablation_state(ablation: Any) -> dict[str, Any]:
         else f"; only layer{'s' if len(measured) > 1 else ''} {ranges(measured)} measured"
     )
     how = (
-        f"first-order estimate of {ablation.kind} ablation by attribution patching (misses "
-        "effects through saturated attention, e.g. previous-token heads; docs/beyond.md)"
+        f"first-order estimate of {ablation.kind} ablation by attribution patching"
+        + (" with the AtP* QK fix" if getattr(ablation, "qk_fix", False) else "")
+        + " (can miss effects that act through later attention patterns, e.g. previous-token "
+        "heads; docs/beyond.md)"
         if getattr(ablation, "method", "exact") == "attribution"
         else f"{ablation.kind} ablation of one head at a time"
     )
