@@ -188,13 +188,21 @@ def test_report_beyond_quick_measures_on_a_large_model(tiny, scores, monkeypatch
     assert "Δ ICL score of the sets not measured here" in text
     assert "attribution patching (first-order estimate of mean ablation)" in text
     assert "No training checkpoints for this model" in text
+    assert report.ATTRIBUTION_VALIDATION in text and "Spearman +0.948" in text
     hm = next(b for b in blocks if isinstance(b, dict) and b["kind"] == "head_map")
     assert "attribution patching" in hm["state"]["ablation_note"]
-    contexts = iw.corpus_contexts(tiny, report.REPORT_CONTEXTS, seed=0)
-    heads = scores.induction_heads()
-    want = iw.ablation_comparison(
-        tiny, heads, means=iw.head_means(tiny, contexts[:, :128]), n_examples=5
+    assert f"{report.ATTRIBUTION_CONTEXTS} contexts" in hm["state"]["ablation_note"]
+    # means and the per-head estimate on ATTRIBUTION_CONTEXTS of the corpus windows (seed 0)
+    contexts = iw.corpus_contexts(tiny, report.ATTRIBUTION_CONTEXTS, seed=0)
+    means = iw.head_means(tiny, contexts[:, :128])
+    abl = iw.ablation_scores(
+        tiny, contexts, compare=False, means=means, method="attribution", progress=False
     )
+    np.testing.assert_allclose(
+        decode(hm["state"]["ablation"]), abl.icl_change.numpy(), rtol=1e-3, atol=1e-5
+    )
+    heads = scores.induction_heads()
+    want = iw.ablation_comparison(tiny, heads, means=means, n_examples=5)
     assert math.isnan(want.icl_change) and len(want.draws) == 1  # 4 other heads: 1 set of 4
     table = text.split("<table class='iw-report iw-ablation-table'>")[1].split("</table>")[0]
     assert "Δ ICL score" not in table  # no row for what was not measured
