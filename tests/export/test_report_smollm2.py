@@ -105,6 +105,9 @@ def test_head_map_is_coloured_by_attribution_patching(blocks, text, smollm2):
     state = maps[0]["state"]
     assert state["score"] == ABLATION_SCORE
     assert "attribution patching" in state["ablation_note"]
+    assert (
+        state["ablation_method"] == "attribution"
+    )  # the map's label: "ΔICL (attribution patching)"
     change = decode(state["ablation"])
     assert change.shape == (30, 9) and np.isfinite(change).all()
     assert np.isfinite(decode(state["ablation_sd"])).all()

@@ -69,6 +69,7 @@ def test_values_land_in_their_layer_head_cells(scores):
     assert state["score"] == ABLATION_SCORE
     assert "ΔICL = ICL(ablated) − ICL(clean)" in state["ablation_note"]
     assert "6 contexts" in state["ablation_note"]
+    assert state["ablation_method"] == "exact"  # the map's label: "ΔICL (ablation)"
     # binary buffers, not JSON lists; the rest is plain JSON
     for name in ("ablation", "ablation_sd"):
         assert isinstance(state[name]["view"], (bytes, memoryview))
@@ -77,7 +78,12 @@ def test_values_land_in_their_layer_head_cells(scores):
 
 def test_no_ablation_no_fields_and_no_mode(scores):
     state = head_map_state(scores)
-    assert (state["ablation"], state["ablation_sd"], state["ablation_note"]) == ({}, {}, "")
+    assert (
+        state["ablation"],
+        state["ablation_sd"],
+        state["ablation_note"],
+        state["ablation_method"],
+    ) == ({}, {}, "", "")
     with pytest.raises(InputError, match=r"pass ablation=induction_widgets\.ablation_scores"):
         head_map_state(scores, score=ABLATION_SCORE)
 
@@ -192,6 +198,7 @@ def test_report_beyond_quick_measures_on_a_large_model(tiny, scores, monkeypatch
     hm = next(b for b in blocks if isinstance(b, dict) and b["kind"] == "head_map")
     assert "attribution patching" in hm["state"]["ablation_note"]
     assert f"{report.ATTRIBUTION_CONTEXTS} contexts" in hm["state"]["ablation_note"]
+    assert hm["state"]["ablation_method"] == "attribution"
     # means and the per-head estimate on ATTRIBUTION_CONTEXTS of the corpus windows (seed 0)
     contexts = iw.corpus_contexts(tiny, report.ATTRIBUTION_CONTEXTS, seed=0)
     means = iw.head_means(tiny, contexts[:, :128])
