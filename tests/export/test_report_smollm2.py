@@ -7,8 +7,8 @@ after the Argument-4 views; called here on the shared SmolLM2 and its scores, at
 defaults (about 2 minutes on 2 idle cores). The blocks are read as the page holds them: the
 paragraphs' text, the comparison's SVG, the head map's state. Independent checks: the ICL figure
 is bold only when resolved, and negative; the strip's dots and bar give the table's z-score and
-share beaten by their definitions; the head map's largest attribution estimate has the sign of
-that head's exact mean ablation (``iw.ablate``) on the same contexts. The browser half on the
+share beaten by their definitions; the head map's best-resolved attribution estimate has the sign
+of that head's exact mean ablation (``iw.ablate``) on the same contexts. The browser half on the
 tiny model's report is ``tests/browser/test_exports.py``.
 """
 
@@ -98,8 +98,8 @@ def test_comparison_has_twenty_draws_and_its_z_score(text, smollm2_scores):
 
 def test_head_map_is_coloured_by_attribution_patching(blocks, text, smollm2):
     """The ΔICL head map: every one of the 270 heads estimated by attribution patching, the method
-    and its validation figure named; the largest estimate agrees in sign with exact mean ablation
-    of that head on the same 8 contexts."""
+    and its validation figure named; the best-resolved estimate agrees in sign with exact mean
+    ablation of that head on the same 8 contexts."""
     maps = [b for b in blocks if isinstance(b, dict) and b["kind"] == "head_map"]
     assert len(maps) == 1
     state = maps[0]["state"]
@@ -110,13 +110,16 @@ def test_head_map_is_coloured_by_attribution_patching(blocks, text, smollm2):
     )  # the map's label: "ΔICL (attribution patching)"
     change = decode(state["ablation"])
     assert change.shape == (30, 9) and np.isfinite(change).all()
-    assert np.isfinite(decode(state["ablation_sd"])).all()
+    sem = decode(state["ablation_sd"])
+    assert np.isfinite(sem).all() and (sem > 0).all()
     para = re.search(r"<p class='iw-beyond-per-head'>(.*?)</p>", text, re.S)
     assert para is not None
     assert "attribution patching (first-order estimate of mean ablation)" in para.group(1)
     assert "Spearman +0.948" in para.group(1) and "all 270 heads" in para.group(1)
-    # the largest estimate vs exact ablation of that head (the map's own contexts and means)
-    layer, head = np.unravel_index(np.abs(change).argmax(), change.shape)
+    # the best-resolved estimate (largest |ΔICL| / its standard error; on 8 contexts the largest
+    # |ΔICL| is often within its error of 0) vs exact ablation of that head, same contexts and means
+    layer, head = np.unravel_index((np.abs(change) / sem).argmax(), change.shape)
+    assert abs(change[layer, head]) > 2 * sem[layer, head]
     tokens = iw.corpus_contexts(smollm2, report.ATTRIBUTION_CONTEXTS, seed=0)
     means = iw.head_means(smollm2, tokens[:, :128])
     clean = iw.icl_score(smollm2, tokens, window=10, curve=False).score

@@ -534,7 +534,7 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
             + (
                 "of the contexts above"
                 if abl_contexts is contexts
-                else f"of {abl_contexts.shape[0]} of the contexts above (seed 0)"
+                else f"of {abl_contexts.shape[0]} of the contexts above, seed 0"
             )
             + f" (mean ablation); all {len(heads)} strict induction heads "
             f"at once, then {len(c.draws)} random set{'s' if len(c.draws) != 1 else ''} of as "
@@ -584,7 +584,7 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
     on = (
         f"the same {abl_contexts.shape[0]} contexts"
         if abl_contexts is contexts
-        else f"{abl_contexts.shape[0]} of those contexts (seed 0; the validated setting)"
+        else f"{abl_contexts.shape[0]} of those contexts, seed 0, the validated setting"
     )
     blocks += [
         f"<p class='iw-beyond-per-head'>Per head ({abl.method_label}): {how}. The head map is coloured by ΔICL = "
