@@ -443,9 +443,9 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
       contexts of its own training distribution (201 tokens, indices 20 and 200, as in
       docs/beyond.md, which uses 256); other models on Austen corpus contexts — 16 for a model
       with at most :data:`FULL_MEASURES_HEADS` heads, else :data:`REPORT_CONTEXTS` (24, the
-      defaults of :func:`icl_score`), averaged over index ± 10 where 500 fits. The score is printed in bold only when it is a measurement
-      (at least ``MIN_CONTEXTS`` contexts and a standard error at most half its size); otherwise
-      the page says it is not resolved.
+      defaults of :func:`icl_score`), averaged over index ± 10 where 500 fits. The score is
+      printed in bold only when it is a measurement (at least ``MIN_CONTEXTS`` contexts and a
+      standard error at most half its size); otherwise the page says it is not resolved.
     * **Ablation** (mean ablation, head means over the first 128 tokens of those contexts, on a
       large model of :data:`ATTRIBUTION_CONTEXTS` (8) of them, seed 0): the
       strict induction heads together vs :data:`REPORT_DRAWS` (20) random sets of as many other
@@ -455,8 +455,8 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
       Per head: exact ablation on a small model, attribution patching on a large one
       (``ablation_scores(method="attribution")`` on the :data:`ATTRIBUTION_CONTEXTS` contexts, the
       setting docs/beyond.md validates), shown as the head map coloured by ΔICL, the method and
-      its validation figure (:data:`ATTRIBUTION_VALIDATION`) named. On SmolLM2 about 2 minutes on
-      2 idle cores (docs/beyond.md, "The SmolLM2 report").
+      its validation figure (:data:`ATTRIBUTION_VALIDATION`) named. On SmolLM2 the section took
+      116 s on this project's 2 shared cores at load ≈ 3 (docs/beyond.md, "The SmolLM2 report").
     * **Partners** of the top induction head (``PartnerBars``).
     * **Phase change** (``PhaseChangeCurves``) over the shipped checkpoints, tiny model only.
     """
@@ -587,8 +587,8 @@ def beyond_blocks(model: Any, scores: HeadScores) -> list[Any]:
         else f"{abl_contexts.shape[0]} of those contexts, seed 0, the validated setting"
     )
     blocks += [
-        f"<p class='iw-beyond-per-head'>Per head ({abl.method_label}): {how}. The head map is coloured by ΔICL = "
-        f"ICL(ablated) − ICL(clean) on {on} (blue: the ICL score "
+        f"<p class='iw-beyond-per-head'>Per head ({abl.method_label}): {how}. The head map is "
+        f"coloured by ΔICL = ICL(ablated) − ICL(clean) on {on} (blue: the ICL score "
         "rises without the head, i.e. less in-context learning; orange: it falls). Hover a head "
         "for its value ± standard error; the table sorts by the ΔICL column.</p>",
         static_spec(
