@@ -11,8 +11,9 @@
  * (string[n_layers * n_heads], row-major), selected_head ([layer, head] or []), n_layers,
  * n_heads, message, title; ablation, ablation_sd (buffers [n_layers, n_heads] or {}: the per-head
  * change of the ICL score when that head alone is ablated, ΔICL = ICL(ablated) − ICL(clean), and
- * its standard error; NaN = not measured) and ablation_note (what was measured). With an ablation
- * the score select offers "ΔICL (ablation)" (`score` = "icl_ablation"): a diverging scale centred
+ * its standard error; NaN = not measured), ablation_note (what was measured) and ablation_method
+ * ("exact" | "attribution"). With an ablation the score select offers "ΔICL (ablation)" — "ΔICL
+ * (attribution patching)" for the first-order estimate — (`score` = "icl_ablation"): a diverging scale centred
  * on 0, blue > 0 (the ICL score rises: less in-context learning without the head), orange < 0,
  * heads not measured hatched; the table gets a sortable ΔICL column.
  * @module head_map
@@ -29,12 +30,16 @@ const TOP_ROWS = 20;
 /** The colouring by the ablation result (not a head score). */
 export const ABLATION = "icl_ablation";
 const ABLATION_LABEL = "ΔICL (ablation)";
+/** The same colouring when it is attribution patching's first-order estimate (ablation_method). */
+const ATTRIBUTION_LABEL = "ΔICL (attribution patching)";
 const ABLATION_LEGEND =
   "ΔICL = ICL(ablated) − ICL(clean) per head. Blue > 0: the ICL score rises (less in-context learning) " +
   "when the head is ablated; orange < 0: it falls. Hatched: not measured.";
 
-/** The select's and readout's name of a colouring. @param {string} name */
-export const scoreLabel = (name) => (name === ABLATION ? ABLATION_LABEL : prettyName(name));
+/** The select's and readout's name of a colouring (ΔICL by its ablation_method).
+ * @param {string} name @param {string} [method] */
+export const scoreLabel = (name, method = "") =>
+  name === ABLATION ? (method === "attribution" ? ATTRIBUTION_LABEL : ABLATION_LABEL) : prettyName(name);
 
 /** A signed number "+0.151" / "−0.02" (± its sd when there is one). @param {number} v @param {number | undefined} sd */
 export function signedSpread(v, sd, digits = 4) {
@@ -66,7 +71,7 @@ function hatch(ctx, x, y, size, fg) {
 /**
  * @typedef {{ scores: Object<string, any>, scores_std: Object<string, any>, scores_n: Object<string, any>, score: string, score_names: string[], verdicts: string[],
  *   selected_head: number[], n_layers: number, n_heads: number, message: string, title: string,
- *   fold_table: boolean, grid_height: number, ablation: any, ablation_sd: any, ablation_note: string, palette: string }} HeadMapTraits
+ *   fold_table: boolean, grid_height: number, ablation: any, ablation_sd: any, ablation_note: string, ablation_method: string, palette: string }} HeadMapTraits
  * @typedef {{ index: number, layer: number, head: number, verdict: string, scores: Object<string, number>,
  *   std: Object<string, number>, n: Object<string, number> }} Row
  * @typedef {{ key: string, label: string, get: (r: Row) => any, text: (r: Row) => string,
@@ -140,6 +145,8 @@ function render({ model, el }) {
   const focus = new Focus({ equal: sameCell, toggle: false });
 
   const scoreName = () => model.get("score") || "";
+  /** @param {string} name */
+  const label = (name) => scoreLabel(name, model.get("ablation_method") || "");
   const hasAblation = () => {
     const a = model.get("ablation");
     return Boolean(a && typeof a === "object" && Object.keys(a).length);
@@ -323,7 +330,7 @@ function render({ model, el }) {
       const sd = r ? r.std[name] : undefined;
       const shown = Number.isNaN(v) ? "not measured" : signedSpread(v, sd);
       const what = Number.isNaN(v) ? "" : sd != null && Number.isFinite(sd) ? " (± standard error over contexts)" : "";
-      return `L${l}H${hh} (layer ${l + 1} / ${nL}): ${ABLATION_LABEL} ${shown}${what}${verdict}`;
+      return `L${l}H${hh} (layer ${l + 1} / ${nL}): ${label(name)} ${shown}${what}${verdict}`;
     }
     const note = r ? spreadNote(r.n[name]) : "";
     const shown = formatSpread(v, r ? r.std[name] : undefined);
@@ -479,11 +486,11 @@ function render({ model, el }) {
       .map((r) => `L${r.layer}H${r.head} ${formatNumber(r.scores[name], 3)}`);
     const sel = selectedHead();
     alt.label(
-      `Head map: ${scoreLabel(name)} of ${nL} layers × ${nH} heads. ` +
+      `Head map: ${label(name)} of ${nL} layers × ${nH} heads. ` +
         "Arrow keys move over the heads, Enter selects one.",
     );
     alt.summary(
-      (top.length ? `Highest ${scoreLabel(name)}: ${top.join(", ")}. ` : "No scores. ") +
+      (top.length ? `Highest ${label(name)}: ${top.join(", ")}. ` : "No scores. ") +
         (sel && sel[0] < nL && sel[1] < nH ? `Selected: ${headText(sel[0], sel[1])}.` : "No head selected."),
     );
   }
@@ -521,7 +528,7 @@ function render({ model, el }) {
     title.textContent = model.get("title") || "";
     setOptions(
       scoreSelect,
-      scoreNames().map((n) => ({ value: n, label: scoreLabel(n) })),
+      scoreNames().map((n) => ({ value: n, label: label(n) })),
       scoreName(),
     );
   }
@@ -556,7 +563,7 @@ function render({ model, el }) {
 
   listen(
     model,
-    ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title", "ablation", "ablation_sd", "ablation_note", "palette"],
+    ["scores", "scores_std", "scores_n", "verdicts", "n_layers", "n_heads", "score_names", "title", "ablation", "ablation_sd", "ablation_note", "ablation_method", "palette"],
     onAll,
     signal,
   );

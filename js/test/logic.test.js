@@ -100,6 +100,9 @@ describe("head map: the ΔICL (ablation) colouring", () => {
   it("names the mode, other scores by their pretty name", () => {
     expect(ABLATION).toBe("icl_ablation");
     expect(scoreLabel(ABLATION)).toBe("ΔICL (ablation)");
+    expect(scoreLabel(ABLATION, "exact")).toBe("ΔICL (ablation)");
+    expect(scoreLabel(ABLATION, "attribution")).toBe("ΔICL (attribution patching)");
+    expect(scoreLabel("copying", "attribution")).toBe("copying");
     expect(scoreLabel("prefix_matching")).toBe("prefix matching");
   });
   it("signs the value (a real minus), ± its standard error when there is one", () => {

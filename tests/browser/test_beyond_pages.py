@@ -6,6 +6,7 @@ checkpoint. Expected places and texts come from the compute results in the test 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -226,6 +227,21 @@ def test_head_map_ablation_mode_colours_and_hover(offline, tmp_path, tiny_model)
     expect(rows.first.locator("td").nth(col)).to_have_text("−0.14 ± 0.014")
     expect(rows.last.locator("td").nth(col)).to_have_text("—")
     assert offline.request_log == []
+    problems.assert_clean()
+    page.close()
+    # the same values from attribution patching: the colouring says so (select, readout)
+    est = dataclasses.replace(abl, method="attribution")
+    path = iw.HeadMap(scores, ablation=est, score="icl_ablation").save_html(tmp_path / "atp.html")
+    page, problems = _open(offline, path)
+    hm = page.locator(".iw-root.iw-head-map")
+    options = hm.locator("select.iw-score-select option").all_text_contents()
+    assert "ΔICL (attribution patching)" in options and "ΔICL (ablation)" not in options
+    canvas = hm.locator("canvas.iw-grid")
+    box, x_y = canvas.bounding_box(), _cell_centre(_dataset(canvas), 1, 0)
+    page.mouse.move(box["x"] + x_y[0], box["y"] + x_y[1])
+    expect(hm.locator(".iw-readout")).to_contain_text(
+        "L1H0 (layer 2 / 2): ΔICL (attribution patching) +0.11 ± 0.011"
+    )
     problems.assert_clean()
     page.close()
 

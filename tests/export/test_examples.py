@@ -200,3 +200,29 @@ def test_translation_targets_follow_the_alignment(smollm2, a4):
         for d, srcs in targets.items()
     )
     assert sum(len(a4.translation_targets(smollm2, i)[1]) for i in range(4)) == 58
+
+
+@pytest.mark.smollm2
+@pytest.mark.timeout(1200)
+def test_notebook_05_prints_measurements_with_their_uncertainty(executed):
+    """Notebook 05's printed figures (issue 21): the ICL score with its standard error — at CI's
+    4 contexts (fewer than ``MIN_CONTEXTS``) in words as "not resolved", the figure beside it —
+    and the comparison against 20 random head sets with the z-score and the share beaten."""
+    from induction_widgets.compute.icl import MIN_CONTEXTS
+
+    nb = nbformat.read(executed("05_beyond_argument4.ipynb"), as_version=4)
+    printed = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    n = int(SMALL["IW_N_PROBLEMS"])
+    assert n < MIN_CONTEXTS
+    icl = re.search(
+        rf"ICL score not resolved with {n} contexts \(([+-]\d+\.\d+) ± (\d+\.\d+)\)", printed
+    )
+    assert icl is not None, printed
+    assert "L[500] − L[50] = " in printed and "±" in printed.split("L[500] − L[50] = ")[1][:20]
+    assert re.search(r"^20 random sets of \d+ heads: [+-]\d+\.\d+ ± \d+\.\d+", printed, re.M)
+    assert re.search(r"^z-score [+-]\d+\.\d; beats \d+% of the random sets", printed, re.M)
+    assert re.search(
+        r"mean loss over the repeat \(\d+ tokens\): clean \d+\.\d+ ± \d+\.\d+", printed
+    )

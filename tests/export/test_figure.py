@@ -238,6 +238,11 @@ def test_head_map_delta_icl_is_diverging_with_unmeasured_heads_hatched():
     hatched = _patch(fig, "iw-unmeasured-L0H2")
     assert hatched.get_hatch() == "///"
     assert "hatched: not measured" in " ".join(fig.axes[0].get_title().split())
+    assert fig.axes[1].get_ylabel() == "ΔICL (ablation)"  # the colour bar names the method
+    state["ablation_method"] = "attribution"
+    fig = iw.figure(ViewSpec("head_map", state))
+    assert fig.axes[1].get_ylabel() == "ΔICL (attribution patching)"
+    assert "coloured by ΔICL (attribution patching)" in " ".join(fig.axes[0].get_title().split())
 
 
 # --- the other kinds -------------------------------------------------------------------------

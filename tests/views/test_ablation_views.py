@@ -69,6 +69,7 @@ def test_values_land_in_their_layer_head_cells(scores):
     assert state["score"] == ABLATION_SCORE
     assert "ΔICL = ICL(ablated) − ICL(clean)" in state["ablation_note"]
     assert "6 contexts" in state["ablation_note"]
+    assert state["ablation_method"] == "exact"  # the map's label: "ΔICL (ablation)"
     # binary buffers, not JSON lists; the rest is plain JSON
     for name in ("ablation", "ablation_sd"):
         assert isinstance(state[name]["view"], (bytes, memoryview))
@@ -77,7 +78,12 @@ def test_values_land_in_their_layer_head_cells(scores):
 
 def test_no_ablation_no_fields_and_no_mode(scores):
     state = head_map_state(scores)
-    assert (state["ablation"], state["ablation_sd"], state["ablation_note"]) == ({}, {}, "")
+    assert (
+        state["ablation"],
+        state["ablation_sd"],
+        state["ablation_note"],
+        state["ablation_method"],
+    ) == ({}, {}, "", "")
     with pytest.raises(InputError, match=r"pass ablation=induction_widgets\.ablation_scores"):
         head_map_state(scores, score=ABLATION_SCORE)
 
@@ -188,13 +194,22 @@ def test_report_beyond_quick_measures_on_a_large_model(tiny, scores, monkeypatch
     assert "Δ ICL score of the sets not measured here" in text
     assert "attribution patching (first-order estimate of mean ablation)" in text
     assert "No training checkpoints for this model" in text
+    assert report.ATTRIBUTION_VALIDATION in text and "Spearman +0.948" in text
     hm = next(b for b in blocks if isinstance(b, dict) and b["kind"] == "head_map")
     assert "attribution patching" in hm["state"]["ablation_note"]
-    contexts = iw.corpus_contexts(tiny, report.REPORT_CONTEXTS, seed=0)
-    heads = scores.induction_heads()
-    want = iw.ablation_comparison(
-        tiny, heads, means=iw.head_means(tiny, contexts[:, :128]), n_examples=5
+    assert f"{report.ATTRIBUTION_CONTEXTS} contexts" in hm["state"]["ablation_note"]
+    assert hm["state"]["ablation_method"] == "attribution"
+    # means and the per-head estimate on ATTRIBUTION_CONTEXTS of the corpus windows (seed 0)
+    contexts = iw.corpus_contexts(tiny, report.ATTRIBUTION_CONTEXTS, seed=0)
+    means = iw.head_means(tiny, contexts[:, :128])
+    abl = iw.ablation_scores(
+        tiny, contexts, compare=False, means=means, method="attribution", progress=False
     )
+    np.testing.assert_allclose(
+        decode(hm["state"]["ablation"]), abl.icl_change.numpy(), rtol=1e-3, atol=1e-5
+    )
+    heads = scores.induction_heads()
+    want = iw.ablation_comparison(tiny, heads, means=means, n_examples=5)
     assert math.isnan(want.icl_change) and len(want.draws) == 1  # 4 other heads: 1 set of 4
     table = text.split("<table class='iw-report iw-ablation-table'>")[1].split("</table>")[0]
     assert "Δ ICL score" not in table  # no row for what was not measured

@@ -653,8 +653,11 @@ def _grid(state: dict[str, Any], name: str) -> np.ndarray | None:
     return decode(raw) if isinstance(raw, dict) and raw else None
 
 
-def _pretty(name: str) -> str:
-    return "ΔICL (ablation)" if name == "icl_ablation" else str(name).replace("_", " ")
+def _pretty(name: str, method: Any = "") -> str:
+    """A score's label; ΔICL says how it was made (``ablation_method``)."""
+    if name == "icl_ablation":
+        return "ΔICL (attribution patching)" if method == "attribution" else "ΔICL (ablation)"
+    return str(name).replace("_", " ")
 
 
 def draw_head_map(fig: Figure, ax: Axes, state: dict[str, Any], selected: Any) -> None:
@@ -712,7 +715,7 @@ def draw_head_map(fig: Figure, ax: Axes, state: dict[str, Any], selected: Any) -
     ax.set_xticks(range(0, n_heads, step_h), [f"H{h}" for h in range(0, n_heads, step_h)])
     ax.set_yticks(range(0, n_layers, step_l), [f"L{l_}" for l_ in range(0, n_layers, step_l)])
     bar = fig.colorbar(sm, ax=ax, shrink=0.85)
-    bar.set_label(_pretty(name), fontsize=8)
+    bar.set_label(_pretty(name, state.get("ablation_method")), fontsize=8)
     bar.ax.tick_params(labelsize=7)
     if selected is not None and len(selected) == 2:
         layer, head = int(selected[0]), int(selected[1])
@@ -732,7 +735,7 @@ def draw_head_map(fig: Figure, ax: Axes, state: dict[str, Any], selected: Any) -
 
 def _head_map_caption(state: dict[str, Any], selected: Any) -> str:
     name = str(state.get("score", "prefix_matching"))
-    parts = [f"coloured by {_pretty(name)}"]
+    parts = [f"coloured by {_pretty(name, state.get('ablation_method'))}"]
     if selected is not None and len(selected) == 2:
         l_, h_ = int(selected[0]), int(selected[1])
         grid = _grid(state, name)

@@ -26,6 +26,7 @@ HEAD_MAP_TRAITS = {
     "ablation": Buffer(),
     "ablation_sd": Buffer(),
     "ablation_note": Str(""),
+    "ablation_method": Str(""),
     "n_layers": Int(1),
     "n_heads": Int(1),
     **PALETTE_TRAITS,
@@ -90,10 +91,11 @@ def check_score_name(scores: HeadScores, score: Any, ablation: Any = None) -> st
 def ablation_state(ablation: Any) -> dict[str, Any]:
     """The head map's ablation fields: ``ablation`` (float32 ``[layer, head]``, ``Δicl[l, h] =
     icl(ablate (l, h)) − icl(model)``, NaN where not measured), ``ablation_sd`` (its standard error
-    over contexts, float32 ``[layer, head]``) and ``ablation_note`` (what was measured, for the
-    readout and the legend); ``{}`` / ``{}`` / ``""`` without an ablation result."""
+    over contexts, float32 ``[layer, head]``), ``ablation_note`` (what was measured, for the
+    readout and the legend) and ``ablation_method`` (``"exact"`` or ``"attribution"``: the label
+    the map gives the colouring); ``{}`` / ``{}`` / ``""`` / ``""`` without an ablation result."""
     if ablation is None:
-        return {"ablation": {}, "ablation_sd": {}, "ablation_note": ""}
+        return {"ablation": {}, "ablation_sd": {}, "ablation_note": "", "ablation_method": ""}
     change = ablation.icl_change.detach().float().cpu()
     sem = ablation.icl_change_sem
     sem = (
@@ -128,6 +130,7 @@ def ablation_state(ablation: Any) -> dict[str, Any]:
         "ablation": encode(change, "float32"),
         "ablation_sd": encode(sem, "float32"),
         "ablation_note": note,
+        "ablation_method": str(getattr(ablation, "method", "exact")),
     }
 
 
