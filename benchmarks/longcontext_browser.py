@@ -105,8 +105,23 @@ LIVE_CELLS = [
 ]
 
 
-def live(n: int, tmp: Path) -> dict[str, list[float]]:
-    """p95 material: the live switch latencies (ms) of the token view and the matrix."""
+#: The same on SmolLM2's own heads: the copying text repeated to n tokens (one read, shared by
+#: both views), layer 18 (it holds induction heads); the kernel computes every switch from q/k.
+SMOLLM2_CELLS = [
+    "import sys\n"
+    "sys.path.insert(0, __REPO__)\n"
+    "import induction_widgets as iw\n"
+    "from benchmarks.longcontext import long_tokens\n"
+    "model = iw.load_model('smollm2', progress=False)\n"
+    "tokens = long_tokens(model, __N__)",
+    "tv = iw.TokenView(model, tokens, 18, 2, selected=__N__ - 1, progress=False)\ntv",
+    "am = iw.AttentionMatrix(model, tokens, 18, 2, progress=False)\nam",
+]
+
+
+def live(n: int, tmp: Path, model_name: str = "tiny") -> dict[str, list[float]]:
+    """p95 material: the live switch latencies (ms) of the token view and the matrix (the
+    planted heads on the tiny model's activations, or SmolLM2's own with ``model_name``)."""
     from labkit import Lab, LabNotebook
 
     from .common import offline_context
@@ -114,9 +129,10 @@ def live(n: int, tmp: Path) -> dict[str, list[float]]:
 
     cells = [
         c.replace("__TESTS__", repr(str(REPO / "tests")))
+        .replace("__REPO__", repr(str(REPO)))
         .replace("__N__", str(n))
         .replace("__AT__", str(CELL_AT))
-        for c in LIVE_CELLS
+        for c in (SMOLLM2_CELLS if model_name == "smollm2" else LIVE_CELLS)
     ]
     lab = Lab(tmp / f"lab{n}")
     lab.start()
@@ -180,10 +196,25 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
     ap.add_argument("--no-live", action="store_true")
+    ap.add_argument(
+        "--live-smollm2",
+        action="store_true",
+        help="only the live switch, on SmolLM2's own heads (layer 18) at each size",
+    )
     ap.add_argument("--json", default=str(REPO / "benchmarks" / "longcontext_browser.json"))
     args = ap.parse_args(argv)
     import induction_widgets as iw
 
+    if args.live_smollm2:
+        out = []
+        with tempfile.TemporaryDirectory() as d:
+            for n in map(int, args.sizes.split(",")):
+                lat = live(n, Path(d), "smollm2")
+                print(f"live smollm2 {n}: {lat}, load {loadavg()}", flush=True)
+                out.append({"n": n, "model": "smollm2", "live": lat, "load": loadavg()})
+        path = Path(args.json).with_name("longcontext_live_smollm2.json")
+        path.write_text(json.dumps(out, indent=1))
+        return 0
     model = iw.load_model("tiny")
     rows = []
     with tempfile.TemporaryDirectory() as d:
