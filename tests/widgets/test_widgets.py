@@ -334,6 +334,6 @@ def test_head_payloads_make_only_the_names_asked_and_remember_recent_heads(tiny)
     for layer, h in others[: RECENT_HEADS - 1]:
         head_payloads(acts, layer, h, names=["attention"])
     assert head_payloads(acts, 1, 0)["attribution"] is full["attribution"]  # still remembered
-    for layer, h in others[: RECENT_HEADS]:  # one more than is kept: the oldest goes
+    for layer, h in others[:RECENT_HEADS]:  # one more than is kept: the oldest goes
         head_payloads(acts, layer, h, names=["attention"])
     assert head_payloads(acts, 1, 0)["attribution"] is not full["attribution"]
