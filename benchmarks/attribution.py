@@ -28,7 +28,7 @@ import gc
 from pathlib import Path
 from typing import Any
 
-from .common import CaseResult, Row, fmt_bytes, fmt_ratio, interleaved, ratio_text
+from .common import CaseResult, Row, fmt_bytes, fmt_ratio, interleaved, ratio_text, trim_heap
 
 TITLE = "All-head ΔICL by attribution patching vs one forward+backward (SmolLM2)"
 N_CONTEXTS = 4
@@ -48,6 +48,7 @@ def _rss() -> tuple[int, int]:
 def _peak(fn: Any) -> int:
     """Peak RSS added by ``fn()`` over the RSS before it (bytes; 0 where /proc is missing)."""
     gc.collect()
+    trim_heap()  # freed heap back to the system, so that what fn() allocates shows in RSS
     try:
         Path("/proc/self/clear_refs").write_text("5")
         before, _ = _rss()

@@ -18,6 +18,7 @@ from induction_widgets.payload import (
     overview_block,
     prefetch_heads,
     prefetch_idle,
+    quantised_csr,
 )
 
 
@@ -254,3 +255,45 @@ def test_attention_alone_in_log_space_is_the_models_own_pattern(tiny, monkeypatc
         both = head_payloads(acts, 1, head, names=["attention", "attribution"])
         np.testing.assert_allclose(decode(both["attention"]), rows, atol=1e-3, rtol=0)
         assert torch.isfinite(torch.as_tensor(rows)).all()
+
+
+@pytest.mark.parametrize(("dtype", "step"), [("uint8", 1 / 255), ("int8", None)])
+def test_saved_pages_store_compact_values_in_one_byte_and_bound_what_they_drop(dtype, step):
+    """quantised_csr: every kept value within half a step of the float16 one, entries that round
+    to 0 left out, and each row's rest the largest of what it no longer holds."""
+    rng = np.random.default_rng(0)
+    n = 300
+    x = rng.exponential(size=(n, n)).astype(np.float32) ** 4
+    if dtype == "int8":
+        x *= rng.choice([-1.0, 1.0], size=x.shape).astype(np.float32)
+    x /= np.abs(x).max()
+    c, i, v, r = compact_rows(x, 64, signed=dtype == "int8")
+    p = compact_rows_payload(c, i, v, r, n)
+    q = quantised_csr(p, dtype)
+    before, after = decode(p), decode(q)
+    step = step if step is not None else q["val_scale"]
+    kept = after != 0
+    np.testing.assert_allclose(after[kept], before[kept], atol=step / 2 + 1e-6, rtol=0)
+    dropped = (before != 0) & ~kept
+    assert dropped.any() and q["nnz"] == kept.sum() < p["nnz"]
+    assert (np.abs(before[dropped]) < step / 2 + 1e-6).all()  # only what rounds to 0
+    bound = csr_rest(q)
+    for d in range(n):
+        left = np.abs(before[d][dropped[d]])
+        want = max(float(csr_rest(p)[d]), float(left.max()) if left.size else 0.0)
+        assert bound[d] == np.float16(want)
+    assert len(q["view"]) < len(p["view"])
+
+
+def test_the_background_thread_keeps_no_activations_alive(tiny):
+    """Once idle, the prefetch thread holds no reference: a text nobody uses any more is freed."""
+    import gc
+    import weakref
+
+    acts = planted_activations(tiny, 2560, (2000, 200))
+    prefetch_heads(acts, [(1, 0), (1, 1)], ["attention"])
+    assert prefetch_idle(timeout=120)
+    ref = weakref.ref(acts)
+    del acts
+    gc.collect()
+    assert ref() is None

@@ -181,6 +181,31 @@ describe("compact rows (csr)", () => {
   });
 });
 
+describe("compact rows stored in one byte (saved pages)", () => {
+  for (const [dtype, scale, vals] of [["uint8", 1 / 255, [255, 3, 128]], ["int8", 0.004, [-127, 5, 100]]]) {
+    it(`read ${dtype} values times val_scale, and the rest bound after them`, () => {
+      // n = 3: row 0 → (0), row 1 → (0, 1), row 2 → (2); rest 0.25 everywhere
+      const n = 3;
+      const ptr = bytesOf("int32", [0, 1, 3, 3]);
+      const idx = bytesOf("uint16", [0, 0, 1]);
+      const q = dtype === "uint8" ? Uint8Array.from(vals) : new Uint8Array(Int8Array.from(vals).buffer);
+      const rest = bytesOf("uint16", Array(n).fill(floatToHalfBits(0.25)));
+      const bytes = new Uint8Array(ptr.length + idx.length + q.length + rest.length);
+      let at = 0;
+      for (const p of [ptr, idx, q, rest]) {
+        bytes.set(p, at);
+        at += p.length;
+      }
+      const M = storedMatrix({ dtype: "float16", shape: [n, n], layout: "csr", nnz: 3, index_dtype: "uint16", val_dtype: dtype, val_scale: scale, view: new DataView(bytes.buffer) });
+      expect(M.at(0, 0)).toBeCloseTo(vals[0] * scale, 6);
+      expect(M.at(1, 0)).toBeCloseTo(vals[1] * scale, 6);
+      expect(M.at(1, 1)).toBeCloseTo(vals[2] * scale, 6);
+      expect(M.at(2, 2)).toBe(0);
+      expect(M.bound?.(2)).toBe(0.25);
+    });
+  }
+});
+
 describe("colourValues", () => {
   it("is transparent for NaN and (attribution) 0", () => {
     const rgba = colourValues(Float32Array.from([NaN, 0, 1, -0.5]), "logit_attr", 1, new Uint8ClampedArray(16));

@@ -452,15 +452,31 @@ def compact_rows_payload(
     }
 
 
-def _decode_csr(p: Payload, raw: bytes) -> np.ndarray:
-    n = int(p["shape"][0])
-    nnz = int(p["nnz"])
+_CSR_VALUES = {"float16": "<f2", "uint8": "u1", "int8": "i1"}
+
+
+def _csr_parts(p: Payload) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(ptr [n + 1], idx [nnz], val [nnz] float32, rest [n] float32)`` of a ``"csr"`` payload
+    (values stored as float16, or as ``val_dtype`` uint8 / int8 times ``val_scale``)."""
+    raw = _raw_bytes(p)
+    n, nnz = int(p["shape"][0]), int(p["nnz"])
     ptr = np.frombuffer(raw, "<i4", n + 1)
     at = 4 * (n + 1)
     wide = p.get("index_dtype") == "int32"
     idx = np.frombuffer(raw, "<i4" if wide else "<u2", nnz, at)
     at += (4 if wide else 2) * nnz
-    val = np.frombuffer(raw, "<f2", nnz, at).astype(np.float32)
+    kind = str(p.get("val_dtype", "float16"))
+    val = np.frombuffer(raw, _CSR_VALUES[kind], nnz, at).astype(np.float32)
+    if kind != "float16":
+        val *= np.float32(p["val_scale"])
+    at += np.dtype(_CSR_VALUES[kind]).itemsize * nnz
+    rest = np.frombuffer(raw, "<f2", n, at).astype(np.float32)
+    return ptr, idx, val, rest
+
+
+def _decode_csr(p: Payload, raw: bytes) -> np.ndarray:
+    n = int(p["shape"][0])
+    ptr, idx, val, _ = _csr_parts({**p, "view": raw})
     out = np.zeros((n, n), np.float32)
     rows = np.repeat(np.arange(n), np.diff(ptr))
     out[rows, idx] = val
@@ -472,10 +488,43 @@ def _decode_csr(p: Payload, raw: bytes) -> np.ndarray:
 
 def csr_rest(p: Payload) -> np.ndarray:
     """The ``rest [n]`` bounds of a ``"csr"`` payload (float32)."""
-    raw = _raw_bytes(p)
-    n, nnz = int(p["shape"][0]), int(p["nnz"])
-    at = 4 * (n + 1) + (4 if p.get("index_dtype") == "int32" else 2) * nnz + 2 * nnz
-    return np.frombuffer(raw, "<f2", n, at).astype(np.float32)
+    return _csr_parts(p)[3].copy()
+
+
+def quantised_csr(p: Payload, val_dtype: str) -> Payload:
+    """A compact-rows payload with its values stored in one byte, for saved pages: ``"uint8"``
+    (attention: scale 1/255, error ≤ 1/510, the short format's page precision) or ``"int8"``
+    (attribution: scale ``max|val| / 127``, error ≤ scale / 2). Entries that round to 0 are left
+    out and bounded by ``rest`` (the larger of the old bound and the largest of them, float16)."""
+    n = int(p["shape"][0])
+    ptr, idx, val, rest = _csr_parts(p)
+    if val_dtype == "uint8":
+        scale = 1 / 255
+        q = np.clip(np.rint(val / scale), 0, 255)
+    elif val_dtype == "int8":
+        top = float(np.abs(val).max()) if val.size else 0.0
+        scale = top / 127 if top > 0 else 1.0
+        q = np.clip(np.rint(val / scale), -127, 127)
+    else:
+        raise ValueError(f"val_dtype must be 'uint8' or 'int8', got {val_dtype!r}")
+    rows = np.repeat(np.arange(n), np.diff(ptr))
+    keep = q != 0
+    rest = rest.copy()
+    np.maximum.at(rest, rows[~keep], np.abs(val[~keep]))
+    counts = np.bincount(rows[keep], minlength=n)
+    new_ptr = np.zeros(n + 1, dtype="<i4")
+    np.cumsum(counts, out=new_ptr[1:])
+    wide = p.get("index_dtype") == "int32"
+    parts = [
+        new_ptr.tobytes(),
+        np.asarray(idx[keep], dtype="<i4" if wide else "<u2").tobytes(),
+        q[keep].astype("u1" if val_dtype == "uint8" else "i1").tobytes(),
+        _float32_to_float16(rest.astype(np.float32)).astype("<f2").tobytes(),
+    ]
+    out = {k: v for k, v in p.items() if k != "view"}
+    out.update(nnz=int(new_ptr[-1]), val_dtype=val_dtype, val_scale=scale)
+    out["view"] = b"".join(parts)
+    return out
 
 
 def overview_payload(over: np.ndarray, n: int, block: int, *, signed: bool) -> Payload:
@@ -598,19 +647,25 @@ class _Prefetcher:
                 if not self.cond.wait_for(lambda: bool(self.queue), timeout=30.0):
                     self.thread = None
                     return
-                acts, layer, head, names = self.queue.popleft()
+                job = self.queue.popleft()
                 done = threading.Event()
-                self.current = (acts, (layer, head), done)
+                self.current = (job[0], (job[1], job[2]), done)
             try:
-                have = _remembered(acts, (layer, head, True))
-                _long_head(acts, layer, head, have, names, background=True)
-            except Exception:  # Interrupted, or a failure: the head is made again when asked
-                pass
+                self._make(*job)
             finally:
                 with self.cond:
                     self.current = None
                     done.set()
                     self.cond.notify_all()
+            del job  # hold no activations while idle: a closed view's are freed (and evictable)
+
+    @staticmethod
+    def _make(acts: Any, layer: int, head: int, names: tuple[str, ...]) -> None:
+        try:
+            have = _remembered(acts, (layer, head, True))
+            _long_head(acts, layer, head, have, names, background=True)
+        except Exception:  # Interrupted, or a failure: the head is made again when asked
+            pass
 
 
 _PREFETCH = _Prefetcher()

@@ -166,15 +166,18 @@ function section(view, offset, dtype, count) {
   return storedElements(new DataView(view.buffer, view.byteOffset + offset, view.byteLength - offset), dtype, count);
 }
 
-/** Compact rows (layout "csr"): `ptr [n + 1]`, `idx [nnz]`, `val` float16 `[nnz]`, `rest` float16 `[n]`. */
+/** Compact rows (layout "csr"): `ptr [n + 1]`, `idx [nnz]`, `val [nnz]` (float16, or a saved
+ * page's `val_dtype` uint8 / int8 times `val_scale`), `rest` float16 `[n]`. */
 class CsrMatrix {
   /** @param {any} buf */
   constructor(buf) {
     const n = buf.shape[0];
     const nnz = Number(buf.nnz);
     const wide = buf.index_dtype === "int32";
+    const valType = buf.val_dtype === "uint8" || buf.val_dtype === "int8" ? buf.val_dtype : "float16";
+    const valBytes = valType === "float16" ? 2 : 1;
     const view = toDataView(buf.view !== undefined ? buf.view : buf.buffer);
-    const need = 4 * (n + 1) + (wide ? 4 : 2) * nnz + 2 * nnz + 2 * n;
+    const need = 4 * (n + 1) + (wide ? 4 : 2) * nnz + valBytes * nnz + 2 * n;
     if (!(nnz >= 0) || view.byteLength < need) throw new RangeError(`csr buffer holds ${view.byteLength} bytes, needs ${need}`);
     this.n = n;
     this.rows = n - (buf.pad_rows ? Number(buf.pad_rows) : 0);
@@ -183,10 +186,16 @@ class CsrMatrix {
     this.idx = section(view, at, wide ? "int32" : "uint16", nnz);
     at += (wide ? 4 : 2) * nnz;
     const t = halfTable();
-    const half = section(view, at, "uint16", nnz);
     this.val = new Float32Array(nnz);
-    for (let i = 0; i < nnz; i++) this.val[i] = t[half[i]];
-    const rest = section(view, at + 2 * nnz, "uint16", n);
+    if (valType === "float16") {
+      const half = section(view, at, "uint16", nnz);
+      for (let i = 0; i < nnz; i++) this.val[i] = t[half[i]];
+    } else {
+      const q = section(view, at, valType, nnz);
+      const scale = Number(buf.val_scale);
+      for (let i = 0; i < nnz; i++) this.val[i] = q[i] * scale;
+    }
+    const rest = section(view, at + valBytes * nnz, "uint16", n);
     this.rest = new Float32Array(n);
     for (let d = 0; d < n; d++) this.rest[d] = t[rest[d]];
     /** @type {number | null} */

@@ -23,7 +23,15 @@ from typing import Any
 from ..checks import check_head
 from ..compute import ModelInfo, TextActivations
 from ..errors import InputError
-from ..payload import LONG_TOKENS, attention_payload, decode, embed, encode, head_payloads
+from ..payload import (
+    LONG_TOKENS,
+    attention_payload,
+    decode,
+    embed,
+    encode,
+    head_payloads,
+    quantised_csr,
+)
 from .common import ViewSpec
 from .declare import HEAD_BUFFERS
 
@@ -109,15 +117,18 @@ def embedded_head(
 def _embedded_long_head(
     acts: TextActivations, layer: int, head: int, buffers: Sequence[str], level: int
 ) -> dict[str, Any]:
-    """A long text's head for a page: the live long format (compact rows: float16, the 64
-    largest entries per row with a bound on the rest; overviews: uint8 / int8 block maxima), value
-    norms float16, each zlib-compressed at ``level`` (at most 6: level 9 costs seconds per head on
+    """A long text's head for a page: the live long format at the short format's page precision
+    (compact rows: the 64 largest entries per row, attention uint8 / attribution int8 on ± its
+    largest magnitude, entries that round to 0 left out, with a bound on the rest; overviews:
+    uint8 / int8 block maxima), value norms float16, each zlib-compressed at ``level`` (at most 6: level 9 costs seconds per head on
     these buffers for a few per cent)."""
     live = head_payloads(acts, layer, head, names=list(buffers))
     out = {}
     for name, payload in live.items():
         if name == "value_norm":
             payload = encode(decode(payload), "float16")
+        elif name in ("attention", "attribution"):  # the short format's page precision
+            payload = quantised_csr(payload, "uint8" if name == "attention" else "int8")
         out[name] = embed(payload, level=min(level, 6))
     return out
 
