@@ -214,8 +214,9 @@ def block_max(
     wholly above the diagonal), ``nb = ⌈n / block⌉``, and each row's normaliser (module docstring).
 
     Rows go ``chunk`` at a time (rounded to a multiple of ``block``); a chunk multiplies only the
-    keys up to its last block's end. Given ``lse`` (known normalisers, e.g. from the attention
-    pass), only the pooled maxima are exponentiated: no log-sum-exp over every score."""
+    keys up to its last block's end; only the block maxima of ``log A`` are exponentiated. Given
+    ``lse`` (known normalisers, e.g. from the attention pass), ``log A`` comes from the matmul
+    itself: no log-sum-exp over every score."""
     n = q.shape[0]
     nb = n_blocks(n, block)
     chunk = max(block, chunk // block * block)
@@ -224,17 +225,24 @@ def block_max(
     lse = lse.float() if lse is not None else torch.empty(n)
     for start, stop in _chunks(n, chunk):
         width = min(n, n_blocks(stop, block) * block)
-        s = _chunk_scores(q, k, scoring, start, stop, width)  # [rows, width]
-        if known:
-            chunk_lse = lse[start:stop]
+        if known:  # log A = S − lse straight from the matmul
+            log_a = _chunk_scores(q, k, scoring, start, stop, width, lse[start:stop])
         else:
-            chunk_lse = torch.logsumexp(s, -1)
+            log_a = _chunk_scores(q, k, scoring, start, stop, width)  # [rows, width]
+            chunk_lse = torch.logsumexp(log_a, -1)
             lse[start:stop] = chunk_lse
-        smax = _pool_max(s, block, float("-inf"))  # [rows, nbc] max score per column block
-        a = (smax - chunk_lse[:, None]).exp_()  # exp(-inf) = 0 above the diagonal
-        rows_max = _pool_max(a.T.contiguous(), block, 0.0).T  # [row blocks, nbc]
+            log_a.sub_(chunk_lse[:, None])
+        # exp is monotone: the block maxima of log A (rows of blocks first, a reduction over the
+        # middle axis), then one exp per block
+        rows = stop - start
+        rb, cb = n_blocks(rows, block), n_blocks(width, block)
+        if (rb * block, cb * block) != (rows, width):
+            log_a = torch.nn.functional.pad(
+                log_a, (0, cb * block - width, 0, rb * block - rows), value=float("-inf")
+            )
+        pooled = log_a.view(rb, block, cb * block).amax(1).view(rb, cb, block).amax(-1)
         b0 = start // block
-        out[b0 : b0 + rows_max.shape[0], : rows_max.shape[1]] = rows_max
+        out[b0 : b0 + rb, :cb] = pooled.exp_()  # exp(-inf) = 0 above the diagonal
     return out, lse
 
 
