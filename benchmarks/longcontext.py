@@ -469,7 +469,46 @@ def run(ctx: Any) -> CaseResult:
         f"Load average (1/5/15 min) at the start → end of each probe: {loads}. No GPU was lent "
         "to this session: the 32,768-token random-init Llama row is not measured.",
     ]
+    notes += _browser_notes()
     return CaseResult("longcontext", TITLE, rows, notes)
+
+
+def _browser_notes() -> list[str]:
+    """The browser columns, from the JSON that ``python -m benchmarks.longcontext_browser``
+    (saved pages and the live switch on hand-built heads) and its ``--live-smollm2`` (the live
+    switch on SmolLM2's own heads) wrote, with when they were measured."""
+    from . import longcontext_browser as lb
+
+    here = Path(__file__).resolve().parent
+    notes = []
+    planted = here / "longcontext_browser.json"
+    if planted.is_file():
+        rows = json.loads(planted.read_text())
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(planted.stat().st_mtime))
+        notes.append(
+            f"Browser columns (`python -m benchmarks.longcontext_browser`, written {when}; "
+            "hand-built heads of `tests/planted.py` on the tiny model's activations re-shaped to "
+            "n tokens, so page sizes there are lower bounds — the real head's page is the row "
+            "above; live: 8 switches of the Head select, 200 ms apart, heads 3, 0, 1, 2, 3, 0, 1, "
+            "2 from head 2):\n\n"
+            + "\n".join(x for x in lb.table(rows, "").splitlines() if not x.startswith("load"))
+        )
+    live = here / "longcontext_live_smollm2.json"
+    if live.is_file():
+        for r in json.loads(live.read_text()):
+            tokens, matrix = r["live"].get("tokens", []), r["live"].get("matrix", [])
+            fmt = ", ".join
+            notes.append(
+                f"Live in JupyterLab on SmolLM2's own heads (`python -m benchmarks."
+                f"longcontext_browser --live-smollm2 --sizes {r['n']}`; layer 18, heads 3, 0, 1, "
+                f"2, 3, 0, 1, 2 from head 2, 200 ms apart; load {r.get('load', '?')}), {r['n']:,} "
+                f"tokens, each switch from the change event to the frame after the new head is "
+                f"drawn (ms): token view {fmt(f'{v:.0f}' for v in tokens)}; matrix "
+                f"{fmt(f'{v:.0f}' for v in matrix)}. The second switch (head 0) is the one head "
+                "neither made before nor a neighbour made in the background; the first (head 3) "
+                "and third (head 1) were neighbours, the rest revisits."
+            )
+    return notes
 
 
 if __name__ == "__main__":
