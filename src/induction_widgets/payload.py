@@ -359,19 +359,14 @@ def block_max(
     values, ``signed=False``)."""
     import torch
 
+    from .compute.qk import block_extrema
+
     t = _as_float_tensor(x)
     if not finite and t.numel() and bool(t.sum().isnan()):  # one reduction, no mask
         t = torch.nan_to_num(t, nan=0.0)
-    # rows of blocks first (a reduction over the middle axis, contiguous inside), then columns
-    rows, cols = t.shape
-    nr, nc = -(-rows // block), -(-cols // block)
-    if (nr * block, nc * block) != (rows, cols):
-        t = torch.nn.functional.pad(t, (0, nc * block - cols, 0, nr * block - rows), value=fill)
-    blocks = t.view(nr, block, nc * block)
-    hi = blocks.amax(1).view(nr, nc, block).amax(-1)
-    if not signed:
+    hi, lo = block_extrema(t, block, fill=fill, low=signed)
+    if lo is None:
         return hi.numpy()
-    lo = blocks.amin(1).view(nr, nc, block).amin(-1)
     return torch.where(hi >= -lo, hi, lo).numpy()
 
 

@@ -23,6 +23,7 @@ in float32) and a :class:`Scoring` (scale, soft cap) and returns float32 on the 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,17 +91,10 @@ def _chunk_scores(
     return s
 
 
-_UPPER: dict[int, torch.Tensor] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def _upper(m: int) -> torch.Tensor:
-    """The strictly upper triangle of an ``m × m`` square (bool), kept per size."""
-    mask = _UPPER.get(m)
-    if mask is None:
-        mask = _UPPER[m] = torch.ones(m, m, dtype=torch.bool).triu_(1)
-        while len(_UPPER) > 8:
-            _UPPER.pop(next(iter(_UPPER)))
-    return mask
+    """The strictly upper triangle of an ``m × m`` square (bool), kept per size (read only)."""
+    return torch.ones(m, m, dtype=torch.bool).triu_(1)
 
 
 def _chunks(n: int, chunk: int) -> Iterator[tuple[int, int]]:
@@ -201,6 +195,23 @@ def _pool_max(x: torch.Tensor, block: int, fill: float) -> torch.Tensor:
     return x.view(rows, nb, block).amax(-1)
 
 
+def block_extrema(
+    x: torch.Tensor, block: int, *, fill: float = 0.0, low: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(hi, lo)``: the largest (and with ``low`` the smallest, else ``None``) value of each
+    ``block × block`` cell group of ``x [rows, cols]``: ``[⌈rows / b⌉, ⌈cols / b⌉]`` each, the last
+    groups padded with ``fill``. Rows of blocks first (a reduction over the middle axis, contiguous
+    inside), then columns: far cheaper than a pooling over the last axis."""
+    rows, cols = x.shape
+    nr, nc = n_blocks(rows, block), n_blocks(cols, block)
+    if (nr * block, nc * block) != (rows, cols):
+        x = torch.nn.functional.pad(x, (0, nc * block - cols, 0, nr * block - rows), value=fill)
+    blocks = x.reshape(nr, block, nc * block)
+    hi = blocks.amax(1).view(nr, nc, block).amax(-1)
+    lo = blocks.amin(1).view(nr, nc, block).amin(-1) if low else None
+    return hi, lo
+
+
 def block_max(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -232,17 +243,10 @@ def block_max(
             chunk_lse = torch.logsumexp(log_a, -1)
             lse[start:stop] = chunk_lse
             log_a.sub_(chunk_lse[:, None])
-        # exp is monotone: the block maxima of log A (rows of blocks first, a reduction over the
-        # middle axis), then one exp per block
-        rows = stop - start
-        rb, cb = n_blocks(rows, block), n_blocks(width, block)
-        if (rb * block, cb * block) != (rows, width):
-            log_a = torch.nn.functional.pad(
-                log_a, (0, cb * block - width, 0, rb * block - rows), value=float("-inf")
-            )
-        pooled = log_a.view(rb, block, cb * block).amax(1).view(rb, cb, block).amax(-1)
+        # exp is monotone: the block maxima of log A, then one exp per block
+        pooled, _ = block_extrema(log_a, block, fill=float("-inf"))
         b0 = start // block
-        out[b0 : b0 + rb, :cb] = pooled.exp_()  # exp(-inf) = 0 above the diagonal
+        out[b0 : b0 + pooled.shape[0], : pooled.shape[1]] = pooled.exp_()  # exp(-inf) = 0
     return out, lse
 
 
