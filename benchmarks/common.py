@@ -323,8 +323,9 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def memprobe(op: str, model: str, timeout: float = 900) -> dict[str, Any]:
-    """Run ``benchmarks._memprobe`` in a fresh interpreter and return its JSON answer."""
+def fresh_interpreter(module: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """``python -m MODULE ARGS`` in a fresh interpreter (this tree first on the path, warnings
+    off): the JSON after its last ``@@`` line, or ``{"error": ...}`` with the output's tail."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO), str(SRC), env.get("PYTHONPATH", "")) if p
@@ -334,7 +335,7 @@ def memprobe(op: str, model: str, timeout: float = 900) -> dict[str, Any]:
     # heap, so RSS follows live memory (glibc's default raises the threshold as blocks are freed).
     env.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks._memprobe", op, model],
+        [sys.executable, "-m", module, *args],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -344,9 +345,15 @@ def memprobe(op: str, model: str, timeout: float = 900) -> dict[str, Any]:
     )
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("@@"):
-            return json.loads(line[2:])
+            result: dict[str, Any] = json.loads(line[2:])
+            return result
     tail = (proc.stderr or proc.stdout)[-600:]
     return {"error": f"exit {proc.returncode}: {tail}"}
+
+
+def memprobe(op: str, model: str, timeout: float = 900) -> dict[str, Any]:
+    """Run ``benchmarks._memprobe`` in a fresh interpreter and return its JSON answer."""
+    return fresh_interpreter("benchmarks._memprobe", [op, model], timeout)
 
 
 # ---- CircuitsVis ----------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from .common import (
     fmt_bytes,
     fmt_ratio,
     fmt_time,
+    fresh_interpreter,
     loadavg,
     proc_status,
     reset_peak_rss,
@@ -252,37 +253,10 @@ def run_probe(n: int, name: str, reps: int, timeout: float = 5400) -> dict[str, 
         cached: dict[str, Any] = json.loads(line[2:])
         return cached
 
-    result = _fresh_interpreter(["probe", str(n), name, str(reps)], timeout)
+    result = fresh_interpreter(
+        "benchmarks.longcontext", ["probe", str(n), name, str(reps)], timeout
+    )
     return {"n": n, **result} if "error" in result else result
-
-
-def _fresh_interpreter(args: list[str], timeout: float) -> dict[str, Any]:
-    """``python -m benchmarks.longcontext ARGS`` in a fresh interpreter (this tree first on the
-    path): the JSON after its last ``@@`` line, or ``{"error": ...}``."""
-    import subprocess
-
-    from .common import REPO, SRC
-
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), str(SRC), env.get("PYTHONPATH", "")) if p
-    )
-    env["PYTHONWARNINGS"] = "ignore"
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.longcontext", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=timeout,
-        check=False,
-    )
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith("@@"):
-            result: dict[str, Any] = json.loads(line[2:])
-            return result
-    return {"error": f"exit {proc.returncode}: {(proc.stderr or proc.stdout)[-600:]}"}
 
 
 def _saved(stem: str) -> dict[str, Any] | None:
@@ -296,7 +270,7 @@ def _saved(stem: str) -> dict[str, Any] | None:
 
 def run_probe_long_range(name: str, timeout: float = 5400) -> dict[str, Any]:
     """:func:`probe_long_range` in a fresh interpreter."""
-    return _fresh_interpreter(["longrange", name, "1"], timeout)
+    return fresh_interpreter("benchmarks.longcontext", ["longrange", name, "1"], timeout)
 
 
 def rows_for(m: dict[str, Any], label: str) -> list[Row]:
