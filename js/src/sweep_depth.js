@@ -17,7 +17,7 @@ import { messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
 import { themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
-import { finiteRange, numbers } from "./shared/grids.js";
+import { finiteRange, numbers, showCall } from "./shared/grids.js";
 
 const MARGIN = Object.freeze({ left: 40, top: 34, right: 8, bottom: 8 });
 const HEIGHT = 260; // the depth axis, CSS px
@@ -146,17 +146,6 @@ function render({ model, el }) {
     return `${(model.get("models") || [])[m]} L${l}H${hd} (relative depth ${p.rows[l].d.toFixed(2)}): ${prettyName(model.get("measure"))} ${formatNumber(v, 3)}`;
   }
 
-  function showCall() {
-    const sel = model.get("selected") || [];
-    if (sel.length !== 3) {
-      call.textContent = "";
-      return;
-    }
-    const calls = model.get("calls") || [];
-    call.textContent = model.get("call") || `iw.InductionExplorer(${calls[sel[0]]}, text, layer=${sel[1]}, head=${sel[2]})`;
-    call.dataset.selected = sel.join(",");
-  }
-
   canvas.addEventListener("pointermove", (e) => {
     hover = at(e);
     readout.textContent = text();
@@ -174,12 +163,12 @@ function render({ model, el }) {
     layout();
     draw();
     readout.textContent = text();
-    showCall();
+    showCall(model, call);
   }
   listen(model, ["grids", "shapes", "measure", "models", "revisions", "title"], reload, signal);
   listen(model, ["selected", "call"], () => {
     draw();
-    showCall();
+    showCall(model, call);
   }, signal);
   listen(model, ["message"], () => banner.update(), signal);
   onWidthChange(root, reload, signal);

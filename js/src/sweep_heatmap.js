@@ -18,7 +18,7 @@ import { formatNumber, formatSpread, sequentialColour } from "./shared/colour.js
 import { h, listen, setOptions } from "./shared/dom.js";
 import { messageBanner, viewShell } from "./shared/controls.js";
 import { clearedContext, localPoint, onWidthChange, sizeCanvas } from "./shared/canvas.js";
-import { finiteRange, numbers } from "./shared/grids.js";
+import { finiteRange, numbers, showCall } from "./shared/grids.js";
 import { themeColours } from "./shared/plot.js";
 import { prettyName } from "./shared/text.js";
 
@@ -191,17 +191,6 @@ function render({ model, el }) {
     return `L${Math.floor(r / nHeads)}H${r % nHeads} at ${ckptLabel(d.steps[i], d.revisions[i])}: ${prettyName(d.measure)} ${formatSpread(v, s, 3)} (± sem)${jumpText}${icl}`;
   }
 
-  function showCall() {
-    const sel = model.get("selected") || [];
-    if (sel.length !== 3) {
-      call.textContent = "";
-      return;
-    }
-    const calls = model.get("calls") || [];
-    call.textContent = `${model.get("call") || `iw.InductionExplorer(${calls[sel[0]]}, text, layer=${sel[1]}, head=${sel[2]})`}`;
-    call.dataset.selected = sel.join(",");
-  }
-
   /** @param {PointerEvent | MouseEvent} e */
   function at(e) {
     if (!g) return null;
@@ -260,12 +249,12 @@ function render({ model, el }) {
     layout();
     draw();
     readout.textContent = cellText(hover);
-    showCall();
+    showCall(model, call);
   }
   listen(model, ["values", "sems", "jumps", "jump", "measure", "steps", "icl", "n_layers", "n_heads", "title", "model"], reload, signal);
   listen(model, ["selected", "call"], () => {
     draw();
-    showCall();
+    showCall(model, call);
   }, signal);
   listen(model, ["message"], () => banner.update(), signal);
   onWidthChange(root, () => {

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Numbers of buffer traits for the grid views over a sweep (sweep_heatmap, sweep_depth): decoded
- * once per raw buffer dict, and their finite range.
+ * once per raw buffer dict, and their finite range; the call line that opens the selected head.
  * @module grids
  */
 import { decodeSync } from "./decode.js";
@@ -39,4 +39,21 @@ export function finiteRange(v) {
     hi = Math.max(hi, v[i]);
   }
   return lo <= hi ? [lo, hi === lo ? lo + 1e-9 : hi] : [0, 1];
+}
+
+/**
+ * Show in `el` the call that opens the selected head (`selected` = [model, layer, head]): the
+ * model's own `call` trait, else `iw.InductionExplorer(<calls[model]>, text, layer=…, head=…)`;
+ * empty with no selection.
+ * @param {import("./types.js").ModelLike} model @param {HTMLElement} el
+ */
+export function showCall(model, el) {
+  const sel = model.get("selected") || [];
+  if (sel.length !== 3) {
+    el.textContent = "";
+    return;
+  }
+  const calls = model.get("calls") || [];
+  el.textContent = model.get("call") || `iw.InductionExplorer(${calls[sel[0]]}, text, layer=${sel[1]}, head=${sel[2]})`;
+  el.dataset.selected = sel.join(",");
 }

@@ -166,6 +166,16 @@ function section(view, offset, dtype, count) {
   return storedElements(new DataView(view.buffer, view.byteOffset + offset, view.byteLength - offset), dtype, count);
 }
 
+/** The largest finite magnitude of `values` (0 when none). @param {ArrayLike<number>} values */
+function finiteMaxAbs(values) {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]);
+    if (a > m && a !== Infinity) m = a;
+  }
+  return m;
+}
+
 /** Compact rows (layout "csr"): `ptr [n + 1]`, `idx [nnz]`, `val [nnz]` (float16, or a saved
  * page's `val_dtype` uint8 / int8 times `val_scale`), `rest` float16 `[n]`. */
 class CsrMatrix {
@@ -249,14 +259,7 @@ class CsrMatrix {
   }
 
   maxAbs() {
-    if (this._maxAbs === null) {
-      let m = 0;
-      for (let i = 0; i < this.val.length; i++) {
-        const a = Math.abs(this.val[i]);
-        if (a > m && a !== Infinity) m = a;
-      }
-      this._maxAbs = m;
-    }
+    if (this._maxAbs === null) this._maxAbs = finiteMaxAbs(this.val);
     return this._maxAbs;
   }
 }
@@ -293,14 +296,7 @@ class DenseMatrix {
   }
 
   maxAbs() {
-    if (this._maxAbs === null) {
-      let m = 0;
-      for (let i = 0; i < this.data.length; i++) {
-        const a = Math.abs(this.data[i]);
-        if (a > m && a !== Infinity) m = a;
-      }
-      this._maxAbs = m;
-    }
+    if (this._maxAbs === null) this._maxAbs = finiteMaxAbs(this.data);
     return this._maxAbs;
   }
 }
