@@ -20,10 +20,11 @@ Interleaved repetitions (plain, dask, in-process, …); ratios of medians with t
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from typing import Any
 
-from .common import CaseResult, Row, fmt_time, interleaved, ratio_text
+from .common import REPO, CaseResult, Row, fmt_time, interleaved, ratio_text
 
 TITLE = "Sweep: the 23 shipped tiny checkpoints, 1-worker Dask cluster vs the plain loop"
 GOAL = 1.2
@@ -46,25 +47,22 @@ def plain_loop() -> list[Any]:
 def pythia_shaped(ctx: Any, n: int = 2) -> tuple[list[float], Any]:
     """Seconds per checkpoint of an in-process sweep over ``n`` random-init Pythia-70m-shaped
     checkpoints (see the module docstring)."""
-    import torch
-    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
-
     import induction_widgets as iw
 
-    run_dir = ctx.tmp / "pythia70m-shaped"
-    for i in range(n):
-        torch.manual_seed(i)
-        cfg = GPTNeoXConfig(
-            vocab_size=99,
-            hidden_size=512,
-            num_hidden_layers=6,
-            num_attention_heads=8,
-            intermediate_size=2048,
-            max_position_embeddings=2048,
-            rotary_pct=0.25,
-        )
-        GPTNeoXForCausalLM(cfg).save_pretrained(run_dir / f"checkpoint-{i}")
-        iw.models.tiny_tokenizer().save_pretrained(run_dir / f"checkpoint-{i}")
+    sys.path.insert(0, str(REPO / "tests"))
+    from sweepdata import pythia_shaped_run  # the tests' random-init run writer
+
+    run_dir = pythia_shaped_run(
+        ctx.tmp / "pythia70m-shaped",
+        n,
+        seed=0,
+        hidden_size=512,
+        num_hidden_layers=6,
+        num_attention_heads=8,
+        intermediate_size=2048,
+        max_position_embeddings=2048,
+        rotary_pct=0.25,
+    )
     times = []
     for i in range(n):
         t = time.perf_counter()

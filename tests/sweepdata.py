@@ -10,25 +10,32 @@ TINY_STEPS = [0, 600, 1900]
 KW = {"n_examples": 4, "n_contexts": 12, "repeats": 2, "progress": False, "device": "cpu"}
 
 
-def pythia_shaped_run(folder: Path, n_revisions: int = 2) -> Path:
-    """``folder/checkpoint-{i}``: random-init 3-layer GPT-NeoX models (seed i)."""
+def pythia_shaped_run(
+    folder: Path, n_revisions: int = 2, *, seed: int = 100, **config: object
+) -> Path:
+    """``folder/checkpoint-{i}``: random-init GPT-NeoX models (torch seed ``seed + i``) with the
+    tiny model's 99-token character tokenizer; 3 layers of 3 heads (d_model 48) unless ``config``
+    (GPTNeoXConfig keywords) says otherwise."""
     import torch
     from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
 
     import induction_widgets as iw
 
+    dims: dict[str, object] = {
+        "vocab_size": 99,
+        "hidden_size": 48,
+        "num_hidden_layers": 3,
+        "num_attention_heads": 3,
+        "intermediate_size": 96,
+        "max_position_embeddings": 128,
+        **config,
+    }
+    tokenizer = iw.models.tiny_tokenizer()
     for i in range(n_revisions):
-        torch.manual_seed(100 + i)
-        cfg = GPTNeoXConfig(
-            vocab_size=99,
-            hidden_size=48,
-            num_hidden_layers=3,
-            num_attention_heads=3,
-            intermediate_size=96,
-            max_position_embeddings=128,
-        )
+        torch.manual_seed(seed + i)
+        cfg = GPTNeoXConfig(**dims)
         GPTNeoXForCausalLM(cfg).save_pretrained(folder / f"checkpoint-{i}")
-        iw.models.tiny_tokenizer().save_pretrained(folder / f"checkpoint-{i}")
+        tokenizer.save_pretrained(folder / f"checkpoint-{i}")
     return folder
 
 

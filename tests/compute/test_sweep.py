@@ -115,22 +115,19 @@ def test_other_arguments_refused(clean):
 def test_memory_given_back(tmp_path):
     """Each task frees its model: no model object outlives the sweep, and the resident memory
     after eight checkpoints is what it was after two (each checkpoint ~28 MB of weights)."""
-    from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+    from sweepdata import pythia_shaped_run
 
     psutil = pytest.importorskip("psutil")
-    tok = iw.models.tiny_tokenizer()
-    for i in range(8):
-        torch.manual_seed(i)
-        cfg = GPTNeoXConfig(
-            vocab_size=99,
-            hidden_size=384,
-            num_hidden_layers=4,
-            num_attention_heads=4,
-            intermediate_size=1536,
-            max_position_embeddings=64,
-        )
-        GPTNeoXForCausalLM(cfg).save_pretrained(tmp_path / "run" / f"checkpoint-{i}")
-        tok.save_pretrained(tmp_path / "run" / f"checkpoint-{i}")
+    pythia_shaped_run(
+        tmp_path / "run",
+        8,
+        seed=0,
+        hidden_size=384,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        intermediate_size=1536,
+        max_position_embeddings=64,
+    )
     classes = iw.models.backend().model_classes()
     gc.collect()
     alive = sum(isinstance(o, classes) for o in gc.get_objects())
