@@ -44,7 +44,7 @@ from ._model import (
     str_tokens,
     to_tokens,
 )
-from .qk import Scoring, pattern_chunks, row_logsumexp, scores_rows, signed_block_max
+from .qk import Scoring, n_blocks, pattern_chunks, row_logsumexp, scores_rows, signed_block_max
 from .qk import block_max as qk_block_max
 from .qk import pattern_cols as qk_pattern_cols
 from .qk import pattern_rows as qk_pattern_rows
@@ -771,7 +771,7 @@ class TextActivations:
             chunk = max(block, chunk // block * block)
             for start in range(0, n, chunk):
                 stop = min(n, start + chunk)
-                width = min(n, -(-stop // block) * block)
+                width = min(n, n_blocks(stop, block) * block)
                 a = self.pattern_rows(layer, head, start, stop)[:, :width].float()
                 if log:
                     a = a.log_()
