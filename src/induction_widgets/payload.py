@@ -287,7 +287,7 @@ def _long_head(
     head's rows a chunk at a time (:func:`compute.rows.iter_head_rows`). A request on screen
     waits for the background thread if that is making this head (:func:`prefetch_heads`), else
     interrupts it; ``background``: made by that thread, given up at the next chunk when
-    interrupted (:class:`Interrupted`)."""
+    interrupted (:class:`_Interrupted`)."""
     from .compute.rows import iter_head_rows
 
     every = (*HEAD_NAMES, *OVERVIEW_NAMES)
@@ -586,7 +586,7 @@ def long_head_payloads(
     return out
 
 
-class Interrupted(Exception):
+class _Interrupted(Exception):
     """A background head given up because a head on screen needed the CPU."""
 
 
@@ -612,14 +612,18 @@ class _Prefetcher:
             return None
 
     def interrupt(self) -> None:
+        """Give up the head being made and what is queued: those were the neighbours of a head
+        no longer on screen (the request that interrupts queues its own when answered), and
+        making them now would compete with the request for the CPU."""
         with self.cond:
             self.epoch += 1
+            self.queue.clear()
 
     def interruptible(self, chunks: Any) -> Any:
         epoch = self.epoch
         for item in chunks:
             if self.epoch != epoch:
-                raise Interrupted
+                raise _Interrupted
             yield item
 
     def submit(self, acts: Any, heads: Sequence[tuple[int, int]], names: tuple[str, ...]) -> None:
@@ -659,7 +663,7 @@ class _Prefetcher:
         try:
             have = _remembered(acts, (layer, head, True))
             _long_head(acts, layer, head, have, names, background=True)
-        except Exception:  # Interrupted, or a failure: the head is made again when asked
+        except Exception:  # _Interrupted, or a failure: the head is made again when asked
             pass
 
 
